@@ -33,8 +33,10 @@ class StoreCore;
 struct ColumnFamilyState;
 }  // namespace internal
 
-// Receives a value found by a read. The bytes are valid only during the call.
-using ValueSink = std::function<void(Slice value)>;
+// Receives a value found by a read; the bytes are valid only during the
+// call. Returning false (it could not keep them, e.g. out of memory) makes
+// the read fail with Code::kNoMem.
+using ValueSink = std::function<bool(Slice value)>;
 
 // A named key space. Cheap to copy; all copies refer to the same family.
 // expire_at_ms arguments are absolute times in ms since the Unix epoch
@@ -141,10 +143,10 @@ class Store {
   Status IncrementalVacuum(int pages);  // 0 = all free pages
   Status Checkpoint(CheckpointMode mode, CheckpointResult* result);
 
-  // The engine under this handle; for the C binding and tools.
-  const std::shared_ptr<internal::StoreCore>& core() const noexcept {
-    return core_;
-  }
+  // The message of the last failed call on this handle or any of its
+  // column families and iterators ("not an error" if none). Meant for
+  // C-style reporting; prefer the Status each call returns.
+  const char* last_error() const noexcept;
 
  private:
   std::shared_ptr<internal::StoreCore> core_;

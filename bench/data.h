@@ -1,0 +1,55 @@
+// data.h -- the keys and values the workloads write, and how reads are
+// checked against them.
+//
+// Key i is "key%010d". The value of key i at size s and generation g is
+// the key's bytes, then g as 4 bytes, then bytes from a fixed pseudo-random
+// pool (incompressible, so stores that compress gain nothing unfair), cut
+// or padded to exactly s bytes. A read is checked by regenerating it.
+#ifndef SNKV_BENCH_DATA_H
+#define SNKV_BENCH_DATA_H
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bench {
+
+// Key number i.
+std::string make_key(uint64_t i);
+
+// The key prefix shared by keys group*100 .. group*100+99.
+std::string make_group_prefix(uint64_t group);
+
+// Writes value (i, gen, size) into *out and returns a view of it.
+std::string_view make_value(uint64_t i, uint32_t gen, size_t size,
+                            std::string* out);
+
+// True if v is a value of key i of the given size, of any generation.
+bool value_matches(uint64_t i, size_t size, std::string_view v);
+
+// Cheap check for timed loops: size and key bytes; every 64th call (by
+// op number) compares the whole value like value_matches.
+bool value_ok(uint64_t i, size_t size, std::string_view v, uint64_t op);
+
+// The generation stored in a value written by make_value (0 if too short).
+uint32_t value_generation(std::string_view v);
+
+// Deterministic random numbers for one workload.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : gen_(seed) {}
+  // A number in [0, n); n must be > 0.
+  uint64_t below(uint64_t n) { return gen_() % n; }
+
+ private:
+  std::mt19937_64 gen_;
+};
+
+// The numbers 0..n-1 in a random order fixed by seed.
+std::vector<uint64_t> shuffled(uint64_t n, uint64_t seed);
+
+}  // namespace bench
+
+#endif  // SNKV_BENCH_DATA_H

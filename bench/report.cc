@@ -1,0 +1,272 @@
+// report.cc -- medians, the text table and the JSON file (see report.h).
+#include "report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace bench {
+namespace {
+
+// The median of v (0 for an empty v).
+template <typename T>
+double median_of(std::vector<T> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t m = v.size() / 2;
+  return v.size() % 2 ? static_cast<double>(v[m])
+                      : (static_cast<double>(v[m - 1]) + static_cast<double>(v[m])) / 2;
+}
+
+// x with thousands separators, no decimals.
+std::string grouped(double x) {
+  std::string digits = std::to_string(static_cast<long long>(std::llround(x)));
+  std::string out;
+  int n = static_cast<int>(digits.size());
+  for (int i = 0; i < n; ++i) {
+    out += digits[static_cast<size_t>(i)];
+    if ((n - i - 1) % 3 == 0 && i != n - 1 && digits[static_cast<size_t>(i)] != '-')
+      out += ',';
+  }
+  return out;
+}
+
+// s padded on the left to width w.
+std::string right(const std::string& s, size_t w) {
+  return s.size() >= w ? s : std::string(w - s.size(), ' ') + s;
+}
+
+// s padded on the right to width w.
+std::string left(const std::string& s, size_t w) {
+  return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
+}
+
+// s as a JSON string literal.
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// x as a JSON number (null when not finite).
+std::string number(double x) {
+  if (!std::isfinite(x)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+// The cell of store s for row, or nullptr.
+const Cell* cell_of(const StoreSummary& s, const std::string& row) {
+  auto it = s.cells.find(row);
+  return it == s.cells.end() ? nullptr : &it->second;
+}
+
+// Ratio subject/peer of a row's medians, NAN when either is missing.
+double ratio(const Cell* a, const Cell* b) {
+  if (!a || !b || a->skipped || b->skipped) return NAN;
+  double x = a->median(), y = b->median();
+  return y > 0 ? x / y : NAN;
+}
+
+}  // namespace
+
+double Cell::median() const { return median_of(ops_per_sec); }
+
+void Report::add(const std::string& name, const std::string& settings,
+                 const StoreRun& run) {
+  auto it = std::find_if(stores.begin(), stores.end(),
+                         [&](const StoreSummary& s) { return s.name == name; });
+  if (it == stores.end()) {
+    stores.push_back({name, settings, {}, {}, {}, true, {}});
+    it = stores.end() - 1;
+    if (subject.empty() || name == "snkv") subject = name;
+  }
+  StoreSummary& s = *it;
+  for (const Result& r : run.results) {
+    if (std::find(rows.begin(), rows.end(), r.name) == rows.end())
+      rows.push_back(r.name);
+    Cell& c = s.cells[r.name];
+    c.ops = r.ops;
+    c.skipped = r.skipped;
+    if (!r.skipped && r.seconds > 0)
+      c.ops_per_sec.push_back(static_cast<double>(r.ops) / r.seconds);
+    if (c.ok) c.note = r.note;
+    if (!r.ok) {
+      c.ok = false;
+      s.errors.push_back(r.name + ": " + r.note);
+    }
+  }
+  if (run.disk_bytes) s.disk_bytes.push_back(run.disk_bytes);
+  if (run.peak_rss_kb) s.peak_rss_kb.push_back(run.peak_rss_kb);
+  if (!run.ok) s.ok = false;
+  if (!run.error.empty() && run.error != "failed checks")
+    s.errors.push_back(run.error);
+}
+
+bool Report::ok() const {
+  return std::all_of(stores.begin(), stores.end(),
+                     [](const StoreSummary& s) { return s.ok; });
+}
+
+std::string Report::table() const {
+  const size_t w0 = 20, w = 13;
+  std::vector<const StoreSummary*> peers;
+  const StoreSummary* subj = nullptr;
+  for (const auto& s : stores) {
+    if (s.name == subject) subj = &s;
+    else peers.push_back(&s);
+  }
+  std::string out = left("ops/s (median)", w0);
+  for (const auto& s : stores) out += right(s.name, w);
+  for (const auto* p : peers) out += right(subject + "/" + p->name, w);
+  out += "\n";
+  out += std::string(w0 + w * (stores.size() + peers.size()), '-') + "\n";
+  for (const auto& row : rows) {
+    out += left(row, w0);
+    for (const auto& s : stores) {
+      const Cell* c = cell_of(s, row);
+      std::string v = !c ? "-" : c->skipped ? "n/a" : grouped(c->median());
+      if (c && !c->ok) v += "!";
+      out += right(v, w);
+    }
+    for (const auto* p : peers) {
+      double r = subj ? ratio(cell_of(*subj, row), cell_of(*p, row)) : NAN;
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2fx", r);
+      out += right(std::isfinite(r) ? buf : "-", w);
+    }
+    out += "\n";
+  }
+  auto extra = [&](const char* label, auto values_of) {
+    out += left(label, w0);
+    std::vector<double> med;
+    for (const auto& s : stores) {
+      med.push_back(values_of(s));
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f", med.back());
+      out += right(med.back() > 0 ? buf : "-", w);
+    }
+    double sv = subj ? values_of(*subj) : 0;
+    for (const auto* p : peers) {
+      double pv = values_of(*p);
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2fx", sv / pv);
+      out += right(sv > 0 && pv > 0 ? buf : "-", w);
+    }
+    out += "\n";
+  };
+  extra("peak RSS MiB", [](const StoreSummary& s) {
+    return median_of(s.peak_rss_kb) / 1024.0;
+  });
+  extra("disk MiB (loaded)", [](const StoreSummary& s) {
+    return median_of(s.disk_bytes) / (1024.0 * 1024.0);
+  });
+  out += "(ratios: " + subject +
+         " ops/s divided by the peer's; > 1 means faster. For RSS and disk, "
+         "< 1 means smaller. '!' marks a failed check.)\n";
+  for (const auto& s : stores)
+    for (const auto& e : s.errors)
+      out += "FAILED " + s.name + ": " + e + "\n";
+  return out;
+}
+
+std::string Report::json(const Config& cfg) const {
+  const Counts& k = cfg.counts;
+  std::string o = "{\n";
+  std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  o += "  \"date\": " + quote(date) + ",\n";
+  o += "  \"scale\": " + number(cfg.scale) + ",\n";
+  o += "  \"repeat\": " + std::to_string(cfg.repeat) + ",\n";
+  o += "  \"duration_s\": " + number(cfg.duration_s) + ",\n";
+  o += "  \"value_size\": " + std::to_string(cfg.value_size) + ",\n";
+  o += "  \"counts\": {\"keys\": " + std::to_string(k.keys) +
+       ", \"reads\": " + std::to_string(k.reads) +
+       ", \"exists\": " + std::to_string(k.exists) +
+       ", \"update_autocommit\": " + std::to_string(k.update_single) +
+       ", \"update_batch\": " + std::to_string(k.update_batch) +
+       ", \"deletes\": " + std::to_string(k.deletes) +
+       ", \"mixed\": " + std::to_string(k.mixed) +
+       ", \"bulk\": " + std::to_string(k.bulk) +
+       ", \"prefix_scans\": " + std::to_string(k.prefix_scans) +
+       ", \"seeks\": " + std::to_string(k.seeks) +
+       ", \"value64\": " + std::to_string(k.value64) +
+       ", \"value1k\": " + std::to_string(k.value1k) +
+       ", \"value16k\": " + std::to_string(k.value16k) + "},\n";
+  o += "  \"subject\": " + quote(subject) + ",\n";
+  o += "  \"ok\": " + std::string(ok() ? "true" : "false") + ",\n";
+  o += "  \"workloads\": [";
+  for (size_t i = 0; i < rows.size(); ++i) o += (i ? ", " : "") + quote(rows[i]);
+  o += "],\n  \"stores\": {\n";
+  for (size_t si = 0; si < stores.size(); ++si) {
+    const StoreSummary& s = stores[si];
+    o += "    " + quote(s.name) + ": {\n";
+    o += "      \"settings\": " + quote(s.settings) + ",\n";
+    o += "      \"ok\": " + std::string(s.ok ? "true" : "false") + ",\n";
+    o += "      \"peak_rss_kb\": " + number(median_of(s.peak_rss_kb)) + ",\n";
+    o += "      \"disk_bytes\": " + number(median_of(s.disk_bytes)) + ",\n";
+    o += "      \"errors\": [";
+    for (size_t i = 0; i < s.errors.size(); ++i)
+      o += (i ? ", " : "") + quote(s.errors[i]);
+    o += "],\n      \"workloads\": {\n";
+    bool first = true;
+    for (const auto& row : rows) {
+      const Cell* c = cell_of(s, row);
+      if (!c) continue;
+      o += first ? "" : ",\n";
+      first = false;
+      o += "        " + quote(row) + ": {\"ops_per_sec\": " +
+           (c->skipped ? std::string("null") : number(c->median())) +
+           ", \"ops\": " + std::to_string(c->ops) + ", \"ok\": " +
+           (c->ok ? "true" : "false") + ", \"skipped\": " +
+           (c->skipped ? "true" : "false") + ", \"note\": " + quote(c->note) +
+           ", \"runs\": [";
+      for (size_t i = 0; i < c->ops_per_sec.size(); ++i)
+        o += (i ? ", " : "") + number(c->ops_per_sec[i]);
+      o += "]}";
+    }
+    o += "\n      }\n    }";
+    o += si + 1 < stores.size() ? ",\n" : "\n";
+  }
+  o += "  },\n  \"ratios\": {\n";
+  const StoreSummary* subj = nullptr;
+  for (const auto& s : stores)
+    if (s.name == subject) subj = &s;
+  bool first_peer = true;
+  for (const auto& p : stores) {
+    if (&p == subj || !subj) continue;
+    o += first_peer ? "" : ",\n";
+    first_peer = false;
+    o += "    " + quote(p.name) + ": {";
+    bool first = true;
+    for (const auto& row : rows) {
+      double r = ratio(cell_of(*subj, row), cell_of(p, row));
+      if (!std::isfinite(r)) continue;
+      o += (first ? "" : ", ") + quote(row) + ": " + number(r);
+      first = false;
+    }
+    o += "}";
+  }
+  o += "\n  }\n}\n";
+  return o;
+}
+
+}  // namespace bench

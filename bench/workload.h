@@ -1,0 +1,146 @@
+// workload.h -- what a workload sees while it runs on one store, and the
+// table of workloads.
+//
+// Each workload times its operations, checks what the store returned and
+// reports one or more Results. A check that fails marks the Result not ok;
+// snkv_bench then exits non-zero. Timings are never asserted.
+#ifndef SNKV_BENCH_WORKLOAD_H
+#define SNKV_BENCH_WORKLOAD_H
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "options.h"
+
+namespace bench {
+
+struct Result {
+  std::string name;    // row of the report, e.g. "random_read"
+  uint64_t ops = 0;    // operations timed
+  double seconds = 0;  // wall time of those operations
+  bool ok = true;      // every check passed
+  bool skipped = false;  // the store cannot run this workload
+  std::string note;    // why not ok, or extra figures
+};
+
+// Counts failed checks and keeps the first failure's description.
+class Checker {
+ public:
+  // Records a failure described by what (only the first one is kept).
+  void fail(const std::string& what) {
+    if (failures_++ == 0) first_ = what;
+  }
+  // Records a failure when cond is false.
+  void expect(bool cond, const std::string& what) {
+    if (!cond) fail(what);
+  }
+  bool ok() const { return failures_ == 0; }
+  // Fills r.ok and r.note from the checks so far.
+  void apply(Result* r) const {
+    if (ok()) return;
+    r->ok = false;
+    r->note = std::to_string(failures_) + " failed checks; first: " + first_;
+  }
+
+ private:
+  uint64_t failures_ = 0;
+  std::string first_;
+};
+
+// Wall-clock seconds since construction.
+class Timer {
+ public:
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start_)
+        .count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ =
+      std::chrono::steady_clock::now();
+};
+
+// The state of one store's run: its directory, its open main data set and
+// the results so far.
+class Context {
+ public:
+  // Prepares a run of store info under the directory root (created empty).
+  Context(const BackendInfo& info, const Config& cfg, std::string root,
+          int results_fd);
+
+  const BackendInfo& info;
+  const Config& cfg;
+  const Counts& counts;
+  StoreSettings settings;
+  std::string root;      // this store's scratch directory
+  std::string main_dir;  // the main data set, root/main
+
+  // The open main data set (open while workloads run).
+  Backend& db() { return *db_; }
+  // True once the main data set holds keys 0..counts.keys-1.
+  bool loaded() const { return loaded_; }
+  // Loads the main data set (timed or not); records its size on disk.
+  Result load();
+  // Loads the main data set untimed unless it is loaded already.
+  void ensure_loaded();
+  // Opens a fresh store in root/name (removed by the caller when done).
+  std::unique_ptr<Backend> open_scratch(const std::string& name);
+  // Reports a result to the parent process.
+  void report(const Result& r);
+  // Closes the main data set.
+  void close() { db_.reset(); }
+
+  bool all_ok = true;
+  uint64_t disk_bytes = 0;  // main data set after loading
+
+ private:
+  std::unique_ptr<Backend> db_;
+  bool loaded_ = false;
+  int results_fd_;
+};
+
+struct Workload {
+  const char* name;
+  const char* what;  // one line for --list and the docs
+  void (*run)(Context&);
+};
+
+// Every workload, in the order they run on a store.
+const std::vector<Workload>& all_workloads();
+
+// Workload bodies, grouped by file.
+void run_seq_write(Context& c);
+void run_random_read(Context& c);
+void run_exists(Context& c);
+void run_update_autocommit(Context& c);
+void run_update_batch(Context& c);
+void run_delete_autocommit(Context& c);
+void run_mixed(Context& c);
+void run_bulk_insert(Context& c);
+void run_value64(Context& c);
+void run_value1k(Context& c);
+void run_value16k(Context& c);
+void run_full_scan(Context& c);
+void run_reverse_scan(Context& c);
+void run_prefix_scan(Context& c);
+void run_seek_range(Context& c);
+void run_readers1(Context& c);
+void run_readers2(Context& c);
+void run_readers4(Context& c);
+void run_process_reader(Context& c);
+
+// Entry point of the reader child process that run_process_reader starts
+// (argv after "--internal-reader": store dir keys duration_s value_size).
+int process_reader_main(int argc, char** argv);
+
+// Total bytes allocated on disk by the files under dir.
+uint64_t disk_usage(const std::string& dir);
+
+}  // namespace bench
+
+#endif  // SNKV_BENCH_WORKLOAD_H

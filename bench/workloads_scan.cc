@@ -1,0 +1,115 @@
+// workloads_scan.cc -- ordered reads: full scans both ways, prefix scans
+// and seek + short range.
+#include <string>
+
+#include "data.h"
+#include "workload.h"
+
+namespace bench {
+
+// Iterates every key ascending; it must see keys 0..N-1 exactly, in order.
+void run_full_scan(Context& c) {
+  c.ensure_loaded();
+  Result r{"full_scan"};
+  Checker check;
+  uint64_t next = 0;
+  const size_t size = c.cfg.value_size;
+  Timer t;
+  uint64_t n = c.db().scan([&](std::string_view k, std::string_view v) {
+    if (k != make_key(next) || !value_ok(next, size, v, next))
+      check.fail("entry " + std::to_string(next) + " is " + std::string(k));
+    ++next;
+    return true;
+  });
+  r.seconds = t.seconds();
+  r.ops = n;
+  check.expect(n == c.counts.keys, "scan saw " + std::to_string(n) + " keys");
+  check.apply(&r);
+  c.report(r);
+}
+
+// Iterates every key descending; it must see keys N-1..0 exactly.
+void run_reverse_scan(Context& c) {
+  c.ensure_loaded();
+  Result r{"reverse_scan"};
+  Checker check;
+  const uint64_t keys = c.counts.keys;
+  const size_t size = c.cfg.value_size;
+  uint64_t seen = 0;
+  Timer t;
+  uint64_t n = c.db().reverse_scan([&](std::string_view k, std::string_view v) {
+    uint64_t i = keys - 1 - seen;
+    if (seen >= keys || k != make_key(i) || !value_ok(i, size, v, seen))
+      check.fail("reverse entry " + std::to_string(seen) + " is " +
+                 std::string(k));
+    ++seen;
+    return true;
+  });
+  r.seconds = t.seconds();
+  r.ops = n;
+  check.expect(n == keys, "reverse scan saw " + std::to_string(n) + " keys");
+  check.apply(&r);
+  c.report(r);
+}
+
+// Scans random groups "key%08d" of 100 keys; each must yield its 100 keys
+// in order. ops = scans.
+void run_prefix_scan(Context& c) {
+  c.ensure_loaded();
+  Result r{"prefix_scan"};
+  Checker check;
+  Rng rng(8);
+  const uint64_t groups = c.counts.keys / 100;
+  uint64_t entries = 0;
+  Timer t;
+  for (uint64_t op = 0; op < c.counts.prefix_scans; ++op) {
+    uint64_t g = rng.below(groups);
+    uint64_t next = g * 100;
+    uint64_t n = c.db().prefix_scan(
+        make_group_prefix(g), [&](std::string_view k, std::string_view) {
+          if (k != make_key(next)) check.fail("prefix scan found " + std::string(k));
+          ++next;
+          return true;
+        });
+    entries += n;
+    if (n != 100)
+      check.fail("prefix " + make_group_prefix(g) + " gave " +
+                 std::to_string(n) + " keys");
+  }
+  r.seconds = t.seconds();
+  r.ops = c.counts.prefix_scans;
+  r.note = std::to_string(entries) + " entries";
+  check.apply(&r);
+  c.report(r);
+}
+
+// Seeks to a random key and reads up to range_len keys from it; they must
+// be consecutive from the seek key. ops = seeks.
+void run_seek_range(Context& c) {
+  c.ensure_loaded();
+  Result r{"seek_range"};
+  Checker check;
+  Rng rng(9);
+  const uint64_t keys = c.counts.keys, len = c.counts.range_len;
+  Timer t;
+  for (uint64_t op = 0; op < c.counts.seeks; ++op) {
+    uint64_t i = rng.below(keys);
+    uint64_t next = i;
+    uint64_t n = c.db().range(make_key(i), len,
+                              [&](std::string_view k, std::string_view) {
+                                if (k != make_key(next))
+                                  check.fail("range from " + make_key(i) +
+                                             " found " + std::string(k));
+                                ++next;
+                                return true;
+                              });
+    if (n != std::min(len, keys - i))
+      check.fail("range from " + make_key(i) + " gave " + std::to_string(n));
+  }
+  r.seconds = t.seconds();
+  r.ops = c.counts.seeks;
+  check.apply(&r);
+  c.report(r);
+}
+
+}  // namespace bench

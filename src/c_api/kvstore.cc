@@ -1,0 +1,646 @@
+// The C API of kvstore.h: argument checks and conversions around the C++
+// API, nothing more. No exception may leave these functions: every entry
+// point runs its body through Guard(), which turns them into error codes.
+#include "kvstore.h"
+
+#include <climits>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "snkv/snkv.h"
+
+struct KVStore {
+  snkv::Store store;
+  snkv::ColumnFamily default_cf;
+};
+
+struct KVColumnFamily {
+  snkv::ColumnFamily cf;
+};
+
+struct KVIterator {
+  snkv::Iterator it;
+};
+
+namespace {
+
+using snkv::Slice;
+using snkv::Status;
+
+// The message of the last failed open in this thread (kvstore_errmsg(NULL)).
+thread_local std::string g_open_error = "not an error";
+
+// Runs body() and converts what escapes it into a KVSTORE_* code.
+template <class Body>
+int Guard(Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return KVSTORE_NOMEM;
+  } catch (...) {
+    return KVSTORE_ERROR;
+  }
+}
+
+int Code(const Status& s) { return s.raw_code(); }
+
+// Validates a (pointer, length) pair from C: a negative length, or a NULL
+// pointer with a positive length, is invalid.
+bool ToSlice(const void* data, int n, Slice* out) {
+  if (n < 0 || (data == nullptr && n > 0)) return false;
+  *out = n == 0 ? Slice() : Slice(data, static_cast<size_t>(n));
+  return true;
+}
+
+// Copies `value` into a buffer from SQLite's allocator for the caller.
+bool CopyOut(Slice value, void** out, int* n) {
+  auto* buf = static_cast<char*>(sqlite3_malloc64(value.size() + 1));
+  if (buf == nullptr) return false;
+  if (!value.empty()) std::memcpy(buf, value.data(), value.size());
+  buf[value.size()] = '\0';  // convenient for text values; not counted
+  *out = buf;
+  *n = static_cast<int>(value.size());
+  return true;
+}
+
+snkv::Options ToOptions(const KVStoreConfig* c) {
+  snkv::Options o;
+  if (c == nullptr) return o;
+  o.journal_mode = static_cast<snkv::JournalMode>(c->journalMode);
+  o.sync_level = static_cast<snkv::SyncLevel>(c->syncLevel);
+  // 0 selects the default for the fields where 0 is not a valid value.
+  o.cache_size_pages = c->cacheSize == 0 ? 2000 : c->cacheSize;
+  o.page_size = c->pageSize == 0 ? 4096 : c->pageSize;
+  o.read_only = c->readOnly != 0;
+  o.busy_timeout_ms = c->busyTimeout;
+  o.wal_size_limit = c->walSizeLimit;
+  return o;
+}
+
+// Runs a value-returning read through the C++ sink API.
+int GetInto(snkv::ColumnFamily& cf, const void* pKey, int nKey,
+            void** ppValue, int* pnValue, int64_t* pnRemaining) {
+  Slice key;
+  if (!ToSlice(pKey, nKey, &key) || ppValue == nullptr || pnValue == nullptr) {
+    return KVSTORE_ERROR;
+  }
+  void* out = nullptr;
+  int n = 0;
+  Status s = cf.Get(
+      key, [&](Slice v) { return CopyOut(v, &out, &n); }, pnRemaining);
+  if (!s.ok()) return Code(s);
+  *ppValue = out;
+  *pnValue = n;
+  return KVSTORE_OK;
+}
+
+int Put(snkv::ColumnFamily& cf, const void* pKey, int nKey, const void* pValue,
+        int nValue, int64_t expire_ms) {
+  Slice key;
+  Slice value;
+  if (!ToSlice(pKey, nKey, &key) || !ToSlice(pValue, nValue, &value)) {
+    return KVSTORE_ERROR;
+  }
+  return Code(cf.Put(key, value, expire_ms));
+}
+
+int Exists(snkv::ColumnFamily& cf, const void* pKey, int nKey, int* pExists) {
+  Slice key;
+  if (!ToSlice(pKey, nKey, &key) || pExists == nullptr) return KVSTORE_ERROR;
+  bool exists = false;
+  Status s = cf.Exists(key, &exists);
+  if (s.ok()) *pExists = exists ? 1 : 0;
+  return Code(s);
+}
+
+int Delete(snkv::ColumnFamily& cf, const void* pKey, int nKey) {
+  Slice key;
+  if (!ToSlice(pKey, nKey, &key)) return KVSTORE_ERROR;
+  return Code(cf.Delete(key));
+}
+
+int TtlRemaining(snkv::ColumnFamily& cf, const void* pKey, int nKey,
+                 int64_t* pnRemaining) {
+  Slice key;
+  if (!ToSlice(pKey, nKey, &key) || pnRemaining == nullptr) {
+    return KVSTORE_ERROR;
+  }
+  return Code(cf.TtlRemaining(key, pnRemaining));
+}
+
+int PurgeExpired(snkv::ColumnFamily& cf, int* pnDeleted) {
+  int64_t n = 0;
+  Status s = cf.PurgeExpired(&n);
+  if (s.ok() && pnDeleted) *pnDeleted = n > INT_MAX ? INT_MAX : static_cast<int>(n);
+  return Code(s);
+}
+
+int PutIfAbsent(snkv::ColumnFamily& cf, const void* pKey, int nKey,
+                const void* pValue, int nValue, int64_t expire_ms,
+                int* pInserted) {
+  Slice key;
+  Slice value;
+  if (!ToSlice(pKey, nKey, &key) || !ToSlice(pValue, nValue, &value)) {
+    return KVSTORE_ERROR;
+  }
+  bool inserted = false;
+  Status s = cf.PutIfAbsent(key, value, expire_ms, &inserted);
+  if (s.ok() && pInserted) *pInserted = inserted ? 1 : 0;
+  return Code(s);
+}
+
+int Count(snkv::ColumnFamily& cf, int64_t* pnCount) {
+  if (pnCount == nullptr) return KVSTORE_ERROR;
+  return Code(cf.Count(pnCount));
+}
+
+// Creates an iterator on *cf (NULL: the caller's handle was NULL).
+int NewIterator(snkv::ColumnFamily* cf, const void* pPrefix, int nPrefix,
+                bool is_prefix, bool reverse, KVIterator** ppIter) {
+  if (ppIter == nullptr) return KVSTORE_ERROR;
+  *ppIter = nullptr;
+  if (cf == nullptr) return KVSTORE_ERROR;
+  Slice prefix;
+  if (is_prefix && !ToSlice(pPrefix, nPrefix, &prefix)) return KVSTORE_ERROR;
+  snkv::IteratorOptions options;
+  options.prefix = prefix.ToString();
+  options.reverse = reverse;
+  auto handle = std::make_unique<KVIterator>();
+  handle->it = cf->NewIterator(options);
+  Status s = handle->it.status();
+  // Prefix iterators start on their first match; plain ones unpositioned.
+  if (s.ok() && is_prefix) s = handle->it.SeekToStart();
+  if (!s.ok()) return Code(s);
+  *ppIter = handle.release();
+  return KVSTORE_OK;
+}
+
+int CreateCfHandle(snkv::ColumnFamily cf, KVColumnFamily** ppCF) {
+  auto handle = std::make_unique<KVColumnFamily>();
+  handle->cf = std::move(cf);
+  *ppCF = handle.release();
+  return KVSTORE_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+void* kvstore_malloc_zeroed(sqlite3_uint64 n) {
+  void* p = sqlite3_malloc64(n == 0 ? 1 : n);
+  if (p != nullptr) std::memset(p, 0, n == 0 ? 1 : n);
+  return p;
+}
+
+int64_t kvstore_now_ms(void) { return snkv::NowMs(); }
+
+// ---- lifecycle ---------------------------------------------------------------
+
+int kvstore_open_v2(const char* zFilename, KVStore** ppKV,
+                    const KVStoreConfig* pConfig) {
+  return Guard([&] {
+    if (ppKV == nullptr) {
+      g_open_error = "ppKV must not be NULL";
+      return KVSTORE_ERROR;
+    }
+    *ppKV = nullptr;
+    snkv::Options options = ToOptions(pConfig);
+    auto handle = std::make_unique<KVStore>();
+    Status s = zFilename != nullptr
+                   ? snkv::Store::Open(zFilename, options, &handle->store)
+                   : snkv::Store::OpenInMemory(options, &handle->store);
+    if (!s.ok()) {
+      g_open_error = s.message();
+      return Code(s);
+    }
+    handle->default_cf = handle->store.DefaultColumnFamily();
+    *ppKV = handle.release();
+    return KVSTORE_OK;
+  });
+}
+
+int kvstore_open(const char* zFilename, KVStore** ppKV, int journalMode) {
+  KVStoreConfig config;
+  std::memset(&config, 0, sizeof config);
+  config.journalMode = journalMode;
+  config.syncLevel = KVSTORE_SYNC_NORMAL;
+  return kvstore_open_v2(zFilename, ppKV, &config);
+}
+
+int kvstore_close(KVStore* pKV) {
+  if (pKV == nullptr) return KVSTORE_OK;
+  int rc = Guard([&] { return Code(pKV->store.Close()); });
+  delete pKV;  // the one owner of a C handle is the C caller
+  return rc;
+}
+
+// ---- default column family -----------------------------------------------------
+
+int kvstore_put(KVStore* pKV, const void* pKey, int nKey, const void* pValue,
+                int nValue) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Put(pKV->default_cf, pKey, nKey, pValue, nValue, 0); });
+}
+
+int kvstore_get(KVStore* pKV, const void* pKey, int nKey, void** ppValue,
+                int* pnValue) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    return GetInto(pKV->default_cf, pKey, nKey, ppValue, pnValue, nullptr);
+  });
+}
+
+int kvstore_delete(KVStore* pKV, const void* pKey, int nKey) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Delete(pKV->default_cf, pKey, nKey); });
+}
+
+int kvstore_exists(KVStore* pKV, const void* pKey, int nKey, int* pExists) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Exists(pKV->default_cf, pKey, nKey, pExists); });
+}
+
+// ---- column families ----------------------------------------------------------
+
+int kvstore_cf_create(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
+  if (ppCF != nullptr) *ppCF = nullptr;
+  if (pKV == nullptr || zName == nullptr || ppCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    snkv::ColumnFamily cf;
+    Status s = pKV->store.CreateColumnFamily(zName, &cf);
+    return s.ok() ? CreateCfHandle(std::move(cf), ppCF) : Code(s);
+  });
+}
+
+int kvstore_cf_open(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
+  if (ppCF != nullptr) *ppCF = nullptr;
+  if (pKV == nullptr || zName == nullptr || ppCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    snkv::ColumnFamily cf;
+    Status s = pKV->store.OpenColumnFamily(zName, &cf);
+    return s.ok() ? CreateCfHandle(std::move(cf), ppCF) : Code(s);
+  });
+}
+
+int kvstore_cf_get_default(KVStore* pKV, KVColumnFamily** ppCF) {
+  if (ppCF != nullptr) *ppCF = nullptr;
+  if (pKV == nullptr || ppCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return CreateCfHandle(pKV->default_cf, ppCF); });
+}
+
+int kvstore_cf_drop(KVStore* pKV, const char* zName) {
+  if (pKV == nullptr || zName == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pKV->store.DropColumnFamily(zName)); });
+}
+
+int kvstore_cf_list(KVStore* pKV, char*** pazNames, int* pnCount) {
+  if (pKV == nullptr || pazNames == nullptr || pnCount == nullptr) {
+    return KVSTORE_ERROR;
+  }
+  return Guard([&] {
+    std::vector<std::string> names;
+    Status s = pKV->store.ListColumnFamilies(&names);
+    if (!s.ok()) return Code(s);
+    *pazNames = nullptr;
+    *pnCount = 0;
+    if (names.empty()) return KVSTORE_OK;
+    auto** array = static_cast<char**>(
+        kvstore_malloc_zeroed(names.size() * sizeof(char*)));
+    if (array == nullptr) return KVSTORE_NOMEM;
+    for (size_t i = 0; i < names.size(); ++i) {
+      array[i] = sqlite3_mprintf("%s", names[i].c_str());
+      if (array[i] == nullptr) {
+        for (size_t j = 0; j < i; ++j) sqlite3_free(array[j]);
+        sqlite3_free(array);
+        return KVSTORE_NOMEM;
+      }
+    }
+    *pazNames = array;
+    *pnCount = static_cast<int>(names.size());
+    return KVSTORE_OK;
+  });
+}
+
+void kvstore_cf_close(KVColumnFamily* pCF) { delete pCF; }
+
+int kvstore_cf_put(KVColumnFamily* pCF, const void* pKey, int nKey,
+                   const void* pValue, int nValue) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Put(pCF->cf, pKey, nKey, pValue, nValue, 0); });
+}
+
+int kvstore_cf_get(KVColumnFamily* pCF, const void* pKey, int nKey,
+                   void** ppValue, int* pnValue) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard(
+      [&] { return GetInto(pCF->cf, pKey, nKey, ppValue, pnValue, nullptr); });
+}
+
+int kvstore_cf_delete(KVColumnFamily* pCF, const void* pKey, int nKey) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Delete(pCF->cf, pKey, nKey); });
+}
+
+int kvstore_cf_exists(KVColumnFamily* pCF, const void* pKey, int nKey,
+                      int* pExists) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Exists(pCF->cf, pKey, nKey, pExists); });
+}
+
+// ---- iterators -----------------------------------------------------------------
+
+int kvstore_iterator_create(KVStore* pKV, KVIterator** ppIter) {
+  return Guard([&] {
+    return NewIterator(pKV ? &pKV->default_cf : nullptr, nullptr, 0, false, false, ppIter);
+  });
+}
+
+int kvstore_cf_iterator_create(KVColumnFamily* pCF, KVIterator** ppIter) {
+  return Guard(
+      [&] { return NewIterator(pCF ? &pCF->cf : nullptr, nullptr, 0, false, false, ppIter); });
+}
+
+int kvstore_reverse_iterator_create(KVStore* pKV, KVIterator** ppIter) {
+  return Guard([&] {
+    return NewIterator(pKV ? &pKV->default_cf : nullptr, nullptr, 0, false, true, ppIter);
+  });
+}
+
+int kvstore_cf_reverse_iterator_create(KVColumnFamily* pCF,
+                                       KVIterator** ppIter) {
+  return Guard(
+      [&] { return NewIterator(pCF ? &pCF->cf : nullptr, nullptr, 0, false, true, ppIter); });
+}
+
+int kvstore_prefix_iterator_create(KVStore* pKV, const void* pPrefix,
+                                   int nPrefix, KVIterator** ppIter) {
+  return Guard([&] {
+    return NewIterator(pKV ? &pKV->default_cf : nullptr, pPrefix, nPrefix, true, false, ppIter);
+  });
+}
+
+int kvstore_cf_prefix_iterator_create(KVColumnFamily* pCF, const void* pPrefix,
+                                      int nPrefix, KVIterator** ppIter) {
+  return Guard([&] {
+    return NewIterator(pCF ? &pCF->cf : nullptr, pPrefix, nPrefix, true, false, ppIter);
+  });
+}
+
+int kvstore_reverse_prefix_iterator_create(KVStore* pKV, const void* pPrefix,
+                                           int nPrefix, KVIterator** ppIter) {
+  return Guard([&] {
+    return NewIterator(pKV ? &pKV->default_cf : nullptr, pPrefix, nPrefix, true, true, ppIter);
+  });
+}
+
+int kvstore_cf_reverse_prefix_iterator_create(KVColumnFamily* pCF,
+                                              const void* pPrefix, int nPrefix,
+                                              KVIterator** ppIter) {
+  return Guard([&] {
+    return NewIterator(pCF ? &pCF->cf : nullptr, pPrefix, nPrefix, true, true, ppIter);
+  });
+}
+
+int kvstore_iterator_first(KVIterator* pIter) {
+  if (pIter == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pIter->it.SeekToFirst()); });
+}
+
+int kvstore_iterator_last(KVIterator* pIter) {
+  if (pIter == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pIter->it.SeekToLast()); });
+}
+
+int kvstore_iterator_next(KVIterator* pIter) {
+  if (pIter == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pIter->it.Next()); });
+}
+
+int kvstore_iterator_prev(KVIterator* pIter) {
+  if (pIter == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pIter->it.Prev()); });
+}
+
+int kvstore_iterator_seek(KVIterator* pIter, const void* pKey, int nKey) {
+  Slice key;
+  if (pIter == nullptr || !ToSlice(pKey, nKey, &key)) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pIter->it.Seek(key)); });
+}
+
+int kvstore_iterator_eof(KVIterator* pIter) {
+  return pIter == nullptr || !pIter->it.Valid() ? 1 : 0;
+}
+
+int kvstore_iterator_key(KVIterator* pIter, void** ppKey, int* pnKey) {
+  if (pIter == nullptr || ppKey == nullptr || pnKey == nullptr ||
+      !pIter->it.Valid()) {
+    return KVSTORE_ERROR;
+  }
+  Slice key = pIter->it.key();
+  *ppKey = const_cast<char*>(key.data());
+  *pnKey = static_cast<int>(key.size());
+  return KVSTORE_OK;
+}
+
+int kvstore_iterator_value(KVIterator* pIter, void** ppValue, int* pnValue) {
+  if (pIter == nullptr || ppValue == nullptr || pnValue == nullptr ||
+      !pIter->it.Valid()) {
+    return KVSTORE_ERROR;
+  }
+  Slice value = pIter->it.value();
+  *ppValue = const_cast<char*>(value.data());
+  *pnValue = static_cast<int>(value.size());
+  return KVSTORE_OK;
+}
+
+void kvstore_iterator_close(KVIterator* pIter) { delete pIter; }
+
+// ---- transactions ----------------------------------------------------------------
+
+int kvstore_begin(KVStore* pKV, int wrflag) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    return Code(pKV->store.Begin(wrflag ? snkv::TxnMode::kWrite
+                                        : snkv::TxnMode::kRead));
+  });
+}
+
+int kvstore_commit(KVStore* pKV) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pKV->store.Commit()); });
+}
+
+int kvstore_rollback(KVStore* pKV) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pKV->store.Rollback()); });
+}
+
+// ---- TTL -------------------------------------------------------------------------
+
+int kvstore_put_ttl(KVStore* pKV, const void* pKey, int nKey,
+                    const void* pValue, int nValue, int64_t expire_ms) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    return Put(pKV->default_cf, pKey, nKey, pValue, nValue, expire_ms);
+  });
+}
+
+int kvstore_get_ttl(KVStore* pKV, const void* pKey, int nKey, void** ppValue,
+                    int* pnValue, int64_t* pnRemaining) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    return GetInto(pKV->default_cf, pKey, nKey, ppValue, pnValue, pnRemaining);
+  });
+}
+
+int kvstore_ttl_remaining(KVStore* pKV, const void* pKey, int nKey,
+                          int64_t* pnRemaining) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard(
+      [&] { return TtlRemaining(pKV->default_cf, pKey, nKey, pnRemaining); });
+}
+
+int kvstore_purge_expired(KVStore* pKV, int* pnDeleted) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return PurgeExpired(pKV->default_cf, pnDeleted); });
+}
+
+int kvstore_cf_put_ttl(KVColumnFamily* pCF, const void* pKey, int nKey,
+                       const void* pValue, int nValue, int64_t expire_ms) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard(
+      [&] { return Put(pCF->cf, pKey, nKey, pValue, nValue, expire_ms); });
+}
+
+int kvstore_cf_get_ttl(KVColumnFamily* pCF, const void* pKey, int nKey,
+                       void** ppValue, int* pnValue, int64_t* pnRemaining) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    return GetInto(pCF->cf, pKey, nKey, ppValue, pnValue, pnRemaining);
+  });
+}
+
+int kvstore_cf_ttl_remaining(KVColumnFamily* pCF, const void* pKey, int nKey,
+                             int64_t* pnRemaining) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return TtlRemaining(pCF->cf, pKey, nKey, pnRemaining); });
+}
+
+int kvstore_cf_purge_expired(KVColumnFamily* pCF, int* pnDeleted) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return PurgeExpired(pCF->cf, pnDeleted); });
+}
+
+// ---- conditional insert, clear, count ------------------------------------------
+
+int kvstore_put_if_absent(KVStore* pKV, const void* pKey, int nKey,
+                          const void* pValue, int nValue, int64_t expire_ms,
+                          int* pInserted) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    return PutIfAbsent(pKV->default_cf, pKey, nKey, pValue, nValue, expire_ms,
+                       pInserted);
+  });
+}
+
+int kvstore_cf_put_if_absent(KVColumnFamily* pCF, const void* pKey, int nKey,
+                             const void* pValue, int nValue,
+                             int64_t expire_ms, int* pInserted) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    return PutIfAbsent(pCF->cf, pKey, nKey, pValue, nValue, expire_ms,
+                       pInserted);
+  });
+}
+
+int kvstore_clear(KVStore* pKV) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pKV->default_cf.Clear()); });
+}
+
+int kvstore_cf_clear(KVColumnFamily* pCF) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pCF->cf.Clear()); });
+}
+
+int kvstore_count(KVStore* pKV, int64_t* pnCount) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Count(pKV->default_cf, pnCount); });
+}
+
+int kvstore_cf_count(KVColumnFamily* pCF, int64_t* pnCount) {
+  if (pCF == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Count(pCF->cf, pnCount); });
+}
+
+// ---- diagnostics and maintenance ---------------------------------------------
+
+const char* kvstore_errmsg(KVStore* pKV) {
+  if (pKV == nullptr) return g_open_error.c_str();
+  return pKV->store.last_error();
+}
+
+int kvstore_stats(KVStore* pKV, KVStoreStats* pStats) {
+  if (pKV == nullptr || pStats == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    snkv::Stats s;
+    Status st = pKV->store.GetStats(&s);
+    if (!st.ok()) return Code(st);
+    pStats->nPuts = s.puts;
+    pStats->nGets = s.gets;
+    pStats->nDeletes = s.deletes;
+    pStats->nIterations = s.iterations;
+    pStats->nErrors = s.errors;
+    pStats->nBytesRead = s.bytes_read;
+    pStats->nBytesWritten = s.bytes_written;
+    pStats->nWalCommits = s.wal_commits;
+    pStats->nCheckpoints = s.checkpoints;
+    pStats->nTtlExpired = s.ttl_expired;
+    pStats->nTtlPurged = s.ttl_purged;
+    pStats->nDbPages = s.db_pages;
+    return KVSTORE_OK;
+  });
+}
+
+int kvstore_stats_reset(KVStore* pKV) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pKV->store.ResetStats()); });
+}
+
+int kvstore_integrity_check(KVStore* pKV, char** pzErrMsg) {
+  if (pzErrMsg != nullptr) *pzErrMsg = nullptr;
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    std::string problems;
+    Status s = pKV->store.IntegrityCheck(&problems);
+    if (!s.ok() && pzErrMsg != nullptr) {
+      *pzErrMsg = sqlite3_mprintf("%s", s.message().c_str());
+    }
+    return Code(s);
+  });
+}
+
+int kvstore_sync(KVStore* pKV) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pKV->store.Sync()); });
+}
+
+int kvstore_incremental_vacuum(KVStore* pKV, int nPage) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pKV->store.IncrementalVacuum(nPage)); });
+}
+
+int kvstore_checkpoint(KVStore* pKV, int mode, int* pnLog, int* pnCkpt) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] {
+    snkv::CheckpointResult r;
+    Status s = pKV->store.Checkpoint(static_cast<snkv::CheckpointMode>(mode), &r);
+    if (pnLog) *pnLog = r.log_frames;
+    if (pnCkpt) *pnCkpt = r.checkpointed_frames;
+    return Code(s);
+  });
+}
+
+}  // extern "C"

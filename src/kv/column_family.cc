@@ -1,0 +1,471 @@
+// Data operations on one column family: StoreCore's half (SQL, TTL, stats)
+// and the public ColumnFamily handle that enters it through Call().
+#include <chrono>
+#include <string>
+
+#include "kv/schema.h"
+#include "kv/store_core.h"
+#include "snkv/store.h"
+
+namespace snkv {
+
+int64_t NowMs() noexcept {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  using std::chrono::system_clock;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace internal {
+
+namespace {
+
+// The SQL of each CfStatement; "%T" stands for the family's table name.
+const char* StatementSql(CfStatement which) {
+  switch (which) {
+    case CfStatement::kGet:
+      return "SELECT v, expires FROM %T WHERE k = ?1";
+    case CfStatement::kExists:
+      return "SELECT expires FROM %T WHERE k = ?1";
+    case CfStatement::kPut:
+      return "INSERT INTO %T(k, v, expires) VALUES(?1, ?2, ?3)"
+             " ON CONFLICT(k) DO UPDATE SET v = excluded.v,"
+             " expires = excluded.expires";
+    case CfStatement::kPutIfAbsent:
+      // Replaces a row only if it has expired: one statement, so the check
+      // and the write are atomic.
+      return "INSERT INTO %T(k, v, expires) VALUES(?1, ?2, ?3)"
+             " ON CONFLICT(k) DO UPDATE SET v = excluded.v,"
+             " expires = excluded.expires"
+             " WHERE %T.expires IS NOT NULL AND %T.expires <= ?4";
+    case CfStatement::kDelete:
+      return "DELETE FROM %T WHERE k = ?1 RETURNING expires";
+    case CfStatement::kDeleteIfExpired:
+      return "DELETE FROM %T WHERE k = ?1 AND expires <= ?2";
+    case CfStatement::kPurge:
+      return "DELETE FROM %T WHERE expires <= ?1";  // uses the expiry index
+    case CfStatement::kCount:
+      return "SELECT count(*) FROM %T";
+    case CfStatement::kClear:
+      return "DELETE FROM %T";  // no WHERE: SQLite truncates the B-tree
+    case CfStatement::kNumStatements:
+      break;
+  }
+  return "";
+}
+
+std::string Expand(const char* sql, const std::string& table) {
+  std::string out;
+  for (const char* p = sql; *p; ++p) {
+    if (p[0] == '%' && p[1] == 'T') {
+      out += table;
+      ++p;
+    } else {
+      out += *p;
+    }
+  }
+  return out;
+}
+
+// Remaining ms of an entry that expires at `expires` (not yet reached).
+int64_t Remaining(int64_t expires, int64_t now) { return expires - now; }
+
+}  // namespace
+
+Status StoreCore::Statement(ColumnFamilyState& cf, CfStatement which,
+                            engine::Statement** out) {
+  Status s = CheckUsable(cf);
+  if (!s.ok()) return s;
+  engine::Statement& stmt = cf.statements[static_cast<size_t>(which)];
+  if (!stmt.is_prepared()) {
+    s = stmt.Prepare(conn_, Expand(StatementSql(which), cf.table));
+    if (!s.ok()) {
+      int rc = sqlite3_errcode(conn_.get());
+      return CfError(cf, stmt, rc, "prepare");
+    }
+  }
+  *out = &stmt;
+  return Status::OK();
+}
+
+Status StoreCore::CfError(const ColumnFamilyState& cf,
+                          const engine::Statement& stmt, int rc,
+                          std::string_view context) const {
+  std::string_view msg = sqlite3_errmsg(conn_.get());
+  if ((rc & 0xff) == SQLITE_ERROR && msg.starts_with("no such table")) {
+    return Status::NotFound("column family '" + cf.name +
+                            "' no longer exists");
+  }
+  return stmt.is_prepared() ? stmt.Error(rc, context)
+                            : conn_.Error(rc, context);
+}
+
+Status StoreCore::CheckSize(Slice key, Slice value) const {
+  auto limit = static_cast<size_t>(
+      sqlite3_limit(conn_.get(), SQLITE_LIMIT_LENGTH, -1));
+  // The row holds key, value and a few bytes of header.
+  if (key.size() >= limit || value.size() >= limit - key.size() - 64) {
+    return Status::Error("key and value together exceed the size limit of " +
+                         std::to_string(limit) + " bytes");
+  }
+  return Status::OK();
+}
+
+Status StoreCore::EnsureExpiryIndex(ColumnFamilyState& cf) {
+  if (cf.has_expiry_index) return Status::OK();
+  std::string sql = "CREATE INDEX IF NOT EXISTS " +
+                    schema::ExpiryIndexName(cf.id) + " ON " + cf.table +
+                    "(expires) WHERE expires IS NOT NULL";
+  Status s = conn_.Exec(sql.c_str());
+  if (!s.ok()) return s;
+  cf.has_expiry_index = true;
+  return Status::OK();
+}
+
+void StoreCore::ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms) {
+  if (read_only_ || txn_ == Txn::kRead) return;
+  engine::Statement* stmt = nullptr;
+  if (!Statement(cf, CfStatement::kDeleteIfExpired, &stmt).ok()) return;
+  engine::ResetGuard reset(*stmt);
+  stmt->BindBlob(1, key);
+  stmt->BindInt(2, now_ms);
+  // Best effort: if the write lock is busy the key is simply removed later.
+  if (stmt->Step() == SQLITE_DONE && sqlite3_changes(conn_.get()) > 0) {
+    ++stats_.ttl_expired;
+  }
+}
+
+Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
+                      int64_t expire_at_ms) {
+  if (expire_at_ms < 0) return Status::Error("expiry time must not be negative");
+  Status s = CheckSize(key, value);
+  if (!s.ok()) return s;
+  s = PrepareWrite();
+  if (!s.ok()) return s;
+  s = CheckUsable(cf);
+  if (!s.ok()) return s;
+  if (expire_at_ms != 0) {
+    s = EnsureExpiryIndex(cf);
+    if (!s.ok()) return s;
+  }
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kPut, &stmt);
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  stmt->BindBlob(1, key);
+  stmt->BindBlob(2, value);
+  if (expire_at_ms != 0) {
+    stmt->BindInt(3, expire_at_ms);
+  } else {
+    stmt->BindNull(3);
+  }
+  int rc = stmt->Step();
+  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+  ++stats_.puts;
+  stats_.bytes_written += key.size() + value.size();
+  return Status::OK();
+}
+
+Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
+                      int64_t* remaining_ms) {
+  ++stats_.gets;
+  Status s = PrepareRead();
+  if (!s.ok()) return s;
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kGet, &stmt);
+  if (!s.ok()) return s;
+  int64_t now = 0;
+  {
+    engine::ResetGuard reset(*stmt);
+    stmt->BindBlob(1, key);
+    int rc = stmt->Step();
+    if (rc == SQLITE_DONE) return Status::NotFound("key not found");
+    if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "get");
+    int64_t remaining = kNoTtl;
+    if (!stmt->ColumnIsNull(1)) {
+      int64_t expires = stmt->ColumnInt(1);
+      now = NowMs();
+      if (expires > now) remaining = Remaining(expires, now);
+      else remaining = 0;
+    }
+    if (remaining != 0) {
+      Slice value = stmt->ColumnBlob(0);
+      if (!sink(value)) return Status(Code::kNoMem, "out of memory");
+      stats_.bytes_read += value.size();
+      if (remaining_ms) *remaining_ms = remaining;
+      return Status::OK();
+    }
+  }
+  ExpireKey(cf, key, now);
+  return Status::NotFound("key not found (expired)");
+}
+
+// Looks up `key` for Exists and TtlRemaining. *found tells whether the key
+// is live; *remaining is its TTL (kNoTtl, N > 0, or 0 = just expired).
+static Status Probe(engine::Statement& stmt, Slice key, bool* found,
+                    int64_t* remaining, int64_t* now, int* rc) {
+  engine::ResetGuard reset(stmt);
+  stmt.BindBlob(1, key);
+  *rc = stmt.Step();
+  *found = false;
+  *remaining = kNoTtl;
+  if (*rc == SQLITE_DONE) return Status::OK();
+  if (*rc != SQLITE_ROW) return Status::Error("probe failed");
+  *found = true;
+  if (!stmt.ColumnIsNull(0)) {
+    int64_t expires = stmt.ColumnInt(0);
+    *now = NowMs();
+    *remaining = expires > *now ? Remaining(expires, *now) : 0;
+  }
+  return Status::OK();
+}
+
+Status StoreCore::Exists(ColumnFamilyState& cf, Slice key, bool* exists) {
+  Status s = PrepareRead();
+  if (!s.ok()) return s;
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kExists, &stmt);
+  if (!s.ok()) return s;
+  bool found = false;
+  int64_t remaining = kNoTtl;
+  int64_t now = 0;
+  int rc = SQLITE_OK;
+  if (!Probe(*stmt, key, &found, &remaining, &now, &rc).ok()) {
+    return CfError(cf, *stmt, rc, "exists");
+  }
+  if (found && remaining == 0) {
+    ExpireKey(cf, key, now);
+    found = false;
+  }
+  *exists = found;
+  return Status::OK();
+}
+
+Status StoreCore::TtlRemaining(ColumnFamilyState& cf, Slice key,
+                               int64_t* remaining_ms) {
+  Status s = PrepareRead();
+  if (!s.ok()) return s;
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kExists, &stmt);
+  if (!s.ok()) return s;
+  bool found = false;
+  int64_t remaining = kNoTtl;
+  int64_t now = 0;
+  int rc = SQLITE_OK;
+  if (!Probe(*stmt, key, &found, &remaining, &now, &rc).ok()) {
+    return CfError(cf, *stmt, rc, "ttl_remaining");
+  }
+  if (!found) return Status::NotFound("key not found");
+  if (remaining == 0) ExpireKey(cf, key, now);
+  *remaining_ms = remaining;
+  return Status::OK();
+}
+
+Status StoreCore::Delete(ColumnFamilyState& cf, Slice key) {
+  Status s = PrepareWrite();
+  if (!s.ok()) return s;
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kDelete, &stmt);
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  stmt->BindBlob(1, key);
+  int rc = stmt->Step();
+  if (rc == SQLITE_DONE) return Status::NotFound("key not found");
+  if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "delete");
+  bool expired = !stmt->ColumnIsNull(0) && stmt->ColumnInt(0) <= NowMs();
+  rc = stmt->Step();  // finish the statement so that it commits
+  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "delete");
+  if (expired) {
+    ++stats_.ttl_expired;
+    return Status::NotFound("key not found (expired)");
+  }
+  ++stats_.deletes;
+  return Status::OK();
+}
+
+Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
+  Status s = PrepareWrite();
+  if (!s.ok()) return s;
+  s = CheckUsable(cf);
+  if (!s.ok()) return s;
+  if (!cf.has_expiry_index) {
+    // Another handle may have written the first TTL since we last looked.
+    engine::Statement probe;
+    s = probe.Prepare(conn_,
+                      "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND "
+                      "name = ?1",
+                      false);
+    if (!s.ok()) return s;
+    std::string index = schema::ExpiryIndexName(cf.id);
+    probe.BindText(1, index);
+    int rc = probe.Step();
+    if (rc == SQLITE_DONE) {  // no key of this family ever had a TTL
+      if (deleted) *deleted = 0;
+      return Status::OK();
+    }
+    if (rc != SQLITE_ROW) return probe.Error(rc, "purge");
+    cf.has_expiry_index = true;
+  }
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kPurge, &stmt);
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  stmt->BindInt(1, NowMs());
+  int rc = stmt->Step();
+  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "purge");
+  int64_t n = sqlite3_changes64(conn_.get());
+  stats_.ttl_purged += static_cast<uint64_t>(n);
+  if (deleted) *deleted = n;
+  return Status::OK();
+}
+
+Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
+                              int64_t expire_at_ms, bool* inserted) {
+  if (expire_at_ms < 0) return Status::Error("expiry time must not be negative");
+  Status s = CheckSize(key, value);
+  if (!s.ok()) return s;
+  s = PrepareWrite();
+  if (!s.ok()) return s;
+  s = CheckUsable(cf);
+  if (!s.ok()) return s;
+  if (expire_at_ms != 0) {
+    s = EnsureExpiryIndex(cf);
+    if (!s.ok()) return s;
+  }
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kPutIfAbsent, &stmt);
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  stmt->BindBlob(1, key);
+  stmt->BindBlob(2, value);
+  if (expire_at_ms != 0) {
+    stmt->BindInt(3, expire_at_ms);
+  } else {
+    stmt->BindNull(3);
+  }
+  stmt->BindInt(4, NowMs());
+  int rc = stmt->Step();
+  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put_if_absent");
+  bool wrote = sqlite3_changes(conn_.get()) > 0;
+  if (wrote) {
+    ++stats_.puts;
+    stats_.bytes_written += key.size() + value.size();
+  }
+  if (inserted) *inserted = wrote;
+  return Status::OK();
+}
+
+Status StoreCore::Clear(ColumnFamilyState& cf) {
+  Status s = PrepareWrite();
+  if (!s.ok()) return s;
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kClear, &stmt);
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  int rc = stmt->Step();
+  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "clear");
+  return Status::OK();
+}
+
+Status StoreCore::Count(ColumnFamilyState& cf, int64_t* count) {
+  Status s = PrepareRead();
+  if (!s.ok()) return s;
+  engine::Statement* stmt = nullptr;
+  s = Statement(cf, CfStatement::kCount, &stmt);
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  int rc = stmt->Step();
+  if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "count");
+  *count = stmt->ColumnInt(0);
+  return Status::OK();
+}
+
+}  // namespace internal
+
+// ---- the public handle ---------------------------------------------------
+
+namespace {
+const std::string kNoName;
+Status Detached() { return Status::Error("column family handle is not open"); }
+}  // namespace
+
+ColumnFamily::ColumnFamily() noexcept = default;
+ColumnFamily::~ColumnFamily() = default;
+ColumnFamily::ColumnFamily(const ColumnFamily&) = default;
+ColumnFamily& ColumnFamily::operator=(const ColumnFamily&) = default;
+ColumnFamily::ColumnFamily(ColumnFamily&&) noexcept = default;
+ColumnFamily& ColumnFamily::operator=(ColumnFamily&&) noexcept = default;
+
+ColumnFamily::ColumnFamily(std::shared_ptr<internal::StoreCore> store,
+                           std::shared_ptr<internal::ColumnFamilyState> state)
+    : store_(std::move(store)), state_(std::move(state)) {}
+
+const std::string& ColumnFamily::name() const noexcept {
+  return state_ ? state_->name : kNoName;
+}
+
+Status ColumnFamily::Put(Slice key, Slice value, int64_t expire_at_ms) {
+  if (!store_) return Detached();
+  return store_->Call(
+      [&] { return store_->Put(*state_, key, value, expire_at_ms); });
+}
+
+Status ColumnFamily::Get(Slice key, std::string* value,
+                         int64_t* remaining_ms) {
+  return Get(
+      key,
+      [value](Slice v) {
+        value->assign(v.data(), v.size());
+        return true;
+      },
+      remaining_ms);
+}
+
+Status ColumnFamily::Get(Slice key, const ValueSink& sink,
+                         int64_t* remaining_ms) {
+  if (!store_) return Detached();
+  return store_->Call(
+      [&] { return store_->Get(*state_, key, sink, remaining_ms); });
+}
+
+Status ColumnFamily::Exists(Slice key, bool* exists) {
+  if (!store_) return Detached();
+  return store_->Call([&] { return store_->Exists(*state_, key, exists); });
+}
+
+Status ColumnFamily::Delete(Slice key) {
+  if (!store_) return Detached();
+  return store_->Call([&] { return store_->Delete(*state_, key); });
+}
+
+Status ColumnFamily::TtlRemaining(Slice key, int64_t* remaining_ms) {
+  if (!store_) return Detached();
+  return store_->Call(
+      [&] { return store_->TtlRemaining(*state_, key, remaining_ms); });
+}
+
+Status ColumnFamily::PurgeExpired(int64_t* deleted) {
+  if (!store_) return Detached();
+  return store_->Call([&] { return store_->PurgeExpired(*state_, deleted); });
+}
+
+Status ColumnFamily::PutIfAbsent(Slice key, Slice value, int64_t expire_at_ms,
+                                 bool* inserted) {
+  if (!store_) return Detached();
+  return store_->Call([&] {
+    return store_->PutIfAbsent(*state_, key, value, expire_at_ms, inserted);
+  });
+}
+
+Status ColumnFamily::Clear() {
+  if (!store_) return Detached();
+  return store_->Call([&] { return store_->Clear(*state_); });
+}
+
+Status ColumnFamily::Count(int64_t* count) {
+  if (!store_) return Detached();
+  return store_->Call([&] { return store_->Count(*state_, count); });
+}
+
+}  // namespace snkv

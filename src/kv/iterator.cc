@@ -1,0 +1,265 @@
+// Ordered iteration: IteratorCore (statements and positioning) and the
+// public Iterator that owns one.
+#include <string>
+#include <utility>
+
+#include "kv/iterator_core.h"
+#include "snkv/iterator.h"
+#include "snkv/store.h"
+
+namespace snkv {
+namespace internal {
+
+namespace {
+
+// The smallest key greater than every key that starts with `prefix`, or ""
+// when there is none (an empty prefix, or one made only of 0xFF bytes).
+std::string PrefixEnd(const std::string& prefix) {
+  std::string end = prefix;
+  while (!end.empty()) {
+    auto last = static_cast<unsigned char>(end.back());
+    if (last != 0xff) {
+      end.back() = static_cast<char>(last + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return end;
+}
+
+const char* ShapeSql(int shape) {
+  static const char* const kSql[] = {
+      "SELECT k, v, expires FROM %T ORDER BY k",
+      "SELECT k, v, expires FROM %T ORDER BY k DESC",
+      "SELECT k, v, expires FROM %T WHERE k >= ?1 ORDER BY k",
+      "SELECT k, v, expires FROM %T WHERE k > ?1 ORDER BY k",
+      "SELECT k, v, expires FROM %T WHERE k <= ?1 ORDER BY k DESC",
+      "SELECT k, v, expires FROM %T WHERE k < ?1 ORDER BY k DESC",
+  };
+  return kSql[shape];
+}
+
+std::string WithTable(const char* sql, const std::string& table) {
+  std::string out(sql);
+  out.replace(out.find("%T"), 2, table);
+  return out;
+}
+
+}  // namespace
+
+IteratorCore::IteratorCore(std::shared_ptr<StoreCore> store,
+                           std::shared_ptr<ColumnFamilyState> family,
+                           const IteratorOptions& options)
+    : store_(std::move(store)),
+      family_(std::move(family)),
+      prefix_(options.prefix),
+      prefix_end_(PrefixEnd(options.prefix)),
+      reverse_(options.reverse) {
+  status_ = store_->Call([&] {
+    Status s = store_->CheckUsable(*family_);
+    if (!s.ok()) return s;
+    store_->RegisterIterator(this);
+    store_->CountIteration();
+    return Status::OK();
+  });
+  invalidated_ = !status_.ok();
+}
+
+IteratorCore::~IteratorCore() {
+  store_->WithLock([this] {
+    for (auto& stmt : stmts_) stmt.Finalize();
+    store_->UnregisterIterator(this);
+  });
+}
+
+void IteratorCore::Invalidate(const char* why) {
+  for (auto& stmt : stmts_) stmt.Finalize();
+  running_ = nullptr;
+  valid_ = false;
+  invalidated_ = true;
+  status_ = Status::Error(why);
+}
+
+template <class Body>
+Status IteratorCore::Enter(Body&& body) {
+  Status s = store_->Call([&] {
+    if (invalidated_) return Status(status_);
+    return body();
+  });
+  if (!s.ok()) {
+    valid_ = false;
+    status_ = s;
+  } else if (!invalidated_) {
+    status_ = Status::OK();
+  }
+  return s;
+}
+
+Status IteratorCore::Position(Shape shape, Slice bound) {
+  if (running_ != nullptr) running_->Reset();
+  running_ = nullptr;
+  valid_ = false;
+  Status s = store_->PrepareRead();
+  if (!s.ok()) return s;
+  auto index = static_cast<size_t>(shape);
+  engine::Statement& stmt = stmts_[index];
+  if (!stmt.is_prepared()) {
+    s = stmt.Prepare(store_->connection(),
+                     WithTable(ShapeSql(static_cast<int>(index)),
+                               family_->table));
+    if (!s.ok()) return s;
+  }
+  if (shape != Shape::kFirst && shape != Shape::kLast) {
+    // Bound SQLITE_STATIC, so the bytes must outlive the run; `bound` may be
+    // key_ itself, which the next row overwrites.
+    bound_.assign(bound.data(), bound.size());
+    stmt.BindBlob(1, bound_);
+  }
+  running_ = &stmt;
+  running_forward_ = shape == Shape::kFirst || shape == Shape::kGe ||
+                     shape == Shape::kGt;
+  now_ms_ = NowMs();
+  return Step();
+}
+
+Status IteratorCore::Step() {
+  valid_ = false;
+  if (running_ == nullptr) return Status::OK();
+  for (;;) {
+    int rc = running_->Step();
+    if (rc == SQLITE_DONE) {
+      running_->Reset();
+      running_ = nullptr;
+      return Status::OK();
+    }
+    if (rc != SQLITE_ROW) {
+      Status s = running_->Error(rc, "iterator step");
+      running_->Reset();
+      running_ = nullptr;
+      return s;
+    }
+    Slice key = running_->ColumnBlob(0);
+    // Outside the prefix: in key order everything further is outside too.
+    if (!prefix_.empty() && !key.starts_with(prefix_)) {
+      running_->Reset();
+      running_ = nullptr;
+      return Status::OK();
+    }
+    if (!running_->ColumnIsNull(2) && running_->ColumnInt(2) <= now_ms_) {
+      continue;  // expired: invisible
+    }
+    key_.assign(key.data(), key.size());
+    value_ = running_->ColumnBlob(1);
+    valid_ = true;
+    return Status::OK();
+  }
+}
+
+Status IteratorCore::SeekToFirst() {
+  return Enter([&] {
+    if (prefix_.empty()) return Position(Shape::kFirst, {});
+    return Position(Shape::kGe, prefix_);
+  });
+}
+
+Status IteratorCore::SeekToLast() {
+  return Enter([&] {
+    if (prefix_end_.empty()) return Position(Shape::kLast, {});
+    return Position(Shape::kLt, prefix_end_);
+  });
+}
+
+Status IteratorCore::Seek(Slice target) {
+  return Enter([&] {
+    if (!reverse_) {
+      // Below the prefix: start at its first key.
+      if (target.compare(prefix_) < 0) return Position(Shape::kGe, prefix_);
+      return Position(Shape::kGe, target);
+    }
+    // Above the prefix: start at its last key.
+    if (!prefix_end_.empty() && target.compare(prefix_end_) >= 0) {
+      return Position(Shape::kLt, prefix_end_);
+    }
+    return Position(Shape::kLe, target);
+  });
+}
+
+Status IteratorCore::Next() {
+  return Enter([&] {
+    if (!valid_) return Status::OK();  // at the end it stays there
+    if (running_ != nullptr && running_forward_) return Step();
+    return Position(Shape::kGt, key_);
+  });
+}
+
+Status IteratorCore::Prev() {
+  return Enter([&] {
+    if (!valid_) return Status::OK();
+    if (running_ != nullptr && !running_forward_) return Step();
+    return Position(Shape::kLt, key_);
+  });
+}
+
+}  // namespace internal
+
+// ---- public Iterator -------------------------------------------------------
+
+namespace {
+const Status& NotOpen() {
+  static const Status kNotOpen = Status::Error("iterator is not open");
+  return kNotOpen;
+}
+}  // namespace
+
+Iterator::Iterator() noexcept = default;
+Iterator::Iterator(std::unique_ptr<internal::IteratorCore> core) noexcept
+    : core_(std::move(core)) {}
+Iterator::~Iterator() = default;
+Iterator::Iterator(Iterator&&) noexcept = default;
+Iterator& Iterator::operator=(Iterator&&) noexcept = default;
+
+Status Iterator::SeekToFirst() { return core_ ? core_->SeekToFirst() : NotOpen(); }
+Status Iterator::SeekToLast() { return core_ ? core_->SeekToLast() : NotOpen(); }
+Status Iterator::SeekToStart() {
+  return reverse() ? SeekToLast() : SeekToFirst();
+}
+Status Iterator::Seek(Slice target) {
+  return core_ ? core_->Seek(target) : NotOpen();
+}
+Status Iterator::Next() { return core_ ? core_->Next() : NotOpen(); }
+Status Iterator::Prev() { return core_ ? core_->Prev() : NotOpen(); }
+Status Iterator::Advance() { return reverse() ? Prev() : Next(); }
+
+bool Iterator::Valid() const noexcept { return core_ && core_->Valid(); }
+Slice Iterator::key() const noexcept { return core_ ? core_->key() : Slice(); }
+Slice Iterator::value() const noexcept {
+  return core_ ? core_->value() : Slice();
+}
+const Status& Iterator::status() const noexcept {
+  return core_ ? core_->status() : NotOpen();
+}
+bool Iterator::reverse() const noexcept { return core_ && core_->reverse(); }
+void Iterator::Close() noexcept { core_.reset(); }
+
+Iterator::Cursor Iterator::begin() {
+  (void)SeekToStart();  // an error shows in status() and ends the loop
+  return Cursor(this);
+}
+
+Iterator::Cursor& Iterator::Cursor::operator++() {
+  (void)it_->Advance();
+  Load();
+  return *this;
+}
+
+void Iterator::Cursor::Load() {
+  if (it_->Valid()) entry_ = {it_->key(), it_->value()};
+}
+
+Iterator ColumnFamily::NewIterator(const IteratorOptions& options) {
+  if (!store_) return Iterator();
+  return Iterator(
+      std::make_unique<internal::IteratorCore>(store_, state_, options));
+}
+
+}  // namespace snkv

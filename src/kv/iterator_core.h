@@ -1,0 +1,83 @@
+// IteratorCore: the engine behind an Iterator.
+//
+// An iterator runs one of six statements over its family's table, chosen
+// by how it was last positioned: from the first or last key, or from a
+// bound (>=, >, <=, <) in either direction. Moving against the direction of
+// the running statement re-seeks from the current key, so Next() and Prev()
+// work on every iterator. Expired rows and rows outside the prefix are
+// filtered here rather than in SQL, which keeps every statement a plain
+// B-tree range scan that stops where the prefix ends.
+#ifndef SNKV_KV_ITERATOR_CORE_H
+#define SNKV_KV_ITERATOR_CORE_H
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "engine/connection.h"
+#include "kv/store_core.h"
+#include "snkv/iterator.h"
+
+namespace snkv::internal {
+
+class IteratorCore {
+ public:
+  // Registers with the store; the store mutex must NOT be held.
+  IteratorCore(std::shared_ptr<StoreCore> store,
+               std::shared_ptr<ColumnFamilyState> family,
+               const IteratorOptions& options);
+  // Unregisters and finalizes under the store mutex.
+  ~IteratorCore();
+  IteratorCore(const IteratorCore&) = delete;
+  IteratorCore& operator=(const IteratorCore&) = delete;
+
+  Status SeekToFirst();
+  Status SeekToLast();
+  Status Seek(Slice target);
+  Status Next();
+  Status Prev();
+
+  bool Valid() const noexcept { return valid_; }
+  Slice key() const noexcept { return key_; }
+  Slice value() const noexcept { return value_; }
+  const Status& status() const noexcept { return status_; }
+  bool reverse() const noexcept { return reverse_; }
+
+  // Called by the store (mutex held) when the store closes or the family is
+  // dropped: ends the iterator for good.
+  void Invalidate(const char* why);
+  int64_t family_id() const noexcept { return family_->id; }
+
+ private:
+  enum class Shape : int { kFirst, kLast, kGe, kGt, kLe, kLt, kCount };
+
+  // Runs `shape` from `bound` and moves to the first acceptable row.
+  Status Position(Shape shape, Slice bound);
+  // Steps the running statement to the next acceptable row (or the end).
+  Status Step();
+  // Enters the store through Call(), keeping status_ in step.
+  template <class Body>
+  Status Enter(Body&& body);
+
+  std::shared_ptr<StoreCore> store_;
+  std::shared_ptr<ColumnFamilyState> family_;
+  std::string prefix_;
+  std::string prefix_end_;  // smallest key above the prefix; "" = none
+  bool reverse_;
+  bool invalidated_ = false;
+
+  std::array<engine::Statement, static_cast<size_t>(Shape::kCount)> stmts_;
+  engine::Statement* running_ = nullptr;
+  std::string bound_;  // the running statement's bound parameter
+  bool running_forward_ = true;
+  int64_t now_ms_ = 0;
+
+  bool valid_ = false;
+  std::string key_;
+  Slice value_;
+  Status status_;
+};
+
+}  // namespace snkv::internal
+
+#endif  // SNKV_KV_ITERATOR_CORE_H

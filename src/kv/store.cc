@@ -1,0 +1,187 @@
+// The public Store and Transaction: each call enters the core through
+// StoreCore::Call().
+#include <utility>
+
+#include "kv/store_core.h"
+#include "snkv/store.h"
+
+namespace snkv {
+
+namespace {
+Status Closed() { return Status::Error("store is closed"); }
+}  // namespace
+
+Store::Store() noexcept = default;
+Store::~Store() { (void)Close(); }
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&& other) noexcept {
+  if (this != &other) {
+    (void)Close();
+    core_ = std::move(other.core_);
+    default_cf_ = std::move(other.default_cf_);
+  }
+  return *this;
+}
+
+static Status OpenCore(const std::string* path, const Options& options,
+                       Store* store,
+                       std::shared_ptr<internal::StoreCore>* core) {
+  if (store == nullptr) return Status::Error("no Store to open into");
+  return internal::StoreCore::Open(path, options, core);
+}
+
+Status Store::Open(const std::string& path, const Options& options,
+                   Store* store) {
+  std::shared_ptr<internal::StoreCore> core;
+  Status s = OpenCore(&path, options, store, &core);
+  if (!s.ok()) return s;
+  (void)store->Close();
+  store->default_cf_ = ColumnFamily(core, core->default_cf());
+  store->core_ = std::move(core);
+  return Status::OK();
+}
+
+Status Store::OpenInMemory(const Options& options, Store* store) {
+  std::shared_ptr<internal::StoreCore> core;
+  Status s = OpenCore(nullptr, options, store, &core);
+  if (!s.ok()) return s;
+  (void)store->Close();
+  store->default_cf_ = ColumnFamily(core, core->default_cf());
+  store->core_ = std::move(core);
+  return Status::OK();
+}
+
+Status Store::Close() {
+  if (!core_) return Status::OK();
+  Status s;
+  core_->WithLock([&] { s = core_->Close(); });
+  // Handles that outlive the Store (column families, iterators) keep the
+  // closed core alive and fail cleanly with "store is closed".
+  core_.reset();
+  default_cf_ = ColumnFamily();
+  return s;
+}
+
+bool Store::is_open() const noexcept { return core_ != nullptr; }
+
+const char* Store::last_error() const noexcept {
+  return core_ ? core_->last_error() : "store is closed";
+}
+
+ColumnFamily Store::DefaultColumnFamily() const { return default_cf_; }
+
+Status Store::CreateColumnFamily(std::string_view name, ColumnFamily* cf) {
+  if (!core_) return Closed();
+  std::shared_ptr<internal::ColumnFamilyState> state;
+  Status s =
+      core_->Call([&] { return core_->CreateColumnFamily(name, &state); });
+  if (s.ok() && cf) *cf = ColumnFamily(core_, std::move(state));
+  return s;
+}
+
+Status Store::OpenColumnFamily(std::string_view name, ColumnFamily* cf) {
+  if (!core_) return Closed();
+  std::shared_ptr<internal::ColumnFamilyState> state;
+  Status s = core_->Call([&] { return core_->OpenColumnFamily(name, &state); });
+  if (s.ok() && cf) *cf = ColumnFamily(core_, std::move(state));
+  return s;
+}
+
+Status Store::DropColumnFamily(std::string_view name) {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->DropColumnFamily(name); });
+}
+
+Status Store::ListColumnFamilies(std::vector<std::string>* names) {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->ListColumnFamilies(names); });
+}
+
+Status Store::Begin(TxnMode mode) {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->Begin(mode); });
+}
+
+Status Store::Commit() {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->Commit(); });
+}
+
+Status Store::Rollback() {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->Rollback(); });
+}
+
+Status Store::BeginTransaction(TxnMode mode, Transaction* txn) {
+  if (txn == nullptr) return Status::Error("no Transaction to begin into");
+  Status s = Begin(mode);
+  if (s.ok()) {
+    (void)txn->Rollback();
+    txn->store_ = this;
+  }
+  return s;
+}
+
+Status Store::GetStats(Stats* stats) {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->GetStats(stats); });
+}
+
+Status Store::ResetStats() {
+  if (!core_) return Closed();
+  return core_->Call([&] {
+    core_->ResetStats();
+    return Status::OK();
+  });
+}
+
+Status Store::IntegrityCheck(std::string* problems) {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->IntegrityCheck(problems); });
+}
+
+Status Store::Sync() {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->Sync(); });
+}
+
+Status Store::IncrementalVacuum(int pages) {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->IncrementalVacuum(pages); });
+}
+
+Status Store::Checkpoint(CheckpointMode mode, CheckpointResult* result) {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->Checkpoint(mode, result); });
+}
+
+// ---- Transaction -----------------------------------------------------------
+
+Transaction::~Transaction() { (void)Rollback(); }
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)) {}
+
+Transaction& Transaction::operator=(Transaction&& other) noexcept {
+  if (this != &other) {
+    (void)Rollback();
+    store_ = std::exchange(other.store_, nullptr);
+  }
+  return *this;
+}
+
+Status Transaction::Commit() {
+  if (store_ == nullptr) return Status::Error("transaction is not active");
+  Status s = store_->Commit();
+  // A failed commit (e.g. BUSY) leaves the transaction open to retry.
+  if (s.ok()) store_ = nullptr;
+  return s;
+}
+
+Status Transaction::Rollback() {
+  if (store_ == nullptr) return Status::OK();
+  Store* store = std::exchange(store_, nullptr);
+  return store->Rollback();
+}
+
+}  // namespace snkv

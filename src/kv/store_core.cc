@@ -1,0 +1,632 @@
+// StoreCore: opening and closing, the column family catalog, transactions
+// and maintenance. Data operations live in column_family.cc.
+#include "kv/store_core.h"
+
+#include <utility>
+
+#include "kv/iterator_core.h"
+#include "kv/schema.h"
+
+namespace snkv::internal {
+
+namespace {
+
+bool IsPowerOfTwo(int v) { return v > 0 && (v & (v - 1)) == 0; }
+
+Status ValidateOptions(const Options& o) {
+  if (o.journal_mode != JournalMode::kDelete &&
+      o.journal_mode != JournalMode::kWal) {
+    return Status::Error("invalid journal mode (use WAL or DELETE)");
+  }
+  if (o.sync_level != SyncLevel::kOff && o.sync_level != SyncLevel::kNormal &&
+      o.sync_level != SyncLevel::kFull) {
+    return Status::Error("invalid sync level (use OFF, NORMAL or FULL)");
+  }
+  if (o.cache_size_pages <= 0) {
+    return Status::Error("cache size must be a positive number of pages");
+  }
+  if (!IsPowerOfTwo(o.page_size) || o.page_size < 512 || o.page_size > 65536) {
+    return Status::Error("page size must be a power of two in 512..65536");
+  }
+  if (o.busy_timeout_ms < 0) {
+    return Status::Error("busy timeout must not be negative");
+  }
+  if (o.wal_size_limit < 0) {
+    return Status::Error("WAL size limit must not be negative");
+  }
+  return Status::OK();
+}
+
+Status ValidateCfName(std::string_view name) {
+  if (name.empty() || name.size() > static_cast<size_t>(kMaxColumnFamilyName)) {
+    return Status::Error("column family name must be 1..255 bytes");
+  }
+  if (name.find('\0') != std::string_view::npos) {
+    return Status::Error("column family name must not contain NUL bytes");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// An atomic unit of several statements. Outside a transaction it is a
+// transaction of its own (BEGIN IMMEDIATE, so it waits for the write lock
+// up front instead of failing on upgrade); inside a write transaction it is
+// a savepoint, so a failure undoes only this unit.
+class StoreCore::WriteScope {
+ public:
+  explicit WriteScope(StoreCore& core) : core_(core) {}
+  ~WriteScope() {
+    if (open_ && !done_) {
+      (void)core_.conn_.Exec(nested_ ? "ROLLBACK TO snkv_op; RELEASE snkv_op"
+                                     : "ROLLBACK");
+    }
+  }
+  WriteScope(const WriteScope&) = delete;
+  WriteScope& operator=(const WriteScope&) = delete;
+
+  Status Begin() {
+    Status s = core_.PrepareWrite();
+    if (!s.ok()) return s;
+    nested_ = core_.txn_ == Txn::kWrite;
+    s = core_.conn_.Exec(nested_ ? "SAVEPOINT snkv_op" : "BEGIN IMMEDIATE");
+    open_ = s.ok();
+    return s;
+  }
+  Status Commit() {
+    Status s = core_.conn_.Exec(nested_ ? "RELEASE snkv_op" : "COMMIT");
+    if (s.ok()) done_ = true;
+    return s;
+  }
+
+ private:
+  StoreCore& core_;
+  bool nested_ = false;
+  bool open_ = false;
+  bool done_ = false;
+};
+
+// ---- lifecycle -------------------------------------------------------------
+
+Status StoreCore::Open(const std::string* path, const Options& options,
+                       std::shared_ptr<StoreCore>* out) {
+  Status s = ValidateOptions(options);
+  if (!s.ok()) return s;
+  if (path != nullptr && path->empty()) {
+    return Status::Error("empty path (use an in-memory store instead)");
+  }
+  auto core = std::make_shared<StoreCore>(PrivateTag{});
+  std::lock_guard<std::mutex> lock(core->mu_);
+  s = core->OpenFile(path ? *path : std::string(":memory:"), options);
+  if (!s.ok()) {
+    core->conn_.Close();
+    return s;
+  }
+  *out = std::move(core);
+  return Status::OK();
+}
+
+Status StoreCore::OpenFile(const std::string& path, const Options& options) {
+  read_only_ = options.read_only;
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
+  flags |= read_only_ ? SQLITE_OPEN_READONLY
+                      : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  Status s = conn_.Open(path, flags);
+  if (!s.ok()) return s;
+  sqlite3_busy_timeout(conn_.get(), options.busy_timeout_ms);
+
+  bool is_new = false;
+  s = CheckFormat(&is_new);
+  if (!s.ok()) return s;
+  if (is_new && read_only_) {
+    return Status::Error("not an snkv store: the file is empty and read-only");
+  }
+  s = ApplySettings(options);
+  if (!s.ok()) return s;
+  if (is_new) {
+    s = CreateSchema(options);
+    if (!s.ok()) return s;
+  }
+  s = LoadColumnFamily(schema::kDefaultCfId, schema::kDefaultCfName,
+                       &default_cf_);
+  if (!s.ok()) return s;
+  wal_size_limit_ = options.wal_size_limit;
+  if (wal_mode_) sqlite3_wal_hook(conn_.get(), &StoreCore::OnWalCommit, this);
+  sqlite3_commit_hook(conn_.get(), &StoreCore::OnCommit, this);
+  return Status::OK();
+}
+
+// Reads the file's identity without writing anything. *is_new: an empty
+// database that we may turn into a store.
+Status StoreCore::CheckFormat(bool* is_new) {
+  int64_t app_id = 0;
+  int64_t version = 0;
+  int64_t objects = 0;
+  Status s = conn_.QueryInt("PRAGMA application_id", &app_id);
+  if (s.code() == Code::kCorrupt) {
+    return Status::Corrupt("not an snkv store: the file is not a database");
+  }
+  if (!s.ok()) return s;
+  s = conn_.QueryInt("PRAGMA user_version", &version);
+  if (!s.ok()) return s;
+  s = conn_.QueryInt("SELECT count(*) FROM sqlite_schema", &objects);
+  if (!s.ok()) return s;
+
+  if (app_id == 0 && objects == 0) {
+    *is_new = true;
+    return Status::OK();
+  }
+  if (app_id != schema::kApplicationId) {
+    return Status::Error(
+        "not an snkv store: the file is an SQLite database of another "
+        "application");
+  }
+  if (version > schema::kFormatVersion) {
+    return Status::Error("the store uses format version " +
+                         std::to_string(version) +
+                         ", newer than this library supports (" +
+                         std::to_string(schema::kFormatVersion) + ")");
+  }
+  if (version < 1) return Status::Corrupt("store has no format version");
+  std::string cipher;
+  s = conn_.QueryText("SELECT value FROM snkv_meta WHERE key = 'cipher'",
+                      &cipher);
+  if (!s.ok()) return s;
+  if (!cipher.empty()) {
+    return Status::AuthFailed("the store is encrypted: open it with a password");
+  }
+  *is_new = false;
+  return Status::OK();
+}
+
+Status StoreCore::ApplySettings(const Options& options) {
+  std::string sql =
+      "PRAGMA cache_size = " + std::to_string(options.cache_size_pages) + ";";
+  static const char* const kSync[] = {"OFF", "NORMAL", "FULL"};
+  sql += "PRAGMA synchronous = ";
+  sql += kSync[static_cast<int>(options.sync_level)];
+  sql += ";";
+  // Only encrypted stores need freed pages overwritten (see docs/design.md).
+  sql += "PRAGMA secure_delete = OFF;";
+  Status s = conn_.Exec(sql.c_str());
+  if (!s.ok()) return s;
+
+  std::string mode;
+  if (!read_only_) {
+    const char* want = options.journal_mode == JournalMode::kWal
+                           ? "PRAGMA journal_mode = WAL"
+                           : "PRAGMA journal_mode = DELETE";
+    s = conn_.QueryText(want, &mode);
+  } else {
+    s = conn_.QueryText("PRAGMA journal_mode", &mode);
+  }
+  if (!s.ok()) return s;
+  // Another connection can keep the file in WAL mode; what counts is the
+  // mode in force, which decides how reads are made fresh.
+  wal_mode_ = mode == "wal";
+  return Status::OK();
+}
+
+Status StoreCore::CreateSchema(const Options& options) {
+  // Page size and auto-vacuum can only be chosen before the first table.
+  std::string pre = "PRAGMA page_size = " + std::to_string(options.page_size) +
+                    "; PRAGMA auto_vacuum = INCREMENTAL;";
+  Status s = conn_.Exec(pre.c_str());
+  if (!s.ok()) return s;
+  s = conn_.Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  // Another process may have created the store since CheckFormat.
+  int64_t objects = 0;
+  s = conn_.QueryInt("SELECT count(*) FROM sqlite_schema", &objects);
+  if (s.ok() && objects == 0) s = conn_.Exec(schema::kCreateSql);
+  if (s.ok()) s = conn_.Exec("COMMIT");
+  if (!s.ok()) {
+    (void)conn_.Exec("ROLLBACK");
+    return s;
+  }
+  if (objects != 0) {  // re-check what the other process made
+    bool is_new = false;
+    return CheckFormat(&is_new);
+  }
+  return Status::OK();
+}
+
+StoreCore::~StoreCore() {
+  std::lock_guard<std::mutex> lock(mu_);
+  (void)Close();
+}
+
+Status StoreCore::Close() {
+  if (!conn_.is_open()) return Status::OK();
+  for (IteratorCore* it : iterators_) it->Invalidate("store is closed");
+  iterators_.clear();
+  for (auto& [id, weak] : families_) {
+    if (auto cf = weak.lock()) ForgetColumnFamily(*cf);
+  }
+  families_.clear();
+  if (txn_ != Txn::kNone) (void)conn_.Exec("ROLLBACK");
+  txn_ = Txn::kNone;
+  if (wal_mode_ && !read_only_) {
+    if (sqlite3_wal_checkpoint_v2(conn_.get(), "main",
+                                  SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr) == SQLITE_OK) {
+      ++stats_.checkpoints;
+    }
+  }
+  conn_.Close();
+  return Status::OK();
+}
+
+Status StoreCore::Record(Status s) {
+  if (!s.ok()) {
+    last_error_ = s.message();
+    if (!s.IsNotFound()) ++stats_.errors;
+    SyncTxnState();
+  }
+  return s;
+}
+
+void StoreCore::SyncTxnState() noexcept {
+  if (txn_ != Txn::kNone && conn_.is_open() && !conn_.in_transaction()) {
+    txn_ = Txn::kNone;
+  }
+}
+
+// ---- hooks -----------------------------------------------------------------
+
+int StoreCore::OnCommit(void* self) {
+  ++static_cast<StoreCore*>(self)->stats_.wal_commits;
+  return 0;  // let the commit proceed
+}
+
+// Called by SQLite after each commit in WAL mode. Replaces SQLite's own
+// auto-checkpoint so that checkpoints can be counted and, with a WAL size
+// limit, run every N commits.
+int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
+                           int frames) {
+  auto* core = static_cast<StoreCore*>(self);
+  bool run = false;
+  if (core->wal_size_limit_ > 0) {
+    run = ++core->commits_since_checkpoint_ >= core->wal_size_limit_;
+  } else {
+    run = frames >= 1000;  // SQLite's default auto-checkpoint threshold
+  }
+  if (run) {
+    core->commits_since_checkpoint_ = 0;
+    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
+                                  nullptr, nullptr) == SQLITE_OK) {
+      ++core->stats_.checkpoints;
+    }
+  }
+  return SQLITE_OK;
+}
+
+// ---- reads and writes --------------------------------------------------------
+
+Status StoreCore::PrepareRead() { return Status::OK(); }
+
+Status StoreCore::PrepareWrite() {
+  if (read_only_) return Status::ReadOnly("the store is open read-only");
+  if (txn_ == Txn::kRead) {
+    return Status::ReadOnly("cannot write inside a read transaction");
+  }
+  return Status::OK();
+}
+
+Status StoreCore::CheckUsable(const ColumnFamilyState& cf) const {
+  if (cf.dropped) {
+    return Status::NotFound("column family '" + cf.name + "' was dropped");
+  }
+  return Status::OK();
+}
+
+// ---- column families -----------------------------------------------------------
+
+Status StoreCore::LoadColumnFamily(int64_t id, std::string name,
+                                   std::shared_ptr<ColumnFamilyState>* out) {
+  auto found = families_.find(id);
+  if (found != families_.end()) {
+    if (auto existing = found->second.lock()) {
+      *out = std::move(existing);
+      return Status::OK();
+    }
+  }
+  auto cf = std::make_shared<ColumnFamilyState>();
+  cf->id = id;
+  cf->name = std::move(name);
+  cf->table = schema::TableName(id);
+  families_[id] = cf;
+  *out = std::move(cf);
+  return Status::OK();
+}
+
+void StoreCore::ForgetColumnFamily(ColumnFamilyState& cf) {
+  for (auto& stmt : cf.statements) stmt.Finalize();
+}
+
+Status StoreCore::CreateColumnFamily(std::string_view name,
+                                     std::shared_ptr<ColumnFamilyState>* out) {
+  Status s = ValidateCfName(name);
+  if (!s.ok()) return s;
+  WriteScope scope(*this);
+  s = scope.Begin();
+  if (!s.ok()) return s;
+
+  engine::Statement find;
+  s = find.Prepare(conn_, "SELECT (SELECT count(*) FROM snkv_cf),"
+                          " (SELECT count(*) FROM snkv_cf WHERE name = ?1),"
+                          " (SELECT value FROM snkv_meta WHERE key ="
+                          " 'next_cf_id')", false);
+  if (!s.ok()) return s;
+  find.BindText(1, name);
+  int rc = find.Step();
+  if (rc != SQLITE_ROW) return find.Error(rc, "reading the catalog");
+  int64_t count = find.ColumnInt(0);
+  bool exists = find.ColumnInt(1) != 0;
+  int64_t id = find.ColumnInt(2);
+  find.Finalize();
+  if (exists) {
+    return Status::Error("column family '" + std::string(name) +
+                         "' already exists");
+  }
+  if (count >= kMaxColumnFamilies) {
+    return Status::Error("too many column families (the limit is 64)");
+  }
+
+  std::string table = schema::TableName(id);
+  std::string ddl = "CREATE TABLE " + table +
+                    "(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires INTEGER)"
+                    " WITHOUT ROWID;"
+                    "UPDATE snkv_meta SET value = value + 1"
+                    " WHERE key = 'next_cf_id';";
+  s = conn_.Exec(ddl.c_str());
+  if (!s.ok()) return s;
+  engine::Statement insert;
+  s = insert.Prepare(conn_, "INSERT INTO snkv_cf(id, name) VALUES(?1, ?2)",
+                     false);
+  if (!s.ok()) return s;
+  insert.BindInt(1, id);
+  insert.BindText(2, name);
+  s = insert.Run("adding the column family");
+  if (!s.ok()) return s;
+  s = scope.Commit();
+  if (!s.ok()) return s;
+  return LoadColumnFamily(id, std::string(name), out);
+}
+
+Status StoreCore::OpenColumnFamily(std::string_view name,
+                                   std::shared_ptr<ColumnFamilyState>* out) {
+  Status s = ValidateCfName(name);
+  if (!s.ok()) return s;
+  s = PrepareRead();
+  if (!s.ok()) return s;
+  engine::Statement find;
+  s = find.Prepare(conn_, "SELECT id FROM snkv_cf WHERE name = ?1", false);
+  if (!s.ok()) return s;
+  find.BindText(1, name);
+  int rc = find.Step();
+  if (rc == SQLITE_DONE) {
+    return Status::NotFound("no column family named '" + std::string(name) +
+                            "'");
+  }
+  if (rc != SQLITE_ROW) return find.Error(rc, "reading the catalog");
+  return LoadColumnFamily(find.ColumnInt(0), std::string(name), out);
+}
+
+Status StoreCore::DropColumnFamily(std::string_view name) {
+  Status s = ValidateCfName(name);
+  if (!s.ok()) return s;
+  if (name == schema::kDefaultCfName) {
+    return Status::Error("the default column family cannot be dropped");
+  }
+  WriteScope scope(*this);
+  s = scope.Begin();
+  if (!s.ok()) return s;
+  engine::Statement find;
+  s = find.Prepare(conn_, "SELECT id FROM snkv_cf WHERE name = ?1", false);
+  if (!s.ok()) return s;
+  find.BindText(1, name);
+  int rc = find.Step();
+  if (rc == SQLITE_DONE) {
+    return Status::NotFound("no column family named '" + std::string(name) +
+                            "'");
+  }
+  if (rc != SQLITE_ROW) return find.Error(rc, "reading the catalog");
+  int64_t id = find.ColumnInt(0);
+  find.Finalize();
+
+  // Our own statements on the table must go before SQLite lets it drop.
+  std::shared_ptr<ColumnFamilyState> cf;
+  if (auto it = families_.find(id); it != families_.end()) cf = it->second.lock();
+  if (cf) ForgetColumnFamily(*cf);
+  for (IteratorCore* it : iterators_) {
+    if (it->family_id() == id) it->Invalidate("column family was dropped");
+  }
+
+  std::string sql = "DROP TABLE " + schema::TableName(id) +
+                    "; DELETE FROM snkv_cf WHERE id = " + std::to_string(id);
+  s = conn_.Exec(sql.c_str());
+  if (s.code() == Code::kLocked) {
+    return Status(Code::kLocked,
+                  "cannot drop a column family while iterators are open on "
+                  "this store: close them first");
+  }
+  if (!s.ok()) return s;
+  s = scope.Commit();
+  if (!s.ok()) return s;
+  if (cf) cf->dropped = true;
+  families_.erase(id);
+  return Status::OK();
+}
+
+Status StoreCore::ListColumnFamilies(std::vector<std::string>* names) {
+  Status s = PrepareRead();
+  if (!s.ok()) return s;
+  engine::Statement list;
+  s = list.Prepare(conn_, "SELECT name FROM snkv_cf ORDER BY name", false);
+  if (!s.ok()) return s;
+  std::vector<std::string> result;
+  int rc;
+  while ((rc = list.Step()) == SQLITE_ROW) {
+    result.push_back(list.ColumnBlob(0).ToString());
+  }
+  if (rc != SQLITE_DONE) return list.Error(rc, "listing column families");
+  *names = std::move(result);
+  return Status::OK();
+}
+
+// ---- transactions ------------------------------------------------------------
+
+Status StoreCore::Begin(TxnMode mode) {
+  if (txn_ != Txn::kNone) {
+    return Status::Error("a transaction is already open on this store");
+  }
+  if (mode == TxnMode::kWrite) {
+    Status s = PrepareWrite();
+    if (!s.ok()) return s;
+    s = conn_.Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    txn_ = Txn::kWrite;
+    return Status::OK();
+  }
+  Status s = conn_.Exec("BEGIN DEFERRED");
+  if (!s.ok()) return s;
+  // Take the snapshot now, so that the transaction reads the state as of
+  // kvstore_begin and not as of its first read.
+  int64_t ignored = 0;
+  s = conn_.QueryInt("PRAGMA schema_version", &ignored);
+  if (!s.ok()) {
+    (void)conn_.Exec("ROLLBACK");
+    return s;
+  }
+  txn_ = Txn::kRead;
+  return Status::OK();
+}
+
+Status StoreCore::Commit() {
+  if (txn_ == Txn::kNone) return Status::Error("no transaction is open");
+  Status s = conn_.Exec("COMMIT");
+  if (s.ok()) txn_ = Txn::kNone;
+  return s;
+}
+
+Status StoreCore::Rollback() {
+  if (txn_ == Txn::kNone) return Status::Error("no transaction is open");
+  Status s = conn_.Exec("ROLLBACK");
+  txn_ = Txn::kNone;  // even on error: SQLite ends the transaction
+  // An expiry index created in the transaction is gone again.
+  for (auto& [id, weak] : families_) {
+    if (auto cf = weak.lock()) cf->has_expiry_index = false;
+  }
+  return s;
+}
+
+// ---- maintenance -------------------------------------------------------------
+
+Status StoreCore::GetStats(Stats* stats) {
+  int64_t pages = 0;
+  Status s = conn_.QueryInt("PRAGMA page_count", &pages);
+  if (!s.ok()) return s;
+  stats_.db_pages = static_cast<uint64_t>(pages);
+  *stats = stats_;
+  return Status::OK();
+}
+
+void StoreCore::ResetStats() {
+  uint64_t pages = stats_.db_pages;
+  stats_ = Stats();
+  stats_.db_pages = pages;
+}
+
+Status StoreCore::IntegrityCheck(std::string* problems) {
+  engine::Statement check;
+  Status s = check.Prepare(conn_, "PRAGMA integrity_check", false);
+  if (!s.ok()) return s;
+  std::string report;
+  int rc;
+  while ((rc = check.Step()) == SQLITE_ROW) {
+    std::string line = check.ColumnBlob(0).ToString();
+    if (line == "ok") continue;
+    if (!report.empty()) report += "\n";
+    report += line;
+  }
+  if (rc != SQLITE_DONE) {
+    Status err = check.Error(rc, "integrity check");
+    if (problems) *problems = err.message();
+    return err.code() == Code::kError ? Status::Corrupt(err.message()) : err;
+  }
+  if (!report.empty()) {
+    if (problems) *problems = report;
+    return Status::Corrupt("integrity check failed: " + report);
+  }
+  if (problems) problems->clear();
+  return Status::OK();
+}
+
+Status StoreCore::Sync() {
+  if (read_only_) return Status::OK();
+  bool reopen = txn_ == Txn::kWrite;
+  if (reopen) {
+    Status s = conn_.Exec("COMMIT");
+    if (!s.ok()) return s;
+    txn_ = Txn::kNone;
+  }
+  // fsync the log (WAL) and the database file through their VFS handles:
+  // with synchronous=NORMAL the WAL is not synced at commit.
+  sqlite3_file* files[2] = {nullptr, nullptr};
+  sqlite3_file_control(conn_.get(), "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                       &files[0]);
+  sqlite3_file_control(conn_.get(), "main", SQLITE_FCNTL_FILE_POINTER,
+                       &files[1]);
+  for (sqlite3_file* f : files) {
+    if (f == nullptr || f->pMethods == nullptr) continue;
+    int rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK) return conn_.Error(rc, "sync");
+  }
+  if (reopen) {
+    Status s = conn_.Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    txn_ = Txn::kWrite;
+  }
+  return Status::OK();
+}
+
+Status StoreCore::IncrementalVacuum(int pages) {
+  if (pages < 0) return Status::Error("page count must not be negative");
+  Status s = PrepareWrite();
+  if (!s.ok()) return s;
+  std::string sql = pages == 0 ? "PRAGMA incremental_vacuum"
+                               : "PRAGMA incremental_vacuum(" +
+                                     std::to_string(pages) + ")";
+  engine::Statement vacuum;
+  s = vacuum.Prepare(conn_, sql, false);
+  if (!s.ok()) return s;
+  return vacuum.Run("incremental vacuum");
+}
+
+Status StoreCore::Checkpoint(CheckpointMode mode, CheckpointResult* result) {
+  int raw = static_cast<int>(mode);
+  if (raw < 0 || raw > 3) return Status::Error("invalid checkpoint mode");
+  if (txn_ != Txn::kNone) {
+    return Status::Error("cannot checkpoint inside a transaction");
+  }
+  CheckpointResult r;
+  if (!wal_mode_) {
+    if (result) *result = r;
+    return Status::OK();
+  }
+  if (read_only_) return Status::ReadOnly("the store is open read-only");
+  int rc = sqlite3_wal_checkpoint_v2(conn_.get(), "main", raw, &r.log_frames,
+                                     &r.checkpointed_frames);
+  if (result) *result = r;
+  if (rc != SQLITE_OK) return conn_.Error(rc, "checkpoint");
+  ++stats_.checkpoints;
+  return Status::OK();
+}
+
+// ---- iterator registry ---------------------------------------------------------
+
+void StoreCore::RegisterIterator(IteratorCore* it) { iterators_.insert(it); }
+void StoreCore::UnregisterIterator(IteratorCore* it) { iterators_.erase(it); }
+
+}  // namespace snkv::internal

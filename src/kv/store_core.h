@@ -1,0 +1,194 @@
+// StoreCore: the engine behind one open store handle.
+//
+// One StoreCore owns one SQLite connection and everything prepared on it.
+// Public objects (Store, ColumnFamily, Iterator, the C handles) hold a
+// shared_ptr to it and enter through Call(), which takes the store mutex,
+// refuses a closed store and records errors for errmsg and the stats. Every
+// other member function expects the mutex to be held by its caller.
+#ifndef SNKV_KV_STORE_CORE_H
+#define SNKV_KV_STORE_CORE_H
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/connection.h"
+#include "snkv/options.h"
+#include "snkv/slice.h"
+#include "snkv/status.h"
+#include "snkv/store.h"
+
+namespace snkv::internal {
+
+class IteratorCore;
+
+// The statements a column family prepares once and reuses.
+enum class CfStatement : int {
+  kGet,
+  kExists,
+  kPut,
+  kPutIfAbsent,
+  kDelete,
+  kDeleteIfExpired,
+  kPurge,
+  kCount,
+  kClear,
+  kNumStatements
+};
+
+// In-process state of one column family, shared by all handles on it.
+struct ColumnFamilyState {
+  int64_t id = 0;
+  std::string name;
+  std::string table;       // schema::TableName(id)
+  bool dropped = false;    // dropped through this store handle
+  bool has_expiry_index = false;
+  std::array<engine::Statement,
+             static_cast<size_t>(CfStatement::kNumStatements)>
+      statements;
+};
+
+class StoreCore {
+ public:
+  // Opens the store at *path (nullptr: in memory). On success *out holds the
+  // core; on failure it is untouched and the file was not modified.
+  static Status Open(const std::string* path, const Options& options,
+                     std::shared_ptr<StoreCore>* out);
+  struct PrivateTag {};  // only Open() constructs a StoreCore
+  explicit StoreCore(PrivateTag) {}
+  ~StoreCore();
+  StoreCore(const StoreCore&) = delete;
+  StoreCore& operator=(const StoreCore&) = delete;
+
+  // Runs body() under the store mutex. A closed store fails with kError.
+  // A failure's message is kept for last_error(); failures other than
+  // NotFound count in stats().errors.
+  template <class Body>
+  Status Call(Body&& body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!conn_.is_open()) return Record(Status::Error("store is closed"));
+    return Record(body());
+  }
+
+  // Runs body() under the store mutex whether or not the store is open
+  // (for releasing resources).
+  template <class Body>
+  void WithLock(Body&& body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    body();
+  }
+
+  // The message of the last failed call ("not an error" before any).
+  const char* last_error() const noexcept { return last_error_.c_str(); }
+
+  // ---- lifecycle (mutex held) ----
+  Status Close();
+
+  // ---- column families ----
+  const std::shared_ptr<ColumnFamilyState>& default_cf() const noexcept {
+    return default_cf_;
+  }
+  Status CreateColumnFamily(std::string_view name,
+                            std::shared_ptr<ColumnFamilyState>* out);
+  Status OpenColumnFamily(std::string_view name,
+                          std::shared_ptr<ColumnFamilyState>* out);
+  Status DropColumnFamily(std::string_view name);
+  Status ListColumnFamilies(std::vector<std::string>* names);
+
+  // ---- data operations on one family (column_family.cc) ----
+  Status Put(ColumnFamilyState& cf, Slice key, Slice value,
+             int64_t expire_at_ms);
+  Status Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
+             int64_t* remaining_ms);
+  Status Exists(ColumnFamilyState& cf, Slice key, bool* exists);
+  Status Delete(ColumnFamilyState& cf, Slice key);
+  Status TtlRemaining(ColumnFamilyState& cf, Slice key,
+                      int64_t* remaining_ms);
+  Status PurgeExpired(ColumnFamilyState& cf, int64_t* deleted);
+  Status PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
+                     int64_t expire_at_ms, bool* inserted);
+  Status Clear(ColumnFamilyState& cf);
+  Status Count(ColumnFamilyState& cf, int64_t* count);
+
+  // ---- transactions ----
+  Status Begin(TxnMode mode);
+  Status Commit();
+  Status Rollback();
+
+  // ---- maintenance ----
+  Status GetStats(Stats* stats);
+  void ResetStats();
+  Status IntegrityCheck(std::string* problems);
+  Status Sync();
+  Status IncrementalVacuum(int pages);
+  Status Checkpoint(CheckpointMode mode, CheckpointResult* result);
+
+  // ---- for iterators (iterator.cc) ----
+  engine::Connection& connection() noexcept { return conn_; }
+  void RegisterIterator(IteratorCore* it);
+  void UnregisterIterator(IteratorCore* it);
+  // Counts an iterator creation in the stats.
+  void CountIteration() noexcept { ++stats_.iterations; }
+  // Ensures the next read sees every commit made before it (see
+  // ARCHITECTURE "Read path").
+  Status PrepareRead();
+  // Fails for a dropped family or one whose table has vanished.
+  Status CheckUsable(const ColumnFamilyState& cf) const;
+
+ private:
+  enum class Txn { kNone, kRead, kWrite };
+  class WriteScope;
+
+  Status OpenFile(const std::string& path, const Options& options);
+  Status CheckFormat(bool* is_new);
+  Status CreateSchema(const Options& options);
+  Status ApplySettings(const Options& options);
+  Status LoadColumnFamily(int64_t id, std::string name,
+                          std::shared_ptr<ColumnFamilyState>* out);
+  void ForgetColumnFamily(ColumnFamilyState& cf);
+
+  Status Record(Status s);
+  // Prepares (once) and returns the family's statement `which`.
+  Status Statement(ColumnFamilyState& cf, CfStatement which,
+                   engine::Statement** out);
+  // Refuses writes on a read-only store or in a read transaction, and gets
+  // the connection ready to write.
+  Status PrepareWrite();
+  Status EnsureExpiryIndex(ColumnFamilyState& cf);
+  // Fails for keys or values longer than SQLite can store.
+  Status CheckSize(Slice key, Slice value) const;
+  // A Status for a failed statement of family `cf`: a vanished table
+  // (dropped by another handle) is NotFound.
+  Status CfError(const ColumnFamilyState& cf, const engine::Statement& stmt,
+                 int rc, std::string_view context) const;
+  // Lazily deletes `key` if it is expired as of now_ms (best effort).
+  void ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms);
+  // Notices a transaction SQLite rolled back on its own after an error.
+  void SyncTxnState() noexcept;
+
+  static int OnWalCommit(void* self, sqlite3* db, const char* schema,
+                         int frames);
+  static int OnCommit(void* self);
+
+  std::mutex mu_;
+  engine::Connection conn_;
+  bool read_only_ = false;
+  bool wal_mode_ = false;
+  int wal_size_limit_ = 0;
+  int commits_since_checkpoint_ = 0;
+  Txn txn_ = Txn::kNone;
+  std::shared_ptr<ColumnFamilyState> default_cf_;
+  std::map<int64_t, std::weak_ptr<ColumnFamilyState>> families_;
+  std::set<IteratorCore*> iterators_;
+  Stats stats_;
+  std::string last_error_ = "not an error";
+};
+
+}  // namespace snkv::internal
+
+#endif  // SNKV_KV_STORE_CORE_H
