@@ -124,7 +124,7 @@ Status StoreCore::EnsureExpiryIndex(ColumnFamilyState& cf) {
 }
 
 void StoreCore::ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms) {
-  if (read_only_ || txn_ == Txn::kRead) return;
+  if (!PrepareWrite().ok()) return;  // read-only store or read transaction
   engine::Statement* stmt = nullptr;
   if (!Statement(cf, CfStatement::kDeleteIfExpired, &stmt).ok()) return;
   engine::ResetGuard reset(*stmt);

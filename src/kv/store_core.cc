@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "kv/idle_release.h"
 #include "kv/iterator_core.h"
 #include "kv/schema.h"
 
@@ -121,10 +122,19 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options) {
   if (is_new && read_only_) {
     return Status::Error("not an snkv store: the file is empty and read-only");
   }
+  if (is_new) {
+    // Page size and auto-vacuum can only be chosen before the first table
+    // and before the switch to WAL.
+    std::string pre = "PRAGMA page_size = " +
+                      std::to_string(options.page_size) +
+                      "; PRAGMA auto_vacuum = INCREMENTAL;";
+    s = conn_.Exec(pre.c_str());
+    if (!s.ok()) return s;
+  }
   s = ApplySettings(options);
   if (!s.ok()) return s;
   if (is_new) {
-    s = CreateSchema(options);
+    s = CreateSchema();
     if (!s.ok()) return s;
   }
   s = LoadColumnFamily(schema::kDefaultCfId, schema::kDefaultCfName,
@@ -207,13 +217,8 @@ Status StoreCore::ApplySettings(const Options& options) {
   return Status::OK();
 }
 
-Status StoreCore::CreateSchema(const Options& options) {
-  // Page size and auto-vacuum can only be chosen before the first table.
-  std::string pre = "PRAGMA page_size = " + std::to_string(options.page_size) +
-                    "; PRAGMA auto_vacuum = INCREMENTAL;";
-  Status s = conn_.Exec(pre.c_str());
-  if (!s.ok()) return s;
-  s = conn_.Exec("BEGIN IMMEDIATE");
+Status StoreCore::CreateSchema() {
+  Status s = conn_.Exec("BEGIN IMMEDIATE");
   if (!s.ok()) return s;
   // Another process may have created the store since CheckFormat.
   int64_t objects = 0;
@@ -244,6 +249,7 @@ Status StoreCore::Close() {
     if (auto cf = weak.lock()) ForgetColumnFamily(*cf);
   }
   families_.clear();
+  EndSnapshot();
   if (txn_ != Txn::kNone) (void)conn_.Exec("ROLLBACK");
   txn_ = Txn::kNone;
   if (wal_mode_ && !read_only_) {
@@ -253,6 +259,10 @@ Status StoreCore::Close() {
       ++stats_.checkpoints;
     }
   }
+  wal_watch_.Detach();
+  begin_stmt_.Finalize();
+  touch_stmt_.Finalize();
+  commit_stmt_.Finalize();
   conn_.Close();
   return Status::OK();
 }
@@ -267,8 +277,9 @@ Status StoreCore::Record(Status s) {
 }
 
 void StoreCore::SyncTxnState() noexcept {
-  if (txn_ != Txn::kNone && conn_.is_open() && !conn_.in_transaction()) {
+  if (conn_.is_open() && !conn_.in_transaction()) {
     txn_ = Txn::kNone;
+    snapshot_open_ = false;
   }
 }
 
@@ -303,13 +314,94 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
 
 // ---- reads and writes --------------------------------------------------------
 
-Status StoreCore::PrepareRead() { return Status::OK(); }
+Status StoreCore::PrepareRead() {
+  if (txn_ != Txn::kNone || !wal_mode_) return Status::OK();
+  last_read_ = std::chrono::steady_clock::now();
+  if (snapshot_open_) {
+    // Inside our read transaction the WAL stays open, so the mapping holds.
+    if (wal_watch_.Read() == snapshot_header_) return Status::OK();
+    EndSnapshot();
+  }
+  return StartSnapshot();
+}
+
+Status StoreCore::StartSnapshot() {
+  sqlite3* db = conn_.get();
+  if (!begin_stmt_.is_prepared()) {
+    Status s = begin_stmt_.Prepare(conn_, "BEGIN");
+    if (s.ok()) s = touch_stmt_.Prepare(conn_, "PRAGMA schema_version");
+    if (s.ok()) s = commit_stmt_.Prepare(conn_, "COMMIT");
+    if (!s.ok()) return s;
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    // The header before and after SQLite takes its snapshot: if they agree,
+    // no commit happened in between, so the snapshot is exactly `before`.
+    bool have_before = wal_watch_.attached() && engine::WalWatch::WalIsOpen(db);
+    engine::WalWatch::Header before{};
+    if (have_before) before = wal_watch_.Read();
+
+    int rc = begin_stmt_.Step();
+    begin_stmt_.Reset();
+    if (rc != SQLITE_DONE) return conn_.Error(rc, "begin read");
+    rc = touch_stmt_.Step();
+    touch_stmt_.Reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      (void)conn_.Exec("ROLLBACK");
+      return conn_.Error(rc, "begin read");
+    }
+    snapshot_open_ = true;
+    if (!engine::WalWatch::WalIsOpen(db)) {
+      // Another connection switched the file out of WAL mode.
+      wal_mode_ = false;
+      wal_watch_.Detach();
+      EndSnapshot();
+      return Status::OK();
+    }
+    if (!wal_watch_.attached() && !wal_watch_.Attach(db)) {
+      EndSnapshot();
+      return Status::OK();  // cannot watch: every read runs on its own
+    }
+    if (have_before && wal_watch_.Read() == before) {
+      snapshot_header_ = before;
+      if (!watched_) {
+        IdleReleaser::Watch(shared_from_this());
+        watched_ = true;
+      }
+      return Status::OK();
+    }
+    EndSnapshot();  // a commit raced with us: try again
+  }
+  return Status::OK();  // still racing: this read runs in its own transaction
+}
+
+void StoreCore::EndSnapshot() noexcept {
+  if (!snapshot_open_) return;
+  snapshot_open_ = false;
+  int rc = commit_stmt_.Step();
+  commit_stmt_.Reset();
+  if (rc != SQLITE_DONE && conn_.in_transaction()) (void)conn_.Exec("ROLLBACK");
+}
+
+bool StoreCore::ReleaseSnapshotIfIdle(std::chrono::steady_clock::time_point now,
+                                      std::chrono::milliseconds idle) {
+  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return false;  // inside a call: look again later
+  if (!snapshot_open_ || !conn_.is_open()) {
+    watched_ = false;
+    return true;
+  }
+  if (now - last_read_ < idle) return false;
+  EndSnapshot();
+  watched_ = false;
+  return true;
+}
 
 Status StoreCore::PrepareWrite() {
   if (read_only_) return Status::ReadOnly("the store is open read-only");
   if (txn_ == Txn::kRead) {
     return Status::ReadOnly("cannot write inside a read transaction");
   }
+  EndSnapshot();
   return Status::OK();
 }
 
@@ -481,6 +573,7 @@ Status StoreCore::Begin(TxnMode mode) {
   if (txn_ != Txn::kNone) {
     return Status::Error("a transaction is already open on this store");
   }
+  EndSnapshot();
   if (mode == TxnMode::kWrite) {
     Status s = PrepareWrite();
     if (!s.ok()) return s;
@@ -525,7 +618,9 @@ Status StoreCore::Rollback() {
 
 Status StoreCore::GetStats(Stats* stats) {
   int64_t pages = 0;
-  Status s = conn_.QueryInt("PRAGMA page_count", &pages);
+  Status s = PrepareRead();
+  if (!s.ok()) return s;
+  s = conn_.QueryInt("PRAGMA page_count", &pages);
   if (!s.ok()) return s;
   stats_.db_pages = static_cast<uint64_t>(pages);
   *stats = stats_;
@@ -539,8 +634,10 @@ void StoreCore::ResetStats() {
 }
 
 Status StoreCore::IntegrityCheck(std::string* problems) {
+  Status s = PrepareRead();
+  if (!s.ok()) return s;
   engine::Statement check;
-  Status s = check.Prepare(conn_, "PRAGMA integrity_check", false);
+  s = check.Prepare(conn_, "PRAGMA integrity_check", false);
   if (!s.ok()) return s;
   std::string report;
   int rc;
@@ -616,6 +713,10 @@ Status StoreCore::Checkpoint(CheckpointMode mode, CheckpointResult* result) {
     return Status::OK();
   }
   if (read_only_) return Status::ReadOnly("the store is open read-only");
+  // Our own idle snapshots, in this handle and in others of this process,
+  // must not hold the checkpoint back.
+  EndSnapshot();
+  IdleReleaser::ReleaseOthers(this);
   int rc = sqlite3_wal_checkpoint_v2(conn_.get(), "main", raw, &r.log_frames,
                                      &r.checkpointed_frames);
   if (result) *result = r;

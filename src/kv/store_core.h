@@ -9,6 +9,7 @@
 #define SNKV_KV_STORE_CORE_H
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "engine/connection.h"
+#include "engine/wal_snapshot.h"
 #include "snkv/options.h"
 #include "snkv/slice.h"
 #include "snkv/status.h"
@@ -53,7 +55,7 @@ struct ColumnFamilyState {
       statements;
 };
 
-class StoreCore {
+class StoreCore : public std::enable_shared_from_this<StoreCore> {
  public:
   // Opens the store at *path (nullptr: in memory). On success *out holds the
   // core; on failure it is untouched and the file was not modified.
@@ -134,9 +136,16 @@ class StoreCore {
   void UnregisterIterator(IteratorCore* it);
   // Counts an iterator creation in the stats.
   void CountIteration() noexcept { ++stats_.iterations; }
-  // Ensures the next read sees every commit made before it (see
-  // ARCHITECTURE "Read path").
+  // Ensures the next read sees every commit that finished before it, from
+  // any connection, while keeping the read transaction open across calls
+  // when nothing changed (see docs/design.md, "Read path").
   Status PrepareRead();
+
+  // For IdleReleaser (takes the mutex itself, without waiting): ends the
+  // cached snapshot if it has been unused for `idle`. Returns true when the
+  // store needs no more watching.
+  bool ReleaseSnapshotIfIdle(std::chrono::steady_clock::time_point now,
+                             std::chrono::milliseconds idle);
   // Fails for a dropped family or one whose table has vanished.
   Status CheckUsable(const ColumnFamilyState& cf) const;
 
@@ -146,7 +155,7 @@ class StoreCore {
 
   Status OpenFile(const std::string& path, const Options& options);
   Status CheckFormat(bool* is_new);
-  Status CreateSchema(const Options& options);
+  Status CreateSchema();
   Status ApplySettings(const Options& options);
   Status LoadColumnFamily(int64_t id, std::string name,
                           std::shared_ptr<ColumnFamilyState>* out);
@@ -168,6 +177,12 @@ class StoreCore {
                  int rc, std::string_view context) const;
   // Lazily deletes `key` if it is expired as of now_ms (best effort).
   void ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms);
+  // Opens a read transaction whose snapshot is known to match the current
+  // WAL-index header, or leaves none (the next statement then runs in its
+  // own fresh transaction).
+  Status StartSnapshot();
+  // Ends the cached read transaction, if any.
+  void EndSnapshot() noexcept;
   // Notices a transaction SQLite rolled back on its own after an error.
   void SyncTxnState() noexcept;
 
@@ -182,6 +197,16 @@ class StoreCore {
   int wal_size_limit_ = 0;
   int commits_since_checkpoint_ = 0;
   Txn txn_ = Txn::kNone;
+
+  // The cached read snapshot (WAL mode, outside explicit transactions).
+  bool snapshot_open_ = false;
+  bool watched_ = false;  // registered with IdleReleaser
+  engine::WalWatch wal_watch_;
+  engine::WalWatch::Header snapshot_header_{};
+  std::chrono::steady_clock::time_point last_read_;
+  engine::Statement begin_stmt_;
+  engine::Statement touch_stmt_;  // any read: makes BEGIN take its snapshot
+  engine::Statement commit_stmt_;
   std::shared_ptr<ColumnFamilyState> default_cf_;
   std::map<int64_t, std::weak_ptr<ColumnFamilyState>> families_;
   std::set<IteratorCore*> iterators_;
