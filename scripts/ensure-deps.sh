@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages snkv needs, if any are missing.
+# Usage: scripts/ensure-deps.sh [--bench]   (--bench: also the peer stores)
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev
+          libgtest-dev)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "Installing: ${missing[*]}"
+sudo_cmd=()
+[[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq \
+  "${missing[@]}"
