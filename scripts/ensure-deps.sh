@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev
-          libgtest-dev)
+          libsodium-dev libgtest-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
 fi
