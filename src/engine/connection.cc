@@ -73,6 +73,14 @@ Status Connection::QueryText(const char* sql, std::string* out) {
   return stmt.Error(rc, sql);
 }
 
+bool Connection::HasActiveStatements() const noexcept {
+  for (sqlite3_stmt* stmt = sqlite3_next_stmt(db_, nullptr); stmt != nullptr;
+       stmt = sqlite3_next_stmt(db_, stmt)) {
+    if (sqlite3_stmt_busy(stmt)) return true;
+  }
+  return false;
+}
+
 Status Connection::Error(int rc, std::string_view context) const {
   return StatusFromSqlite(rc, db_, context);
 }

@@ -52,6 +52,10 @@ class Connection {
     return sqlite3_get_autocommit(db_) == 0;
   }
 
+  // True while any statement of this connection is mid-run (for example
+  // an iterator), which pins the connection's read transaction.
+  bool HasActiveStatements() const noexcept;
+
   Status Error(int rc, std::string_view context) const;
 
  private:

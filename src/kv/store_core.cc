@@ -333,6 +333,10 @@ Status StoreCore::StartSnapshot() {
     if (s.ok()) s = commit_stmt_.Prepare(conn_, "COMMIT");
     if (!s.ok()) return s;
   }
+  // A running statement (an iterator) pins the connection's transaction:
+  // BEGIN would not take a new snapshot, so the check below would vouch for
+  // a snapshot we do not have. Reads then share the iterator's snapshot.
+  if (conn_.HasActiveStatements()) return Status::OK();
   for (int attempt = 0; attempt < 3; ++attempt) {
     // The header before and after SQLite takes its snapshot: if they agree,
     // no commit happened in between, so the snapshot is exactly `before`.
