@@ -51,8 +51,10 @@ class Cipher {
   Cipher& operator=(const Cipher&) = delete;
 
   // Derives the key for `password` (any bytes, empty allowed) with
-  // `params`. The key is kept in guarded memory (sodium_malloc), readable
-  // only while in use. kNoMem if memory for Argon2id is lacking.
+  // `params`. The key lives in guarded memory (sodium_malloc: guard pages,
+  // canary, excluded from core dumps), read-only for its whole life so that
+  // threads may use it concurrently, and wiped when freed. kNoMem if memory
+  // for Argon2id is lacking.
   static Status Derive(Slice password, const KdfParams& params, Cipher* out);
 
   bool has_key() const noexcept { return key_ != nullptr; }
