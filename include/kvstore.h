@@ -339,6 +339,52 @@ int kvstore_incremental_vacuum(KVStore *pKV, int nPage);
 */
 int kvstore_checkpoint(KVStore *pKV, int mode, int *pnLog, int *pnCkpt);
 
+/* ---- Encryption ------------------------------------------------------------ */
+/*
+** What is protected: every value, sealed with XChaCha20-Poly1305 under a
+** 256-bit key derived from the password with Argon2id (3 passes, 64 MiB)
+** once per open, with a fresh random 24-byte nonce per value (40 bytes of
+** overhead per value). Each sealed value is bound to its column family and
+** key, so a value changed, truncated, or moved/swapped to another key or
+** family inside the file fails authentication and reads as KVSTORE_CORRUPT
+** (an iterator stops there with that error): never as wrong plaintext.
+** What is not protected: keys (stored in plaintext so that ordering and
+** prefix scans work), value sizes, the number of entries, expiry times,
+** column family names and access patterns.
+** The password is never stored; the file holds the Argon2id salt and costs
+** and a verifier. The derived key lives in guarded memory and is wiped on
+** close. Freed pages of an encrypted store are overwritten (secure delete).
+*/
+
+/*
+** Open or create an encrypted store (NULL zFilename: in memory). On an
+** existing encrypted store the password is checked: KVSTORE_AUTH_FAILED
+** when wrong. A plain store is encrypted in place, every value of every
+** column family in one transaction, after which freed pages and the WAL
+** are scrubbed of the old plaintext. *ppKV is NULL on any error. A
+** zero-length password is allowed (pPassword may then be NULL).
+*/
+int kvstore_open_encrypted(const char *zFilename, const void *pPassword,
+                           int nPassword, KVStore **ppKV,
+                           const KVStoreConfig *pConfig);
+
+/* 1 if the store is encrypted, 0 otherwise (also for NULL). */
+int kvstore_is_encrypted(KVStore *pKV);
+
+/*
+** Change the password: derive a new key, re-seal every value and replace
+** the verifier in one transaction (a crash leaves the old or the new state,
+** never a mix). The handle stays open and usable. Not inside a transaction.
+*/
+int kvstore_reencrypt(KVStore *pKV, const void *pNewPassword,
+                      int nNewPassword);
+
+/*
+** Decrypt every value and drop the encryption metadata in one transaction;
+** the file then opens with kvstore_open. Not inside a transaction.
+*/
+int kvstore_remove_encryption(KVStore *pKV);
+
 /* ---- Memory --------------------------------------------------------------- */
 /* Buffers returned by snkv come from SQLite's allocator. */
 #define sqliteMalloc(n) kvstore_malloc_zeroed((sqlite3_uint64)(n))

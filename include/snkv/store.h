@@ -100,6 +100,15 @@ class Store {
   // A private store that lives in memory until closed.
   static Status OpenInMemory(const Options& options, Store* store);
 
+  // Opens or creates an encrypted store (":memory:" for an in-memory one).
+  // A plain store is encrypted in place, in one transaction. kAuthFailed
+  // for a wrong password. Values are sealed with XChaCha20-Poly1305 under a
+  // key derived by Argon2id, each bound to its column family and key; keys,
+  // sizes and access patterns stay visible. A value found tampered with or
+  // moved reads as kCorrupt.
+  static Status OpenEncrypted(const std::string& path, Slice password,
+                              const Options& options, Store* store);
+
   // Roll back any open transaction, invalidate iterators, checkpoint and
   // close. Closing a closed store is OK.
   Status Close();
@@ -134,6 +143,15 @@ class Store {
   // RAII form: rolls back on destruction unless committed.
   Status BeginTransaction(TxnMode mode, Transaction* txn);
 
+  // --- encryption ---
+  bool is_encrypted() const noexcept;
+  // Changes the password: every value is re-sealed under a new key, in one
+  // transaction. Not inside a transaction.
+  Status Reencrypt(Slice new_password);
+  // Decrypts every value in one transaction; the file then opens without a
+  // password. Not inside a transaction.
+  Status RemoveEncryption();
+
   // --- diagnostics and maintenance ---
   Status GetStats(Stats* stats);
   Status ResetStats();
@@ -149,6 +167,9 @@ class Store {
   const char* last_error() const noexcept;
 
  private:
+  static Status OpenInto(const std::string* path, const Options& options,
+                         const Slice* password, Store* store);
+
   std::shared_ptr<internal::StoreCore> core_;
   ColumnFamily default_cf_;
 };

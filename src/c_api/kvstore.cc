@@ -221,6 +221,52 @@ int kvstore_open_v2(const char* zFilename, KVStore** ppKV,
   });
 }
 
+int kvstore_open_encrypted(const char* zFilename, const void* pPassword,
+                           int nPassword, KVStore** ppKV,
+                           const KVStoreConfig* pConfig) {
+  return Guard([&] {
+    if (ppKV == nullptr) {
+      g_open_error = "ppKV must not be NULL";
+      return KVSTORE_ERROR;
+    }
+    *ppKV = nullptr;
+    Slice password;
+    if (!ToSlice(pPassword, nPassword, &password)) {
+      g_open_error = "invalid password length";
+      return KVSTORE_ERROR;
+    }
+    auto handle = std::make_unique<KVStore>();
+    Status s = snkv::Store::OpenEncrypted(zFilename ? zFilename : ":memory:",
+                                          password, ToOptions(pConfig),
+                                          &handle->store);
+    if (!s.ok()) {
+      g_open_error = s.message();
+      return Code(s);
+    }
+    handle->default_cf = handle->store.DefaultColumnFamily();
+    *ppKV = handle.release();
+    return KVSTORE_OK;
+  });
+}
+
+int kvstore_is_encrypted(KVStore* pKV) {
+  return pKV != nullptr && pKV->store.is_encrypted() ? 1 : 0;
+}
+
+int kvstore_reencrypt(KVStore* pKV, const void* pNewPassword,
+                      int nNewPassword) {
+  Slice password;
+  if (pKV == nullptr || !ToSlice(pNewPassword, nNewPassword, &password)) {
+    return KVSTORE_ERROR;
+  }
+  return Guard([&] { return Code(pKV->store.Reencrypt(password)); });
+}
+
+int kvstore_remove_encryption(KVStore* pKV) {
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  return Guard([&] { return Code(pKV->store.RemoveEncryption()); });
+}
+
 int kvstore_open(const char* zFilename, KVStore** ppKV, int journalMode) {
   KVStoreConfig config;
   std::memset(&config, 0, sizeof config);

@@ -104,8 +104,10 @@ Status StoreCore::CfError(const ColumnFamilyState& cf,
 Status StoreCore::CheckSize(Slice key, Slice value) const {
   auto limit = static_cast<size_t>(
       sqlite3_limit(conn_.get(), SQLITE_LIMIT_LENGTH, -1));
-  // The row holds key, value and a few bytes of header.
-  if (key.size() >= limit || value.size() >= limit - key.size() - 64) {
+  // The row holds key, value (sealed: 40 bytes more) and a short header.
+  const size_t reserve = 64 + crypto::kOverhead;
+  if (key.size() >= limit - reserve ||
+      value.size() >= limit - reserve - key.size()) {
     return Status::Error("key and value together exceed the size limit of " +
                          std::to_string(limit) + " bytes");
   }
@@ -149,12 +151,15 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
     s = EnsureExpiryIndex(cf);
     if (!s.ok()) return s;
   }
+  Slice stored;
+  s = SealValue(cf.id, key, value, &value_buf_, &stored);
+  if (!s.ok()) return s;
   engine::Statement* stmt = nullptr;
   s = Statement(cf, CfStatement::kPut, &stmt);
   if (!s.ok()) return s;
   engine::ResetGuard reset(*stmt);
   stmt->BindBlob(1, key);
-  stmt->BindBlob(2, value);
+  stmt->BindBlob(2, stored);
   if (expire_at_ms != 0) {
     stmt->BindInt(3, expire_at_ms);
   } else {
@@ -190,7 +195,9 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
       else remaining = 0;
     }
     if (remaining != 0) {
-      Slice value = stmt->ColumnBlob(0);
+      Slice value;
+      s = OpenValue(cf.id, key, stmt->ColumnBlob(0), &value_buf_, &value);
+      if (!s.ok()) return s;
       if (!sink(value)) return Status(Code::kNoMem, "out of memory");
       stats_.bytes_read += value.size();
       if (remaining_ms) *remaining_ms = remaining;
@@ -333,12 +340,15 @@ Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
     s = EnsureExpiryIndex(cf);
     if (!s.ok()) return s;
   }
+  Slice stored;
+  s = SealValue(cf.id, key, value, &value_buf_, &stored);
+  if (!s.ok()) return s;
   engine::Statement* stmt = nullptr;
   s = Statement(cf, CfStatement::kPutIfAbsent, &stmt);
   if (!s.ok()) return s;
   engine::ResetGuard reset(*stmt);
   stmt->BindBlob(1, key);
-  stmt->BindBlob(2, value);
+  stmt->BindBlob(2, stored);
   if (expire_at_ms != 0) {
     stmt->BindInt(3, expire_at_ms);
   } else {

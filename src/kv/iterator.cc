@@ -149,7 +149,15 @@ Status IteratorCore::Step() {
       continue;  // expired: invisible
     }
     key_.assign(key.data(), key.size());
-    value_ = running_->ColumnBlob(1);
+    // On an encrypted store a value that fails authentication ends the
+    // iteration with an error: never wrong bytes.
+    Status s = store_->OpenValue(family_->id, key_, running_->ColumnBlob(1),
+                                 &value_buf_, &value_);
+    if (!s.ok()) {
+      running_->Reset();
+      running_ = nullptr;
+      return s;
+    }
     valid_ = true;
     return Status::OK();
   }

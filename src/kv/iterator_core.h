@@ -74,6 +74,7 @@ class IteratorCore {
 
   bool valid_ = false;
   std::string key_;
+  std::string value_buf_;  // decrypted value on encrypted stores
   Slice value_;
   Status status_;
 };

@@ -23,32 +23,31 @@ Store& Store::operator=(Store&& other) noexcept {
   return *this;
 }
 
-static Status OpenCore(const std::string* path, const Options& options,
-                       Store* store,
-                       std::shared_ptr<internal::StoreCore>* core) {
+// Opens a core and, on success only, replaces whatever *store held.
+Status Store::OpenInto(const std::string* path, const Options& options,
+                       const Slice* password, Store* store) {
   if (store == nullptr) return Status::Error("no Store to open into");
-  return internal::StoreCore::Open(path, options, core);
+  std::shared_ptr<internal::StoreCore> core;
+  Status s = internal::StoreCore::Open(path, options, password, &core);
+  if (!s.ok()) return s;
+  (void)store->Close();
+  store->default_cf_ = ColumnFamily(core, core->default_cf());
+  store->core_ = std::move(core);
+  return Status::OK();
 }
 
 Status Store::Open(const std::string& path, const Options& options,
                    Store* store) {
-  std::shared_ptr<internal::StoreCore> core;
-  Status s = OpenCore(&path, options, store, &core);
-  if (!s.ok()) return s;
-  (void)store->Close();
-  store->default_cf_ = ColumnFamily(core, core->default_cf());
-  store->core_ = std::move(core);
-  return Status::OK();
+  return OpenInto(&path, options, nullptr, store);
 }
 
 Status Store::OpenInMemory(const Options& options, Store* store) {
-  std::shared_ptr<internal::StoreCore> core;
-  Status s = OpenCore(nullptr, options, store, &core);
-  if (!s.ok()) return s;
-  (void)store->Close();
-  store->default_cf_ = ColumnFamily(core, core->default_cf());
-  store->core_ = std::move(core);
-  return Status::OK();
+  return OpenInto(nullptr, options, nullptr, store);
+}
+
+Status Store::OpenEncrypted(const std::string& path, Slice password,
+                            const Options& options, Store* store) {
+  return OpenInto(&path, options, &password, store);
 }
 
 Status Store::Close() {
@@ -120,6 +119,23 @@ Status Store::BeginTransaction(TxnMode mode, Transaction* txn) {
     txn->store_ = this;
   }
   return s;
+}
+
+bool Store::is_encrypted() const noexcept {
+  if (!core_) return false;
+  bool encrypted = false;
+  core_->WithLock([&] { encrypted = core_->encrypted(); });
+  return encrypted;
+}
+
+Status Store::Reencrypt(Slice new_password) {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->Reencrypt(new_password); });
+}
+
+Status Store::RemoveEncryption() {
+  if (!core_) return Closed();
+  return core_->Call([&] { return core_->RemoveEncryption(); });
 }
 
 Status Store::GetStats(Stats* stats) {

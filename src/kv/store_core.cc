@@ -7,6 +7,7 @@
 #include "kv/idle_release.h"
 #include "kv/iterator_core.h"
 #include "kv/schema.h"
+#include "kv/write_scope.h"
 
 namespace snkv::internal {
 
@@ -50,46 +51,10 @@ Status ValidateCfName(std::string_view name) {
 
 }  // namespace
 
-// An atomic unit of several statements. Outside a transaction it is a
-// transaction of its own (BEGIN IMMEDIATE, so it waits for the write lock
-// up front instead of failing on upgrade); inside a write transaction it is
-// a savepoint, so a failure undoes only this unit.
-class StoreCore::WriteScope {
- public:
-  explicit WriteScope(StoreCore& core) : core_(core) {}
-  ~WriteScope() {
-    if (open_ && !done_) {
-      (void)core_.conn_.Exec(nested_ ? "ROLLBACK TO snkv_op; RELEASE snkv_op"
-                                     : "ROLLBACK");
-    }
-  }
-  WriteScope(const WriteScope&) = delete;
-  WriteScope& operator=(const WriteScope&) = delete;
-
-  Status Begin() {
-    Status s = core_.PrepareWrite();
-    if (!s.ok()) return s;
-    nested_ = core_.txn_ == Txn::kWrite;
-    s = core_.conn_.Exec(nested_ ? "SAVEPOINT snkv_op" : "BEGIN IMMEDIATE");
-    open_ = s.ok();
-    return s;
-  }
-  Status Commit() {
-    Status s = core_.conn_.Exec(nested_ ? "RELEASE snkv_op" : "COMMIT");
-    if (s.ok()) done_ = true;
-    return s;
-  }
-
- private:
-  StoreCore& core_;
-  bool nested_ = false;
-  bool open_ = false;
-  bool done_ = false;
-};
-
 // ---- lifecycle -------------------------------------------------------------
 
 Status StoreCore::Open(const std::string* path, const Options& options,
+                       const Slice* password,
                        std::shared_ptr<StoreCore>* out) {
   Status s = ValidateOptions(options);
   if (!s.ok()) return s;
@@ -98,7 +63,8 @@ Status StoreCore::Open(const std::string* path, const Options& options,
   }
   auto core = std::make_shared<StoreCore>(PrivateTag{});
   std::lock_guard<std::mutex> lock(core->mu_);
-  s = core->OpenFile(path ? *path : std::string(":memory:"), options);
+  s = core->OpenFile(path ? *path : std::string(":memory:"), options,
+                     password);
   if (!s.ok()) {
     core->conn_.Close();
     return s;
@@ -107,7 +73,8 @@ Status StoreCore::Open(const std::string* path, const Options& options,
   return Status::OK();
 }
 
-Status StoreCore::OpenFile(const std::string& path, const Options& options) {
+Status StoreCore::OpenFile(const std::string& path, const Options& options,
+                           const Slice* password) {
   read_only_ = options.read_only;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
   flags |= read_only_ ? SQLITE_OPEN_READONLY
@@ -117,8 +84,12 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options) {
   sqlite3_busy_timeout(conn_.get(), options.busy_timeout_ms);
 
   bool is_new = false;
-  s = CheckFormat(&is_new);
+  bool encrypted = false;
+  s = CheckFormat(&is_new, &encrypted);
   if (!s.ok()) return s;
+  if (encrypted && password == nullptr) {
+    return Status::AuthFailed("the store is encrypted: open it with a password");
+  }
   if (is_new && read_only_) {
     return Status::Error("not an snkv store: the file is empty and read-only");
   }
@@ -140,6 +111,10 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options) {
   s = LoadColumnFamily(schema::kDefaultCfId, schema::kDefaultCfName,
                        &default_cf_);
   if (!s.ok()) return s;
+  if (password != nullptr) {
+    s = SetUpEncryption(*password, encrypted);
+    if (!s.ok()) return s;
+  }
   wal_size_limit_ = options.wal_size_limit;
   if (wal_mode_) sqlite3_wal_hook(conn_.get(), &StoreCore::OnWalCommit, this);
   sqlite3_commit_hook(conn_.get(), &StoreCore::OnCommit, this);
@@ -147,8 +122,8 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options) {
 }
 
 // Reads the file's identity without writing anything. *is_new: an empty
-// database that we may turn into a store.
-Status StoreCore::CheckFormat(bool* is_new) {
+// database that we may turn into a store; *encrypted: an encrypted store.
+Status StoreCore::CheckFormat(bool* is_new, bool* encrypted) {
   int64_t app_id = 0;
   int64_t version = 0;
   int64_t objects = 0;
@@ -182,9 +157,7 @@ Status StoreCore::CheckFormat(bool* is_new) {
   s = conn_.QueryText("SELECT value FROM snkv_meta WHERE key = 'cipher'",
                       &cipher);
   if (!s.ok()) return s;
-  if (!cipher.empty()) {
-    return Status::AuthFailed("the store is encrypted: open it with a password");
-  }
+  *encrypted = !cipher.empty();
   *is_new = false;
   return Status::OK();
 }
@@ -235,7 +208,13 @@ Status StoreCore::CreateSchema() {
   }
   if (objects != 0) {  // re-check what the other process made
     bool is_new = false;
-    return CheckFormat(&is_new);
+    bool encrypted = false;
+    s = CheckFormat(&is_new, &encrypted);
+    if (s.ok() && encrypted) {
+      return Status::AuthFailed("the store was just created encrypted by "
+                                "another connection");
+    }
+    return s;
   }
   return Status::OK();
 }

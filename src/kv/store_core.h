@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/cipher.h"
 #include "engine/connection.h"
 #include "engine/wal_snapshot.h"
 #include "snkv/options.h"
@@ -59,8 +60,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
  public:
   // Opens the store at *path (nullptr: in memory). On success *out holds the
   // core; on failure it is untouched and the file was not modified.
+  // With a password (not nullptr) the store is opened or created
+  // encrypted; a plain store is encrypted in place (encryption.cc).
   static Status Open(const std::string* path, const Options& options,
-                     std::shared_ptr<StoreCore>* out);
+                     const Slice* password, std::shared_ptr<StoreCore>* out);
   struct PrivateTag {};  // only Open() constructs a StoreCore
   explicit StoreCore(PrivateTag) {}
   ~StoreCore();
@@ -122,6 +125,18 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status Commit();
   Status Rollback();
 
+  // ---- encryption (encryption.cc) ----
+  bool encrypted() const noexcept { return cipher_.has_key(); }
+  Status Reencrypt(Slice new_password);
+  Status RemoveEncryption();
+  // The bytes to store for `value` at (cf, key): sealed on an encrypted
+  // store (into *buf), else `value` itself.
+  Status SealValue(int64_t cf_id, Slice key, Slice value, std::string* buf,
+                   Slice* stored) const;
+  // The plaintext of stored bytes (into *buf on an encrypted store).
+  Status OpenValue(int64_t cf_id, Slice key, Slice stored, std::string* buf,
+                   Slice* plain) const;
+
   // ---- maintenance ----
   Status GetStats(Stats* stats);
   void ResetStats();
@@ -153,8 +168,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   enum class Txn { kNone, kRead, kWrite };
   class WriteScope;
 
-  Status OpenFile(const std::string& path, const Options& options);
-  Status CheckFormat(bool* is_new);
+  Status OpenFile(const std::string& path, const Options& options,
+                  const Slice* password);
+  Status CheckFormat(bool* is_new, bool* encrypted);
   Status CreateSchema();
   Status ApplySettings(const Options& options);
   Status LoadColumnFamily(int64_t id, std::string name,
@@ -186,6 +202,20 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Notices a transaction SQLite rolled back on its own after an error.
   void SyncTxnState() noexcept;
 
+  // Derives the key, then either checks it against the stored verifier
+  // (*already encrypted) or encrypts the store in place.
+  Status SetUpEncryption(Slice password, bool already_encrypted);
+  // Rewrites every value of every family, opened with `from` (nullptr:
+  // plaintext) and sealed with `to` (nullptr: plaintext). Caller holds a
+  // write transaction.
+  Status RewriteAllValues(const crypto::Cipher* from, const crypto::Cipher* to);
+  // Stores the key-derivation parameters and verifier of `cipher`.
+  Status WriteCipherMeta(const crypto::KdfParams& params,
+                         const crypto::Cipher& cipher);
+  // Overwrites freed pages and truncates the WAL, so no bytes of values
+  // from before a conversion survive in the files.
+  Status ScrubFreeSpace();
+
   static int OnWalCommit(void* self, sqlite3* db, const char* schema,
                          int frames);
   static int OnCommit(void* self);
@@ -212,6 +242,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   std::set<IteratorCore*> iterators_;
   Stats stats_;
   std::string last_error_ = "not an error";
+  crypto::Cipher cipher_;     // has a key on encrypted stores
+  std::string value_buf_;     // scratch for sealing/opening values
 };
 
 }  // namespace snkv::internal
