@@ -31,6 +31,7 @@ namespace snkv {
 namespace internal {
 class StoreCore;
 struct ColumnFamilyState;
+class ApiAccess;
 }  // namespace internal
 
 // Receives a value found by a read; the bytes are valid only during the
@@ -77,6 +78,7 @@ class ColumnFamily {
 
  private:
   friend class Store;
+  friend class internal::ApiAccess;
   ColumnFamily(std::shared_ptr<internal::StoreCore> store,
                std::shared_ptr<internal::ColumnFamilyState> state);
   std::shared_ptr<internal::StoreCore> store_;
@@ -167,6 +169,7 @@ class Store {
   const char* last_error() const noexcept;
 
  private:
+  friend class internal::ApiAccess;
   static Status OpenInto(const std::string* path, const Options& options,
                          const Slice* password, Store* store);
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kv/api_access.h"
 #include "snkv/snkv.h"
 
 struct KVStore {
@@ -46,6 +47,8 @@ int Guard(Body&& body) noexcept {
 
 int Code(const Status& s) { return s.raw_code(); }
 
+using snkv::internal::ApiAccess;
+
 // Validates a (pointer, length) pair from C: a negative length, or a NULL
 // pointer with a positive length, is invalid.
 bool ToSlice(const void* data, int n, Slice* out) {
@@ -53,6 +56,19 @@ bool ToSlice(const void* data, int n, Slice* out) {
   *out = n == 0 ? Slice() : Slice(data, static_cast<size_t>(n));
   return true;
 }
+
+// Fails a call on `handle` for an invalid argument, recording `what` as its
+// error message.
+template <class Handle>
+int Invalid(const Handle& handle, const char* what) {
+  return Code(ApiAccess::Record(handle, Status::Error(what)));
+}
+
+constexpr const char* kBadKey =
+    "invalid key: negative length, or NULL with a positive length";
+constexpr const char* kBadValue =
+    "invalid value: negative length, or NULL with a positive length";
+constexpr const char* kNullOutput = "an output pointer is NULL";
 
 // Copies `value` into a buffer from SQLite's allocator for the caller.
 bool CopyOut(Slice value, void** out, int* n) {
@@ -83,9 +99,8 @@ snkv::Options ToOptions(const KVStoreConfig* c) {
 int GetInto(snkv::ColumnFamily& cf, const void* pKey, int nKey,
             void** ppValue, int* pnValue, int64_t* pnRemaining) {
   Slice key;
-  if (!ToSlice(pKey, nKey, &key) || ppValue == nullptr || pnValue == nullptr) {
-    return KVSTORE_ERROR;
-  }
+  if (!ToSlice(pKey, nKey, &key)) return Invalid(cf, kBadKey);
+  if (ppValue == nullptr || pnValue == nullptr) return Invalid(cf, kNullOutput);
   void* out = nullptr;
   int n = 0;
   Status s = cf.Get(
@@ -100,15 +115,15 @@ int Put(snkv::ColumnFamily& cf, const void* pKey, int nKey, const void* pValue,
         int nValue, int64_t expire_ms) {
   Slice key;
   Slice value;
-  if (!ToSlice(pKey, nKey, &key) || !ToSlice(pValue, nValue, &value)) {
-    return KVSTORE_ERROR;
-  }
+  if (!ToSlice(pKey, nKey, &key)) return Invalid(cf, kBadKey);
+  if (!ToSlice(pValue, nValue, &value)) return Invalid(cf, kBadValue);
   return Code(cf.Put(key, value, expire_ms));
 }
 
 int Exists(snkv::ColumnFamily& cf, const void* pKey, int nKey, int* pExists) {
   Slice key;
-  if (!ToSlice(pKey, nKey, &key) || pExists == nullptr) return KVSTORE_ERROR;
+  if (!ToSlice(pKey, nKey, &key)) return Invalid(cf, kBadKey);
+  if (pExists == nullptr) return Invalid(cf, kNullOutput);
   bool exists = false;
   Status s = cf.Exists(key, &exists);
   if (s.ok()) *pExists = exists ? 1 : 0;
@@ -117,16 +132,15 @@ int Exists(snkv::ColumnFamily& cf, const void* pKey, int nKey, int* pExists) {
 
 int Delete(snkv::ColumnFamily& cf, const void* pKey, int nKey) {
   Slice key;
-  if (!ToSlice(pKey, nKey, &key)) return KVSTORE_ERROR;
+  if (!ToSlice(pKey, nKey, &key)) return Invalid(cf, kBadKey);
   return Code(cf.Delete(key));
 }
 
 int TtlRemaining(snkv::ColumnFamily& cf, const void* pKey, int nKey,
                  int64_t* pnRemaining) {
   Slice key;
-  if (!ToSlice(pKey, nKey, &key) || pnRemaining == nullptr) {
-    return KVSTORE_ERROR;
-  }
+  if (!ToSlice(pKey, nKey, &key)) return Invalid(cf, kBadKey);
+  if (pnRemaining == nullptr) return Invalid(cf, kNullOutput);
   return Code(cf.TtlRemaining(key, pnRemaining));
 }
 
@@ -142,9 +156,8 @@ int PutIfAbsent(snkv::ColumnFamily& cf, const void* pKey, int nKey,
                 int* pInserted) {
   Slice key;
   Slice value;
-  if (!ToSlice(pKey, nKey, &key) || !ToSlice(pValue, nValue, &value)) {
-    return KVSTORE_ERROR;
-  }
+  if (!ToSlice(pKey, nKey, &key)) return Invalid(cf, kBadKey);
+  if (!ToSlice(pValue, nValue, &value)) return Invalid(cf, kBadValue);
   bool inserted = false;
   Status s = cf.PutIfAbsent(key, value, expire_ms, &inserted);
   if (s.ok() && pInserted) *pInserted = inserted ? 1 : 0;
@@ -152,7 +165,7 @@ int PutIfAbsent(snkv::ColumnFamily& cf, const void* pKey, int nKey,
 }
 
 int Count(snkv::ColumnFamily& cf, int64_t* pnCount) {
-  if (pnCount == nullptr) return KVSTORE_ERROR;
+  if (pnCount == nullptr) return Invalid(cf, kNullOutput);
   return Code(cf.Count(pnCount));
 }
 
@@ -163,7 +176,10 @@ int NewIterator(snkv::ColumnFamily* cf, const void* pPrefix, int nPrefix,
   *ppIter = nullptr;
   if (cf == nullptr) return KVSTORE_ERROR;
   Slice prefix;
-  if (is_prefix && !ToSlice(pPrefix, nPrefix, &prefix)) return KVSTORE_ERROR;
+  if (is_prefix && !ToSlice(pPrefix, nPrefix, &prefix)) {
+    return Invalid(*cf, "invalid prefix: negative length, or NULL with a "
+                        "positive length");
+  }
   snkv::IteratorOptions options;
   options.prefix = prefix.ToString();
   options.reverse = reverse;
@@ -256,8 +272,9 @@ int kvstore_is_encrypted(KVStore* pKV) {
 int kvstore_reencrypt(KVStore* pKV, const void* pNewPassword,
                       int nNewPassword) {
   Slice password;
-  if (pKV == nullptr || !ToSlice(pNewPassword, nNewPassword, &password)) {
-    return KVSTORE_ERROR;
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  if (!ToSlice(pNewPassword, nNewPassword, &password)) {
+    return Invalid(pKV->store, "invalid password length");
   }
   return Guard([&] { return Code(pKV->store.Reencrypt(password)); });
 }
@@ -312,7 +329,9 @@ int kvstore_exists(KVStore* pKV, const void* pKey, int nKey, int* pExists) {
 
 int kvstore_cf_create(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
   if (ppCF != nullptr) *ppCF = nullptr;
-  if (pKV == nullptr || zName == nullptr || ppCF == nullptr) return KVSTORE_ERROR;
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  if (zName == nullptr) return Invalid(pKV->store, "column family name is NULL");
+  if (ppCF == nullptr) return Invalid(pKV->store, kNullOutput);
   return Guard([&] {
     snkv::ColumnFamily cf;
     Status s = pKV->store.CreateColumnFamily(zName, &cf);
@@ -322,7 +341,9 @@ int kvstore_cf_create(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
 
 int kvstore_cf_open(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
   if (ppCF != nullptr) *ppCF = nullptr;
-  if (pKV == nullptr || zName == nullptr || ppCF == nullptr) return KVSTORE_ERROR;
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  if (zName == nullptr) return Invalid(pKV->store, "column family name is NULL");
+  if (ppCF == nullptr) return Invalid(pKV->store, kNullOutput);
   return Guard([&] {
     snkv::ColumnFamily cf;
     Status s = pKV->store.OpenColumnFamily(zName, &cf);
@@ -332,18 +353,21 @@ int kvstore_cf_open(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
 
 int kvstore_cf_get_default(KVStore* pKV, KVColumnFamily** ppCF) {
   if (ppCF != nullptr) *ppCF = nullptr;
-  if (pKV == nullptr || ppCF == nullptr) return KVSTORE_ERROR;
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  if (ppCF == nullptr) return Invalid(pKV->store, kNullOutput);
   return Guard([&] { return CreateCfHandle(pKV->default_cf, ppCF); });
 }
 
 int kvstore_cf_drop(KVStore* pKV, const char* zName) {
-  if (pKV == nullptr || zName == nullptr) return KVSTORE_ERROR;
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  if (zName == nullptr) return Invalid(pKV->store, "column family name is NULL");
   return Guard([&] { return Code(pKV->store.DropColumnFamily(zName)); });
 }
 
 int kvstore_cf_list(KVStore* pKV, char*** pazNames, int* pnCount) {
-  if (pKV == nullptr || pazNames == nullptr || pnCount == nullptr) {
-    return KVSTORE_ERROR;
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  if (pazNames == nullptr || pnCount == nullptr) {
+    return Invalid(pKV->store, kNullOutput);
   }
   return Guard([&] {
     std::vector<std::string> names;
@@ -629,7 +653,8 @@ const char* kvstore_errmsg(KVStore* pKV) {
 }
 
 int kvstore_stats(KVStore* pKV, KVStoreStats* pStats) {
-  if (pKV == nullptr || pStats == nullptr) return KVSTORE_ERROR;
+  if (pKV == nullptr) return KVSTORE_ERROR;
+  if (pStats == nullptr) return Invalid(pKV->store, kNullOutput);
   return Guard([&] {
     snkv::Stats s;
     Status st = pKV->store.GetStats(&s);

@@ -119,8 +119,8 @@ Status StoreCore::EnsureExpiryIndex(ColumnFamilyState& cf) {
   std::string sql = "CREATE INDEX IF NOT EXISTS " +
                     schema::ExpiryIndexName(cf.id) + " ON " + cf.table +
                     "(expires) WHERE expires IS NOT NULL";
-  Status s = conn_.Exec(sql.c_str());
-  if (!s.ok()) return s;
+  int rc = sqlite3_exec(conn_.get(), sql.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return CfError(cf, engine::Statement(), rc, "ttl index");
   cf.has_expiry_index = true;
   return Status::OK();
 }
@@ -297,21 +297,28 @@ Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
   s = CheckUsable(cf);
   if (!s.ok()) return s;
   if (!cf.has_expiry_index) {
-    // Another handle may have written the first TTL since we last looked.
+    // Another handle may have written the first TTL (or dropped the family)
+    // since we last looked.
     engine::Statement probe;
     s = probe.Prepare(conn_,
-                      "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND "
-                      "name = ?1",
+                      "SELECT (SELECT count(*) FROM sqlite_schema WHERE name = "
+                      "?1), (SELECT count(*) FROM sqlite_schema WHERE name = "
+                      "?2)",
                       false);
     if (!s.ok()) return s;
     std::string index = schema::ExpiryIndexName(cf.id);
-    probe.BindText(1, index);
+    probe.BindText(1, cf.table);
+    probe.BindText(2, index);
     int rc = probe.Step();
-    if (rc == SQLITE_DONE) {  // no key of this family ever had a TTL
+    if (rc != SQLITE_ROW) return probe.Error(rc, "purge");
+    if (probe.ColumnInt(0) == 0) {
+      return Status::NotFound("column family '" + cf.name +
+                              "' no longer exists");
+    }
+    if (probe.ColumnInt(1) == 0) {  // no key of this family ever had a TTL
       if (deleted) *deleted = 0;
       return Status::OK();
     }
-    if (rc != SQLITE_ROW) return probe.Error(rc, "purge");
     cf.has_expiry_index = true;
   }
   engine::Statement* stmt = nullptr;

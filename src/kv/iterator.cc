@@ -58,6 +58,9 @@ IteratorCore::IteratorCore(std::shared_ptr<StoreCore> store,
   status_ = store_->Call([&] {
     Status s = store_->CheckUsable(*family_);
     if (!s.ok()) return s;
+    // Preparing now also finds a family dropped by another connection.
+    s = PrepareShape(Shape::kFirst);
+    if (!s.ok()) return s;
     store_->RegisterIterator(this);
     store_->CountIteration();
     return Status::OK();
@@ -95,20 +98,36 @@ Status IteratorCore::Enter(Body&& body) {
   return s;
 }
 
-Status IteratorCore::Position(Shape shape, Slice bound) {
-  if (running_ != nullptr) running_->Reset();
-  running_ = nullptr;
-  valid_ = false;
-  Status s = store_->PrepareRead();
-  if (!s.ok()) return s;
+Status IteratorCore::PrepareShape(Shape shape) {
   auto index = static_cast<size_t>(shape);
   engine::Statement& stmt = stmts_[index];
-  if (!stmt.is_prepared()) {
-    s = stmt.Prepare(store_->connection(),
-                     WithTable(ShapeSql(static_cast<int>(index)),
-                               family_->table));
+  if (stmt.is_prepared()) return Status::OK();
+  Status s = stmt.Prepare(store_->connection(),
+                          WithTable(ShapeSql(static_cast<int>(index)),
+                                    family_->table));
+  if (s.ok()) return s;
+  return store_->CfError(*family_, stmt,
+                         sqlite3_errcode(store_->connection().get()),
+                         "iterator");
+}
+
+Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
+  engine::Statement* previous = running_;
+  running_ = nullptr;
+  valid_ = false;
+  if (!keep_snapshot) {
+    // A new positioning reads fresh data.
+    if (previous != nullptr) previous->Reset();
+    previous = nullptr;
+    Status s = store_->PrepareRead();
     if (!s.ok()) return s;
   }
+  Status s = PrepareShape(shape);
+  if (!s.ok()) {
+    if (previous != nullptr) previous->Reset();
+    return s;
+  }
+  engine::Statement& stmt = stmts_[static_cast<size_t>(shape)];
   if (shape != Shape::kFirst && shape != Shape::kLast) {
     // Bound SQLITE_STATIC, so the bytes must outlive the run; `bound` may be
     // key_ itself, which the next row overwrites.
@@ -119,7 +138,11 @@ Status IteratorCore::Position(Shape shape, Slice bound) {
   running_forward_ = shape == Shape::kFirst || shape == Shape::kGe ||
                      shape == Shape::kGt;
   now_ms_ = NowMs();
-  return Step();
+  s = Step();
+  // Turning around: the previous statement kept the read transaction (and
+  // so the snapshot) alive until the new one had started in it.
+  if (previous != nullptr) previous->Reset();
+  return s;
 }
 
 Status IteratorCore::Step() {
@@ -165,15 +188,15 @@ Status IteratorCore::Step() {
 
 Status IteratorCore::SeekToFirst() {
   return Enter([&] {
-    if (prefix_.empty()) return Position(Shape::kFirst, {});
-    return Position(Shape::kGe, prefix_);
+    if (prefix_.empty()) return Position(Shape::kFirst, {}, false);
+    return Position(Shape::kGe, prefix_, false);
   });
 }
 
 Status IteratorCore::SeekToLast() {
   return Enter([&] {
-    if (prefix_end_.empty()) return Position(Shape::kLast, {});
-    return Position(Shape::kLt, prefix_end_);
+    if (prefix_end_.empty()) return Position(Shape::kLast, {}, false);
+    return Position(Shape::kLt, prefix_end_, false);
   });
 }
 
@@ -181,14 +204,14 @@ Status IteratorCore::Seek(Slice target) {
   return Enter([&] {
     if (!reverse_) {
       // Below the prefix: start at its first key.
-      if (target.compare(prefix_) < 0) return Position(Shape::kGe, prefix_);
-      return Position(Shape::kGe, target);
+      if (target.compare(prefix_) < 0) return Position(Shape::kGe, prefix_, false);
+      return Position(Shape::kGe, target, false);
     }
     // Above the prefix: start at its last key.
     if (!prefix_end_.empty() && target.compare(prefix_end_) >= 0) {
-      return Position(Shape::kLt, prefix_end_);
+      return Position(Shape::kLt, prefix_end_, false);
     }
-    return Position(Shape::kLe, target);
+    return Position(Shape::kLe, target, false);
   });
 }
 
@@ -196,7 +219,7 @@ Status IteratorCore::Next() {
   return Enter([&] {
     if (!valid_) return Status::OK();  // at the end it stays there
     if (running_ != nullptr && running_forward_) return Step();
-    return Position(Shape::kGt, key_);
+    return Position(Shape::kGt, key_, /*keep_snapshot=*/true);
   });
 }
 
@@ -204,7 +227,7 @@ Status IteratorCore::Prev() {
   return Enter([&] {
     if (!valid_) return Status::OK();
     if (running_ != nullptr && !running_forward_) return Step();
-    return Position(Shape::kLt, key_);
+    return Position(Shape::kLt, key_, /*keep_snapshot=*/true);
   });
 }
 

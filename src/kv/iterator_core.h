@@ -51,8 +51,12 @@ class IteratorCore {
  private:
   enum class Shape : int { kFirst, kLast, kGe, kGt, kLe, kLt, kCount };
 
-  // Runs `shape` from `bound` and moves to the first acceptable row.
-  Status Position(Shape shape, Slice bound);
+  // Prepares (once) the statement of `shape`.
+  Status PrepareShape(Shape shape);
+  // Runs `shape` from `bound` and moves to the first acceptable row. With
+  // keep_snapshot (turning around mid-iteration) it stays in the snapshot
+  // the iterator is reading; otherwise it starts from fresh data.
+  Status Position(Shape shape, Slice bound, bool keep_snapshot);
   // Steps the running statement to the next acceptable row (or the end).
   Status Step();
   // Enters the store through Call(), keeping status_ in step.

@@ -2,6 +2,7 @@
 // StoreCore::Call().
 #include <utility>
 
+#include "kv/api_access.h"
 #include "kv/store_core.h"
 #include "snkv/store.h"
 
@@ -201,3 +202,15 @@ Status Transaction::Rollback() {
 }
 
 }  // namespace snkv
+
+namespace snkv::internal {
+
+Status ApiAccess::Record(const Store& store, Status s) {
+  return store.core_ ? store.core_->Fail(std::move(s)) : s;
+}
+
+Status ApiAccess::Record(const ColumnFamily& cf, Status s) {
+  return cf.store_ ? cf.store_->Fail(std::move(s)) : s;
+}
+
+}  // namespace snkv::internal

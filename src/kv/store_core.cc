@@ -273,20 +273,32 @@ int StoreCore::OnCommit(void* self) {
   return 0;  // let the commit proceed
 }
 
-// Called by SQLite after each commit in WAL mode. Replaces SQLite's own
+// Called by SQLite after each commit in WAL mode; replaces SQLite's own
 // auto-checkpoint so that checkpoints can be counted and, with a WAL size
-// limit, run every N commits.
+// limit, run every N commits. Without a limit it checkpoints after each
+// 1000 new frames (SQLite's threshold), counted from the last attempt: when
+// a reader keeps the WAL from being reset, SQLite's rule (WAL >= 1000
+// frames) would checkpoint, and fsync, on every commit.
 int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
                            int frames) {
+  constexpr int kAutoCheckpointFrames = 1000;
   auto* core = static_cast<StoreCore*>(self);
   bool run = false;
   if (core->wal_size_limit_ > 0) {
     run = ++core->commits_since_checkpoint_ >= core->wal_size_limit_;
   } else {
-    run = frames >= 1000;  // SQLite's default auto-checkpoint threshold
+    if (frames < core->wal_frames_seen_) {  // the WAL was reset
+      core->next_checkpoint_frames_ = kAutoCheckpointFrames;
+    }
+    core->wal_frames_seen_ = frames;
+    run = frames >= core->next_checkpoint_frames_;
+    if (run) core->next_checkpoint_frames_ = frames + kAutoCheckpointFrames;
   }
   if (run) {
     core->commits_since_checkpoint_ = 0;
+    // Idle handles of this process would hold the checkpoint back and keep
+    // the WAL from being reset.
+    IdleReleaser::ReleaseOthers(core);
     if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
                                   nullptr, nullptr) == SQLITE_OK) {
       ++core->stats_.checkpoints;

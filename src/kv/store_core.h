@@ -80,6 +80,12 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
     return Record(body());
   }
 
+  // Records an error found outside the store (see ApiAccess::Record).
+  Status Fail(Status s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Record(std::move(s));
+  }
+
   // Runs body() under the store mutex whether or not the store is open
   // (for releasing resources).
   template <class Body>
@@ -161,8 +167,12 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // store needs no more watching.
   bool ReleaseSnapshotIfIdle(std::chrono::steady_clock::time_point now,
                              std::chrono::milliseconds idle);
-  // Fails for a dropped family or one whose table has vanished.
+  // Fails for a family dropped through this handle.
   Status CheckUsable(const ColumnFamilyState& cf) const;
+  // A Status for a failed statement of family `cf`: a vanished table
+  // (dropped by another handle) is NotFound.
+  Status CfError(const ColumnFamilyState& cf, const engine::Statement& stmt,
+                 int rc, std::string_view context) const;
 
  private:
   enum class Txn { kNone, kRead, kWrite };
@@ -187,10 +197,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status EnsureExpiryIndex(ColumnFamilyState& cf);
   // Fails for keys or values longer than SQLite can store.
   Status CheckSize(Slice key, Slice value) const;
-  // A Status for a failed statement of family `cf`: a vanished table
-  // (dropped by another handle) is NotFound.
-  Status CfError(const ColumnFamilyState& cf, const engine::Statement& stmt,
-                 int rc, std::string_view context) const;
+
   // Lazily deletes `key` if it is expired as of now_ms (best effort).
   void ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms);
   // Opens a read transaction whose snapshot is known to match the current
@@ -226,6 +233,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool wal_mode_ = false;
   int wal_size_limit_ = 0;
   int commits_since_checkpoint_ = 0;
+  int wal_frames_seen_ = 0;          // WAL size at the last commit
+  int next_checkpoint_frames_ = 1000;  // auto-checkpoint when reached
   Txn txn_ = Txn::kNone;
 
   // The cached read snapshot (WAL mode, outside explicit transactions).

@@ -1,0 +1,21 @@
+// ApiAccess: what the C binding needs from the C++ handles beyond their
+// public API.
+#ifndef SNKV_KV_API_ACCESS_H
+#define SNKV_KV_API_ACCESS_H
+
+#include "snkv/store.h"
+
+namespace snkv::internal {
+
+class ApiAccess {
+ public:
+  // Records `s`, an error found before reaching the store (an invalid C
+  // argument), as the handle's last error and counts it in the stats, as
+  // if the store had returned it. Returns `s`.
+  static Status Record(const Store& store, Status s);
+  static Status Record(const ColumnFamily& cf, Status s);
+};
+
+}  // namespace snkv::internal
+
+#endif  // SNKV_KV_API_ACCESS_H
