@@ -4,7 +4,7 @@
 // std::runtime_error when the store reports an error; "not found" is not an
 // error and is returned as false. Writes between begin() and commit() form
 // one transaction; outside of them every put/del is its own transaction and
-// every read sees the latest commit.
+// every read sees the latest commit. Destroying a Backend closes it.
 #ifndef SNKV_BENCH_BACKEND_H
 #define SNKV_BENCH_BACKEND_H
 
@@ -70,6 +70,9 @@ struct BackendInfo {
   std::function<std::unique_ptr<Backend>(const std::string& dir,
                                          const StoreSettings&)>
       open_other_process;
+  // How stale (ms) reads through open_other_process may be: 0 means every
+  // read sees every commit that finished before it started.
+  int other_process_staleness_ms = 0;
   // One line on the settings used, for the report.
   std::string settings;
 };

@@ -24,6 +24,7 @@ void check(const leveldb::Status& s, const char* what) {
                            s.ToString());
 }
 
+// Views of the same bytes in the other type; nothing is copied.
 leveldb::Slice to_slice(std::string_view s) { return {s.data(), s.size()}; }
 std::string_view to_view(const leveldb::Slice& s) { return {s.data(), s.size()}; }
 
@@ -49,6 +50,7 @@ struct Db {
 
 class LevelBackend final : public Backend {
  public:
+  // A handle on db (shared with the other handles of this process).
   explicit LevelBackend(std::shared_ptr<Db> db) : db_(std::move(db)) {}
 
   void put(std::string_view key, std::string_view value) override {
@@ -164,7 +166,7 @@ std::unique_ptr<Backend> open_leveldb(const std::string& dir,
 
 // LevelDB; no second-process reader (the directory lock forbids it).
 BackendInfo leveldb_backend() {
-  return {"leveldb", open_leveldb, nullptr,
+  return {"leveldb", open_leveldb, nullptr, 0,
           "log on, sync=false, 8 MiB LRU block cache, 4 KiB blocks, defaults "
           "otherwise; threads share one DB; no second-process reads"};
 }

@@ -49,9 +49,11 @@ struct Env {
   Env& operator=(const Env&) = delete;
 };
 
+// An MDB_val pointing at s's bytes (not copied).
 MDB_val to_val(std::string_view s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};
 }
+// A view of v's bytes, valid while its transaction lives.
 std::string_view to_view(const MDB_val& v) {
   return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
@@ -219,7 +221,7 @@ std::unique_ptr<Backend> open_lmdb(const std::string& dir,
 
 // LMDB; another process opens the same environment directly.
 BackendInfo lmdb_backend() {
-  return {"lmdb", open_lmdb, open_lmdb,
+  return {"lmdb", open_lmdb, open_lmdb, 0,
           "MDB_NOSYNC|MDB_NOTLS, 64 GiB map, one renewable read txn per handle, "
           "threads share one environment"};
 }

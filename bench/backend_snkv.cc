@@ -25,6 +25,7 @@ using StorePtr = std::unique_ptr<KVStore, StoreCloser>;
 using IterPtr = std::unique_ptr<KVIterator, IterCloser>;
 using Buffer = std::unique_ptr<void, BufferFree>;
 
+// The length of s as the C API's int.
 int len(std::string_view s) { return static_cast<int>(s.size()); }
 
 class SnkvBackend final : public Backend {
@@ -165,7 +166,7 @@ std::unique_ptr<Backend> open_snkv(const std::string& dir,
 
 // snkv; another process opens the same file like the first one does.
 BackendInfo snkv_backend() {
-  return {"snkv", open_snkv, open_snkv,
+  return {"snkv", open_snkv, open_snkv, 0,
           "C API, WAL, SYNC_NORMAL, cacheSize=2000, pageSize=4096, "
           "busyTimeout=10000"};
 }

@@ -220,7 +220,7 @@ std::unique_ptr<Backend> open_sqlite(const std::string& dir,
 
 // The SQLite baseline; another process opens it like the first one does.
 BackendInfo sqlite_backend() {
-  return {"sqlite", open_sqlite, open_sqlite,
+  return {"sqlite", open_sqlite, open_sqlite, 0,
           "WAL, synchronous=NORMAL, cache_size=2000, page_size=4096, "
           "WITHOUT ROWID table, prepared statements, autocommit reads"};
 }

@@ -76,10 +76,9 @@ bool parse_options(int argc, char** argv, Config* cfg) {
   };
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)name;
-      return argv[++i];
+    // The argument after option a (consumed), or nullptr if there is none.
+    auto value = [&]() -> const char* {
+      return i + 1 < argc ? argv[++i] : nullptr;
     };
     if (a == "--smoke") {
       cfg->smoke = true;
@@ -91,7 +90,7 @@ bool parse_options(int argc, char** argv, Config* cfg) {
     } else if (a == "--scale" || a == "--repeat" || a == "--stores" ||
                a == "--workloads" || a == "--duration" || a == "--json" ||
                a == "--dir" || a == "--value-size") {
-      const char* v = value(argv[i]);
+      const char* v = value();
       if (!v) return fail(std::string(a) + " needs a value");
       char* end = nullptr;
       if (a == "--scale") {

@@ -68,7 +68,7 @@ std::string quote(const std::string& s) {
 std::string number(double x) {
   if (!std::isfinite(x)) return "null";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", x);
+  std::snprintf(buf, sizeof buf, "%.10g", x);
   return buf;
 }
 
@@ -87,8 +87,10 @@ double ratio(const Cell* a, const Cell* b) {
 
 }  // namespace
 
+// The median ops/s over the runs.
 double Cell::median() const { return median_of(ops_per_sec); }
 
+// Merges one run of a store into its summary (see report.h).
 void Report::add(const std::string& name, const std::string& settings,
                  const StoreRun& run) {
   auto it = std::find_if(stores.begin(), stores.end(),
@@ -120,11 +122,13 @@ void Report::add(const std::string& name, const std::string& settings,
     s.errors.push_back(run.error);
 }
 
+// True if every store passed every check and none crashed.
 bool Report::ok() const {
   return std::all_of(stores.begin(), stores.end(),
                      [](const StoreSummary& s) { return s.ok; });
 }
 
+// The text table (see report.h).
 std::string Report::table() const {
   const size_t w0 = 20, w = 13;
   std::vector<const StoreSummary*> peers;
@@ -133,11 +137,18 @@ std::string Report::table() const {
     if (s.name == subject) subj = &s;
     else peers.push_back(&s);
   }
+  // Ratio columns are as wide as their "subject/peer" header needs.
+  std::vector<size_t> rw;
+  for (const auto* p : peers)
+    rw.push_back(std::max(w, subject.size() + p->name.size() + 3));
   std::string out = left("ops/s (median)", w0);
   for (const auto& s : stores) out += right(s.name, w);
-  for (const auto* p : peers) out += right(subject + "/" + p->name, w);
-  out += "\n";
-  out += std::string(w0 + w * (stores.size() + peers.size()), '-') + "\n";
+  size_t width = w0 + w * stores.size();
+  for (size_t i = 0; i < peers.size(); ++i) {
+    out += right(subject + "/" + peers[i]->name, rw[i]);
+    width += rw[i];
+  }
+  out += "\n" + std::string(width, '-') + "\n";
   for (const auto& row : rows) {
     out += left(row, w0);
     for (const auto& s : stores) {
@@ -146,11 +157,11 @@ std::string Report::table() const {
       if (c && !c->ok) v += "!";
       out += right(v, w);
     }
-    for (const auto* p : peers) {
-      double r = subj ? ratio(cell_of(*subj, row), cell_of(*p, row)) : NAN;
+    for (size_t i = 0; i < peers.size(); ++i) {
+      double r = subj ? ratio(cell_of(*subj, row), cell_of(*peers[i], row)) : NAN;
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.2fx", r);
-      out += right(std::isfinite(r) ? buf : "-", w);
+      out += right(std::isfinite(r) ? buf : "-", rw[i]);
     }
     out += "\n";
   }
@@ -164,11 +175,11 @@ std::string Report::table() const {
       out += right(med.back() > 0 ? buf : "-", w);
     }
     double sv = subj ? values_of(*subj) : 0;
-    for (const auto* p : peers) {
-      double pv = values_of(*p);
+    for (size_t i = 0; i < peers.size(); ++i) {
+      double pv = values_of(*peers[i]);
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.2fx", sv / pv);
-      out += right(sv > 0 && pv > 0 ? buf : "-", w);
+      out += right(sv > 0 && pv > 0 ? buf : "-", rw[i]);
     }
     out += "\n";
   };
@@ -187,6 +198,7 @@ std::string Report::table() const {
   return out;
 }
 
+// The JSON document; plot.py reads "subject", "workloads", "ratios".
 std::string Report::json(const Config& cfg) const {
   const Counts& k = cfg.counts;
   std::string o = "{\n";

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -86,6 +87,7 @@ void parse_line(const std::string& line, StoreRun* run) {
 
 }  // namespace
 
+// True if name is among cfg.workloads, or none were named.
 bool workload_selected(const Config& cfg, const std::string& name) {
   return cfg.workloads.empty() ||
          std::find(cfg.workloads.begin(), cfg.workloads.end(), name) !=

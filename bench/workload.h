@@ -19,6 +19,10 @@
 namespace bench {
 
 struct Result {
+  Result() = default;
+  // An empty result for the report row named n.
+  explicit Result(std::string n) : name(std::move(n)) {}
+
   std::string name;    // row of the report, e.g. "random_read"
   uint64_t ops = 0;    // operations timed
   double seconds = 0;  // wall time of those operations

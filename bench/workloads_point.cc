@@ -75,6 +75,7 @@ void run_seq_write(Context& c) {
   c.report(c.load());
 }
 
+// Random gets of present keys of the main data set.
 void run_random_read(Context& c) {
   c.ensure_loaded();
   c.report(random_reads(c.db(), "random_read", c.counts.keys, c.counts.reads,
@@ -222,6 +223,7 @@ void run_bulk_insert(Context& c) {
   c.report(r);
 }
 
+// The value-size workloads: 64 B, 1 KiB and 16 KiB values.
 void run_value64(Context& c) {
   value_size_workload(c, "value64", c.counts.value64, 64);
 }
