@@ -175,7 +175,10 @@ int kvstore_cf_get_default(KVStore *pKV, KVColumnFamily **ppCF);
 ** Drop a column family with all its data and TTL state. The default one
 ** cannot be dropped (KVSTORE_ERROR); an unknown name is KVSTORE_NOTFOUND.
 ** Open handles on it (from any KVStore) fail with KVSTORE_NOTFOUND from then
-** on and must still be closed.
+** on and must still be closed; this handle's iterators on it end. While an
+** iterator of this handle on another family is positioned mid-scan, SQLite
+** cannot drop a table: the call fails with KVSTORE_LOCKED and changes
+** nothing.
 */
 int kvstore_cf_drop(KVStore *pKV, const char *zName);
 
