@@ -234,7 +234,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int wal_size_limit_ = 0;
   int commits_since_checkpoint_ = 0;
   int wal_frames_seen_ = 0;          // WAL size at the last commit
-  int next_checkpoint_frames_ = 1000;  // auto-checkpoint when reached
+  int next_checkpoint_frames_ = 16000;  // auto-checkpoint when reached
   Txn txn_ = Txn::kNone;
 
   // The cached read snapshot (WAL mode, outside explicit transactions).
