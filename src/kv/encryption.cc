@@ -68,23 +68,15 @@ Status WriteMetaInt(engine::Connection& conn, const char* key, int64_t v) {
 
 }  // namespace
 
-Status StoreCore::SealValue(int64_t cf_id, Slice key, Slice value,
-                            std::string* buf, Slice* stored) const {
-  if (!cipher_.has_key()) {
-    *stored = value;
-    return Status::OK();
-  }
+Status StoreCore::SealWithKey(int64_t cf_id, Slice key, Slice value, std::string* buf,
+                       Slice* stored) const {
   Status s = cipher_.Seal(value, {cf_id, key}, buf);
   if (s.ok()) *stored = *buf;
   return s;
 }
 
-Status StoreCore::OpenValue(int64_t cf_id, Slice key, Slice stored,
-                            std::string* buf, Slice* plain) const {
-  if (!cipher_.has_key()) {
-    *plain = stored;
-    return Status::OK();
-  }
+Status StoreCore::OpenWithKey(int64_t cf_id, Slice key, Slice stored,
+                       std::string* buf, Slice* plain) const {
   Status s = cipher_.Open(stored, {cf_id, key}, buf);
   if (s.ok()) *plain = *buf;
   return s;

@@ -70,7 +70,19 @@ IteratorCore::IteratorCore(std::shared_ptr<StoreCore> store,
 
 IteratorCore::~IteratorCore() {
   store_->WithLock([this] {
-    for (auto& stmt : stmts_) stmt.Finalize();
+    // Hand reusable statements back to the family; an invalidated iterator
+    // has finalized its own already.
+    for (size_t i = 0; i < stmts_.size(); ++i) {
+      engine::Statement& stmt = stmts_[i];
+      if (!stmt.is_prepared()) continue;
+      stmt.Reset();
+      auto& pool = family_->iterator_pool[i];
+      if (!family_->dropped && pool.size() < kIteratorPoolSize) {
+        pool.push_back(std::move(stmt));
+      } else {
+        stmt.Finalize();
+      }
+    }
     store_->UnregisterIterator(this);
   });
 }
@@ -79,6 +91,8 @@ void IteratorCore::Invalidate(const char* why) {
   for (auto& stmt : stmts_) stmt.Finalize();
   running_ = nullptr;
   valid_ = false;
+  key_ = Slice();
+  value_ = Slice();
   invalidated_ = true;
   status_ = Status::Error(why);
 }
@@ -102,6 +116,12 @@ Status IteratorCore::PrepareShape(Shape shape) {
   auto index = static_cast<size_t>(shape);
   engine::Statement& stmt = stmts_[index];
   if (stmt.is_prepared()) return Status::OK();
+  auto& pool = family_->iterator_pool[index];
+  if (!pool.empty()) {
+    stmt = std::move(pool.back());
+    pool.pop_back();
+    return Status::OK();
+  }
   Status s = stmt.Prepare(store_->connection(),
                           WithTable(ShapeSql(static_cast<int>(index)),
                                     family_->table));
@@ -156,7 +176,7 @@ Status IteratorCore::Step() {
       return Status::OK();
     }
     if (rc != SQLITE_ROW) {
-      Status s = running_->Error(rc, "iterator step");
+      Status s = store_->CfError(*family_, *running_, rc, "iterator step");
       running_->Reset();
       running_ = nullptr;
       return s;
@@ -171,7 +191,9 @@ Status IteratorCore::Step() {
     if (!running_->ColumnIsNull(2) && running_->ColumnInt(2) <= now_ms_) {
       continue;  // expired: invisible
     }
-    key_.assign(key.data(), key.size());
+    // The key stays in the statement's row until the next step, which is
+    // as long as key() must stay valid; turning around copies it first.
+    key_ = key;
     // On an encrypted store a value that fails authentication ends the
     // iteration with an error: never wrong bytes.
     Status s = store_->OpenValue(family_->id, key_, running_->ColumnBlob(1),

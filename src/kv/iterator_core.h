@@ -50,8 +50,9 @@ class IteratorCore {
 
  private:
   enum class Shape : int { kFirst, kLast, kGe, kGt, kLe, kLt, kCount };
+  static_assert(static_cast<size_t>(Shape::kCount) == kIteratorShapes);
 
-  // Prepares (once) the statement of `shape`.
+  // Readies the statement of `shape`: from the family's pool, or prepared.
   Status PrepareShape(Shape shape);
   // Runs `shape` from `bound` and moves to the first acceptable row. With
   // keep_snapshot (turning around mid-iteration) it stays in the snapshot
@@ -77,7 +78,7 @@ class IteratorCore {
   int64_t now_ms_ = 0;
 
   bool valid_ = false;
-  std::string key_;
+  Slice key_;  // points into the running statement's current row
   std::string value_buf_;  // decrypted value on encrypted stores
   Slice value_;
   Status status_;

@@ -436,6 +436,7 @@ Status StoreCore::LoadColumnFamily(int64_t id, std::string name,
 
 void StoreCore::ForgetColumnFamily(ColumnFamilyState& cf) {
   for (auto& stmt : cf.statements) stmt.Finalize();
+  for (auto& pool : cf.iterator_pool) pool.clear();
 }
 
 Status StoreCore::CreateColumnFamily(std::string_view name,

@@ -44,6 +44,11 @@ enum class CfStatement : int {
   kNumStatements
 };
 
+// Number of statement shapes an iterator uses (see IteratorCore).
+inline constexpr size_t kIteratorShapes = 6;
+// Prepared iterator statements kept per family and shape for reuse.
+inline constexpr size_t kIteratorPoolSize = 4;
+
 // In-process state of one column family, shared by all handles on it.
 struct ColumnFamilyState {
   int64_t id = 0;
@@ -54,6 +59,9 @@ struct ColumnFamilyState {
   std::array<engine::Statement,
              static_cast<size_t>(CfStatement::kNumStatements)>
       statements;
+  // Statements of closed iterators, reset and ready for the next ones:
+  // preparing costs more than a short seek.
+  std::array<std::vector<engine::Statement>, kIteratorShapes> iterator_pool;
 };
 
 class StoreCore : public std::enable_shared_from_this<StoreCore> {
@@ -138,10 +146,22 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // The bytes to store for `value` at (cf, key): sealed on an encrypted
   // store (into *buf), else `value` itself.
   Status SealValue(int64_t cf_id, Slice key, Slice value, std::string* buf,
-                   Slice* stored) const;
+                   Slice* stored) const {
+    if (!cipher_.has_key()) {
+      *stored = value;
+      return Status::OK();
+    }
+    return SealWithKey(cf_id, key, value, buf, stored);
+  }
   // The plaintext of stored bytes (into *buf on an encrypted store).
   Status OpenValue(int64_t cf_id, Slice key, Slice stored, std::string* buf,
-                   Slice* plain) const;
+                   Slice* plain) const {
+    if (!cipher_.has_key()) {
+      *plain = stored;
+      return Status::OK();
+    }
+    return OpenWithKey(cf_id, key, stored, buf, plain);
+  }
 
   // ---- maintenance ----
   Status GetStats(Stats* stats);
@@ -209,6 +229,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Notices a transaction SQLite rolled back on its own after an error.
   void SyncTxnState() noexcept;
 
+  Status SealWithKey(int64_t cf_id, Slice key, Slice value, std::string* buf,
+              Slice* stored) const;
+  Status OpenWithKey(int64_t cf_id, Slice key, Slice stored, std::string* buf,
+              Slice* plain) const;
   // Derives the key, then either checks it against the stored verifier
   // (*already encrypted) or encrypts the store in place.
   Status SetUpEncryption(Slice password, bool already_encrypted);
