@@ -1508,6 +1508,10 @@ TEST(EncryptionLeak, MarkersNeverReachTheFilesInDeleteJournalMode) {
   ASSERT_EQ(Put(kv, "c", WithMarker(markers[3], 30000)), KVSTORE_OK);
   ASSERT_EQ(kvstore_sync(kv), KVSTORE_OK);  // commits and begins anew
   ASSERT_EQ(Put(kv, "d", markers[3]), KVSTORE_OK);
+  // Puts in a transaction may wait in memory; a read writes them out.
+  int exists = 0;
+  ASSERT_EQ(kvstore_exists(kv, "d", 1, &exists), KVSTORE_OK);
+  ASSERT_EQ(exists, 1);
   EXPECT_TRUE(FileExists(path + "-journal"));
   EXPECT_EQ(FindMarkers(path, markers), std::vector<std::string>{}) << "in txn";
   ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);

@@ -109,7 +109,7 @@ Status Store::Commit() {
 
 Status Store::Rollback() {
   if (!core_) return Closed();
-  return core_->Call([&] { return core_->Rollback(); });
+  return core_->CallKeepingPending([&] { return core_->Rollback(); });
 }
 
 Status Store::BeginTransaction(TxnMode mode, Transaction* txn) {

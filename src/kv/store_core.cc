@@ -234,6 +234,7 @@ Status StoreCore::Close() {
     if (auto cf = weak.lock()) ForgetColumnFamily(*cf);
   }
   families_.clear();
+  DiscardPending();  // the transaction they belong to is rolled back
   EndSnapshot();
   if (txn_ != Txn::kNone) (void)conn_.Exec("ROLLBACK");
   txn_ = Txn::kNone;
@@ -607,6 +608,7 @@ Status StoreCore::Commit() {
 }
 
 Status StoreCore::Rollback() {
+  DiscardPending();
   if (txn_ == Txn::kNone) return Status::Error("no transaction is open");
   Status s = conn_.Exec("ROLLBACK");
   txn_ = Txn::kNone;  // even on error: SQLite ends the transaction

@@ -41,8 +41,12 @@ enum class CfStatement : int {
   kPurge,
   kCount,
   kClear,
+  kPutBatch,  // kPutBatchRows rows of kPut in one statement
   kNumStatements
 };
+
+// Rows per multi-row insert when flushing buffered puts.
+inline constexpr int kPutBatchRows = 32;
 
 // Number of statement shapes an iterator uses (see IteratorCore).
 inline constexpr size_t kIteratorShapes = 6;
@@ -50,7 +54,8 @@ inline constexpr size_t kIteratorShapes = 6;
 inline constexpr size_t kIteratorPoolSize = 4;
 
 // In-process state of one column family, shared by all handles on it.
-struct ColumnFamilyState {
+struct ColumnFamilyState
+    : std::enable_shared_from_this<ColumnFamilyState> {
   int64_t id = 0;
   std::string name;
   std::string table;       // schema::TableName(id)
@@ -81,8 +86,24 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Runs body() under the store mutex. A closed store fails with kError.
   // A failure's message is kept for last_error(); failures other than
   // NotFound count in stats().errors.
+  //
+  // Puts buffered in a write transaction (see Put) are written out first,
+  // so every call sees them.
   template <class Body>
   Status Call(Body&& body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!conn_.is_open()) return Record(Status::Error("store is closed"));
+    if (pending_count_ > 0) {
+      Status s = FlushPending();
+      if (!s.ok()) return Record(std::move(s));
+    }
+    return Record(body());
+  }
+
+  // As Call(), but leaves buffered puts buffered: for Put, which adds to
+  // them, and Rollback, which discards them.
+  template <class Body>
+  Status CallKeepingPending(Body&& body) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!conn_.is_open()) return Record(Status::Error("store is closed"));
     return Record(body());
@@ -220,6 +241,18 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
 
   // Lazily deletes `key` if it is expired as of now_ms (best effort).
   void ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms);
+  // Inside a write transaction puts are collected and written kPutBatchRows
+  // at a time by one multi-row statement, which costs SQLite far less per
+  // row than one statement per put. Nothing outside this handle can see
+  // the difference: the rows only become visible at commit.
+  Status BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
+                   int64_t expire_at_ms);
+  // Writes the buffered puts. On failure the transaction is rolled back
+  // (the buffered puts cannot be told apart any more) and the error says so.
+  Status FlushPending();
+  Status FlushRun(size_t begin, size_t end);
+  void DiscardPending() noexcept;
+
   // Opens a read transaction whose snapshot is known to match the current
   // WAL-index header, or leaves none (the next statement then runs in its
   // own fresh transaction).
@@ -276,6 +309,18 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Stats stats_;
   std::string last_error_ = "not an error";
   crypto::Cipher cipher_;     // has a key on encrypted stores
+
+  // Puts buffered in the current write transaction: the first
+  // pending_count_ entries of pending_ (later ones keep their capacity).
+  struct PendingPut {
+    std::shared_ptr<ColumnFamilyState> cf;
+    std::string key;
+    std::string value;  // as stored (sealed on encrypted stores)
+    int64_t expires = 0;  // 0 = none
+  };
+  std::vector<PendingPut> pending_;
+  size_t pending_count_ = 0;
+  size_t pending_bytes_ = 0;
   std::string value_buf_;     // scratch for sealing/opening values
 };
 
