@@ -170,5 +170,18 @@ TEST_F(WriteBatchTest, StatsCountBufferedPuts) {
   EXPECT_EQ(stats.bytes_written, 50u * (Key(0).size() + 1));
 }
 
+TEST_F(WriteBatchTest, PutToAFamilyDroppedElsewhereFailsAtOnceAndKeepsTheTxn) {
+  Store other_handle;
+  ASSERT_TRUE(Store::Open(path_, {}, &other_handle).ok());
+  ASSERT_TRUE(other_handle.DropColumnFamily("other").ok());
+  ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
+  ASSERT_TRUE(db_.Put("a", "1").ok());
+  EXPECT_TRUE(other_.Put("x", "y").IsNotFound());
+  ASSERT_TRUE(db_.Put("b", "2").ok());
+  ASSERT_TRUE(db_.Commit().ok());
+  EXPECT_EQ(Get(db_.DefaultColumnFamily(), "a"), "1");
+  EXPECT_EQ(Get(db_.DefaultColumnFamily(), "b"), "2");
+}
+
 }  // namespace
 }  // namespace snkv

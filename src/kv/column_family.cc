@@ -198,6 +198,25 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
   // Bounds on what waits in memory; either limit writes the batch out.
   constexpr size_t kMaxPendingRows = 8 * kPutBatchRows;
   constexpr size_t kMaxPendingBytes = size_t{1} << 20;
+  if (cf.checked_in_txn != write_txn_serial_) {
+    // A buffered put fails only when written out, when its error could no
+    // longer be told apart; make sure now that the family still exists
+    // (another connection may have dropped it). Holding the write lock,
+    // nobody can drop it later in this transaction.
+    engine::Statement probe;
+    Status s = probe.Prepare(
+        conn_, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        false);
+    if (!s.ok()) return s;
+    probe.BindText(1, cf.table);
+    int rc = probe.Step();
+    if (rc == SQLITE_DONE) {
+      return Status::NotFound("column family '" + cf.name +
+                              "' no longer exists");
+    }
+    if (rc != SQLITE_ROW) return probe.Error(rc, "put");
+    cf.checked_in_txn = write_txn_serial_;
+  }
   if (pending_count_ == pending_.size()) pending_.emplace_back();
   PendingPut& put = pending_[pending_count_++];
   put.cf = cf.shared_from_this();

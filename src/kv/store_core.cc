@@ -584,6 +584,7 @@ Status StoreCore::Begin(TxnMode mode) {
     s = conn_.Exec("BEGIN IMMEDIATE");
     if (!s.ok()) return s;
     txn_ = Txn::kWrite;
+    ++write_txn_serial_;
     return Status::OK();
   }
   Status s = conn_.Exec("BEGIN DEFERRED");

@@ -60,6 +60,7 @@ struct ColumnFamilyState
   std::string name;
   std::string table;       // schema::TableName(id)
   bool dropped = false;    // dropped through this store handle
+  uint64_t checked_in_txn = 0;  // write transaction that saw the table exist
   bool has_expiry_index = false;
   std::array<engine::Statement,
              static_cast<size_t>(CfStatement::kNumStatements)>
@@ -293,6 +294,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int wal_frames_seen_ = 0;          // WAL size at the last commit
   int next_checkpoint_frames_ = 16000;  // auto-checkpoint when reached
   Txn txn_ = Txn::kNone;
+  uint64_t write_txn_serial_ = 0;  // counts explicit write transactions
 
   // The cached read snapshot (WAL mode, outside explicit transactions).
   bool snapshot_open_ = false;
