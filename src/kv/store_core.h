@@ -260,6 +260,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status StartSnapshot();
   // Ends the cached read transaction, if any.
   void EndSnapshot() noexcept;
+  // Accounts a read that found another connection's commit.
+  void NoteChangedRead();
+  // Turns memory-mapped reads on or off.
+  void UseMemoryMap(bool on);
   // Notices a transaction SQLite rolled back on its own after an error.
   void SyncTxnState() noexcept;
 
@@ -301,6 +305,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool watched_ = false;  // registered with IdleReleaser
   engine::WalWatch wal_watch_;
   engine::WalWatch::Header snapshot_header_{};
+  engine::WalWatch::Header last_seen_header_{};  // at the previous read
+  int quiet_reads_ = 0;  // reads in a row that found no new commit
+  bool mmap_on_ = false;  // memory-mapped reads (see PrepareRead)
+  int snapshot_hits_ = 0;   // reads served by the held snapshot, in a row
+  int changed_reads_ = 0;   // reads that found a new commit, since map on
   std::chrono::steady_clock::time_point last_read_;
   engine::Statement begin_stmt_;
   engine::Statement touch_stmt_;  // any read: makes BEGIN take its snapshot
