@@ -143,10 +143,9 @@ Status Statement::Run(std::string_view context) {
 }
 
 void Statement::Reset() noexcept {
-  if (stmt_ != nullptr) {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
+  // Bindings stay: every caller binds all parameters before each run, and
+  // clearing them costs a call per operation on the hot path.
+  if (stmt_ != nullptr) sqlite3_reset(stmt_);
 }
 
 Slice Statement::ColumnBlob(int col) const noexcept {

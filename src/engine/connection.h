@@ -93,8 +93,9 @@ class Statement {
   int Step() noexcept { return sqlite3_step(stmt_); }
   // Step() until done; OK or the error.
   Status Run(std::string_view context);
-  // Ends the current run and clears bindings so the statement can be
-  // reused; also releases any read lock the run held.
+  // Ends the current run so the statement can be reused; also releases any
+  // read lock the run held. Bindings are kept: bind every parameter before
+  // each run (blobs bound earlier may point at memory that is gone).
   void Reset() noexcept;
 
   Slice ColumnBlob(int col) const noexcept;
@@ -112,7 +113,7 @@ class Statement {
 };
 
 // Resets a statement when leaving scope, so no early return leaves it
-// holding locks or pointing at a caller's key bytes.
+// running and holding locks.
 class ResetGuard {
  public:
   explicit ResetGuard(Statement& stmt) noexcept : stmt_(stmt) {}

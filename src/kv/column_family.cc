@@ -56,7 +56,9 @@ const char* StatementSql(CfStatement which) {
              " expires = excluded.expires"
              " WHERE %T.expires IS NOT NULL AND %T.expires <= ?4";
     case CfStatement::kDelete:
-      return "DELETE FROM %T WHERE k = ?1 RETURNING expires";
+      // Deletes only a live row; an expired one is left to ExpireKey.
+      return "DELETE FROM %T WHERE k = ?1 AND (expires IS NULL OR"
+             " expires > ?2)";
     case CfStatement::kDeleteIfExpired:
       return "DELETE FROM %T WHERE k = ?1 AND expires <= ?2";
     case CfStatement::kPurge:
@@ -411,20 +413,21 @@ Status StoreCore::Delete(ColumnFamilyState& cf, Slice key) {
   engine::Statement* stmt = nullptr;
   s = Statement(cf, CfStatement::kDelete, &stmt);
   if (!s.ok()) return s;
-  engine::ResetGuard reset(*stmt);
-  stmt->BindBlob(1, key);
-  int rc = stmt->Step();
-  if (rc == SQLITE_DONE) return Status::NotFound("key not found");
-  if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "delete");
-  bool expired = !stmt->ColumnIsNull(0) && stmt->ColumnInt(0) <= NowMs();
-  rc = stmt->Step();  // finish the statement so that it commits
-  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "delete");
-  if (expired) {
-    ++stats_.ttl_expired;
-    return Status::NotFound("key not found (expired)");
+  const int64_t now = NowMs();
+  {
+    engine::ResetGuard reset(*stmt);
+    stmt->BindBlob(1, key);
+    stmt->BindInt(2, now);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "delete");
   }
-  ++stats_.deletes;
-  return Status::OK();
+  if (sqlite3_changes(conn_.get()) > 0) {
+    ++stats_.deletes;
+    return Status::OK();
+  }
+  // Absent, or expired: an expired key is absent too, but its row goes.
+  ExpireKey(cf, key, now);
+  return Status::NotFound("key not found");
 }
 
 Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
