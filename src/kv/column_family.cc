@@ -21,16 +21,15 @@ namespace internal {
 
 namespace {
 
-// "INSERT ... VALUES (?,?,?), ... ON CONFLICT ..." for kPutBatchRows rows.
-// Later rows win over earlier ones with the same key, as separate puts would.
+// kReplace for kPutBatchRows rows. Later rows win over earlier ones with
+// the same key, as separate puts would.
 const std::string& PutBatchSql() {
   static const std::string sql = [] {
-    std::string out = "INSERT INTO %T(k, v, expires) VALUES";
+    std::string out = "INSERT OR REPLACE INTO %T(k, v, expires) VALUES";
     for (int i = 0; i < kPutBatchRows; ++i) {
       out += i == 0 ? "(?,?,?)" : ",(?,?,?)";
     }
-    return out + " ON CONFLICT(k) DO UPDATE SET v = excluded.v,"
-                 " expires = excluded.expires";
+    return out;
   }();
   return sql;
 }
@@ -48,6 +47,13 @@ const char* StatementSql(CfStatement which) {
       return "INSERT INTO %T(k, v, expires) VALUES(?1, ?2, ?3)"
              " ON CONFLICT(k) DO UPDATE SET v = excluded.v,"
              " expires = excluded.expires";
+    case CfStatement::kReplace:
+      // Same effect as kPut (the table has no triggers or foreign keys).
+      // Inside a transaction SQLite gives an upsert a statement journal,
+      // which REPLACE does without: random updates in one transaction ran
+      // at 0.9x of plain SQLite with kPut and 1.23x with this. In autocommit
+      // the upsert is faster (1.55x against 1.07x), hence both.
+      return "INSERT OR REPLACE INTO %T(k, v, expires) VALUES(?1, ?2, ?3)";
     case CfStatement::kPutIfAbsent:
       // Replaces a row only if it has expired: one statement, so the check
       // and the write are atomic.
@@ -293,7 +299,7 @@ Status StoreCore::FlushRun(size_t begin, size_t end) {
     }
     for (; i < stretch_end; ++i) {
       engine::Statement* single = nullptr;
-      Status s = Statement(cf, CfStatement::kPut, &single);
+      Status s = Statement(cf, CfStatement::kReplace, &single);
       if (!s.ok()) return s;
       engine::ResetGuard reset(*single);
       bind_row(*single, 1, pending_[i]);

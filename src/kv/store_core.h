@@ -41,7 +41,8 @@ enum class CfStatement : int {
   kPurge,
   kCount,
   kClear,
-  kPutBatch,  // kPutBatchRows rows of kPut in one statement
+  kReplace,   // kPut for use inside a transaction (see FlushRun)
+  kPutBatch,  // kPutBatchRows rows of kReplace in one statement
   kNumStatements
 };
 
