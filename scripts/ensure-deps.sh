@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages snkv needs, if any are missing.
-# Usage: scripts/ensure-deps.sh [--bench]   (--bench: also the peer stores)
+# Usage: scripts/ensure-deps.sh [--bench]   (--bench: also the benchmark's
+# peer stores and plotting)
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev

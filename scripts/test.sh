@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds snkv and runs every test: the release build, then (unless
+# Builds snkv and runs every test: the optimised build (with the
+# benchmark's smoke run against its peers), then (unless
 # SNKV_SKIP_SANITIZE=1) the whole suite again under ASan + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh
+scripts/ensure-deps.sh --bench
 jobs=$(nproc)
 
 echo "== build and test (RelWithDebInfo) =="
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSNKV_BUILD_BENCH=ON >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
