@@ -267,6 +267,9 @@ Status StoreCore::Record(Status s) {
 
 void StoreCore::SyncTxnState() noexcept {
   if (conn_.is_open() && !conn_.in_transaction()) {
+    // SQLite ended the transaction itself (some errors roll it back): puts
+    // still buffered for it must die with it, not be written on their own.
+    if (txn_ == Txn::kWrite) DiscardPending();
     txn_ = Txn::kNone;
     snapshot_open_ = false;
   }
