@@ -214,7 +214,10 @@ int kvstore_cf_exists(KVColumnFamily *pCF, const void *pKey, int nKey,
 **
 ** key()/value() pointers belong to the iterator and stay valid until the
 ** next move or close. An iterator reads a consistent snapshot that starts
-** at its positioning call. Close every iterator before kvstore_close.
+** at its positioning call; while it is positioned mid-scan, other reads on
+** the same KVStore share that snapshot (SQLite has one read transaction per
+** connection), so they see newer commits once it finishes or is closed.
+** Close every iterator before kvstore_close.
 */
 int kvstore_iterator_create(KVStore *pKV, KVIterator **ppIter);
 int kvstore_cf_iterator_create(KVColumnFamily *pCF, KVIterator **ppIter);
@@ -332,7 +335,9 @@ int kvstore_integrity_check(KVStore *pKV, char **pzErrMsg);
 
 /*
 ** Make everything committed durable on disk (fsync), whatever the sync
-** level. Inside a write transaction, commits it and begins a new one.
+** level. Inside a write transaction, commits it and begins a new one; if
+** that new one cannot begin (KVSTORE_BUSY), the commit stands and no
+** transaction is open, which the error message says.
 */
 int kvstore_sync(KVStore *pKV);
 
@@ -362,6 +367,9 @@ int kvstore_checkpoint(KVStore *pKV, int mode, int *pnLog, int *pnCkpt);
 ** The password is never stored; the file holds the Argon2id salt and costs
 ** and a verifier. The derived key lives in guarded memory and is wiped on
 ** close. Freed pages of an encrypted store are overwritten (secure delete).
+** Every handle learns the key when it opens: close the store's other
+** handles (in any process) before kvstore_reencrypt, kvstore_remove_encryption
+** or converting a plain store, or they keep writing with the old key.
 */
 
 /*

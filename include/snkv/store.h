@@ -10,7 +10,10 @@
 // closes on destruction, a Transaction rolls back unless committed. A Store
 // may be shared between threads (calls are serialised per Store); so may its
 // ColumnFamily handles. Reads outside a transaction see every commit that
-// finished before they started, from any handle or process.
+// finished before they started, from any handle or process, except while an
+// iterator of the same Store is positioned mid-scan: SQLite keeps one read
+// transaction per connection, so until it finishes or closes, the Store's
+// reads share the iterator's snapshot.
 #ifndef SNKV_STORE_H
 #define SNKV_STORE_H
 
@@ -81,6 +84,7 @@ class ColumnFamily {
   friend class internal::ApiAccess;
   ColumnFamily(std::shared_ptr<internal::StoreCore> store,
                std::shared_ptr<internal::ColumnFamilyState> state);
+  void Release() noexcept;
   std::shared_ptr<internal::StoreCore> store_;
   std::shared_ptr<internal::ColumnFamilyState> state_;
 };

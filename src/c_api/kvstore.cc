@@ -274,7 +274,7 @@ int kvstore_reencrypt(KVStore* pKV, const void* pNewPassword,
   Slice password;
   if (pKV == nullptr) return KVSTORE_ERROR;
   if (!ToSlice(pNewPassword, nNewPassword, &password)) {
-    return Invalid(pKV->store, "invalid password length");
+    return Guard([&] { return Invalid(pKV->store, "invalid password length"); });
   }
   return Guard([&] { return Code(pKV->store.Reencrypt(password)); });
 }
@@ -330,8 +330,12 @@ int kvstore_exists(KVStore* pKV, const void* pKey, int nKey, int* pExists) {
 int kvstore_cf_create(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
   if (ppCF != nullptr) *ppCF = nullptr;
   if (pKV == nullptr) return KVSTORE_ERROR;
-  if (zName == nullptr) return Invalid(pKV->store, "column family name is NULL");
-  if (ppCF == nullptr) return Invalid(pKV->store, kNullOutput);
+  if (zName == nullptr) {
+    return Guard([&] { return Invalid(pKV->store, "column family name is NULL"); });
+  }
+  if (ppCF == nullptr) {
+    return Guard([&] { return Invalid(pKV->store, kNullOutput); });
+  }
   return Guard([&] {
     snkv::ColumnFamily cf;
     Status s = pKV->store.CreateColumnFamily(zName, &cf);
@@ -342,8 +346,12 @@ int kvstore_cf_create(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
 int kvstore_cf_open(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
   if (ppCF != nullptr) *ppCF = nullptr;
   if (pKV == nullptr) return KVSTORE_ERROR;
-  if (zName == nullptr) return Invalid(pKV->store, "column family name is NULL");
-  if (ppCF == nullptr) return Invalid(pKV->store, kNullOutput);
+  if (zName == nullptr) {
+    return Guard([&] { return Invalid(pKV->store, "column family name is NULL"); });
+  }
+  if (ppCF == nullptr) {
+    return Guard([&] { return Invalid(pKV->store, kNullOutput); });
+  }
   return Guard([&] {
     snkv::ColumnFamily cf;
     Status s = pKV->store.OpenColumnFamily(zName, &cf);
@@ -354,20 +362,24 @@ int kvstore_cf_open(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
 int kvstore_cf_get_default(KVStore* pKV, KVColumnFamily** ppCF) {
   if (ppCF != nullptr) *ppCF = nullptr;
   if (pKV == nullptr) return KVSTORE_ERROR;
-  if (ppCF == nullptr) return Invalid(pKV->store, kNullOutput);
+  if (ppCF == nullptr) {
+    return Guard([&] { return Invalid(pKV->store, kNullOutput); });
+  }
   return Guard([&] { return CreateCfHandle(pKV->default_cf, ppCF); });
 }
 
 int kvstore_cf_drop(KVStore* pKV, const char* zName) {
   if (pKV == nullptr) return KVSTORE_ERROR;
-  if (zName == nullptr) return Invalid(pKV->store, "column family name is NULL");
+  if (zName == nullptr) {
+    return Guard([&] { return Invalid(pKV->store, "column family name is NULL"); });
+  }
   return Guard([&] { return Code(pKV->store.DropColumnFamily(zName)); });
 }
 
 int kvstore_cf_list(KVStore* pKV, char*** pazNames, int* pnCount) {
   if (pKV == nullptr) return KVSTORE_ERROR;
   if (pazNames == nullptr || pnCount == nullptr) {
-    return Invalid(pKV->store, kNullOutput);
+    return Guard([&] { return Invalid(pKV->store, kNullOutput); });
   }
   return Guard([&] {
     std::vector<std::string> names;
@@ -654,7 +666,9 @@ const char* kvstore_errmsg(KVStore* pKV) {
 
 int kvstore_stats(KVStore* pKV, KVStoreStats* pStats) {
   if (pKV == nullptr) return KVSTORE_ERROR;
-  if (pStats == nullptr) return Invalid(pKV->store, kNullOutput);
+  if (pStats == nullptr) {
+    return Guard([&] { return Invalid(pKV->store, kNullOutput); });
+  }
   return Guard([&] {
     snkv::Stats s;
     Status st = pKV->store.GetStats(&s);

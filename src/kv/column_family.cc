@@ -226,11 +226,12 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
     cf.checked_in_txn = write_txn_serial_;
   }
   if (pending_count_ == pending_.size()) pending_.emplace_back();
-  PendingPut& put = pending_[pending_count_++];
-  put.cf = cf.shared_from_this();
-  put.key.assign(key.data(), key.size());
+  PendingPut& put = pending_[pending_count_];
+  put.key.assign(key.data(), key.size());  // may throw: count it after
   put.value.assign(stored.data(), stored.size());
+  put.cf = cf.shared_from_this();
   put.expires = expire_at_ms;
+  ++pending_count_;
   pending_bytes_ += key.size() + stored.size();
   if (pending_count_ >= kMaxPendingRows || pending_bytes_ >= kMaxPendingBytes) {
     return FlushPending();
@@ -239,6 +240,10 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
 }
 
 Status StoreCore::FlushPending() {
+  if (txn_ != Txn::kWrite) {  // the transaction is gone: so are its puts
+    DiscardPending();
+    return Status::OK();
+  }
   Status s;
   size_t begin = 0;
   while (s.ok() && begin < pending_count_) {
@@ -252,6 +257,7 @@ Status StoreCore::FlushPending() {
   if (!s.ok() && txn_ == Txn::kWrite) {
     (void)conn_.Exec("ROLLBACK");
     txn_ = Txn::kNone;
+    ForgetTransaction();
     return Status(s.code(),
                   "a put buffered in this transaction failed, so the "
                   "transaction was rolled back: " + s.message());
@@ -553,11 +559,33 @@ Status Detached() { return Status::Error("column family handle is not open"); }
 }  // namespace
 
 ColumnFamily::ColumnFamily() noexcept = default;
-ColumnFamily::~ColumnFamily() = default;
+// The family's state owns prepared statements of the store's connection;
+// dropping what may be the last reference must happen under the store's
+// mutex, or finalizing them could race a call on another thread.
+void ColumnFamily::Release() noexcept {
+  if (store_ && state_) store_->WithLock([this] { state_.reset(); });
+  state_.reset();
+  store_.reset();
+}
+
+ColumnFamily::~ColumnFamily() { Release(); }
 ColumnFamily::ColumnFamily(const ColumnFamily&) = default;
-ColumnFamily& ColumnFamily::operator=(const ColumnFamily&) = default;
+ColumnFamily& ColumnFamily::operator=(const ColumnFamily& other) {
+  if (this != &other) {
+    ColumnFamily copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
 ColumnFamily::ColumnFamily(ColumnFamily&&) noexcept = default;
-ColumnFamily& ColumnFamily::operator=(ColumnFamily&&) noexcept = default;
+ColumnFamily& ColumnFamily::operator=(ColumnFamily&& other) noexcept {
+  if (this != &other) {
+    Release();
+    store_ = std::move(other.store_);
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
 
 ColumnFamily::ColumnFamily(std::shared_ptr<internal::StoreCore> store,
                            std::shared_ptr<internal::ColumnFamilyState> state)

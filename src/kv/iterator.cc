@@ -84,6 +84,7 @@ IteratorCore::~IteratorCore() {
       }
     }
     store_->UnregisterIterator(this);
+    family_.reset();  // may own statements: release under the mutex
   });
 }
 
@@ -132,6 +133,10 @@ Status IteratorCore::PrepareShape(Shape shape) {
 }
 
 Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
+  // Copy the bound first: it may point into the running statement's row
+  // (the caller may seek to key()), which ending that statement frees.
+  const bool bounded = shape != Shape::kFirst && shape != Shape::kLast;
+  if (bounded) bound_.assign(bound.data(), bound.size());
   engine::Statement* previous = running_;
   running_ = nullptr;
   valid_ = false;
@@ -148,12 +153,8 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
     return s;
   }
   engine::Statement& stmt = stmts_[static_cast<size_t>(shape)];
-  if (shape != Shape::kFirst && shape != Shape::kLast) {
-    // Bound SQLITE_STATIC, so the bytes must outlive the run; `bound` may be
-    // key_ itself, which the next row overwrites.
-    bound_.assign(bound.data(), bound.size());
-    stmt.BindBlob(1, bound_);
-  }
+  // Bound SQLITE_STATIC: bound_ outlives the run.
+  if (bounded) stmt.BindBlob(1, bound_);
   running_ = &stmt;
   running_forward_ = shape == Shape::kFirst || shape == Shape::kGe ||
                      shape == Shape::kGt;

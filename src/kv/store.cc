@@ -114,11 +114,9 @@ Status Store::Rollback() {
 
 Status Store::BeginTransaction(TxnMode mode, Transaction* txn) {
   if (txn == nullptr) return Status::Error("no Transaction to begin into");
+  (void)txn->Rollback();  // a reused Transaction ends its old one first
   Status s = Begin(mode);
-  if (s.ok()) {
-    (void)txn->Rollback();
-    txn->store_ = this;
-  }
+  if (s.ok()) txn->store_ = this;
   return s;
 }
 

@@ -248,6 +248,9 @@ Status StoreCore::Close() {
       ++stats_.checkpoints;
     }
   }
+  cipher_ = crypto::Cipher();  // wipes the key now, not when handles go
+  value_buf_.clear();
+  value_buf_.shrink_to_fit();
   wal_watch_.Detach();
   begin_stmt_.Finalize();
   touch_stmt_.Finalize();
@@ -269,7 +272,10 @@ void StoreCore::SyncTxnState() noexcept {
   if (conn_.is_open() && !conn_.in_transaction()) {
     // SQLite ended the transaction itself (some errors roll it back): puts
     // still buffered for it must die with it, not be written on their own.
-    if (txn_ == Txn::kWrite) DiscardPending();
+    if (txn_ == Txn::kWrite) {
+      DiscardPending();
+      ForgetTransaction();
+    }
     txn_ = Txn::kNone;
     snapshot_open_ = false;
   }
@@ -546,6 +552,7 @@ Status StoreCore::CreateColumnFamily(std::string_view name,
   if (!s.ok()) return s;
   s = scope.Commit();
   if (!s.ok()) return s;
+  if (txn_ == Txn::kWrite) created_in_txn_.push_back(id);
   return LoadColumnFamily(id, std::string(name), out);
 }
 
@@ -609,7 +616,10 @@ Status StoreCore::DropColumnFamily(std::string_view name) {
   if (!s.ok()) return s;
   s = scope.Commit();
   if (!s.ok()) return s;
-  if (cf) cf->dropped = true;
+  if (cf) {
+    cf->dropped = true;
+    if (txn_ == Txn::kWrite) dropped_in_txn_.push_back(cf);
+  }
   families_.erase(id);
   return Status::OK();
 }
@@ -663,7 +673,11 @@ Status StoreCore::Begin(TxnMode mode) {
 Status StoreCore::Commit() {
   if (txn_ == Txn::kNone) return Status::Error("no transaction is open");
   Status s = conn_.Exec("COMMIT");
-  if (s.ok()) txn_ = Txn::kNone;
+  if (s.ok()) {
+    txn_ = Txn::kNone;
+    created_in_txn_.clear();
+    dropped_in_txn_.clear();
+  }
   return s;
 }
 
@@ -672,11 +686,29 @@ Status StoreCore::Rollback() {
   if (txn_ == Txn::kNone) return Status::Error("no transaction is open");
   Status s = conn_.Exec("ROLLBACK");
   txn_ = Txn::kNone;  // even on error: SQLite ends the transaction
-  // An expiry index created in the transaction is gone again.
+  ForgetTransaction();
+  return s;
+}
+
+void StoreCore::ForgetTransaction() {
+  for (int64_t id : created_in_txn_) {
+    auto found = families_.find(id);
+    if (found == families_.end()) continue;
+    if (auto cf = found->second.lock()) {
+      cf->dropped = true;
+      ForgetColumnFamily(*cf);
+    }
+    families_.erase(found);
+  }
+  for (auto& cf : dropped_in_txn_) {
+    cf->dropped = false;
+    families_[cf->id] = cf;
+  }
+  created_in_txn_.clear();
+  dropped_in_txn_.clear();
   for (auto& [id, weak] : families_) {
     if (auto cf = weak.lock()) cf->has_expiry_index = false;
   }
-  return s;
 }
 
 // ---- maintenance -------------------------------------------------------------
@@ -747,8 +779,14 @@ Status StoreCore::Sync() {
   }
   if (reopen) {
     Status s = conn_.Exec("BEGIN IMMEDIATE");
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return Status(s.code(),
+                    "the transaction was committed and synced, but a new one "
+                    "could not begin (no transaction is open now): " +
+                        s.message());
+    }
     txn_ = Txn::kWrite;
+    ++write_txn_serial_;
   }
   return Status::OK();
 }

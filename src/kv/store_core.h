@@ -265,6 +265,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   void NoteChangedRead();
   // Turns memory-mapped reads on or off.
   void UseMemoryMap(bool on);
+  // Undoes in-process bookkeeping of a rolled-back write transaction:
+  // families it created are gone again, families it dropped are back, and
+  // expiry indexes it may have created are not known to exist.
+  void ForgetTransaction();
   // Notices a transaction SQLite rolled back on its own after an error.
   void SyncTxnState() noexcept;
 
@@ -300,6 +304,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int next_checkpoint_frames_ = 16000;  // auto-checkpoint when reached
   Txn txn_ = Txn::kNone;
   uint64_t write_txn_serial_ = 0;  // counts explicit write transactions
+  // Family changes made inside the current write transaction.
+  std::vector<int64_t> created_in_txn_;
+  std::vector<std::shared_ptr<ColumnFamilyState>> dropped_in_txn_;
 
   // The cached read snapshot (WAL mode, outside explicit transactions).
   bool snapshot_open_ = false;
