@@ -9,6 +9,7 @@
 #define SNKV_KV_STORE_CORE_H
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -205,6 +206,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // when nothing changed (see docs/design.md, "Read path").
   Status PrepareRead();
 
+  // For BackgroundCheckpointer, on its thread: a PASSIVE checkpoint through
+  // the store's checkpoint connection. Takes only ckpt_mu_, never the store
+  // mutex, so the store's callers go on meanwhile.
+  void RunBackgroundCheckpoint();
+
   // For IdleReleaser (takes the mutex itself, without waiting): ends the
   // cached snapshot if it has been unused for `idle`. Returns true when the
   // store needs no more watching.
@@ -296,6 +302,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
 
   std::mutex mu_;
   engine::Connection conn_;
+  std::string path_;  // the database file ("" in memory)
+
+  // Background checkpoints (background_checkpoint.h). ckpt_mu_ guards the
+  // connection; lock order: mu_ before ckpt_mu_.
+  std::mutex ckpt_mu_;
+  engine::Connection ckpt_conn_;
+  bool ckpt_closed_ = false;
+  std::atomic<bool> ckpt_requested_{false};
+  std::atomic<uint64_t> background_checkpoints_{0};
   bool read_only_ = false;
   bool wal_mode_ = false;
   int wal_size_limit_ = 0;
@@ -315,6 +330,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::WalWatch::Header snapshot_header_{};
   engine::WalWatch::Header last_seen_header_{};  // at the previous read
   int quiet_reads_ = 0;  // reads in a row that found no new commit
+  bool wrote_since_read_ = false;  // this handle wrote since its last read
   bool mmap_on_ = false;  // memory-mapped reads (see PrepareRead)
   int snapshot_hits_ = 0;   // reads served by the held snapshot, in a row
   int changed_reads_ = 0;   // reads that found a new commit, since map on
