@@ -1,0 +1,83 @@
+// Automatic checkpoints run on a background thread through a connection of
+// their own. What a user relies on: they happen without being asked, they
+// lose nothing, and closing a store never races one.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "snkv/snkv.h"
+#include "test_util.h"
+
+namespace snkv {
+namespace {
+
+std::string Value(int i) { return std::string(1000, static_cast<char>('a' + i % 26)); }
+
+TEST(BackgroundCheckpoint, HappensWithoutBeingAskedAndLosesNothing) {
+  test::TempDir dir;
+  const std::string path = dir.file("bg.db");
+  {
+    Store db;
+    ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+    // ~3000 frames of 4 KiB pages: past the background threshold.
+    for (int i = 0; i < 3000; ++i) {
+      ASSERT_TRUE(db.Put("k" + std::to_string(i), Value(i)).ok());
+    }
+    // The checkpoint is asynchronous: wait for it (generously), never time it.
+    Stats stats;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    do {
+      ASSERT_TRUE(db.GetStats(&stats).ok());
+      if (stats.checkpoints > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } while (std::chrono::steady_clock::now() < deadline);
+    EXPECT_GT(stats.checkpoints, 0u);
+    std::string problems;
+    EXPECT_TRUE(db.IntegrityCheck(&problems).ok()) << problems;
+  }
+  Store db;
+  ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+  for (int i = 0; i < 3000; i += 7) {
+    std::string v;
+    ASSERT_TRUE(db.Get("k" + std::to_string(i), &v).ok()) << i;
+    EXPECT_EQ(v, Value(i));
+  }
+}
+
+TEST(BackgroundCheckpoint, ClosingWhileOneMayRunIsSafe) {
+  test::TempDir dir;
+  const std::string path = dir.file("close.db");
+  for (int round = 0; round < 20; ++round) {
+    Store db;
+    ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+    for (int i = 0; i < 400; ++i) {
+      ASSERT_TRUE(db.Put("k" + std::to_string(i), Value(i + round)).ok());
+    }
+    ASSERT_TRUE(db.Close().ok());  // a requested checkpoint may be running
+  }
+  Store db;
+  ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+  std::string v;
+  ASSERT_TRUE(db.Get("k5", &v).ok());
+  EXPECT_EQ(v, Value(5 + 19));
+  std::string problems;
+  EXPECT_TRUE(db.IntegrityCheck(&problems).ok()) << problems;
+}
+
+TEST(BackgroundCheckpoint, WalSizeLimitStillCheckpointsEveryNCommits) {
+  test::TempDir dir;
+  Options options;
+  options.wal_size_limit = 10;
+  Store db;
+  ASSERT_TRUE(Store::Open(dir.file("limit.db"), options, &db).ok());
+  ASSERT_TRUE(db.ResetStats().ok());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(db.Put("k" + std::to_string(i), "v").ok());
+  Stats stats;
+  ASSERT_TRUE(db.GetStats(&stats).ok());
+  EXPECT_EQ(stats.checkpoints, 5u);  // inline and deterministic
+}
+
+}  // namespace
+}  // namespace snkv
