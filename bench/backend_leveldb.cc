@@ -26,7 +26,9 @@ void check(const leveldb::Status& s, const char* what) {
 
 // Views of the same bytes in the other type; nothing is copied.
 leveldb::Slice to_slice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view to_view(const leveldb::Slice& s) { return {s.data(), s.size()}; }
+std::string_view to_view(const leveldb::Slice& s) {
+  return {s.data(), s.size()};
+}
 
 // The database and the cache it uses; the cache must outlive the database.
 struct Db {

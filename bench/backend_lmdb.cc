@@ -221,9 +221,10 @@ std::unique_ptr<Backend> open_lmdb(const std::string& dir,
 
 // LMDB; another process opens the same environment directly.
 BackendInfo lmdb_backend() {
-  return {"lmdb", open_lmdb, open_lmdb, 0,
-          "MDB_NOSYNC|MDB_NOTLS, 64 GiB map, one renewable read txn per handle, "
-          "threads share one environment"};
+  return {
+      "lmdb", open_lmdb, open_lmdb, 0,
+      "MDB_NOSYNC|MDB_NOTLS, 64 GiB map, one renewable read txn per handle, "
+      "threads share one environment"};
 }
 
 }  // namespace bench

@@ -28,7 +28,9 @@ void check(const rocksdb::Status& s, const char* what) {
 
 // Views of the same bytes in the other type; nothing is copied.
 rocksdb::Slice to_slice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view to_view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+std::string_view to_view(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
 
 // The options every RocksDB handle of the benchmark uses.
 rocksdb::Options make_options(const StoreSettings& settings) {
@@ -165,8 +167,6 @@ class RocksBackend final : public Backend {
     last_catch_up_ = now;
   }
 
-
-
   std::shared_ptr<rocksdb::DB> db_;
   bool secondary_;
   std::chrono::steady_clock::time_point last_catch_up_{};
@@ -180,7 +180,8 @@ std::unique_ptr<Backend> open_rocksdb(const std::string& dir,
                                       const StoreSettings& settings) {
   rocksdb::DB* raw = nullptr;
   check(rocksdb::DB::Open(make_options(settings), dir, &raw), "open");
-  return std::make_unique<RocksBackend>(std::shared_ptr<rocksdb::DB>(raw), false);
+  return std::make_unique<RocksBackend>(std::shared_ptr<rocksdb::DB>(raw),
+                                        false);
 }
 
 // Opens the store in dir as a secondary instance, the way RocksDB lets a

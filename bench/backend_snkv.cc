@@ -48,9 +48,9 @@ class SnkvBackend final : public Backend {
   }
 
   void put(std::string_view key, std::string_view value) override {
-    check(kvstore_put(kv_.get(), key.data(), len(key), value.data(),
-                      len(value)),
-          "put");
+    check(
+        kvstore_put(kv_.get(), key.data(), len(key), value.data(), len(value)),
+        "put");
   }
 
   bool get(std::string_view key, std::string* value) override {

@@ -48,10 +48,10 @@ class SqliteBackend final : public Backend {
   SqliteBackend(std::string dir, const StoreSettings& settings)
       : dir_(std::move(dir)), settings_(settings) {
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2((dir_ + "/kv.db").c_str(), &raw,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc = sqlite3_open_v2(
+        (dir_ + "/kv.db").c_str(), &raw,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+        nullptr);
     db_.reset(raw);
     check(db_.get(), rc, "open");
     sqlite3_busy_timeout(db_.get(), settings.busy_timeout_ms);
@@ -59,8 +59,9 @@ class SqliteBackend final : public Backend {
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     exec("PRAGMA cache_size=" + std::to_string(settings.cache_pages));
-    exec("CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB) "
-         "WITHOUT ROWID");
+    exec(
+        "CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB) "
+        "WITHOUT ROWID");
     put_ = prepare("INSERT OR REPLACE INTO kv(k, v) VALUES(?1, ?2)");
     get_ = prepare("SELECT v FROM kv WHERE k = ?1");
     exists_ = prepare("SELECT 1 FROM kv WHERE k = ?1");
@@ -69,7 +70,8 @@ class SqliteBackend final : public Backend {
     commit_ = prepare("COMMIT");
     scan_ = prepare("SELECT k, v FROM kv ORDER BY k");
     rscan_ = prepare("SELECT k, v FROM kv ORDER BY k DESC");
-    prefix_ = prepare("SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k");
+    prefix_ =
+        prepare("SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k");
     from_ = prepare("SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k");
     range_ = prepare("SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2");
   }
@@ -164,7 +166,8 @@ class SqliteBackend final : public Backend {
     int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
     std::string msg = err ? err : "";
     sqlite3_free(err);
-    if (rc != SQLITE_OK) throw std::runtime_error("sqlite: " + sql + ": " + msg);
+    if (rc != SQLITE_OK)
+      throw std::runtime_error("sqlite: " + sql + ": " + msg);
   }
 
   // Compiles sql once for reuse for the life of the connection.

@@ -27,14 +27,16 @@ void list() {
 bool check_names(const bench::Config& cfg) {
   for (const auto& s : cfg.stores)
     if (!bench::find_backend(s)) {
-      std::fprintf(stderr, "snkv_bench: unknown store %s (see --list)\n", s.c_str());
+      std::fprintf(stderr, "snkv_bench: unknown store %s (see --list)\n",
+                   s.c_str());
       return false;
     }
   for (const auto& w : cfg.workloads) {
     bool known = false;
     for (const auto& x : bench::all_workloads()) known |= w == x.name;
     if (!known) {
-      std::fprintf(stderr, "snkv_bench: unknown workload %s (see --list)\n", w.c_str());
+      std::fprintf(stderr, "snkv_bench: unknown workload %s (see --list)\n",
+                   w.c_str());
       return false;
     }
   }
@@ -63,7 +65,8 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "snkv_bench: scale %g, %d run(s), %llu keys, dir %s\n",
                cfg.scale, cfg.repeat,
-               static_cast<unsigned long long>(cfg.counts.keys), cfg.dir.c_str());
+               static_cast<unsigned long long>(cfg.counts.keys),
+               cfg.dir.c_str());
   bench::Report report;
   for (int rep = 0; rep < cfg.repeat; ++rep) {
     for (const auto* info : stores) {
@@ -80,12 +83,14 @@ int main(int argc, char** argv) {
     std::ofstream out(cfg.json_path);
     out << report.json(cfg);
     if (!out) {
-      std::fprintf(stderr, "snkv_bench: cannot write %s\n", cfg.json_path.c_str());
+      std::fprintf(stderr, "snkv_bench: cannot write %s\n",
+                   cfg.json_path.c_str());
       return 1;
     }
   }
   if (!report.ok()) {
-    std::fprintf(stderr, "snkv_bench: some store returned wrong data or failed\n");
+    std::fprintf(stderr,
+                 "snkv_bench: some store returned wrong data or failed\n");
     return 1;
   }
   return 0;

@@ -41,7 +41,8 @@ std::vector<std::string> split(std::string_view s) {
 
 // base * s rounded, but at least floor.
 uint64_t scaled(double base, double s, uint64_t floor) {
-  return std::max<uint64_t>(floor, static_cast<uint64_t>(std::llround(base * s)));
+  return std::max<uint64_t>(floor,
+                            static_cast<uint64_t>(std::llround(base * s)));
 }
 
 }  // namespace

@@ -15,8 +15,9 @@ double median_of(std::vector<T> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   size_t m = v.size() / 2;
-  return v.size() % 2 ? static_cast<double>(v[m])
-                      : (static_cast<double>(v[m - 1]) + static_cast<double>(v[m])) / 2;
+  return v.size() % 2
+             ? static_cast<double>(v[m])
+             : (static_cast<double>(v[m - 1]) + static_cast<double>(v[m])) / 2;
 }
 
 // x with thousands separators, no decimals.
@@ -26,7 +27,8 @@ std::string grouped(double x) {
   int n = static_cast<int>(digits.size());
   for (int i = 0; i < n; ++i) {
     out += digits[static_cast<size_t>(i)];
-    if ((n - i - 1) % 3 == 0 && i != n - 1 && digits[static_cast<size_t>(i)] != '-')
+    if ((n - i - 1) % 3 == 0 && i != n - 1 &&
+        digits[static_cast<size_t>(i)] != '-')
       out += ',';
   }
   return out;
@@ -47,10 +49,18 @@ std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char ch : s) {
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(ch) < 0x20) {
           char buf[8];
@@ -134,8 +144,10 @@ std::string Report::table() const {
   std::vector<const StoreSummary*> peers;
   const StoreSummary* subj = nullptr;
   for (const auto& s : stores) {
-    if (s.name == subject) subj = &s;
-    else peers.push_back(&s);
+    if (s.name == subject)
+      subj = &s;
+    else
+      peers.push_back(&s);
   }
   // Ratio columns are as wide as their "subject/peer" header needs.
   std::vector<size_t> rw;
@@ -158,7 +170,8 @@ std::string Report::table() const {
       out += right(v, w);
     }
     for (size_t i = 0; i < peers.size(); ++i) {
-      double r = subj ? ratio(cell_of(*subj, row), cell_of(*peers[i], row)) : NAN;
+      double r =
+          subj ? ratio(cell_of(*subj, row), cell_of(*peers[i], row)) : NAN;
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.2fx", r);
       out += right(std::isfinite(r) ? buf : "-", rw[i]);
@@ -193,8 +206,7 @@ std::string Report::table() const {
          " ops/s divided by the peer's; > 1 means faster. For RSS and disk, "
          "< 1 means smaller. '!' marks a failed check.)\n";
   for (const auto& s : stores)
-    for (const auto& e : s.errors)
-      out += "FAILED " + s.name + ": " + e + "\n";
+    for (const auto& e : s.errors) out += "FAILED " + s.name + ": " + e + "\n";
   return out;
 }
 
@@ -226,7 +238,8 @@ std::string Report::json(const Config& cfg) const {
   o += "  \"subject\": " + quote(subject) + ",\n";
   o += "  \"ok\": " + std::string(ok() ? "true" : "false") + ",\n";
   o += "  \"workloads\": [";
-  for (size_t i = 0; i < rows.size(); ++i) o += (i ? ", " : "") + quote(rows[i]);
+  for (size_t i = 0; i < rows.size(); ++i)
+    o += (i ? ", " : "") + quote(rows[i]);
   o += "],\n  \"stores\": {\n";
   for (size_t si = 0; si < stores.size(); ++si) {
     const StoreSummary& s = stores[si];
@@ -247,10 +260,10 @@ std::string Report::json(const Config& cfg) const {
       first = false;
       o += "        " + quote(row) + ": {\"ops_per_sec\": " +
            (c->skipped ? std::string("null") : number(c->median())) +
-           ", \"ops\": " + std::to_string(c->ops) + ", \"ok\": " +
-           (c->ok ? "true" : "false") + ", \"skipped\": " +
-           (c->skipped ? "true" : "false") + ", \"note\": " + quote(c->note) +
-           ", \"runs\": [";
+           ", \"ops\": " + std::to_string(c->ops) +
+           ", \"ok\": " + (c->ok ? "true" : "false") +
+           ", \"skipped\": " + (c->skipped ? "true" : "false") +
+           ", \"note\": " + quote(c->note) + ", \"runs\": [";
       for (size_t i = 0; i < c->ops_per_sec.size(); ++i)
         o += (i ? ", " : "") + number(c->ops_per_sec[i]);
       o += "]}";

@@ -18,7 +18,8 @@ namespace {
 
 // Writes one "S key value" line to fd.
 void send_stat(int fd, const char* key, long long value) {
-  std::string line = std::string("S\t") + key + "\t" + std::to_string(value) + "\n";
+  std::string line =
+      std::string("S\t") + key + "\t" + std::to_string(value) + "\n";
   (void)!write(fd, line.data(), line.size());
 }
 

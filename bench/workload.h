@@ -23,12 +23,12 @@ struct Result {
   // An empty result for the report row named n.
   explicit Result(std::string n) : name(std::move(n)) {}
 
-  std::string name;    // row of the report, e.g. "random_read"
-  uint64_t ops = 0;    // operations timed
-  double seconds = 0;  // wall time of those operations
-  bool ok = true;      // every check passed
+  std::string name;      // row of the report, e.g. "random_read"
+  uint64_t ops = 0;      // operations timed
+  double seconds = 0;    // wall time of those operations
+  bool ok = true;        // every check passed
   bool skipped = false;  // the store cannot run this workload
-  std::string note;    // why not ok, or extra figures
+  std::string note;      // why not ok, or extra figures
 };
 
 // Counts failed checks and keeps the first failure's description.

@@ -38,8 +38,10 @@ const std::vector<Workload>& all_workloads() {
       {"readers4", "4 reader threads while a writer commits", run_readers4},
       {"process_reader", "a reader in a second process while a writer commits",
        run_process_reader},
-      {"delete_autocommit", "random deletes of present keys, each its own "
-       "transaction", run_delete_autocommit},
+      {"delete_autocommit",
+       "random deletes of present keys, each its own "
+       "transaction",
+       run_delete_autocommit},
       {"bulk_insert", "N keys in random order in one transaction, new store",
        run_bulk_insert},
       {"value64", "64 B values: sequential writes, then random reads",
@@ -88,9 +90,9 @@ Result Context::load() {
   Checker check;
   std::string got;
   for (uint64_t i : {uint64_t{0}, n / 2, n - 1}) {
-    check.expect(db_->get(make_key(i), &got) &&
-                     value_matches(i, cfg.value_size, got),
-                 "key " + make_key(i) + " missing or wrong after reopen");
+    check.expect(
+        db_->get(make_key(i), &got) && value_matches(i, cfg.value_size, got),
+        "key " + make_key(i) + " missing or wrong after reopen");
   }
   check.apply(&r);
   loaded_ = true;

@@ -94,7 +94,8 @@ int wait_for_marker(Backend& db, const std::string& expect, int staleness_ms) {
 // A marker value no earlier run can have written.
 std::string fresh_marker() {
   return "marker-" + std::to_string(getpid()) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+         std::to_string(
+             std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
 // `threads` reader threads, each with its own handle, read for the
@@ -198,14 +199,13 @@ void run_process_reader(Context& c) {
     c.report(r);
     return;
   }
-  std::vector<std::string> args = {
-      "snkv_bench",
-      "--internal-reader",
-      c.info.name,
-      c.main_dir,
-      std::to_string(c.counts.keys),
-      std::to_string(c.cfg.duration_s),
-      std::to_string(c.cfg.value_size)};
+  std::vector<std::string> args = {"snkv_bench",
+                                   "--internal-reader",
+                                   c.info.name,
+                                   c.main_dir,
+                                   std::to_string(c.counts.keys),
+                                   std::to_string(c.cfg.duration_s),
+                                   std::to_string(c.cfg.value_size)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -236,8 +236,8 @@ void run_process_reader(Context& c) {
   Timer t;
   const double deadline = c.cfg.duration_s + 60;
   std::string pending, line, final_line;
-  bool reading_done = read_line(out[0], &pending, &line, t, deadline) &&
-                      line == "reading-done";
+  bool reading_done =
+      read_line(out[0], &pending, &line, t, deadline) && line == "reading-done";
   stop = true;
   writer.join();
   double writer_seconds = t.seconds();
@@ -262,9 +262,9 @@ void run_process_reader(Context& c) {
   int attempts = 0;
   if (std::sscanf(final_line.c_str(), "ok %llu %llu %lf %d", &ops, &bad,
                   &seconds, &attempts) != 4) {
-    check.fail("reader process: " +
-               (final_line.empty() ? "no output" : final_line) + " (status " +
-               std::to_string(status) + ")");
+    check.fail(
+        "reader process: " + (final_line.empty() ? "no output" : final_line) +
+        " (status " + std::to_string(status) + ")");
   } else {
     check.expect(bad == 0, std::to_string(bad) + " reads missed or wrong");
     check.expect(ops > 0, "no reads completed");
@@ -324,7 +324,8 @@ int process_reader_main(int argc, char** argv) {
       throw std::runtime_error("no check command");
     std::string marker(cmd + 6);
     while (!marker.empty() && marker.back() == '\n') marker.pop_back();
-    int attempts = wait_for_marker(*db, marker, info->other_process_staleness_ms);
+    int attempts =
+        wait_for_marker(*db, marker, info->other_process_staleness_ms);
     std::printf("ok %llu %llu %f %d\n", static_cast<unsigned long long>(ops),
                 static_cast<unsigned long long>(bad), seconds, attempts);
     return 0;

@@ -163,9 +163,9 @@ void run_delete_autocommit(Context& c) {
   for (uint64_t i : order) existed += c.db().del(make_key(i));
   r.seconds = t.seconds();
   r.ops = order.size();
-  check.expect(existed == order.size(),
-               std::to_string(existed) + " of " + std::to_string(order.size()) +
-                   " deletes found their key");
+  check.expect(existed == order.size(), std::to_string(existed) + " of " +
+                                            std::to_string(order.size()) +
+                                            " deletes found their key");
   for (size_t j = 0; j < order.size(); j += 1 + order.size() / 500)
     check.expect(!c.db().exists(make_key(order[j])),
                  "deleted key " + make_key(order[j]) + " still exists");
@@ -214,9 +214,10 @@ void run_bulk_insert(Context& c) {
     db->commit();
     r.seconds = t.seconds();
     r.ops = order.size();
-    uint64_t n = db->scan([](std::string_view, std::string_view) { return true; });
-    check.expect(n == order.size(), "scan after bulk insert saw " +
-                                        std::to_string(n) + " keys");
+    uint64_t n =
+        db->scan([](std::string_view, std::string_view) { return true; });
+    check.expect(n == order.size(),
+                 "scan after bulk insert saw " + std::to_string(n) + " keys");
   }
   std::filesystem::remove_all(dir);
   check.apply(&r);

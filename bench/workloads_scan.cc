@@ -67,7 +67,8 @@ void run_prefix_scan(Context& c) {
     uint64_t next = g * 100;
     uint64_t n = c.db().prefix_scan(
         make_group_prefix(g), [&](std::string_view k, std::string_view) {
-          if (k != make_key(next)) check.fail("prefix scan found " + std::string(k));
+          if (k != make_key(next))
+            check.fail("prefix scan found " + std::string(k));
           ++next;
           return true;
         });

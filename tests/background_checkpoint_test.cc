@@ -13,7 +13,9 @@
 namespace snkv {
 namespace {
 
-std::string Value(int i) { return std::string(1000, static_cast<char>('a' + i % 26)); }
+std::string Value(int i) {
+  return std::string(1000, static_cast<char>('a' + i % 26));
+}
 
 TEST(BackgroundCheckpoint, HappensWithoutBeingAskedAndLosesNothing) {
   test::TempDir dir;
@@ -73,7 +75,8 @@ TEST(BackgroundCheckpoint, WalSizeLimitStillCheckpointsEveryNCommits) {
   Store db;
   ASSERT_TRUE(Store::Open(dir.file("limit.db"), options, &db).ok());
   ASSERT_TRUE(db.ResetStats().ok());
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(db.Put("k" + std::to_string(i), "v").ok());
+  for (int i = 0; i < 50; ++i)
+    ASSERT_TRUE(db.Put("k" + std::to_string(i), "v").ok());
   Stats stats;
   ASSERT_TRUE(db.GetStats(&stats).ok());
   EXPECT_EQ(stats.checkpoints, 5u);  // inline and deterministic

@@ -236,10 +236,15 @@ TEST_F(CApiCf, NameLengthLimits) {
 }
 
 TEST_F(CApiCf, NamesWithSqlMeaningAreJustNames) {
-  const std::vector<std::string> names = {
-      "a b",        "it's",          "x\"; DROP TABLE snkv_cf; --",
-      "sqlite_master", "kv_0",       "snkv_meta",
-      "\xc3\xbcnic\xc3\xb6" "de",    "Default"};
+  const std::vector<std::string> names = {"a b",
+                                          "it's",
+                                          "x\"; DROP TABLE snkv_cf; --",
+                                          "sqlite_master",
+                                          "kv_0",
+                                          "snkv_meta",
+                                          "\xc3\xbcnic\xc3\xb6"
+                                          "de",
+                                          "Default"};
   for (const std::string& name : names) {
     SCOPED_TRACE(name);
     KVColumnFamily* cf = Create(name);
@@ -367,7 +372,8 @@ TEST_F(CApiCf, DropRemovesDataAndTtlState) {
   EXPECT_EQ(CfCount(cf), 0);
   EXPECT_EQ(CfGet(cf, "k1"), "<rc 12>");
   int64_t rem = 0;
-  EXPECT_EQ(kvstore_cf_ttl_remaining(cf, "ttl-live", 8, &rem), KVSTORE_NOTFOUND);
+  EXPECT_EQ(kvstore_cf_ttl_remaining(cf, "ttl-live", 8, &rem),
+            KVSTORE_NOTFOUND);
   int purged = -1;
   ASSERT_EQ(kvstore_cf_purge_expired(cf, &purged), KVSTORE_OK);
   EXPECT_EQ(purged, 0);
@@ -421,7 +427,8 @@ void ExpectAllNotFound(KVColumnFamily* cf) {
   KVIterator* it = reinterpret_cast<KVIterator*>(0x1);
   EXPECT_EQ(kvstore_cf_iterator_create(cf, &it), KVSTORE_NOTFOUND);
   EXPECT_EQ(it, nullptr);
-  kvstore_iterator_close(it == reinterpret_cast<KVIterator*>(0x1) ? nullptr : it);
+  kvstore_iterator_close(it == reinterpret_cast<KVIterator*>(0x1) ? nullptr
+                                                                  : it);
 }
 
 TEST_F(CApiCf, HandleOfDroppedFamilyReturnsNotFound) {
@@ -467,7 +474,8 @@ TEST_F(CApiCf, FamilyDroppedThroughAnotherHandleReturnsNotFound) {
 TEST(CApiCfClose, HandlesOutliveTheStoreSafely) {
   TempDir dir;
   KVStore* kv = nullptr;
-  ASSERT_EQ(kvstore_open_v2(dir.file("a.db").c_str(), &kv, nullptr), KVSTORE_OK);
+  ASSERT_EQ(kvstore_open_v2(dir.file("a.db").c_str(), &kv, nullptr),
+            KVSTORE_OK);
   KVColumnFamily* cf = nullptr;
   ASSERT_EQ(kvstore_cf_create(kv, "c", &cf), KVSTORE_OK);
   KVColumnFamily* def = nullptr;
@@ -496,7 +504,8 @@ TEST(CApiCfClose, HandlesOutliveTheStoreSafely) {
   kvstore_cf_close(def);
 
   // The data written before the close is intact.
-  ASSERT_EQ(kvstore_open_v2(dir.file("a.db").c_str(), &kv, nullptr), KVSTORE_OK);
+  ASSERT_EQ(kvstore_open_v2(dir.file("a.db").c_str(), &kv, nullptr),
+            KVSTORE_OK);
   ASSERT_EQ(kvstore_cf_open(kv, "c", &cf), KVSTORE_OK);
   EXPECT_EQ(CfGet(cf, "k"), "v");
   kvstore_cf_close(cf);

@@ -66,15 +66,16 @@ class CApiIterator : public ::testing::Test {
   }
   void TearDown() override { EXPECT_EQ(kvstore_close(kv_), KVSTORE_OK); }
   void PutAll(const Keys& keys) {
-    for (const std::string& k : keys) ASSERT_EQ(Put(kv_, k, "v:" + k), KVSTORE_OK);
+    for (const std::string& k : keys)
+      ASSERT_EQ(Put(kv_, k, "v:" + k), KVSTORE_OK);
   }
 
   TempDir dir_;
   KVStore* kv_ = nullptr;
 };
 
-const Keys kPrefixKeys = {"admin:1", "use",    "user",   "user:1", "user:2",
-                          "user:3",  "usera",  "zzz"};
+const Keys kPrefixKeys = {"admin:1", "use",    "user",  "user:1",
+                          "user:2",  "user:3", "usera", "zzz"};
 
 TEST_F(CApiIterator, ForwardScanInKeyOrder) {
   PutAll({"c", "a", "e", "b", "d"});
@@ -125,9 +126,9 @@ TEST_F(CApiIterator, FirstAndLastWorkOnEveryKind) {
 }
 
 TEST_F(CApiIterator, OrderIsBytewiseUnsigned) {
-  const Keys sorted = {"",  S("\0", 1), S("\0\0", 2), "\x01", "A",   "a",
-                       "ab", "b",       "\x7f",       "\x80", "\xfe", "\xff",
-                       "\xff\xff"};
+  const Keys sorted = {"",     S("\0", 1), S("\0\0", 2), "\x01", "A",
+                       "a",    "ab",       "b",          "\x7f", "\x80",
+                       "\xfe", "\xff",     "\xff\xff"};
   Keys shuffled = sorted;
   std::reverse(shuffled.begin(), shuffled.end());
   std::swap(shuffled[2], shuffled[7]);
@@ -199,7 +200,8 @@ TEST_F(CApiIterator, PrefixWithoutMatchesIsEof) {
   ASSERT_EQ(kvstore_prefix_iterator_create(kv_, "user:9", 6, &it), KVSTORE_OK);
   EXPECT_EQ(kvstore_iterator_eof(it), 1);
   kvstore_iterator_close(it);
-  ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "b", 1, &it), KVSTORE_OK);
+  ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "b", 1, &it),
+            KVSTORE_OK);
   EXPECT_EQ(kvstore_iterator_eof(it), 1);
   kvstore_iterator_close(it);
   ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "zzzz", 4, &it),
@@ -214,23 +216,25 @@ TEST_F(CApiIterator, EmptyPrefixMatchesEverything) {
   ASSERT_EQ(kvstore_prefix_iterator_create(kv_, nullptr, 0, &it), KVSTORE_OK);
   EXPECT_EQ(Drain(it), kPrefixKeys);
   kvstore_iterator_close(it);
-  ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "", 0, &it), KVSTORE_OK);
+  ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "", 0, &it),
+            KVSTORE_OK);
   EXPECT_EQ(Drain(it, true), Reversed(kPrefixKeys));
   kvstore_iterator_close(it);
 }
 
 TEST_F(CApiIterator, PrefixesWithFFBytes) {
-  const Keys keys = {"a",          "a\xff",       S("a\xff\0", 3), "a\xff\xff",
-                     "b",          "\xfe\xff",    "\xff",          "\xff\x01",
-                     "\xff\xfe",   "\xff\xff",    "\xff\xff\x01",  "\xff\xff\xff"};
+  const Keys keys = {"a",        "a\xff",    S("a\xff\0", 3), "a\xff\xff",
+                     "b",        "\xfe\xff", "\xff",          "\xff\x01",
+                     "\xff\xfe", "\xff\xff", "\xff\xff\x01",  "\xff\xff\xff"};
   PutAll(keys);
   struct Case {
     std::string prefix;
     Keys want;
   };
   const std::vector<Case> cases = {
-      {"\xff", {"\xff", "\xff\x01", "\xff\xfe", "\xff\xff", "\xff\xff\x01",
-                "\xff\xff\xff"}},
+      {"\xff",
+       {"\xff", "\xff\x01", "\xff\xfe", "\xff\xff", "\xff\xff\x01",
+        "\xff\xff\xff"}},
       {"\xff\xff", {"\xff\xff", "\xff\xff\x01", "\xff\xff\xff"}},
       {"\xff\xff\xff", {"\xff\xff\xff"}},
       {"\xff\xff\xff\xff", {}},
@@ -266,7 +270,8 @@ TEST_F(CApiIterator, NextMovesToLargerKeysOnEveryKind) {
   ASSERT_EQ(kvstore_iterator_prev(it), KVSTORE_OK);
   EXPECT_EQ(Key(it), "c");
   ASSERT_EQ(kvstore_iterator_next(it), KVSTORE_OK);
-  EXPECT_EQ(Key(it), "d") << "next() on a reverse iterator goes to a larger key";
+  EXPECT_EQ(Key(it), "d")
+      << "next() on a reverse iterator goes to a larger key";
   ASSERT_EQ(kvstore_iterator_next(it), KVSTORE_OK);
   EXPECT_EQ(Key(it), "e");
   ASSERT_EQ(kvstore_iterator_next(it), KVSTORE_OK);
@@ -412,7 +417,8 @@ TEST_F(CApiIterator, ExpiredKeysAreSkipped) {
   ASSERT_EQ(kvstore_prefix_iterator_create(kv_, "b", 1, &it), KVSTORE_OK);
   EXPECT_EQ(kvstore_iterator_eof(it), 1);
   kvstore_iterator_close(it);
-  ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "f", 1, &it), KVSTORE_OK);
+  ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "f", 1, &it),
+            KVSTORE_OK);
   EXPECT_EQ(kvstore_iterator_eof(it), 1);
   kvstore_iterator_close(it);
 }
@@ -608,7 +614,8 @@ TEST_F(CApiIterator, InvalidCallsFailWithoutCrashing) {
   it = reinterpret_cast<KVIterator*>(0x1);
   EXPECT_EQ(kvstore_prefix_iterator_create(kv_, "a", -1, &it), KVSTORE_ERROR);
   EXPECT_EQ(it, nullptr);
-  EXPECT_EQ(kvstore_prefix_iterator_create(kv_, nullptr, 2, &it), KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_prefix_iterator_create(kv_, nullptr, 2, &it),
+            KVSTORE_ERROR);
   EXPECT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "a", -1, &it),
             KVSTORE_ERROR);
   EXPECT_EQ(kvstore_cf_prefix_iterator_create(nullptr, "a", 1, &it),
@@ -647,7 +654,8 @@ TEST_F(CApiIterator, InvalidCallsFailWithoutCrashing) {
 TEST(CApiIteratorClose, IteratorsAreInvalidatedByStoreClose) {
   TempDir dir;
   KVStore* kv = nullptr;
-  ASSERT_EQ(kvstore_open_v2(dir.file("a.db").c_str(), &kv, nullptr), KVSTORE_OK);
+  ASSERT_EQ(kvstore_open_v2(dir.file("a.db").c_str(), &kv, nullptr),
+            KVSTORE_OK);
   ASSERT_EQ(Put(kv, "a", "1"), KVSTORE_OK);
   ASSERT_EQ(Put(kv, "b", "2"), KVSTORE_OK);
   KVIterator* it = nullptr;

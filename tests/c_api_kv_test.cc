@@ -59,7 +59,8 @@ class CApiKv : public ::testing::Test {
   KVStore* kv_ = nullptr;
 };
 
-// ---- put / get / delete / exists ----------------------------------------------
+// ---- put / get / delete / exists
+// ----------------------------------------------
 
 TEST_F(CApiKv, PutThenGetReturnsTheValue) {
   ASSERT_EQ(Put(kv_, "user:1", "alice"), KVSTORE_OK);
@@ -245,7 +246,8 @@ TEST_F(CApiKv, InvalidArgumentsAreErrors) {
   EXPECT_EQ(Put(kv_, "k2", "v2"), KVSTORE_OK);
 }
 
-// ---- count -------------------------------------------------------------------------
+// ---- count
+// -------------------------------------------------------------------------
 
 TEST_F(CApiKv, CountFollowsInsertsAndDeletes) {
   EXPECT_EQ(Count(kv_), 0);
@@ -256,9 +258,10 @@ TEST_F(CApiKv, CountFollowsInsertsAndDeletes) {
   ASSERT_EQ(Put(kv_, "k7", "replaced"), KVSTORE_OK);
   EXPECT_EQ(Count(kv_), 250);
   for (int i = 0; i < 50; ++i) {
-    ASSERT_EQ(kvstore_delete(kv_, ("k" + std::to_string(i)).c_str(),
-                             static_cast<int>(("k" + std::to_string(i)).size())),
-              KVSTORE_OK);
+    ASSERT_EQ(
+        kvstore_delete(kv_, ("k" + std::to_string(i)).c_str(),
+                       static_cast<int>(("k" + std::to_string(i)).size())),
+        KVSTORE_OK);
   }
   EXPECT_EQ(Count(kv_), 200);
   Reopen();
@@ -283,7 +286,8 @@ TEST_F(CApiKv, CountIsPerColumnFamily) {
   kvstore_cf_close(cf);
 }
 
-// ---- clear ---------------------------------------------------------------------------
+// ---- clear
+// ---------------------------------------------------------------------------
 
 TEST_F(CApiKv, ClearEmptiesOnlyItsColumnFamily) {
   KVColumnFamily* a = nullptr;
@@ -365,7 +369,8 @@ TEST_F(CApiKv, ClearOfEmptyStoreIsOk) {
   EXPECT_EQ(kvstore_cf_clear(nullptr), KVSTORE_ERROR);
 }
 
-// ---- errmsg ----------------------------------------------------------------------------
+// ---- errmsg
+// ----------------------------------------------------------------------------
 
 TEST_F(CApiKv, ErrmsgIsNotAnErrorOnAFreshHandle) {
   ASSERT_NE(kvstore_errmsg(kv_), nullptr);
@@ -407,7 +412,8 @@ TEST_F(CApiKv, ErrmsgOfReadOnlyWrite) {
   ASSERT_EQ(kvstore_commit(kv_), KVSTORE_OK);
 }
 
-// ---- memory ---------------------------------------------------------------------------
+// ---- memory
+// ---------------------------------------------------------------------------
 
 TEST(CApiMemory, MallocReturnsZeroedMemory) {
   auto* p = static_cast<unsigned char*>(sqliteMalloc(1000));
@@ -479,15 +485,18 @@ TEST(CApiMemory, ReturnedBuffersComeFromSqlitesAllocator) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- clock ------------------------------------------------------------------------------
+// ---- clock
+// ------------------------------------------------------------------------------
 
 TEST(CApiClock, NowMsIsTheUnixTimeInMilliseconds) {
   using namespace std::chrono;
   int64_t before =
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+          .count();
   int64_t now = kvstore_now_ms();
   int64_t after =
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+          .count();
   // Generous margins: only the unit and the epoch are checked.
   EXPECT_GE(now, before - 60000);
   EXPECT_LE(now, after + 60000);

@@ -100,10 +100,11 @@ void MakeStore(const std::string& path, int journal = KVSTORE_JOURNAL_WAL) {
   ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- a counting VFS ----------------------------------------------------------
-// Wraps the default VFS and counts fsyncs and writes of files under a
-// watched directory. It lets the tests see the effect of syncLevel and
-// cacheSize, which SQLite keeps per connection.
+// ---- a counting VFS
+// ---------------------------------------------------------- Wraps the default
+// VFS and counts fsyncs and writes of files under a watched directory. It lets
+// the tests see the effect of syncLevel and cacheSize, which SQLite keeps per
+// connection.
 
 struct CountingFile {
   sqlite3_file base;
@@ -141,7 +142,9 @@ int CSync(sqlite3_file* f, int flags) {
 int CFileSize(sqlite3_file* f, sqlite3_int64* size) {
   return Real(f)->pMethods->xFileSize(Real(f), size);
 }
-int CLock(sqlite3_file* f, int l) { return Real(f)->pMethods->xLock(Real(f), l); }
+int CLock(sqlite3_file* f, int l) {
+  return Real(f)->pMethods->xLock(Real(f), l);
+}
 int CUnlock(sqlite3_file* f, int l) {
   return Real(f)->pMethods->xUnlock(Real(f), l);
 }
@@ -174,13 +177,25 @@ int CUnfetch(sqlite3_file* f, sqlite3_int64 off, void* p) {
   return Real(f)->pMethods->xUnfetch(Real(f), off, p);
 }
 
-const sqlite3_io_methods kCountingMethods = {
-    3,          CClose,       CRead,         CWrite,
-    CTruncate,  CSync,        CFileSize,     CLock,
-    CUnlock,    CCheckReservedLock,          CFileControl,
-    CSectorSize, CDeviceCharacteristics,     CShmMap,
-    CShmLock,   CShmBarrier,  CShmUnmap,     CFetch,
-    CUnfetch};
+const sqlite3_io_methods kCountingMethods = {3,
+                                             CClose,
+                                             CRead,
+                                             CWrite,
+                                             CTruncate,
+                                             CSync,
+                                             CFileSize,
+                                             CLock,
+                                             CUnlock,
+                                             CCheckReservedLock,
+                                             CFileControl,
+                                             CSectorSize,
+                                             CDeviceCharacteristics,
+                                             CShmMap,
+                                             CShmLock,
+                                             CShmBarrier,
+                                             CShmUnmap,
+                                             CFetch,
+                                             CUnfetch};
 
 int COpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
           int* out_flags) {
@@ -191,9 +206,9 @@ int COpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
     f->pMethods = nullptr;
     return rc;
   }
-  cf->watched = name != nullptr && !g_watch_prefix.empty() &&
-                std::strncmp(name, g_watch_prefix.c_str(),
-                             g_watch_prefix.size()) == 0;
+  cf->watched =
+      name != nullptr && !g_watch_prefix.empty() &&
+      std::strncmp(name, g_watch_prefix.c_str(), g_watch_prefix.size()) == 0;
   f->pMethods = &kCountingMethods;
   return SQLITE_OK;
 }
@@ -207,16 +222,17 @@ void InstallCountingVfs() {
     g_counting_vfs = *g_real_vfs;
     g_counting_vfs.zName = "snkv-test-counting";
     g_counting_vfs.pNext = nullptr;
-    g_counting_vfs.szOsFile = static_cast<int>(
-        ((sizeof(CountingFile) + 7) & ~size_t{7}) +
-        static_cast<size_t>(g_real_vfs->szOsFile));
+    g_counting_vfs.szOsFile =
+        static_cast<int>(((sizeof(CountingFile) + 7) & ~size_t{7}) +
+                         static_cast<size_t>(g_real_vfs->szOsFile));
     g_counting_vfs.xOpen = COpen;
   }
   ASSERT_EQ(sqlite3_vfs_register(&g_counting_vfs, 1), SQLITE_OK);
 }
 static_assert(sizeof(CountingFile) % 8 == 0, "real file must stay aligned");
 
-// ---- lifecycle -----------------------------------------------------------------
+// ---- lifecycle
+// -----------------------------------------------------------------
 
 TEST(CApiLifecycle, OpenCreatesStoreAndDataSurvivesReopen) {
   TempDir dir;
@@ -277,7 +293,9 @@ TEST(CApiLifecycle, InMemoryStoreSupportsColumnFamiliesAndTransactions) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-TEST(CApiLifecycle, CloseNullIsOk) { EXPECT_EQ(kvstore_close(nullptr), KVSTORE_OK); }
+TEST(CApiLifecycle, CloseNullIsOk) {
+  EXPECT_EQ(kvstore_close(nullptr), KVSTORE_OK);
+}
 
 TEST(CApiLifecycle, OpenWithNullHandlePointerFails) {
   TempDir dir;
@@ -339,7 +357,8 @@ TEST(CApiLifecycle, CloseRollsBackAnOpenTransaction) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- journal mode ----------------------------------------------------------------
+// ---- journal mode
+// ----------------------------------------------------------------
 
 TEST(CApiConfig, NullConfigSelectsWalAnd4KPages) {
   TempDir dir;
@@ -413,7 +432,8 @@ TEST(CApiConfig, JournalModeCanBeSwitchedOnReopen) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- page size -----------------------------------------------------------------
+// ---- page size
+// -----------------------------------------------------------------
 
 TEST(CApiConfig, PageSizeIsAppliedToNewFiles) {
   TempDir dir;
@@ -448,7 +468,8 @@ TEST(CApiConfig, PageSizeIsIgnoredForExistingFiles) {
   EXPECT_EQ(raw.Int("PRAGMA page_size"), 4096);
 }
 
-// ---- invalid configurations ---------------------------------------------------
+// ---- invalid configurations
+// ---------------------------------------------------
 
 struct BadConfig {
   const char* what;
@@ -464,11 +485,13 @@ std::vector<BadConfig> BadConfigs() {
     set(c);
     out.push_back({what, c});
   };
-  add("pageSize 3000 (not a power of two)", [](KVStoreConfig& c) { c.pageSize = 3000; });
+  add("pageSize 3000 (not a power of two)",
+      [](KVStoreConfig& c) { c.pageSize = 3000; });
   add("pageSize 1000", [](KVStoreConfig& c) { c.pageSize = 1000; });
   add("pageSize 256 (too small)", [](KVStoreConfig& c) { c.pageSize = 256; });
   add("pageSize 1 (too small)", [](KVStoreConfig& c) { c.pageSize = 1; });
-  add("pageSize 131072 (too large)", [](KVStoreConfig& c) { c.pageSize = 131072; });
+  add("pageSize 131072 (too large)",
+      [](KVStoreConfig& c) { c.pageSize = 131072; });
   add("pageSize -4096", [](KVStoreConfig& c) { c.pageSize = -4096; });
   add("journalMode 2", [](KVStoreConfig& c) { c.journalMode = 2; });
   add("journalMode -1", [](KVStoreConfig& c) { c.journalMode = -1; });
@@ -491,7 +514,8 @@ TEST(CApiConfig, InvalidValuesAreErrorsAndCreateNoFile) {
     EXPECT_EQ(kv, nullptr);
     EXPECT_STRNE(kvstore_errmsg(nullptr), "not an error");
     EXPECT_FALSE(FileExists(path));
-    if (kv != nullptr && kv != reinterpret_cast<KVStore*>(0x1)) kvstore_close(kv);
+    if (kv != nullptr && kv != reinterpret_cast<KVStore*>(0x1))
+      kvstore_close(kv);
   }
 }
 
@@ -523,7 +547,8 @@ TEST(CApiConfig, SimpleOpenRejectsUnknownJournalMode) {
   EXPECT_FALSE(FileExists(path));
 }
 
-// ---- readOnly --------------------------------------------------------------------
+// ---- readOnly
+// --------------------------------------------------------------------
 
 TEST(CApiConfig, ReadOnlyAllowsReadsAndRejectsEveryWrite) {
   TempDir dir;
@@ -589,7 +614,8 @@ TEST(CApiConfig, ReadOnlyOpenOfMissingFileFailsAndCreatesNothing) {
   EXPECT_FALSE(FileExists(path));
 }
 
-// ---- busyTimeout ------------------------------------------------------------------
+// ---- busyTimeout
+// ------------------------------------------------------------------
 
 TEST(CApiConfig, ZeroBusyTimeoutFailsImmediatelyWithBusy) {
   TempDir dir;
@@ -634,7 +660,8 @@ TEST(CApiConfig, BusyTimeoutWaitsForTheOtherWriter) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- walSizeLimit -----------------------------------------------------------------
+// ---- walSizeLimit
+// -----------------------------------------------------------------
 
 TEST(CApiConfig, WalSizeLimitCheckpointsEveryNCommits) {
   TempDir dir;
@@ -666,7 +693,8 @@ TEST(CApiConfig, WalSizeLimitCheckpointsEveryNCommits) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- syncLevel and cacheSize (observed through the counting VFS) ---------------
+// ---- syncLevel and cacheSize (observed through the counting VFS)
+// ---------------
 
 int SyncsFor20Commits(const TempDir& dir, const std::string& name, int level) {
   std::string path = dir.file(name);
@@ -791,7 +819,8 @@ TEST(CApiConfig, CacheSizeDecidesHowManyPagesStayCached) {
   EXPECT_GT(tiny, 100) << "a 10-page cache must spill dirty pages early";
 }
 
-// ---- files that are not ours ---------------------------------------------------
+// ---- files that are not ours
+// ---------------------------------------------------
 
 TEST(CApiForeignFiles, RandomBytesAreCorruptAndLeftUnchanged) {
   TempDir dir;

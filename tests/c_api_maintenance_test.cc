@@ -67,7 +67,8 @@ KVStore* OpenWal(const std::string& path, int busy_timeout = 0) {
   return kv;
 }
 
-// ---- stats ----------------------------------------------------------------------
+// ---- stats
+// ----------------------------------------------------------------------
 
 TEST(CApiStats, CountersStartAtZeroOnOpen) {
   TempDir dir;
@@ -107,13 +108,13 @@ TEST(CApiStats, EveryCounterMovesAsDocumented) {
   ASSERT_EQ(kvstore_stats_reset(kv), KVSTORE_OK);
 
   // Puts of every kind, in every family; key + value bytes.
-  ASSERT_EQ(kvstore_put(kv, "abc", 3, "12345", 5), KVSTORE_OK);          // 8
+  ASSERT_EQ(kvstore_put(kv, "abc", 3, "12345", 5), KVSTORE_OK);  // 8
   ASSERT_EQ(kvstore_put_ttl(kv, "t", 1, "xy", 2, kvstore_now_ms() + 99999),
-            KVSTORE_OK);                                                   // 3
+            KVSTORE_OK);  // 3
   int ins = -1;
   ASSERT_EQ(kvstore_put_if_absent(kv, "pia", 3, "v", 1, 0, &ins), KVSTORE_OK);
-  ASSERT_EQ(ins, 1);                                                       // 4
-  ASSERT_EQ(kvstore_cf_put(cf, "ck", 2, "cv", 2), KVSTORE_OK);             // 4
+  ASSERT_EQ(ins, 1);                                            // 4
+  ASSERT_EQ(kvstore_cf_put(cf, "ck", 2, "cv", 2), KVSTORE_OK);  // 4
   KVStoreStats st = Stats(kv);
   EXPECT_EQ(st.nPuts, 4u);
   EXPECT_EQ(st.nBytesWritten, 19u);
@@ -165,7 +166,8 @@ TEST(CApiStats, EveryCounterMovesAsDocumented) {
   // Commits: one per write transaction, none for a rollback.
   uint64_t commits = Stats(kv).nWalCommits;
   ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(Put(kv, "b" + std::to_string(i), "v"), KVSTORE_OK);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(Put(kv, "b" + std::to_string(i), "v"), KVSTORE_OK);
   ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
   EXPECT_EQ(Stats(kv).nWalCommits, commits + 1);
   ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
@@ -174,10 +176,12 @@ TEST(CApiStats, EveryCounterMovesAsDocumented) {
   EXPECT_EQ(Stats(kv).nWalCommits, commits + 1);
 
   // Checkpoints.
-  ASSERT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
-            KVSTORE_OK);
-  ASSERT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
+      KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
   EXPECT_EQ(Stats(kv).nCheckpoints, 2u);
 
   // TTL expiry, lazy and purged.
@@ -250,7 +254,8 @@ TEST(CApiStats, ReadOnlyRejectionsAreErrors) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- integrity_check ------------------------------------------------------------
+// ---- integrity_check
+// ------------------------------------------------------------
 
 TEST(CApiIntegrity, GoodStoreIsOk) {
   TempDir dir;
@@ -285,7 +290,8 @@ void OverwritePage(const std::string& path, int64_t page, int page_size,
 // A closed DELETE-mode store with ~2000 keys; returns its page count.
 int64_t MakeBigStore(const std::string& path) {
   KVStore* kv = nullptr;
-  EXPECT_EQ(kvstore_open(path.c_str(), &kv, KVSTORE_JOURNAL_DELETE), KVSTORE_OK);
+  EXPECT_EQ(kvstore_open(path.c_str(), &kv, KVSTORE_JOURNAL_DELETE),
+            KVSTORE_OK);
   EXPECT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
   for (int i = 0; i < 2000; ++i) {
     char k[16];
@@ -335,8 +341,9 @@ TEST(CApiIntegrity, DamagedDataRootPageIsReported) {
   TempDir dir;
   std::string path = dir.file("a.db");
   MakeBigStore(path);
-  int64_t root = RawInt(path, "SELECT rootpage FROM sqlite_schema WHERE "
-                              "name = 'kv_0'");
+  int64_t root = RawInt(path,
+                        "SELECT rootpage FROM sqlite_schema WHERE "
+                        "name = 'kv_0'");
   ASSERT_GT(root, 1);
   OverwritePage(path, root, 4096, 0xA5);
   ExpectDamageNoticed(path);
@@ -351,7 +358,8 @@ TEST(CApiIntegrity, DamagedPageInTheMiddleIsReported) {
   ExpectDamageNoticed(path);
 }
 
-// ---- sync -----------------------------------------------------------------------------
+// ---- sync
+// -----------------------------------------------------------------------------
 
 TEST(CApiSync, SyncOutsideATransaction) {
   TempDir dir;
@@ -393,7 +401,8 @@ TEST(CApiSync, SyncInDeleteModeAndReadOnly) {
   TempDir dir;
   std::string path = dir.file("a.db");
   KVStore* kv = nullptr;
-  ASSERT_EQ(kvstore_open(path.c_str(), &kv, KVSTORE_JOURNAL_DELETE), KVSTORE_OK);
+  ASSERT_EQ(kvstore_open(path.c_str(), &kv, KVSTORE_JOURNAL_DELETE),
+            KVSTORE_OK);
   ASSERT_EQ(Put(kv, "k", "v"), KVSTORE_OK);
   EXPECT_EQ(kvstore_sync(kv), KVSTORE_OK);
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
@@ -405,7 +414,8 @@ TEST(CApiSync, SyncInDeleteModeAndReadOnly) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- incremental_vacuum -----------------------------------------------------------------
+// ---- incremental_vacuum
+// -----------------------------------------------------------------
 
 TEST(CApiVacuum, FileShrinksAfterDeletingAndVacuuming) {
   TempDir dir;
@@ -418,8 +428,9 @@ TEST(CApiVacuum, FileShrinksAfterDeletingAndVacuuming) {
   }
   ASSERT_EQ(Put(kv, "survivor", "s"), KVSTORE_OK);
   ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
-  ASSERT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
   const int64_t full_size = FileSize(path);
   const uint64_t full_pages = Stats(kv).nDbPages;
   ASSERT_GT(full_size, 4000000);
@@ -431,8 +442,9 @@ TEST(CApiVacuum, FileShrinksAfterDeletingAndVacuuming) {
               KVSTORE_OK);
   }
   ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
-  ASSERT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
   // Deleting alone keeps the pages in the file.
   EXPECT_GE(Stats(kv).nDbPages, full_pages - 5);
 
@@ -444,8 +456,9 @@ TEST(CApiVacuum, FileShrinksAfterDeletingAndVacuuming) {
 
   // 0 returns all free pages.
   ASSERT_EQ(kvstore_incremental_vacuum(kv, 0), KVSTORE_OK);
-  ASSERT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
   EXPECT_LT(Stats(kv).nDbPages, full_pages / 10);
   EXPECT_LT(FileSize(path), full_size / 10);
   EXPECT_EQ(RawInt(path, "PRAGMA freelist_count"), 0);
@@ -463,7 +476,8 @@ TEST(CApiVacuum, ShrinksInDeleteModeAfterClear) {
   TempDir dir;
   std::string path = dir.file("a.db");
   KVStore* kv = nullptr;
-  ASSERT_EQ(kvstore_open(path.c_str(), &kv, KVSTORE_JOURNAL_DELETE), KVSTORE_OK);
+  ASSERT_EQ(kvstore_open(path.c_str(), &kv, KVSTORE_JOURNAL_DELETE),
+            KVSTORE_OK);
   ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
   for (int i = 0; i < 500; ++i) {
     ASSERT_EQ(Put(kv, "k" + std::to_string(i), std::string(4000, 'x')),
@@ -483,7 +497,8 @@ TEST(CApiVacuum, ShrinksInDeleteModeAfterClear) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
-// ---- checkpoint ------------------------------------------------------------------------
+// ---- checkpoint
+// ------------------------------------------------------------------------
 
 TEST(CApiCheckpoint, AllFourModesCopyTheLog) {
   TempDir dir;
@@ -513,8 +528,9 @@ TEST(CApiCheckpoint, AllFourModesCopyTheLog) {
   EXPECT_EQ(FileSize(path + "-wal"), 0);
   // Outputs are optional.
   ASSERT_EQ(Put(kv, "x", "y"), KVSTORE_OK);
-  EXPECT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
-            KVSTORE_OK);
+  EXPECT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
+      KVSTORE_OK);
   EXPECT_EQ(Get(kv, "m0-3"), std::string(500, 'x'));
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
@@ -527,8 +543,9 @@ TEST(CApiCheckpoint, TruncatedLogIsReusedAndDataIsInTheMainFile) {
     ASSERT_EQ(Put(kv, "k" + std::to_string(i), std::string(1000, 'x')),
               KVSTORE_OK);
   }
-  ASSERT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
   EXPECT_EQ(FileSize(path + "-wal"), 0);
   // The main file alone now holds the data: a copy of it opens with it.
   std::filesystem::copy_file(path, dir.file("copy.db"));
@@ -556,11 +573,13 @@ TEST(CApiCheckpoint, InsideATransactionIsAnError) {
   ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
   EXPECT_EQ(Get(kv, "k"), "v");
   ASSERT_EQ(kvstore_begin(kv, 0), KVSTORE_OK);
-  EXPECT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
-            KVSTORE_ERROR);
+  EXPECT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
+      KVSTORE_ERROR);
   ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
-  EXPECT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
-            KVSTORE_OK);
+  EXPECT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
+      KVSTORE_OK);
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 

@@ -257,13 +257,15 @@ TEST(CApiThreads, AnotherHandleSeesCommitsImmediately) {
   snkv_free(p);
 
   // Also across a TRUNCATE checkpoint by A, which resets the log.
-  ASSERT_EQ(kvstore_checkpoint(a, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(a, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
   EXPECT_EQ(Get(b, "k"), "2");
   ASSERT_EQ(Put(a, "k", "3"), KVSTORE_OK);
   EXPECT_EQ(Get(b, "k"), "3");
-  ASSERT_EQ(kvstore_checkpoint(a, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(a, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
   ASSERT_EQ(Put(a, "k", "4"), KVSTORE_OK);
   ASSERT_EQ(kvstore_delete(a, "n", 1), KVSTORE_OK);
   EXPECT_EQ(Get(b, "k"), "4");
@@ -303,7 +305,8 @@ TEST(CApiThreads, TruncateCheckpointSucceedsWhileAnotherHandleIsIdle) {
   KVColumnFamily* cf = nullptr;
   ASSERT_EQ(kvstore_cf_create(b, "c", &cf), KVSTORE_OK);
   for (int i = 0; i < 50; ++i) {
-    ASSERT_EQ(Put(b, "k" + std::to_string(i), std::string(200, 'b')), KVSTORE_OK);
+    ASSERT_EQ(Put(b, "k" + std::to_string(i), std::string(200, 'b')),
+              KVSTORE_OK);
   }
   ASSERT_EQ(kvstore_cf_put(cf, "x", 1, "y", 1), KVSTORE_OK);
   ASSERT_EQ(kvstore_put_ttl(b, "t", 1, "v", 1, kvstore_now_ms() + 60000),
@@ -339,8 +342,9 @@ TEST(CApiThreads, TruncateCheckpointSucceedsWhileAnotherHandleIsIdle) {
   EXPECT_EQ(FileSize(path + "-wal"), 0);
   // And the other way round.
   ASSERT_EQ(Put(a, "from-a", "2"), KVSTORE_OK);
-  EXPECT_EQ(kvstore_checkpoint(b, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK)
+  EXPECT_EQ(
+      kvstore_checkpoint(b, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK)
       << kvstore_errmsg(b);
   EXPECT_EQ(FileSize(path + "-wal"), 0);
   EXPECT_EQ(Get(b, "from-a"), "2");

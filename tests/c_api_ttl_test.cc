@@ -60,7 +60,8 @@ std::string CfGet(KVColumnFamily* cf, const std::string& k) {
 // ttl_remaining as (rc, remaining).
 std::pair<int, int64_t> Remaining(KVStore* kv, const std::string& k) {
   int64_t rem = -12345;
-  int rc = kvstore_ttl_remaining(kv, k.data(), static_cast<int>(k.size()), &rem);
+  int rc =
+      kvstore_ttl_remaining(kv, k.data(), static_cast<int>(k.size()), &rem);
   return {rc, rem};
 }
 
@@ -111,7 +112,8 @@ class CApiTtl : public ::testing::Test {
   KVStore* kv_ = nullptr;
 };
 
-// ---- put_ttl / get_ttl / ttl_remaining ---------------------------------------
+// ---- put_ttl / get_ttl / ttl_remaining
+// ---------------------------------------
 
 TEST_F(CApiTtl, LiveKeyReportsRemainingTime) {
   ASSERT_EQ(PutTtl(kv_, "s", "token", Later()), KVSTORE_OK);
@@ -119,7 +121,8 @@ TEST_F(CApiTtl, LiveKeyReportsRemainingTime) {
   int n = 0;
   int64_t rem = -5;
   ASSERT_EQ(kvstore_get_ttl(kv_, "s", 1, &p, &n, &rem), KVSTORE_OK);
-  EXPECT_EQ(std::string(static_cast<char*>(p), static_cast<size_t>(n)), "token");
+  EXPECT_EQ(std::string(static_cast<char*>(p), static_cast<size_t>(n)),
+            "token");
   snkv_free(p);
   EXPECT_GT(rem, kHour - kMargin);
   EXPECT_LE(rem, kHour);
@@ -146,8 +149,9 @@ TEST_F(CApiTtl, KeysWithoutExpiryReportNoTtl) {
     void* p = nullptr;
     int n = 0;
     int64_t r2 = 0;
-    ASSERT_EQ(kvstore_get_ttl(kv_, k, static_cast<int>(std::strlen(k)), &p, &n, &r2),
-              KVSTORE_OK);
+    ASSERT_EQ(
+        kvstore_get_ttl(kv_, k, static_cast<int>(std::strlen(k)), &p, &n, &r2),
+        KVSTORE_OK);
     snkv_free(p);
     EXPECT_EQ(r2, KVSTORE_NO_TTL);
   }
@@ -293,7 +297,8 @@ TEST_F(CApiTtl, NegativeExpiryIsAnError) {
   EXPECT_EQ(PutTtl(kv_, "k", "v", -1), KVSTORE_ERROR);
   EXPECT_EQ(PutTtl(kv_, "k", "v", INT64_MIN), KVSTORE_ERROR);
   EXPECT_EQ(CfPutTtl(cf, "k", "v", -1000), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_put_if_absent(kv_, "k", 1, "v", 1, -1, &ins), KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_put_if_absent(kv_, "k", 1, "v", 1, -1, &ins),
+            KVSTORE_ERROR);
   EXPECT_EQ(kvstore_cf_put_if_absent(cf, "k", 1, "v", 1, -1, &ins),
             KVSTORE_ERROR);
   EXPECT_EQ(ins, -1);
@@ -313,11 +318,14 @@ TEST_F(CApiTtl, ExpirySurvivesReopen) {
   EXPECT_EQ(Get(kv_, "dead"), kNotFound);
 }
 
-// ---- purge_expired --------------------------------------------------------------
+// ---- purge_expired
+// --------------------------------------------------------------
 
 TEST_F(CApiTtl, PurgeDeletesExactlyTheExpiredKeys) {
-  for (const char* k : {"e1", "e2", "e3"}) ASSERT_EQ(PutTtl(kv_, k, "v", Past()), KVSTORE_OK);
-  for (const char* k : {"l1", "l2"}) ASSERT_EQ(PutTtl(kv_, k, "v", Later()), KVSTORE_OK);
+  for (const char* k : {"e1", "e2", "e3"})
+    ASSERT_EQ(PutTtl(kv_, k, "v", Past()), KVSTORE_OK);
+  for (const char* k : {"l1", "l2"})
+    ASSERT_EQ(PutTtl(kv_, k, "v", Later()), KVSTORE_OK);
   ASSERT_EQ(Put(kv_, "p", "v"), KVSTORE_OK);
   ASSERT_EQ(kvstore_stats_reset(kv_), KVSTORE_OK);
   int deleted = -1;
@@ -351,9 +359,9 @@ TEST_F(CApiTtl, ManyExpiredKeysArePurgedInOneCall) {
   int64_t past = Past();
   int64_t later = Later();
   for (int i = 0; i < 5000; ++i) {
-    ASSERT_EQ(PutTtl(kv_, "k" + std::to_string(i), "v",
-                     i % 5 == 0 ? later : past),
-              KVSTORE_OK);
+    ASSERT_EQ(
+        PutTtl(kv_, "k" + std::to_string(i), "v", i % 5 == 0 ? later : past),
+        KVSTORE_OK);
   }
   ASSERT_EQ(kvstore_commit(kv_), KVSTORE_OK);
   int deleted = -1;
@@ -362,7 +370,8 @@ TEST_F(CApiTtl, ManyExpiredKeysArePurgedInOneCall) {
   EXPECT_EQ(Count(kv_), 1000);
 }
 
-// ---- column families -----------------------------------------------------------
+// ---- column families
+// -----------------------------------------------------------
 
 TEST_F(CApiTtl, ColumnFamilyTtlsAreIndependent) {
   KVColumnFamily* a = nullptr;
@@ -421,7 +430,8 @@ TEST_F(CApiTtl, ColumnFamilyTtlsAreIndependent) {
   kvstore_cf_close(b);
 }
 
-// ---- put_if_absent ---------------------------------------------------------------
+// ---- put_if_absent
+// ---------------------------------------------------------------
 
 TEST_F(CApiTtl, PutIfAbsentInsertsOnlyNewKeys) {
   int ins = -1;
@@ -467,7 +477,8 @@ TEST_F(CApiTtl, PutIfAbsentLeavesAnExistingKeysExpiryAlone) {
 TEST_F(CApiTtl, PutIfAbsentTreatsExpiredKeysAsAbsent) {
   ASSERT_EQ(PutTtl(kv_, "k", "stale", Past()), KVSTORE_OK);
   int ins = -1;
-  ASSERT_EQ(kvstore_put_if_absent(kv_, "k", 1, "fresh", 5, 0, &ins), KVSTORE_OK);
+  ASSERT_EQ(kvstore_put_if_absent(kv_, "k", 1, "fresh", 5, 0, &ins),
+            KVSTORE_OK);
   EXPECT_EQ(ins, 1);
   EXPECT_EQ(Get(kv_, "k"), "fresh");
   EXPECT_EQ(Remaining(kv_, "k").second, KVSTORE_NO_TTL);
@@ -487,7 +498,8 @@ TEST_F(CApiTtl, PutIfAbsentWithTtl) {
   EXPECT_GT(rem, kHour - kMargin);
   EXPECT_LE(rem, kHour);
   // Inserted already expired: absent again at once.
-  ASSERT_EQ(kvstore_put_if_absent(kv_, "x", 1, "v", 1, Past(), &ins), KVSTORE_OK);
+  ASSERT_EQ(kvstore_put_if_absent(kv_, "x", 1, "v", 1, Past(), &ins),
+            KVSTORE_OK);
   EXPECT_EQ(ins, 1);
   EXPECT_EQ(Get(kv_, "x"), kNotFound);
   ASSERT_EQ(kvstore_put_if_absent(kv_, "x", 1, "w", 1, 0, &ins), KVSTORE_OK);
@@ -540,10 +552,9 @@ TEST_F(CApiTtl, PutIfAbsentFromManyThreadsHasExactlyOneWinner) {
         while (ready.load() < kThreads) std::this_thread::yield();
         std::string value = "owner" + std::to_string(t);
         int ins = -1;
-        int rc = kvstore_put_if_absent(handles[t], key.data(),
-                                       static_cast<int>(key.size()),
-                                       value.data(),
-                                       static_cast<int>(value.size()), 0, &ins);
+        int rc = kvstore_put_if_absent(
+            handles[t], key.data(), static_cast<int>(key.size()), value.data(),
+            static_cast<int>(value.size()), 0, &ins);
         if (rc != KVSTORE_OK) ++failures;
         if (rc == KVSTORE_OK && ins == 1) {
           ++winners;

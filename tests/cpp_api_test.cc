@@ -1,6 +1,9 @@
 // The C++ API (include/snkv/*.h): every assertion here is behaviour the
 // headers document (status.h, slice.h, options.h, store.h, iterator.h, and
 // kvstore.h where the C++ API defers to it, e.g. error codes).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdio>
@@ -12,10 +15,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <sqlite3.h>
-
-#include <gtest/gtest.h>
 
 #include "kvstore.h"
 #include "snkv/snkv.h"
@@ -44,11 +43,11 @@ using snkv::TxnMode;
     const ::snkv::Status _s = (expr);                    \
     EXPECT_TRUE(_s.ok()) << #expr ": " << _s.ToString(); \
   } while (0)
-#define EXPECT_CODE(expr, want)                                      \
-  do {                                                               \
-    const ::snkv::Status _s = (expr);                                \
-    EXPECT_EQ(_s.code(), (want)) << #expr ": " << _s.ToString();     \
-    if (!_s.ok()) EXPECT_FALSE(_s.message().empty()) << #expr;       \
+#define EXPECT_CODE(expr, want)                                  \
+  do {                                                           \
+    const ::snkv::Status _s = (expr);                            \
+    EXPECT_EQ(_s.code(), (want)) << #expr ": " << _s.ToString(); \
+    if (!_s.ok()) EXPECT_FALSE(_s.message().empty()) << #expr;   \
   } while (0)
 
 std::vector<std::string> Keys(Iterator& it) {
@@ -170,7 +169,9 @@ TEST(SliceTest, Conversions) {
   const std::byte raw[] = {std::byte{0x00}, std::byte{0xff}, std::byte{0x41}};
   Slice s4 = std::span<const std::byte>(raw);
   EXPECT_EQ(s4.size(), 3u);
-  EXPECT_EQ(s4.ToString(), std::string("\x00\xff" "A", 3));
+  EXPECT_EQ(s4.ToString(), std::string("\x00\xff"
+                                       "A",
+                                       3));
   auto back = s4.bytes();
   ASSERT_EQ(back.size(), 3u);
   EXPECT_EQ(back[1], std::byte{0xff});
@@ -493,12 +494,14 @@ TEST_F(StoreTest, GetWithValueSink) {
   EXPECT_EQ(got, "sink me");
   EXPECT_EQ(remaining, snkv::kNoTtl);
 
-  Status s = cf.Get("k", [](Slice) { return false; }, nullptr);
+  Status s = cf.Get(
+      "k", [](Slice) { return false; }, nullptr);
   EXPECT_EQ(s.code(), Code::kNoMem) << s.ToString();
   EXPECT_FALSE(s.message().empty());
 
   bool called = false;
-  s = cf.Get("absent", [&](Slice) { return called = true; }, nullptr);
+  s = cf.Get(
+      "absent", [&](Slice) { return called = true; }, nullptr);
   EXPECT_TRUE(s.IsNotFound());
   EXPECT_FALSE(called);
   // The store is still usable.
@@ -785,7 +788,7 @@ TEST_F(StoreTest, ExplicitTransactions) {
   std::string v;
   ASSERT_OK(db_.Begin(TxnMode::kWrite));
   ASSERT_OK(db_.Put("a", "1"));
-  ASSERT_OK(db_.Get("a", &v));  // own writes visible
+  ASSERT_OK(db_.Get("a", &v));                            // own writes visible
   EXPECT_CODE(db_.Begin(TxnMode::kWrite), Code::kError);  // nested
   ASSERT_OK(db_.Rollback());
   EXPECT_TRUE(db_.Get("a", &v).IsNotFound());
@@ -1048,8 +1051,8 @@ TEST_F(IteratorTest, PrefixOfHighBytes) {
     ASSERT_OK(cf.Put(k, "v"));
   }
   Iterator p = cf.NewIterator({.prefix = ff});
-  EXPECT_EQ(Keys(p), (std::vector<std::string>{
-                         ff, ff + "a", ffff, ffff + std::string("\x00", 1)}));
+  EXPECT_EQ(Keys(p), (std::vector<std::string>{ff, ff + "a", ffff,
+                                               ffff + std::string("\x00", 1)}));
   Iterator rp = cf.NewIterator({.prefix = ffff, .reverse = true});
   EXPECT_EQ(Keys(rp),
             (std::vector<std::string>{ffff + std::string("\x00", 1), ffff}));

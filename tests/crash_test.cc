@@ -9,9 +9,8 @@
 // ends, so recovery runs over an ever larger store. The seed of the random
 // delays is printed; set SNKV_CRASH_SEED to replay a run.
 #define SNKV_CRASH_WRITER_NO_MAIN
-#include "tools/crash_writer.cc"
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -26,10 +25,9 @@
 #include <sstream>
 #include <string>
 
-#include <gtest/gtest.h>
-
 #include "snkv/snkv.h"
 #include "test_util.h"
+#include "tools/crash_writer.cc"
 
 namespace {
 
@@ -167,7 +165,8 @@ Observed Expected(const State& s) {
              << "ttl_remaining(" << key << "): " << s.ToString();
     }
     if (remaining != snkv::kNoTtl) {
-      if (remaining <= 0 || remaining > crash_model::kFarFutureMs - now + 1000) {
+      if (remaining <= 0 ||
+          remaining > crash_model::kFarFutureMs - now + 1000) {
         return ::testing::AssertionFailure()
                << "key " << key << " has an unexpected TTL " << remaining;
       }
@@ -230,8 +229,9 @@ uint64_t Seed() {
 
 // Parses the child's output: "start N" then one index per committed txn.
 // Returns the last acknowledged index (or the start index if none).
-::testing::AssertionResult ParseAcks(const std::string& text, uint64_t expect_start,
-                                     bool* started, uint64_t* last_ack) {
+::testing::AssertionResult ParseAcks(const std::string& text,
+                                     uint64_t expect_start, bool* started,
+                                     uint64_t* last_ack) {
   std::istringstream in(text);
   std::string line;
   *started = false;
@@ -298,18 +298,17 @@ void RunCrashRounds(const Config& cfg) {
       const size_t lines = rng() % 2 == 0 ? 1 : 2;
       auto limit = Clock::now() + std::chrono::seconds(20);
       while (alive &&
-             static_cast<size_t>(std::count(child.text().begin(),
-                                            child.text().end(), '\n')) <
-                 lines &&
+             static_cast<size_t>(std::count(
+                 child.text().begin(), child.text().end(), '\n')) < lines &&
              Clock::now() < limit) {
         alive = child.Pump(Clock::now() + std::chrono::milliseconds(10));
       }
     }
-    if (alive) alive = child.Pump(Clock::now() + std::chrono::milliseconds(delay_ms));
-    ASSERT_FALSE(child.Exited())
-        << "writer exited by itself (status " << child.status()
-        << "), output:\n"
-        << child.text();
+    if (alive)
+      alive = child.Pump(Clock::now() + std::chrono::milliseconds(delay_ms));
+    ASSERT_FALSE(child.Exited()) << "writer exited by itself (status "
+                                 << child.status() << "), output:\n"
+                                 << child.text();
     child.Kill();
     child.Drain();
     ASSERT_TRUE(WIFSIGNALED(child.status()));
@@ -355,9 +354,8 @@ void RunCrashRounds(const Config& cfg) {
     bool is0 = got.cf[0] == want0.cf[0] && got.cf[1] == want0.cf[1];
     bool is1 = got.cf[0] == want1.cf[0] && got.cf[1] == want1.cf[1];
     ASSERT_TRUE(is0 || is1)
-        << "store after kill matches neither state(" << acked
-        << ") nor state(" << acked + 1 << ")\nversus state(" << acked
-        << "):\n"
+        << "store after kill matches neither state(" << acked << ") nor state("
+        << acked + 1 << ")\nversus state(" << acked << "):\n"
         << Describe(want0, got) << "versus state(" << acked + 1 << "):\n"
         << Describe(want1, got);
     if (is0) {

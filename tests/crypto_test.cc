@@ -4,8 +4,6 @@
 // fraction of a second, so the ciphers with default parameters are derived
 // once, lazily, and shared (see Keys()). Tests that only need *a* key use the
 // cheapest parameters libsodium accepts.
-#include "crypto/cipher.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,6 +13,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "crypto/cipher.h"
 
 namespace snkv::crypto {
 namespace {
@@ -63,8 +63,8 @@ Cipher MustDerive(Slice password, const KdfParams& params) {
 // Ciphers derived with the default (expensive) parameters: 4 derives.
 struct DefaultKeys {
   Cipher main = MustDerive(kPassword, FixedSalt(0x11));
-  Cipher same = MustDerive(kPassword, FixedSalt(0x11));   // same salt
-  Cipher salted = MustDerive(kPassword, FixedSalt(0x22)); // other salt
+  Cipher same = MustDerive(kPassword, FixedSalt(0x11));    // same salt
+  Cipher salted = MustDerive(kPassword, FixedSalt(0x22));  // other salt
   Cipher wrong = MustDerive("correct horse battery stapler", FixedSalt(0x11));
 };
 
@@ -105,7 +105,10 @@ TEST(KdfParamsTest, NewHasDefaultCostsAndRandomSalt) {
 TEST(CipherTest, RoundTrips) {
   const Cipher& c = Keys().main;
   const std::vector<std::string> plains = {
-      "", "x", std::string(1, '\0'), AllBytes(),
+      "",
+      "x",
+      std::string(1, '\0'),
+      AllBytes(),
       RandomBytes(1 << 20, 1),  // 1 MiB
   };
   for (const std::string& plain : plains) {
@@ -156,9 +159,9 @@ TEST(CipherTest, WrongKeyFails) {
 TEST(CipherTest, WrongColumnFamilyFails) {
   const Cipher& c = Keys().main;
   std::string sealed = MustSeal(c, "value", Location{1, "k"});
-  for (int64_t cf : {int64_t{0}, int64_t{2}, int64_t{-1}, int64_t{256},
-                     (int64_t{1} << 32) | 1, (int64_t{1} << 56) | 1,
-                     INT64_MIN + 1}) {
+  for (int64_t cf :
+       {int64_t{0}, int64_t{2}, int64_t{-1}, int64_t{256},
+        (int64_t{1} << 32) | 1, (int64_t{1} << 56) | 1, INT64_MIN + 1}) {
     EXPECT_EQ(OpenCode(c, sealed, Location{cf, "k"}), Code::kCorrupt)
         << "cf " << cf;
   }
@@ -173,8 +176,8 @@ TEST(CipherTest, WrongKeyBytesFail) {
     Slice opened_at;
   };
   const Case cases[] = {
-      {"a", "b"},   {"a", nul_key}, {nul_key, "a"}, {"", "a"},
-      {"a", ""},    {"ab", "a"},    {"a", "ab"},    {"user:42", "user:43"},
+      {"a", "b"}, {"a", nul_key}, {nul_key, "a"}, {"", "a"},
+      {"a", ""},  {"ab", "a"},    {"a", "ab"},    {"user:42", "user:43"},
       {"A", "a"},
   };
   for (const Case& tc : cases) {
@@ -409,8 +412,8 @@ TEST(CipherTest, InvalidParametersAreRejectedAndKeepOutput) {
   huge_ops.ops_limit = UINT64_MAX;
   KdfParams huge_mem = Cheap(0x66);
   huge_mem.mem_limit = UINT64_MAX;
-  for (const KdfParams& p : {no_passes, tiny_mem, zero_mem, huge_ops,
-                             huge_mem}) {
+  for (const KdfParams& p :
+       {no_passes, tiny_mem, zero_mem, huge_ops, huge_mem}) {
     Status s = Cipher::Derive("pw", p, &c);
     EXPECT_EQ(s.code(), Code::kError) << s.ToString();
     // The failed derive left the previous key in place.
@@ -429,9 +432,10 @@ TEST(CipherTest, ConcurrentUseOfOneCipher) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&c, &failures, t] {
       for (int i = 0; i < kIterations; ++i) {
-        const std::string key = "k" + std::to_string(t) + "/" + std::to_string(i);
-        const std::string plain = RandomBytes(static_cast<size_t>(i % 300),
-                                              static_cast<uint32_t>(t * 1000 + i));
+        const std::string key =
+            "k" + std::to_string(t) + "/" + std::to_string(i);
+        const std::string plain = RandomBytes(
+            static_cast<size_t>(i % 300), static_cast<uint32_t>(t * 1000 + i));
         const Location where{t, key};
         std::string sealed;
         std::string back;

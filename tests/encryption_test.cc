@@ -9,8 +9,10 @@
 // Argon2id with the default costs takes a few tenths of a second per open,
 // so tests keep their opens few; the tamper tests copy one prepared file.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,9 +31,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include "kvstore.h"
 #include "snkv/snkv.h"
@@ -246,8 +245,8 @@ class RawDb {
   }
 
   std::string Value(int64_t cf_id, const std::string& key) {
-    sqlite3_stmt* st = Prepare("SELECT v FROM kv_" + std::to_string(cf_id) +
-                               " WHERE k = ?1");
+    sqlite3_stmt* st =
+        Prepare("SELECT v FROM kv_" + std::to_string(cf_id) + " WHERE k = ?1");
     sqlite3_bind_blob(st, 1, key.data(), Len(key), SQLITE_TRANSIENT);
     std::string v = "<missing>";
     if (sqlite3_step(st) == SQLITE_ROW) v = Blob(st, 0);
@@ -373,7 +372,8 @@ snkv::ColumnFamily Family(snkv::Store& db, const std::string& name) {
 
 Pairs Collect(snkv::Iterator& it, snkv::Status* status) {
   Pairs out;
-  for (const auto& e : it) out.emplace_back(e.key.ToString(), e.value.ToString());
+  for (const auto& e : it)
+    out.emplace_back(e.key.ToString(), e.value.ToString());
   *status = it.status();
   return out;
 }
@@ -463,14 +463,16 @@ TEST(EncryptionOpen, CreateThenReopenWithTheRightPassword) {
   TempDir dir;
   const std::string path = dir.file("e.db");
   KVStore* kv = nullptr;
-  ASSERT_EQ(OpenEnc(path, "hunter2", &kv), KVSTORE_OK) << kvstore_errmsg(nullptr);
+  ASSERT_EQ(OpenEnc(path, "hunter2", &kv), KVSTORE_OK)
+      << kvstore_errmsg(nullptr);
   ASSERT_NE(kv, nullptr);
   EXPECT_EQ(kvstore_is_encrypted(kv), 1);
   ASSERT_EQ(Put(kv, "k", "secret value"), KVSTORE_OK);
   ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
 
   kv = nullptr;
-  ASSERT_EQ(OpenEnc(path, "hunter2", &kv), KVSTORE_OK) << kvstore_errmsg(nullptr);
+  ASSERT_EQ(OpenEnc(path, "hunter2", &kv), KVSTORE_OK)
+      << kvstore_errmsg(nullptr);
   EXPECT_EQ(kvstore_is_encrypted(kv), 1);
   std::string v;
   ASSERT_EQ(Get(kv, "k", &v), KVSTORE_OK);
@@ -524,7 +526,8 @@ TEST(EncryptionOpen, WrongPasswordsAreAuthFailedWithNullHandle) {
 
   // C++: kAuthFailed and the Store stays closed.
   snkv::Store db;
-  snkv::Status s = snkv::Store::OpenEncrypted(path, snkv::Slice("nope"), {}, &db);
+  snkv::Status s =
+      snkv::Store::OpenEncrypted(path, snkv::Slice("nope"), {}, &db);
   EXPECT_EQ(s.code(), snkv::Code::kAuthFailed) << s.ToString();
   EXPECT_FALSE(db.is_open());
 
@@ -588,7 +591,8 @@ TEST(EncryptionOpen, IsEncryptedIsOneOnlyForEncryptedStores) {
   EXPECT_FALSE(db.is_encrypted());
 }
 
-// ---- 2. in-place conversion of a plain store ----------------------------------
+// ---- 2. in-place conversion of a plain store
+// ----------------------------------
 
 TEST(EncryptionConvert, OpenEncryptedEncryptsEveryValueOfAPlainStore) {
   TempDir dir;
@@ -611,12 +615,14 @@ TEST(EncryptionConvert, OpenEncryptedEncryptsEveryValueOfAPlainStore) {
       ASSERT_GE(ids[name], 0) << name;
       before[name] = raw.Rows(ids[name]);
       ASSERT_EQ(before[name].size(), fam.size()) << name;
-      for (const auto& [k, item] : fam) EXPECT_EQ(before[name][k].v, item.value);
+      for (const auto& [k, item] : fam)
+        EXPECT_EQ(before[name][k].v, item.value);
     }
     EXPECT_EQ(raw.CipherMetaRows(), 0);
   }
 
-  ASSERT_EQ(OpenEnc(path, "convert-me", &kv), KVSTORE_OK) << kvstore_errmsg(nullptr);
+  ASSERT_EQ(OpenEnc(path, "convert-me", &kv), KVSTORE_OK)
+      << kvstore_errmsg(nullptr);
   EXPECT_EQ(kvstore_is_encrypted(kv), 1);
   ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
 
@@ -643,7 +649,8 @@ TEST(EncryptionConvert, OpenEncryptedEncryptsEveryValueOfAPlainStore) {
   }
 
   snkv::Store db;
-  snkv::Status s = snkv::Store::OpenEncrypted(path, snkv::Slice("convert-me"), {}, &db);
+  snkv::Status s =
+      snkv::Store::OpenEncrypted(path, snkv::Slice("convert-me"), {}, &db);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(db.is_encrypted());
   const int64_t now2 = snkv::NowMs();
@@ -685,7 +692,8 @@ TEST(EncryptionConvert, OpenEncryptedEncryptsEveryValueOfAPlainStore) {
   EXPECT_EQ(names, (std::vector<std::string>{"alpha", "beta", "default"}));
 }
 
-// ---- 3. every API on an encrypted store ---------------------------------------
+// ---- 3. every API on an encrypted store
+// ---------------------------------------
 
 TEST(EncryptionApi, CApiWorksOnAnEncryptedStore) {
   TempDir dir;
@@ -839,7 +847,8 @@ TEST(EncryptionApi, CApiWorksOnAnEncryptedStore) {
   EXPECT_EQ(got, (Pairs{{"c", "overwritten"}}));
   kvstore_iterator_close(it);
   got.clear();
-  ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv, "b", 1, &it), KVSTORE_OK);
+  ASSERT_EQ(kvstore_reverse_prefix_iterator_create(kv, "b", 1, &it),
+            KVSTORE_OK);
   EXPECT_EQ(DrainC(it, true, &got), KVSTORE_OK);
   EXPECT_EQ(got, (Pairs{{"b", ""}}));
   kvstore_iterator_close(it);
@@ -917,8 +926,9 @@ TEST(EncryptionApi, CApiWorksOnAnEncryptedStore) {
   EXPECT_EQ(inserted, 1);
   EXPECT_EQ(Get(kv, "pia2", &v), KVSTORE_OK);
   EXPECT_EQ(v, "replaces expired");
-  EXPECT_EQ(kvstore_cf_put_if_absent(cf1, "pia", 3, "cf first", 8, 0, &inserted),
-            KVSTORE_OK);
+  EXPECT_EQ(
+      kvstore_cf_put_if_absent(cf1, "pia", 3, "cf first", 8, 0, &inserted),
+      KVSTORE_OK);
   EXPECT_EQ(inserted, 1);
   EXPECT_EQ(CfGet(cf1, "pia", &v), KVSTORE_OK);
   EXPECT_EQ(v, "cf first");
@@ -961,8 +971,9 @@ TEST(EncryptionApi, CApiWorksOnAnEncryptedStore) {
   EXPECT_EQ(kvstore_integrity_check(kv, &err), KVSTORE_OK) << (err ? err : "");
   snkv_free(err);
   EXPECT_EQ(kvstore_sync(kv), KVSTORE_OK);
-  EXPECT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-            KVSTORE_OK);
+  EXPECT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
   EXPECT_EQ(kvstore_incremental_vacuum(kv, 0), KVSTORE_OK);
   EXPECT_EQ(kvstore_is_encrypted(kv), 1);
 
@@ -979,7 +990,8 @@ TEST(EncryptionApi, CppApiWorksOnAnEncryptedStore) {
   TempDir dir;
   const std::string path = dir.file("cpp.db");
   snkv::Store db;
-  snkv::Status s = snkv::Store::OpenEncrypted(path, snkv::Slice("c++ pw"), {}, &db);
+  snkv::Status s =
+      snkv::Store::OpenEncrypted(path, snkv::Slice("c++ pw"), {}, &db);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(db.is_encrypted());
   const int64_t now = snkv::NowMs();
@@ -1042,10 +1054,14 @@ TEST(EncryptionApi, CppApiWorksOnAnEncryptedStore) {
   ASSERT_TRUE(cf.Get("pia", &v).ok());
   EXPECT_EQ(v, "one");
   std::string sunk;
-  ASSERT_TRUE(cf.Get("pia", [&](snkv::Slice s2) {
-                  sunk = s2.ToString();
-                  return true;
-                }, nullptr).ok());
+  ASSERT_TRUE(cf.Get(
+                    "pia",
+                    [&](snkv::Slice s2) {
+                      sunk = s2.ToString();
+                      return true;
+                    },
+                    nullptr)
+                  .ok());
   EXPECT_EQ(sunk, "one");
   bool exists = false;
   ASSERT_TRUE(cf.Exists("pia", &exists).ok());
@@ -1069,18 +1085,20 @@ TEST(EncryptionApi, CppApiWorksOnAnEncryptedStore) {
   ASSERT_TRUE(db.DropColumnFamily("things").ok());
   ASSERT_TRUE(db.Close().ok());
 
-  ASSERT_TRUE(snkv::Store::OpenEncrypted(path, snkv::Slice("c++ pw"), {}, &db).ok());
+  ASSERT_TRUE(
+      snkv::Store::OpenEncrypted(path, snkv::Slice("c++ pw"), {}, &db).ok());
   want_def.erase("item:100");
   ExpectFamilyReads(db.DefaultColumnFamily(), want_def);
 }
 
-// ---- 4. overhead ------------------------------------------------------------------
+// ---- 4. overhead
+// ------------------------------------------------------------------
 
 TEST(EncryptionFormat, EveryValueCostsExactly40Bytes) {
   TempDir dir;
   const std::string path = dir.file("o.db");
-  const std::vector<size_t> sizes = {0, 1, 15, 16, 17, 100, 1000, 4000,
-                                     4096, 5000, 65536, 300000};
+  const std::vector<size_t> sizes = {0,    1,    15,   16,   17,    100,
+                                     1000, 4000, 4096, 5000, 65536, 300000};
   KVStore* kv = nullptr;
   ASSERT_EQ(OpenEnc(path, "overhead", &kv), KVSTORE_OK);
   KVColumnFamily* cf = nullptr;
@@ -1111,20 +1129,23 @@ TEST(EncryptionFormat, EveryValueCostsExactly40Bytes) {
   EXPECT_EQ(def_rows["replaced"].v.size(), 3 + kOverhead);
   // Also through SQL's own length().
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw.get(),
-                               "SELECT count(*) FROM kv_0"
-                               " WHERE substr(k, 1, 5) = CAST('size:' AS BLOB)"
-                               " AND length(v) = CAST(substr(k, 6) AS INTEGER) + 40",
-                               -1, &st, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(raw.get(),
+                         "SELECT count(*) FROM kv_0"
+                         " WHERE substr(k, 1, 5) = CAST('size:' AS BLOB)"
+                         " AND length(v) = CAST(substr(k, 6) AS INTEGER) + 40",
+                         -1, &st, nullptr),
+      SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int64(st, 0), static_cast<int64_t>(sizes.size()));
   sqlite3_finalize(st);
   // Two seals of the same plaintext differ (fresh nonce per value).
-  EXPECT_NE(def_rows["size:100"].v.substr(0, 24), fam_rows["size:100"].v.substr(0, 24));
+  EXPECT_NE(def_rows["size:100"].v.substr(0, 24),
+            fam_rows["size:100"].v.substr(0, 24));
 }
 
-// ---- 5. tampering -----------------------------------------------------------------
+// ---- 5. tampering
+// -----------------------------------------------------------------
 //
 // One encrypted store is prepared per suite; each test copies it, changes
 // the closed copy with plain SQLite, and reads it back. Documented result
@@ -1175,7 +1196,8 @@ class EncryptionTamper : public ::testing::Test {
 
   // Opens the (tampered) copy; the password still checks out.
   void OpenCopy() {
-    ASSERT_EQ(OpenEnc(path_, kTamperPw, &kv_), KVSTORE_OK) << kvstore_errmsg(nullptr);
+    ASSERT_EQ(OpenEnc(path_, kTamperPw, &kv_), KVSTORE_OK)
+        << kvstore_errmsg(nullptr);
     ASSERT_EQ(kvstore_cf_open(kv_, "other", &other_), KVSTORE_OK);
   }
 
@@ -1263,7 +1285,8 @@ TEST_F(EncryptionTamper, FlippedBitReadsAsCorrupt) {
   kvstore_cf_close(other_);
   other_ = nullptr;
   kv_ = nullptr;
-  ASSERT_TRUE(snkv::Store::OpenEncrypted(path_, snkv::Slice(kTamperPw), {}, &db).ok());
+  ASSERT_TRUE(
+      snkv::Store::OpenEncrypted(path_, snkv::Slice(kTamperPw), {}, &db).ok());
   std::string v = "untouched";
   snkv::Status s = db.Get("k2", &v);
   EXPECT_EQ(s.code(), snkv::Code::kCorrupt) << s.ToString();
@@ -1278,10 +1301,14 @@ TEST_F(EncryptionTamper, TruncatedValueReadsAsCorrupt) {
   {
     RawDb raw(path_);
     ASSERT_TRUE(raw.ok());
-    raw.Exec("UPDATE kv_0 SET v = substr(v, 1, length(v) - 1) WHERE k = CAST('k1' AS BLOB)");
+    raw.Exec(
+        "UPDATE kv_0 SET v = substr(v, 1, length(v) - 1) WHERE k = CAST('k1' "
+        "AS BLOB)");
     raw.Exec("UPDATE kv_0 SET v = substr(v, 2) WHERE k = CAST('k2' AS BLOB)");
-    raw.Exec("UPDATE kv_0 SET v = substr(v, 1, 40) WHERE k = CAST('k3' AS BLOB)");
-    raw.Exec("UPDATE kv_0 SET v = substr(v, 1, 39) WHERE k = CAST('k4' AS BLOB)");
+    raw.Exec(
+        "UPDATE kv_0 SET v = substr(v, 1, 40) WHERE k = CAST('k3' AS BLOB)");
+    raw.Exec(
+        "UPDATE kv_0 SET v = substr(v, 1, 39) WHERE k = CAST('k4' AS BLOB)");
     raw.Exec("UPDATE kv_0 SET v = X'' WHERE k = CAST('k5' AS BLOB)");
     raw.Exec("UPDATE kv_0 SET v = v || X'00' WHERE k = CAST('k6' AS BLOB)");
     // Sanity: the updates hit (keys are stored as blobs).
@@ -1322,7 +1349,9 @@ TEST_F(EncryptionTamper, ValueCopiedToSameKeyInAnotherFamilyReadsAsCorrupt) {
     raw.SetValue(other, "k3", raw.Value(0, "k3"));
     raw.SetValue(0, "k4", raw.Value(other, "k4"));
     // And a row renamed to another key within its family.
-    raw.Exec("UPDATE kv_0 SET k = CAST('k8-renamed' AS BLOB) WHERE k = CAST('k8' AS BLOB)");
+    raw.Exec(
+        "UPDATE kv_0 SET k = CAST('k8-renamed' AS BLOB) WHERE k = CAST('k8' AS "
+        "BLOB)");
   }
   ASSERT_NO_FATAL_FAILURE(OpenCopy());
   ExpectCorrupt(other_, "k3");
@@ -1355,7 +1384,8 @@ TEST_F(EncryptionTamper, IteratorStopsWithAnErrorAtATamperedRow) {
   EXPECT_EQ(rc, KVSTORE_CORRUPT);
   EXPECT_EQ(kvstore_iterator_eof(it), 1);
   Pairs want;
-  for (int i = 1; i <= 4; ++i) want.emplace_back("k" + std::to_string(i), DefValue(i));
+  for (int i = 1; i <= 4; ++i)
+    want.emplace_back("k" + std::to_string(i), DefValue(i));
   EXPECT_EQ(got, want);
   // seek() straight onto the tampered key.
   EXPECT_EQ(kvstore_iterator_seek(it, "k5", 2), KVSTORE_CORRUPT);
@@ -1382,7 +1412,8 @@ TEST_F(EncryptionTamper, IteratorStopsWithAnErrorAtATamperedRow) {
   EXPECT_EQ(rc, KVSTORE_CORRUPT);
   EXPECT_EQ(kvstore_iterator_eof(it), 1);
   want.clear();
-  for (int i = 9; i >= 6; --i) want.emplace_back("k" + std::to_string(i), DefValue(i));
+  for (int i = 9; i >= 6; --i)
+    want.emplace_back("k" + std::to_string(i), DefValue(i));
   EXPECT_EQ(got, want);
   kvstore_iterator_close(it);
 
@@ -1390,9 +1421,11 @@ TEST_F(EncryptionTamper, IteratorStopsWithAnErrorAtATamperedRow) {
   it = reinterpret_cast<KVIterator*>(0x1);
   EXPECT_EQ(kvstore_prefix_iterator_create(kv_, "k5", 2, &it), KVSTORE_CORRUPT);
   EXPECT_EQ(it, nullptr);
-  if (it != nullptr && it != reinterpret_cast<KVIterator*>(0x1)) kvstore_iterator_close(it);
+  if (it != nullptr && it != reinterpret_cast<KVIterator*>(0x1))
+    kvstore_iterator_close(it);
   it = reinterpret_cast<KVIterator*>(0x1);
-  EXPECT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "k", 1, &it), KVSTORE_OK);
+  EXPECT_EQ(kvstore_reverse_prefix_iterator_create(kv_, "k", 1, &it),
+            KVSTORE_OK);
   if (it != nullptr && it != reinterpret_cast<KVIterator*>(0x1)) {
     got.clear();
     EXPECT_EQ(DrainC(it, true, &got), KVSTORE_CORRUPT);
@@ -1414,7 +1447,8 @@ TEST_F(EncryptionTamper, IteratorStopsWithAnErrorAtATamperedRow) {
 
   // C++: range-for stops early and status() is Corrupt.
   snkv::Store db;
-  ASSERT_TRUE(snkv::Store::OpenEncrypted(path_, snkv::Slice(kTamperPw), {}, &db).ok());
+  ASSERT_TRUE(
+      snkv::Store::OpenEncrypted(path_, snkv::Slice(kTamperPw), {}, &db).ok());
   snkv::Status s;
   {
     snkv::Iterator cit = db.NewIterator();
@@ -1441,7 +1475,8 @@ TEST_F(EncryptionTamper, IteratorStopsWithAnErrorAtATamperedRow) {
   }
 }
 
-// ---- 6. no plaintext in the files -------------------------------------------------
+// ---- 6. no plaintext in the files
+// -------------------------------------------------
 
 TEST(EncryptionLeak, MarkersNeverReachTheFilesInWalMode) {
   TempDir dir;
@@ -1465,10 +1500,12 @@ TEST(EncryptionLeak, MarkersNeverReachTheFilesInWalMode) {
   // Sanity: the scanner sees the files while the store is open (keys are
   // plaintext by design).
   EXPECT_GE(FindMarkers(path, {"PLAIN-KEY-VISIBLE"}).size(), 1u);
-  EXPECT_EQ(FindMarkers(path, markers), std::vector<std::string>{}) << "after puts";
+  EXPECT_EQ(FindMarkers(path, markers), std::vector<std::string>{})
+      << "after puts";
 
   // Updates, deletes, a rolled-back transaction.
-  ASSERT_EQ(Put(kv, "PLAIN-KEY-VISIBLE", WithMarker(markers[5], 9000)), KVSTORE_OK);
+  ASSERT_EQ(Put(kv, "PLAIN-KEY-VISIBLE", WithMarker(markers[5], 9000)),
+            KVSTORE_OK);
   ASSERT_EQ(kvstore_delete(kv, "big", 3), KVSTORE_OK);
   ASSERT_EQ(kvstore_cf_delete(cf, "s", 1), KVSTORE_OK);
   ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
@@ -1477,8 +1514,9 @@ TEST(EncryptionLeak, MarkersNeverReachTheFilesInWalMode) {
   ASSERT_EQ(kvstore_rollback(kv), KVSTORE_OK);
   EXPECT_EQ(FindMarkers(path, markers), std::vector<std::string>{})
       << "after updates and deletes";
-  ASSERT_EQ(kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
-            KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_checkpoint(kv, KVSTORE_CHECKPOINT_PASSIVE, nullptr, nullptr),
+      KVSTORE_OK);
   EXPECT_EQ(FindMarkers(path, markers), std::vector<std::string>{})
       << "after checkpoint";
   std::string v;
@@ -1500,7 +1538,8 @@ TEST(EncryptionLeak, MarkersNeverReachTheFilesInDeleteJournalMode) {
   ASSERT_EQ(Put(kv, "a", markers[0]), KVSTORE_OK);
   ASSERT_EQ(Put(kv, "big", WithMarker(markers[1], 12000)), KVSTORE_OK);
   EXPECT_FALSE(FileExists(path + "-wal"));
-  EXPECT_EQ(FindMarkers(path, markers), std::vector<std::string>{}) << "after puts";
+  EXPECT_EQ(FindMarkers(path, markers), std::vector<std::string>{})
+      << "after puts";
   // With a write transaction open the rollback journal exists.
   ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
   ASSERT_EQ(Put(kv, "a", WithMarker(markers[2], 7000)), KVSTORE_OK);
@@ -1530,7 +1569,8 @@ struct PlainWithMarkers {
   std::map<std::string, std::map<std::string, std::string>> live;
 };
 
-PlainWithMarkers MakePlainStoreWithMarkers(const std::string& path, int journal) {
+PlainWithMarkers MakePlainStoreWithMarkers(const std::string& path,
+                                           int journal) {
   PlainWithMarkers p;
   for (char c = 'A'; c <= 'I'; ++c) {
     p.markers.push_back(std::string("SECRET-MARKER-1234-") + c);
@@ -1640,7 +1680,8 @@ void ConvertAndScan(int journal) {
   EXPECT_EQ(kvstore_integrity_check(kv, &err), KVSTORE_OK) << (err ? err : "");
   snkv_free(err);
   ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
-  EXPECT_EQ(FindMarkers(path, p.markers), std::vector<std::string>{}) << "closed";
+  EXPECT_EQ(FindMarkers(path, p.markers), std::vector<std::string>{})
+      << "closed";
 
   ASSERT_EQ(OpenEnc(path, "scrub-pw", &kv, journal), KVSTORE_OK);
   ASSERT_NO_FATAL_FAILURE(ExpectLiveData(kv, p));
@@ -1663,7 +1704,8 @@ TEST(EncryptionLeak, ReencryptLeavesNoPlaintext) {
     PlainWithMarkers p = MakePlainStoreWithMarkers(path, journal);
     KVStore* kv = nullptr;
     ASSERT_EQ(OpenEnc(path, "first", &kv, journal), KVSTORE_OK);
-    ASSERT_EQ(Put(kv, "more", WithMarker("SECRET-MARKER-1234-Z", 8000)), KVSTORE_OK);
+    ASSERT_EQ(Put(kv, "more", WithMarker("SECRET-MARKER-1234-Z", 8000)),
+              KVSTORE_OK);
     p.live["default"]["more"] = WithMarker("SECRET-MARKER-1234-Z", 8000);
     p.markers.push_back("SECRET-MARKER-1234-Z");
     ASSERT_EQ(kvstore_reencrypt(kv, "second", 6), KVSTORE_OK);
@@ -1676,7 +1718,8 @@ TEST(EncryptionLeak, ReencryptLeavesNoPlaintext) {
   }
 }
 
-// ---- 7. reencrypt and remove_encryption ------------------------------------------
+// ---- 7. reencrypt and remove_encryption
+// ------------------------------------------
 
 TEST(EncryptionRekey, ReencryptReplacesThePasswordAndKeepsTheData) {
   TempDir dir;
@@ -1714,7 +1757,8 @@ TEST(EncryptionRekey, ReencryptReplacesThePasswordAndKeepsTheData) {
   EXPECT_EQ(kv, nullptr);
 
   snkv::Store db;
-  snkv::Status s = snkv::Store::OpenEncrypted(path, snkv::Slice("new password"), {}, &db);
+  snkv::Status s =
+      snkv::Store::OpenEncrypted(path, snkv::Slice("new password"), {}, &db);
   ASSERT_TRUE(s.ok()) << s.ToString();
   const int64_t now2 = snkv::NowMs();
   for (const auto& [name, fam] : data) {
@@ -1795,7 +1839,8 @@ TEST(EncryptionRekey, RemoveEncryptionLeavesAPlainStoreWithTheSameData) {
   ASSERT_TRUE(db.Close().ok());
 
   // C++ RemoveEncryption.
-  ASSERT_TRUE(snkv::Store::OpenEncrypted(path, snkv::Slice("again"), {}, &db).ok());
+  ASSERT_TRUE(
+      snkv::Store::OpenEncrypted(path, snkv::Slice("again"), {}, &db).ok());
   EXPECT_TRUE(db.is_encrypted());
   ASSERT_TRUE(db.RemoveEncryption().ok());
   EXPECT_FALSE(db.is_encrypted());
@@ -1828,7 +1873,8 @@ TEST(EncryptionRekey, ReencryptAndRemoveAreRefusedInsideATransaction) {
 
   snkv::Store db;
   // The password did not change.
-  ASSERT_TRUE(snkv::Store::OpenEncrypted(path, snkv::Slice("pw"), {}, &db).ok());
+  ASSERT_TRUE(
+      snkv::Store::OpenEncrypted(path, snkv::Slice("pw"), {}, &db).ok());
   {
     snkv::Transaction txn;
     ASSERT_TRUE(db.BeginTransaction(snkv::TxnMode::kWrite, &txn).ok());
@@ -1851,7 +1897,8 @@ TEST(EncryptionRekey, ReencryptAndRemoveAreRefusedInsideATransaction) {
   EXPECT_FALSE(plain.is_encrypted());
 }
 
-// ---- 8. SIGKILL during reencrypt / conversion --------------------------------------
+// ---- 8. SIGKILL during reencrypt / conversion
+// --------------------------------------
 
 // A child process whose stdout we read line by line.
 class Child {
@@ -1880,7 +1927,8 @@ class Child {
   bool WaitFor(const std::string& line, Clock::time_point deadline) {
     while (text_.find(line + "\n") == std::string::npos) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - Clock::now()).count();
+                      deadline - Clock::now())
+                      .count();
       if (left <= 0) return false;
       pollfd p{out_, POLLIN, 0};
       int r = poll(&p, 1, static_cast<int>(left));
@@ -2064,7 +2112,8 @@ std::vector<KillPlan> Plans(std::mt19937& rng, int total_ms, int opened_ms,
   for (int i = 0; i < 3; ++i) plans.push_back({"", whole(rng), false});
   if (has_opened_line) {
     // Aim at the rewrite itself: after the open, before the end.
-    std::uniform_int_distribution<int> rest(0, std::max(1, total_ms - opened_ms));
+    std::uniform_int_distribution<int> rest(0,
+                                            std::max(1, total_ms - opened_ms));
     for (int i = 0; i < 3; ++i) plans.push_back({"opened", rest(rng), false});
   }
   plans.push_back({"done", 0, false});  // after completion, before close
@@ -2100,7 +2149,8 @@ void KillRound(const std::string& tool_mode, const std::string& tmpl,
           << "worker output: " << child.text();
     }
     if (plan.delay_ms > 0) {
-      child.WaitFor("closed", Clock::now() + std::chrono::milliseconds(plan.delay_ms));
+      child.WaitFor("closed",
+                    Clock::now() + std::chrono::milliseconds(plan.delay_ms));
     }
     child.Kill();
   }
@@ -2131,7 +2181,8 @@ void KillRound(const std::string& tool_mode, const std::string& tmpl,
     ASSERT_TRUE(s.ok()) << "neither plain nor encrypted: " << s.ToString();
     is_new = true;
   } else if ((s = snkv::Store::OpenEncrypted(path, snkv::Slice(new_pw), opts,
-                                             &db)).ok()) {
+                                             &db))
+                 .ok()) {
     is_new = true;
   } else {
     ASSERT_EQ(s.code(), snkv::Code::kAuthFailed) << s.ToString();
@@ -2156,7 +2207,8 @@ void KillTest(const std::string& tool_mode, const std::string& journal) {
   const std::string path = dir.file("victim.db");
   const std::string old_pw = "the old password";
   const std::string new_pw = "the NEW password";
-  const int jm = journal == "delete" ? KVSTORE_JOURNAL_DELETE : KVSTORE_JOURNAL_WAL;
+  const int jm =
+      journal == "delete" ? KVSTORE_JOURNAL_DELETE : KVSTORE_JOURNAL_WAL;
   if (tool_mode == "reencrypt") {
     ASSERT_NO_FATAL_FAILURE(MakeKillStore(tmpl, &old_pw, jm));
   } else {
@@ -2180,7 +2232,8 @@ void KillTest(const std::string& tool_mode, const std::string& journal) {
       ASSERT_TRUE(child.WaitFor("opened", t0 + std::chrono::seconds(60)))
           << child.text();
       opened_ms = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0)
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                t0)
               .count());
     }
     ASSERT_TRUE(child.WaitFor("done", t0 + std::chrono::seconds(60)))

@@ -11,6 +11,7 @@
 //   - put_if_absent is atomic across processes.
 // No timing is asserted; the only clock is a generous guard against hangs.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -23,8 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "snkv/snkv.h"
 #include "test_util.h"
@@ -292,9 +291,10 @@ TEST_P(MultiProcessTest, TruncateCheckpointWhileOtherProcessIdle) {
 
   EXPECT_EQ(b->Ask("quit"), "<eof>");
   EXPECT_TRUE(b->ExitedOk());
-  std::printf("[ info     ] TRUNCATE checkpoint was BUSY on first try in %d of "
-              "20 rounds\n",
-              first_try_busy);
+  std::printf(
+      "[ info     ] TRUNCATE checkpoint was BUSY on first try in %d of "
+      "20 rounds\n",
+      first_try_busy);
 }
 
 // Two processes writing at once, each with a busy timeout: every write of

@@ -62,7 +62,8 @@ TEST_F(WriteBatchTest, ReadsInsideTheTransactionSeeEveryEarlierPut) {
   }
   EXPECT_EQ(count, 1000);
   ASSERT_TRUE(db_.Commit().ok());
-  for (int i = 0; i < 1000; i += 37) EXPECT_EQ(Get(db_.DefaultColumnFamily(), Key(i)), Value(i, 0));
+  for (int i = 0; i < 1000; i += 37)
+    EXPECT_EQ(Get(db_.DefaultColumnFamily(), Key(i)), Value(i, 0));
 }
 
 TEST_F(WriteBatchTest, TheLastPutOfAKeyWins) {
@@ -70,10 +71,12 @@ TEST_F(WriteBatchTest, TheLastPutOfAKeyWins) {
   // Rewrite a few keys many times so duplicates land in one batch and
   // across batches.
   for (int round = 0; round < 40; ++round) {
-    for (int i = 0; i < 7; ++i) ASSERT_TRUE(db_.Put(Key(i), Value(i, round)).ok());
+    for (int i = 0; i < 7; ++i)
+      ASSERT_TRUE(db_.Put(Key(i), Value(i, round)).ok());
   }
   ASSERT_TRUE(db_.Commit().ok());
-  for (int i = 0; i < 7; ++i) EXPECT_EQ(Get(db_.DefaultColumnFamily(), Key(i)), Value(i, 39));
+  for (int i = 0; i < 7; ++i)
+    EXPECT_EQ(Get(db_.DefaultColumnFamily(), Key(i)), Value(i, 39));
   int64_t n = 0;
   ASSERT_TRUE(db_.DefaultColumnFamily().Count(&n).ok());
   EXPECT_EQ(n, 7);
@@ -156,7 +159,8 @@ TEST_F(WriteBatchTest, LargeValuesAreWrittenWhole) {
     ASSERT_TRUE(db_.Put(Key(i), value).ok());
   }
   ASSERT_TRUE(db_.Commit().ok());
-  for (const auto& [k, v] : expect) EXPECT_EQ(Get(db_.DefaultColumnFamily(), k), v);
+  for (const auto& [k, v] : expect)
+    EXPECT_EQ(Get(db_.DefaultColumnFamily(), k), v);
 }
 
 TEST_F(WriteBatchTest, StatsCountBufferedPuts) {

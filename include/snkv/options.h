@@ -18,7 +18,7 @@ enum class TxnMode : int { kRead = 0, kWrite = 1 };
 
 inline constexpr int kMaxColumnFamilies = 64;  // the default one included
 inline constexpr int kMaxColumnFamilyName = 255;
-inline constexpr int64_t kNoTtl = -1;          // "no expiry" remaining time
+inline constexpr int64_t kNoTtl = -1;  // "no expiry" remaining time
 
 struct Options {
   JournalMode journal_mode = JournalMode::kWal;
@@ -26,8 +26,8 @@ struct Options {
   int cache_size_pages = 2000;  // > 0
   int page_size = 4096;         // new files only; power of two 512..65536
   bool read_only = false;
-  int busy_timeout_ms = 0;      // >= 0
-  int wal_size_limit = 0;       // > 0: PASSIVE checkpoint every N commits
+  int busy_timeout_ms = 0;  // >= 0
+  int wal_size_limit = 0;   // > 0: PASSIVE checkpoint every N commits
 };
 
 // Cumulative counters; see kvstore.h for each one's meaning.

@@ -96,8 +96,8 @@ snkv::Options ToOptions(const KVStoreConfig* c) {
 }
 
 // Runs a value-returning read through the C++ sink API.
-int GetInto(snkv::ColumnFamily& cf, const void* pKey, int nKey,
-            void** ppValue, int* pnValue, int64_t* pnRemaining) {
+int GetInto(snkv::ColumnFamily& cf, const void* pKey, int nKey, void** ppValue,
+            int* pnValue, int64_t* pnRemaining) {
   Slice key;
   if (!ToSlice(pKey, nKey, &key)) return Invalid(cf, kBadKey);
   if (ppValue == nullptr || pnValue == nullptr) return Invalid(cf, kNullOutput);
@@ -147,7 +147,8 @@ int TtlRemaining(snkv::ColumnFamily& cf, const void* pKey, int nKey,
 int PurgeExpired(snkv::ColumnFamily& cf, int* pnDeleted) {
   int64_t n = 0;
   Status s = cf.PurgeExpired(&n);
-  if (s.ok() && pnDeleted) *pnDeleted = n > INT_MAX ? INT_MAX : static_cast<int>(n);
+  if (s.ok() && pnDeleted)
+    *pnDeleted = n > INT_MAX ? INT_MAX : static_cast<int>(n);
   return Code(s);
 }
 
@@ -177,8 +178,9 @@ int NewIterator(snkv::ColumnFamily* cf, const void* pPrefix, int nPrefix,
   if (cf == nullptr) return KVSTORE_ERROR;
   Slice prefix;
   if (is_prefix && !ToSlice(pPrefix, nPrefix, &prefix)) {
-    return Invalid(*cf, "invalid prefix: negative length, or NULL with a "
-                        "positive length");
+    return Invalid(*cf,
+                   "invalid prefix: negative length, or NULL with a "
+                   "positive length");
   }
   snkv::IteratorOptions options;
   options.prefix = prefix.ToString();
@@ -212,7 +214,8 @@ void* kvstore_malloc_zeroed(sqlite3_uint64 n) {
 
 int64_t kvstore_now_ms(void) { return snkv::NowMs(); }
 
-// ---- lifecycle ---------------------------------------------------------------
+// ---- lifecycle
+// ---------------------------------------------------------------
 
 int kvstore_open_v2(const char* zFilename, KVStore** ppKV,
                     const KVStoreConfig* pConfig) {
@@ -252,9 +255,9 @@ int kvstore_open_encrypted(const char* zFilename, const void* pPassword,
       return KVSTORE_ERROR;
     }
     auto handle = std::make_unique<KVStore>();
-    Status s = snkv::Store::OpenEncrypted(zFilename ? zFilename : ":memory:",
-                                          password, ToOptions(pConfig),
-                                          &handle->store);
+    Status s =
+        snkv::Store::OpenEncrypted(zFilename ? zFilename : ":memory:", password,
+                                   ToOptions(pConfig), &handle->store);
     if (!s.ok()) {
       g_open_error = s.message();
       return Code(s);
@@ -274,7 +277,8 @@ int kvstore_reencrypt(KVStore* pKV, const void* pNewPassword,
   Slice password;
   if (pKV == nullptr) return KVSTORE_ERROR;
   if (!ToSlice(pNewPassword, nNewPassword, &password)) {
-    return Guard([&] { return Invalid(pKV->store, "invalid password length"); });
+    return Guard(
+        [&] { return Invalid(pKV->store, "invalid password length"); });
   }
   return Guard([&] { return Code(pKV->store.Reencrypt(password)); });
 }
@@ -299,12 +303,14 @@ int kvstore_close(KVStore* pKV) {
   return rc;
 }
 
-// ---- default column family -----------------------------------------------------
+// ---- default column family
+// -----------------------------------------------------
 
 int kvstore_put(KVStore* pKV, const void* pKey, int nKey, const void* pValue,
                 int nValue) {
   if (pKV == nullptr) return KVSTORE_ERROR;
-  return Guard([&] { return Put(pKV->default_cf, pKey, nKey, pValue, nValue, 0); });
+  return Guard(
+      [&] { return Put(pKV->default_cf, pKey, nKey, pValue, nValue, 0); });
 }
 
 int kvstore_get(KVStore* pKV, const void* pKey, int nKey, void** ppValue,
@@ -325,13 +331,15 @@ int kvstore_exists(KVStore* pKV, const void* pKey, int nKey, int* pExists) {
   return Guard([&] { return Exists(pKV->default_cf, pKey, nKey, pExists); });
 }
 
-// ---- column families ----------------------------------------------------------
+// ---- column families
+// ----------------------------------------------------------
 
 int kvstore_cf_create(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
   if (ppCF != nullptr) *ppCF = nullptr;
   if (pKV == nullptr) return KVSTORE_ERROR;
   if (zName == nullptr) {
-    return Guard([&] { return Invalid(pKV->store, "column family name is NULL"); });
+    return Guard(
+        [&] { return Invalid(pKV->store, "column family name is NULL"); });
   }
   if (ppCF == nullptr) {
     return Guard([&] { return Invalid(pKV->store, kNullOutput); });
@@ -347,7 +355,8 @@ int kvstore_cf_open(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
   if (ppCF != nullptr) *ppCF = nullptr;
   if (pKV == nullptr) return KVSTORE_ERROR;
   if (zName == nullptr) {
-    return Guard([&] { return Invalid(pKV->store, "column family name is NULL"); });
+    return Guard(
+        [&] { return Invalid(pKV->store, "column family name is NULL"); });
   }
   if (ppCF == nullptr) {
     return Guard([&] { return Invalid(pKV->store, kNullOutput); });
@@ -371,7 +380,8 @@ int kvstore_cf_get_default(KVStore* pKV, KVColumnFamily** ppCF) {
 int kvstore_cf_drop(KVStore* pKV, const char* zName) {
   if (pKV == nullptr) return KVSTORE_ERROR;
   if (zName == nullptr) {
-    return Guard([&] { return Invalid(pKV->store, "column family name is NULL"); });
+    return Guard(
+        [&] { return Invalid(pKV->store, "column family name is NULL"); });
   }
   return Guard([&] { return Code(pKV->store.DropColumnFamily(zName)); });
 }
@@ -431,49 +441,59 @@ int kvstore_cf_exists(KVColumnFamily* pCF, const void* pKey, int nKey,
   return Guard([&] { return Exists(pCF->cf, pKey, nKey, pExists); });
 }
 
-// ---- iterators -----------------------------------------------------------------
+// ---- iterators
+// -----------------------------------------------------------------
 
 int kvstore_iterator_create(KVStore* pKV, KVIterator** ppIter) {
   return Guard([&] {
-    return NewIterator(pKV ? &pKV->default_cf : nullptr, nullptr, 0, false, false, ppIter);
+    return NewIterator(pKV ? &pKV->default_cf : nullptr, nullptr, 0, false,
+                       false, ppIter);
   });
 }
 
 int kvstore_cf_iterator_create(KVColumnFamily* pCF, KVIterator** ppIter) {
-  return Guard(
-      [&] { return NewIterator(pCF ? &pCF->cf : nullptr, nullptr, 0, false, false, ppIter); });
+  return Guard([&] {
+    return NewIterator(pCF ? &pCF->cf : nullptr, nullptr, 0, false, false,
+                       ppIter);
+  });
 }
 
 int kvstore_reverse_iterator_create(KVStore* pKV, KVIterator** ppIter) {
   return Guard([&] {
-    return NewIterator(pKV ? &pKV->default_cf : nullptr, nullptr, 0, false, true, ppIter);
+    return NewIterator(pKV ? &pKV->default_cf : nullptr, nullptr, 0, false,
+                       true, ppIter);
   });
 }
 
 int kvstore_cf_reverse_iterator_create(KVColumnFamily* pCF,
                                        KVIterator** ppIter) {
-  return Guard(
-      [&] { return NewIterator(pCF ? &pCF->cf : nullptr, nullptr, 0, false, true, ppIter); });
+  return Guard([&] {
+    return NewIterator(pCF ? &pCF->cf : nullptr, nullptr, 0, false, true,
+                       ppIter);
+  });
 }
 
 int kvstore_prefix_iterator_create(KVStore* pKV, const void* pPrefix,
                                    int nPrefix, KVIterator** ppIter) {
   return Guard([&] {
-    return NewIterator(pKV ? &pKV->default_cf : nullptr, pPrefix, nPrefix, true, false, ppIter);
+    return NewIterator(pKV ? &pKV->default_cf : nullptr, pPrefix, nPrefix, true,
+                       false, ppIter);
   });
 }
 
 int kvstore_cf_prefix_iterator_create(KVColumnFamily* pCF, const void* pPrefix,
                                       int nPrefix, KVIterator** ppIter) {
   return Guard([&] {
-    return NewIterator(pCF ? &pCF->cf : nullptr, pPrefix, nPrefix, true, false, ppIter);
+    return NewIterator(pCF ? &pCF->cf : nullptr, pPrefix, nPrefix, true, false,
+                       ppIter);
   });
 }
 
 int kvstore_reverse_prefix_iterator_create(KVStore* pKV, const void* pPrefix,
                                            int nPrefix, KVIterator** ppIter) {
   return Guard([&] {
-    return NewIterator(pKV ? &pKV->default_cf : nullptr, pPrefix, nPrefix, true, true, ppIter);
+    return NewIterator(pKV ? &pKV->default_cf : nullptr, pPrefix, nPrefix, true,
+                       true, ppIter);
   });
 }
 
@@ -481,7 +501,8 @@ int kvstore_cf_reverse_prefix_iterator_create(KVColumnFamily* pCF,
                                               const void* pPrefix, int nPrefix,
                                               KVIterator** ppIter) {
   return Guard([&] {
-    return NewIterator(pCF ? &pCF->cf : nullptr, pPrefix, nPrefix, true, true, ppIter);
+    return NewIterator(pCF ? &pCF->cf : nullptr, pPrefix, nPrefix, true, true,
+                       ppIter);
   });
 }
 
@@ -539,7 +560,8 @@ int kvstore_iterator_value(KVIterator* pIter, void** ppValue, int* pnValue) {
 
 void kvstore_iterator_close(KVIterator* pIter) { delete pIter; }
 
-// ---- transactions ----------------------------------------------------------------
+// ---- transactions
+// ----------------------------------------------------------------
 
 int kvstore_begin(KVStore* pKV, int wrflag) {
   if (pKV == nullptr) return KVSTORE_ERROR;
@@ -559,7 +581,8 @@ int kvstore_rollback(KVStore* pKV) {
   return Guard([&] { return Code(pKV->store.Rollback()); });
 }
 
-// ---- TTL -------------------------------------------------------------------------
+// ---- TTL
+// -------------------------------------------------------------------------
 
 int kvstore_put_ttl(KVStore* pKV, const void* pKey, int nKey,
                     const void* pValue, int nValue, int64_t expire_ms) {
@@ -615,7 +638,8 @@ int kvstore_cf_purge_expired(KVColumnFamily* pCF, int* pnDeleted) {
   return Guard([&] { return PurgeExpired(pCF->cf, pnDeleted); });
 }
 
-// ---- conditional insert, clear, count ------------------------------------------
+// ---- conditional insert, clear, count
+// ------------------------------------------
 
 int kvstore_put_if_absent(KVStore* pKV, const void* pKey, int nKey,
                           const void* pValue, int nValue, int64_t expire_ms,
@@ -628,8 +652,8 @@ int kvstore_put_if_absent(KVStore* pKV, const void* pKey, int nKey,
 }
 
 int kvstore_cf_put_if_absent(KVColumnFamily* pCF, const void* pKey, int nKey,
-                             const void* pValue, int nValue,
-                             int64_t expire_ms, int* pInserted) {
+                             const void* pValue, int nValue, int64_t expire_ms,
+                             int* pInserted) {
   if (pCF == nullptr) return KVSTORE_ERROR;
   return Guard([&] {
     return PutIfAbsent(pCF->cf, pKey, nKey, pValue, nValue, expire_ms,
@@ -657,7 +681,8 @@ int kvstore_cf_count(KVColumnFamily* pCF, int64_t* pnCount) {
   return Guard([&] { return Count(pCF->cf, pnCount); });
 }
 
-// ---- diagnostics and maintenance ---------------------------------------------
+// ---- diagnostics and maintenance
+// ---------------------------------------------
 
 const char* kvstore_errmsg(KVStore* pKV) {
   if (pKV == nullptr) return g_open_error.c_str();
@@ -721,7 +746,8 @@ int kvstore_checkpoint(KVStore* pKV, int mode, int* pnLog, int* pnCkpt) {
   if (pKV == nullptr) return KVSTORE_ERROR;
   return Guard([&] {
     snkv::CheckpointResult r;
-    Status s = pKV->store.Checkpoint(static_cast<snkv::CheckpointMode>(mode), &r);
+    Status s =
+        pKV->store.Checkpoint(static_cast<snkv::CheckpointMode>(mode), &r);
     if (pnLog) *pnLog = r.log_frames;
     if (pnCkpt) *pnCkpt = r.checkpointed_frames;
     return Code(s);

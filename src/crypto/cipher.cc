@@ -70,7 +70,9 @@ Status BuildAd(const Location& where, std::string* ad) {
 const unsigned char* U(const char* p) noexcept {
   return reinterpret_cast<const unsigned char*>(p);
 }
-unsigned char* U(char* p) noexcept { return reinterpret_cast<unsigned char*>(p); }
+unsigned char* U(char* p) noexcept {
+  return reinterpret_cast<unsigned char*>(p);
+}
 
 }  // namespace
 
@@ -199,9 +201,9 @@ Status Cipher::Open(Slice sealed, const Location& where,
   if (key_ == nullptr) return NoKey();
   if (out == nullptr) return Status::Error("Cipher::Open: out is null");
   if (sealed.size() < kOverhead) {
-    return Status::Corrupt("encrypted value too short: " +
-                           std::to_string(sealed.size()) + " bytes, need at least " +
-                           std::to_string(kOverhead));
+    return Status::Corrupt(
+        "encrypted value too short: " + std::to_string(sealed.size()) +
+        " bytes, need at least " + std::to_string(kOverhead));
   }
   std::string ad;
   if (Status s = BuildAd(where, &ad); !s.ok()) return s;

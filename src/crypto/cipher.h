@@ -28,7 +28,7 @@ inline constexpr size_t kOverhead = kNonceSize + kTagSize;  // 40
 // Argon2id parameters, stored in the file with the salt.
 struct KdfParams {
   std::array<unsigned char, kSaltSize> salt{};
-  uint64_t ops_limit = 3;                  // passes
+  uint64_t ops_limit = 3;                    // passes
   uint64_t mem_limit = 64ull * 1024 * 1024;  // bytes
 };
 

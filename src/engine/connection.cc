@@ -97,10 +97,9 @@ Statement& Statement::operator=(Statement&& other) noexcept {
 Status Statement::Prepare(const Connection& conn, std::string_view sql,
                           bool persistent) {
   Finalize();
-  int rc = sqlite3_prepare_v3(conn.get(), sql.data(),
-                              static_cast<int>(sql.size()),
-                              persistent ? SQLITE_PREPARE_PERSISTENT : 0,
-                              &stmt_, nullptr);
+  int rc = sqlite3_prepare_v3(
+      conn.get(), sql.data(), static_cast<int>(sql.size()),
+      persistent ? SQLITE_PREPARE_PERSISTENT : 0, &stmt_, nullptr);
   if (rc != SQLITE_OK) {
     Status s = conn.Error(rc, "prepare");
     Finalize();
@@ -133,7 +132,9 @@ void Statement::BindInt(int index, int64_t value) noexcept {
   sqlite3_bind_int64(stmt_, index, value);
 }
 
-void Statement::BindNull(int index) noexcept { sqlite3_bind_null(stmt_, index); }
+void Statement::BindNull(int index) noexcept {
+  sqlite3_bind_null(stmt_, index);
+}
 
 Status Statement::Run(std::string_view context) {
   int rc;

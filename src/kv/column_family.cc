@@ -118,16 +118,15 @@ Status StoreCore::CfError(const ColumnFamilyState& cf,
                           std::string_view context) const {
   std::string_view msg = sqlite3_errmsg(conn_.get());
   if ((rc & 0xff) == SQLITE_ERROR && msg.starts_with("no such table")) {
-    return Status::NotFound("column family '" + cf.name +
-                            "' no longer exists");
+    return Status::NotFound("column family '" + cf.name + "' no longer exists");
   }
   return stmt.is_prepared() ? stmt.Error(rc, context)
                             : conn_.Error(rc, context);
 }
 
 Status StoreCore::CheckSize(Slice key, Slice value) const {
-  auto limit = static_cast<size_t>(
-      sqlite3_limit(conn_.get(), SQLITE_LIMIT_LENGTH, -1));
+  auto limit =
+      static_cast<size_t>(sqlite3_limit(conn_.get(), SQLITE_LIMIT_LENGTH, -1));
   // The row holds key, value (sealed: 40 bytes more) and a short header.
   const size_t reserve = 64 + crypto::kOverhead;
   if (key.size() >= limit - reserve ||
@@ -164,7 +163,8 @@ void StoreCore::ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms) {
 
 Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
                       int64_t expire_at_ms) {
-  if (expire_at_ms < 0) return Status::Error("expiry time must not be negative");
+  if (expire_at_ms < 0)
+    return Status::Error("expiry time must not be negative");
   Status s = CheckSize(key, value);
   if (!s.ok()) return s;
   s = PrepareWrite();
@@ -249,7 +249,8 @@ Status StoreCore::FlushPending() {
   while (s.ok() && begin < pending_count_) {
     // A run of consecutive puts to one family.
     size_t end = begin + 1;
-    while (end < pending_count_ && pending_[end].cf == pending_[begin].cf) ++end;
+    while (end < pending_count_ && pending_[end].cf == pending_[begin].cf)
+      ++end;
     s = FlushRun(begin, end);
     begin = end;
   }
@@ -260,7 +261,8 @@ Status StoreCore::FlushPending() {
     ForgetTransaction();
     return Status(s.code(),
                   "a put buffered in this transaction failed, so the "
-                  "transaction was rolled back: " + s.message());
+                  "transaction was rolled back: " +
+                      s.message());
   }
   return s;
 }
@@ -274,7 +276,8 @@ Status StoreCore::FlushPending() {
 // (measured 2.4x slower). docs/design.md, "Writes".
 Status StoreCore::FlushRun(size_t begin, size_t end) {
   ColumnFamilyState& cf = *pending_[begin].cf;
-  auto bind_row = [&](engine::Statement& stmt, int first, const PendingPut& put) {
+  auto bind_row = [&](engine::Statement& stmt, int first,
+                      const PendingPut& put) {
     stmt.BindBlob(first, put.key);
     stmt.BindBlob(first + 1, put.value);
     if (put.expires != 0) {
@@ -341,8 +344,10 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
     if (!stmt->ColumnIsNull(1)) {
       int64_t expires = stmt->ColumnInt(1);
       now = NowMs();
-      if (expires > now) remaining = Remaining(expires, now);
-      else remaining = 0;
+      if (expires > now)
+        remaining = Remaining(expires, now);
+      else
+        remaining = 0;
     }
     if (remaining != 0) {
       Slice value;
@@ -487,7 +492,8 @@ Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
 
 Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
                               int64_t expire_at_ms, bool* inserted) {
-  if (expire_at_ms < 0) return Status::Error("expiry time must not be negative");
+  if (expire_at_ms < 0)
+    return Status::Error("expiry time must not be negative");
   Status s = CheckSize(key, value);
   if (!s.ok()) return s;
   s = PrepareWrite();
@@ -601,8 +607,7 @@ Status ColumnFamily::Put(Slice key, Slice value, int64_t expire_at_ms) {
       [&] { return store_->Put(*state_, key, value, expire_at_ms); });
 }
 
-Status ColumnFamily::Get(Slice key, std::string* value,
-                         int64_t* remaining_ms) {
+Status ColumnFamily::Get(Slice key, std::string* value, int64_t* remaining_ms) {
   return Get(
       key,
       [value](Slice v) {

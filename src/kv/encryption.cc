@@ -29,8 +29,8 @@ constexpr int kRewriteBatch = 256;
 Status ReadMeta(engine::Connection& conn, const char* key, std::string* out,
                 int64_t* as_int) {
   engine::Statement stmt;
-  Status s = stmt.Prepare(conn, "SELECT value FROM snkv_meta WHERE key = ?1",
-                          false);
+  Status s =
+      stmt.Prepare(conn, "SELECT value FROM snkv_meta WHERE key = ?1", false);
   if (!s.ok()) return s;
   stmt.BindText(1, key);
   int rc = stmt.Step();
@@ -68,15 +68,15 @@ Status WriteMetaInt(engine::Connection& conn, const char* key, int64_t v) {
 
 }  // namespace
 
-Status StoreCore::SealWithKey(int64_t cf_id, Slice key, Slice value, std::string* buf,
-                       Slice* stored) const {
+Status StoreCore::SealWithKey(int64_t cf_id, Slice key, Slice value,
+                              std::string* buf, Slice* stored) const {
   Status s = cipher_.Seal(value, {cf_id, key}, buf);
   if (s.ok()) *stored = *buf;
   return s;
 }
 
 Status StoreCore::OpenWithKey(int64_t cf_id, Slice key, Slice stored,
-                       std::string* buf, Slice* plain) const {
+                              std::string* buf, Slice* plain) const {
   Status s = cipher_.Open(stored, {cf_id, key}, buf);
   if (s.ok()) *plain = *buf;
   return s;
@@ -178,9 +178,10 @@ Status StoreCore::RewriteAllValues(const crypto::Cipher* from,
     engine::Statement first_batch;
     engine::Statement next_batch;
     engine::Statement update;
-    Status s = first_batch.Prepare(conn_, "SELECT k, v FROM " + table +
-                                              " WHERE k >= ?1 ORDER BY k LIMIT " +
-                                              std::to_string(kRewriteBatch));
+    Status s =
+        first_batch.Prepare(conn_, "SELECT k, v FROM " + table +
+                                       " WHERE k >= ?1 ORDER BY k LIMIT " +
+                                       std::to_string(kRewriteBatch));
     if (s.ok()) {
       s = next_batch.Prepare(conn_, "SELECT k, v FROM " + table +
                                         " WHERE k > ?1 ORDER BY k LIMIT " +
@@ -244,9 +245,8 @@ Status StoreCore::ScrubFreeSpace() {
   Status s = conn_.Exec("VACUUM");
   if (!s.ok()) return s;
   if (wal_mode_) {
-    int rc = sqlite3_wal_checkpoint_v2(conn_.get(), "main",
-                                       SQLITE_CHECKPOINT_TRUNCATE, nullptr,
-                                       nullptr);
+    int rc = sqlite3_wal_checkpoint_v2(
+        conn_.get(), "main", SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     if (rc != SQLITE_OK) return conn_.Error(rc, "checkpoint after conversion");
     ++stats_.checkpoints;
   }

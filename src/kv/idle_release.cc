@@ -61,7 +61,8 @@ void Run(State* st) {
     std::vector<std::weak_ptr<StoreCore>> keep;
     for (auto& weak : watched) {
       std::shared_ptr<StoreCore> core = weak.lock();
-      if (core && !core->ReleaseSnapshotIfIdle(Clock::now(), IdleReleaser::kIdle)) {
+      if (core &&
+          !core->ReleaseSnapshotIfIdle(Clock::now(), IdleReleaser::kIdle)) {
         keep.push_back(weak);
       }
     }  // the last reference to a core may drop here, outside st->mu

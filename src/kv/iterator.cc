@@ -1,10 +1,11 @@
 // Ordered iteration: IteratorCore (statements and positioning) and the
 // public Iterator that owns one.
+#include "snkv/iterator.h"
+
 #include <string>
 #include <utility>
 
 #include "kv/iterator_core.h"
-#include "snkv/iterator.h"
 #include "snkv/store.h"
 
 namespace snkv {
@@ -123,13 +124,12 @@ Status IteratorCore::PrepareShape(Shape shape) {
     pool.pop_back();
     return Status::OK();
   }
-  Status s = stmt.Prepare(store_->connection(),
-                          WithTable(ShapeSql(static_cast<int>(index)),
-                                    family_->table));
+  Status s = stmt.Prepare(
+      store_->connection(),
+      WithTable(ShapeSql(static_cast<int>(index)), family_->table));
   if (s.ok()) return s;
-  return store_->CfError(*family_, stmt,
-                         sqlite3_errcode(store_->connection().get()),
-                         "iterator");
+  return store_->CfError(
+      *family_, stmt, sqlite3_errcode(store_->connection().get()), "iterator");
 }
 
 Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
@@ -156,8 +156,8 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   // Bound SQLITE_STATIC: bound_ outlives the run.
   if (bounded) stmt.BindBlob(1, bound_);
   running_ = &stmt;
-  running_forward_ = shape == Shape::kFirst || shape == Shape::kGe ||
-                     shape == Shape::kGt;
+  running_forward_ =
+      shape == Shape::kFirst || shape == Shape::kGe || shape == Shape::kGt;
   now_ms_ = NowMs();
   s = Step();
   // Turning around: the previous statement kept the read transaction (and
@@ -227,7 +227,8 @@ Status IteratorCore::Seek(Slice target) {
   return Enter([&] {
     if (!reverse_) {
       // Below the prefix: start at its first key.
-      if (target.compare(prefix_) < 0) return Position(Shape::kGe, prefix_, false);
+      if (target.compare(prefix_) < 0)
+        return Position(Shape::kGe, prefix_, false);
       return Position(Shape::kGe, target, false);
     }
     // Above the prefix: start at its last key.
@@ -272,8 +273,12 @@ Iterator::~Iterator() = default;
 Iterator::Iterator(Iterator&&) noexcept = default;
 Iterator& Iterator::operator=(Iterator&&) noexcept = default;
 
-Status Iterator::SeekToFirst() { return core_ ? core_->SeekToFirst() : NotOpen(); }
-Status Iterator::SeekToLast() { return core_ ? core_->SeekToLast() : NotOpen(); }
+Status Iterator::SeekToFirst() {
+  return core_ ? core_->SeekToFirst() : NotOpen();
+}
+Status Iterator::SeekToLast() {
+  return core_ ? core_->SeekToLast() : NotOpen();
+}
 Status Iterator::SeekToStart() {
   return reverse() ? SeekToLast() : SeekToFirst();
 }

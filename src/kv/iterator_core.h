@@ -78,7 +78,7 @@ class IteratorCore {
   int64_t now_ms_ = 0;
 
   bool valid_ = false;
-  Slice key_;  // points into the running statement's current row
+  Slice key_;              // points into the running statement's current row
   std::string value_buf_;  // decrypted value on encrypted stores
   Slice value_;
   Status status_;

@@ -34,7 +34,7 @@ inline constexpr const char* kCreateSql =
     "INSERT INTO snkv_cf VALUES(0, 'default');"
     "INSERT INTO snkv_meta VALUES('next_cf_id', 1);"
     "PRAGMA application_id = 1936616310;"  // kApplicationId
-    "PRAGMA user_version = 1;";             // kFormatVersion
+    "PRAGMA user_version = 1;";            // kFormatVersion
 
 inline std::string TableName(int64_t cf_id) {
   return "kv_" + std::to_string(cf_id);

@@ -33,16 +33,26 @@ std::string Status::ToString() const {
 
 std::string_view CodeName(Code code) noexcept {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kError: return "ERROR";
-    case Code::kBusy: return "BUSY";
-    case Code::kLocked: return "LOCKED";
-    case Code::kNoMem: return "NOMEM";
-    case Code::kReadOnly: return "READONLY";
-    case Code::kCorrupt: return "CORRUPT";
-    case Code::kNotFound: return "NOTFOUND";
-    case Code::kAuthFailed: return "AUTH_FAILED";
-    case Code::kProtocol: return "PROTOCOL";
+    case Code::kOk:
+      return "OK";
+    case Code::kError:
+      return "ERROR";
+    case Code::kBusy:
+      return "BUSY";
+    case Code::kLocked:
+      return "LOCKED";
+    case Code::kNoMem:
+      return "NOMEM";
+    case Code::kReadOnly:
+      return "READONLY";
+    case Code::kCorrupt:
+      return "CORRUPT";
+    case Code::kNotFound:
+      return "NOTFOUND";
+    case Code::kAuthFailed:
+      return "AUTH_FAILED";
+    case Code::kProtocol:
+      return "PROTOCOL";
   }
   return "UNKNOWN";
 }

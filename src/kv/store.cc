@@ -1,10 +1,11 @@
 // The public Store and Transaction: each call enters the core through
 // StoreCore::Call().
+#include "snkv/store.h"
+
 #include <utility>
 
 #include "kv/api_access.h"
 #include "kv/store_core.h"
-#include "snkv/store.h"
 
 namespace snkv {
 

@@ -63,8 +63,7 @@ Status ValidateCfName(std::string_view name) {
 // ---- lifecycle -------------------------------------------------------------
 
 Status StoreCore::Open(const std::string* path, const Options& options,
-                       const Slice* password,
-                       std::shared_ptr<StoreCore>* out) {
+                       const Slice* password, std::shared_ptr<StoreCore>* out) {
   Status s = ValidateOptions(options);
   if (!s.ok()) return s;
   if (path != nullptr && path->empty()) {
@@ -72,8 +71,7 @@ Status StoreCore::Open(const std::string* path, const Options& options,
   }
   auto core = std::make_shared<StoreCore>(PrivateTag{});
   std::lock_guard<std::mutex> lock(core->mu_);
-  s = core->OpenFile(path ? *path : std::string(":memory:"), options,
-                     password);
+  s = core->OpenFile(path ? *path : std::string(":memory:"), options, password);
   if (!s.ok()) {
     core->conn_.Close();
     return s;
@@ -98,7 +96,8 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options,
   s = CheckFormat(&is_new, &encrypted);
   if (!s.ok()) return s;
   if (encrypted && password == nullptr) {
-    return Status::AuthFailed("the store is encrypted: open it with a password");
+    return Status::AuthFailed(
+        "the store is encrypted: open it with a password");
   }
   if (is_new && read_only_) {
     return Status::Error("not an snkv store: the file is empty and read-only");
@@ -106,9 +105,9 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options,
   if (is_new) {
     // Page size and auto-vacuum can only be chosen before the first table
     // and before the switch to WAL.
-    std::string pre = "PRAGMA page_size = " +
-                      std::to_string(options.page_size) +
-                      "; PRAGMA auto_vacuum = INCREMENTAL;";
+    std::string pre =
+        "PRAGMA page_size = " + std::to_string(options.page_size) +
+        "; PRAGMA auto_vacuum = INCREMENTAL;";
     s = conn_.Exec(pre.c_str());
     if (!s.ok()) return s;
   }
@@ -220,8 +219,9 @@ Status StoreCore::CreateSchema() {
     bool encrypted = false;
     s = CheckFormat(&is_new, &encrypted);
     if (s.ok() && encrypted) {
-      return Status::AuthFailed("the store was just created encrypted by "
-                                "another connection");
+      return Status::AuthFailed(
+          "the store was just created encrypted by "
+          "another connection");
     }
     return s;
   }
@@ -343,8 +343,9 @@ void StoreCore::RunBackgroundCheckpoint() {
   ckpt_requested_ = false;
   if (ckpt_closed_) return;
   if (!ckpt_conn_.is_open()) {
-    if (!ckpt_conn_.Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                                    SQLITE_OPEN_PRIVATECACHE)
+    if (!ckpt_conn_
+             .Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                              SQLITE_OPEN_PRIVATECACHE)
              .ok()) {
       return;
     }
@@ -365,7 +366,8 @@ void StoreCore::RunBackgroundCheckpoint() {
   }
 }
 
-// ---- reads and writes --------------------------------------------------------
+// ---- reads and writes
+// --------------------------------------------------------
 
 // Holding a snapshot pays when reads outpace commits: then most reads find
 // the header unchanged and skip all locking. When other connections commit
@@ -528,7 +530,8 @@ Status StoreCore::CheckUsable(const ColumnFamilyState& cf) const {
   return Status::OK();
 }
 
-// ---- column families -----------------------------------------------------------
+// ---- column families
+// -----------------------------------------------------------
 
 Status StoreCore::LoadColumnFamily(int64_t id, std::string name,
                                    std::shared_ptr<ColumnFamilyState>* out) {
@@ -562,10 +565,12 @@ Status StoreCore::CreateColumnFamily(std::string_view name,
   if (!s.ok()) return s;
 
   engine::Statement find;
-  s = find.Prepare(conn_, "SELECT (SELECT count(*) FROM snkv_cf),"
-                          " (SELECT count(*) FROM snkv_cf WHERE name = ?1),"
-                          " (SELECT value FROM snkv_meta WHERE key ="
-                          " 'next_cf_id')", false);
+  s = find.Prepare(conn_,
+                   "SELECT (SELECT count(*) FROM snkv_cf),"
+                   " (SELECT count(*) FROM snkv_cf WHERE name = ?1),"
+                   " (SELECT value FROM snkv_meta WHERE key ="
+                   " 'next_cf_id')",
+                   false);
   if (!s.ok()) return s;
   find.BindText(1, name);
   int rc = find.Step();
@@ -647,7 +652,8 @@ Status StoreCore::DropColumnFamily(std::string_view name) {
 
   // Our own statements on the table must go before SQLite lets it drop.
   std::shared_ptr<ColumnFamilyState> cf;
-  if (auto it = families_.find(id); it != families_.end()) cf = it->second.lock();
+  if (auto it = families_.find(id); it != families_.end())
+    cf = it->second.lock();
   if (cf) ForgetColumnFamily(*cf);
   for (IteratorCore* it : iterators_) {
     if (it->family_id() == id) it->Invalidate("column family was dropped");
@@ -688,7 +694,8 @@ Status StoreCore::ListColumnFamilies(std::vector<std::string>* names) {
   return Status::OK();
 }
 
-// ---- transactions ------------------------------------------------------------
+// ---- transactions
+// ------------------------------------------------------------
 
 Status StoreCore::Begin(TxnMode mode) {
   if (txn_ != Txn::kNone) {
@@ -759,7 +766,8 @@ void StoreCore::ForgetTransaction() {
   }
 }
 
-// ---- maintenance -------------------------------------------------------------
+// ---- maintenance
+// -------------------------------------------------------------
 
 Status StoreCore::GetStats(Stats* stats) {
   int64_t pages = 0;
@@ -845,9 +853,9 @@ Status StoreCore::IncrementalVacuum(int pages) {
   if (pages < 0) return Status::Error("page count must not be negative");
   Status s = PrepareWrite();
   if (!s.ok()) return s;
-  std::string sql = pages == 0 ? "PRAGMA incremental_vacuum"
-                               : "PRAGMA incremental_vacuum(" +
-                                     std::to_string(pages) + ")";
+  std::string sql =
+      pages == 0 ? "PRAGMA incremental_vacuum"
+                 : "PRAGMA incremental_vacuum(" + std::to_string(pages) + ")";
   engine::Statement vacuum;
   s = vacuum.Prepare(conn_, sql, false);
   if (!s.ok()) return s;
@@ -878,7 +886,8 @@ Status StoreCore::Checkpoint(CheckpointMode mode, CheckpointResult* result) {
   return Status::OK();
 }
 
-// ---- iterator registry ---------------------------------------------------------
+// ---- iterator registry
+// ---------------------------------------------------------
 
 void StoreCore::RegisterIterator(IteratorCore* it) { iterators_.insert(it); }
 void StoreCore::UnregisterIterator(IteratorCore* it) { iterators_.erase(it); }

@@ -56,12 +56,11 @@ inline constexpr size_t kIteratorShapes = 6;
 inline constexpr size_t kIteratorPoolSize = 4;
 
 // In-process state of one column family, shared by all handles on it.
-struct ColumnFamilyState
-    : std::enable_shared_from_this<ColumnFamilyState> {
+struct ColumnFamilyState : std::enable_shared_from_this<ColumnFamilyState> {
   int64_t id = 0;
   std::string name;
-  std::string table;       // schema::TableName(id)
-  bool dropped = false;    // dropped through this store handle
+  std::string table;            // schema::TableName(id)
+  bool dropped = false;         // dropped through this store handle
   uint64_t checked_in_txn = 0;  // write transaction that saw the table exist
   bool has_expiry_index = false;
   std::array<engine::Statement,
@@ -150,8 +149,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
              int64_t* remaining_ms);
   Status Exists(ColumnFamilyState& cf, Slice key, bool* exists);
   Status Delete(ColumnFamilyState& cf, Slice key);
-  Status TtlRemaining(ColumnFamilyState& cf, Slice key,
-                      int64_t* remaining_ms);
+  Status TtlRemaining(ColumnFamilyState& cf, Slice key, int64_t* remaining_ms);
   Status PurgeExpired(ColumnFamilyState& cf, int64_t* deleted);
   Status PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
                      int64_t expire_at_ms, bool* inserted);
@@ -279,9 +277,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   void SyncTxnState() noexcept;
 
   Status SealWithKey(int64_t cf_id, Slice key, Slice value, std::string* buf,
-              Slice* stored) const;
+                     Slice* stored) const;
   Status OpenWithKey(int64_t cf_id, Slice key, Slice stored, std::string* buf,
-              Slice* plain) const;
+                     Slice* plain) const;
   // Derives the key, then either checks it against the stored verifier
   // (*already encrypted) or encrypts the store in place.
   Status SetUpEncryption(Slice password, bool already_encrypted);
@@ -315,7 +313,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool wal_mode_ = false;
   int wal_size_limit_ = 0;
   int commits_since_checkpoint_ = 0;
-  int wal_frames_seen_ = 0;          // WAL size at the last commit
+  int wal_frames_seen_ = 0;             // WAL size at the last commit
   int next_checkpoint_frames_ = 16000;  // auto-checkpoint when reached
   Txn txn_ = Txn::kNone;
   uint64_t write_txn_serial_ = 0;  // counts explicit write transactions
@@ -329,11 +327,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::WalWatch wal_watch_;
   engine::WalWatch::Header snapshot_header_{};
   engine::WalWatch::Header last_seen_header_{};  // at the previous read
-  int quiet_reads_ = 0;  // reads in a row that found no new commit
+  int quiet_reads_ = 0;            // reads in a row that found no new commit
   bool wrote_since_read_ = false;  // this handle wrote since its last read
-  bool mmap_on_ = false;  // memory-mapped reads (see PrepareRead)
-  int snapshot_hits_ = 0;   // reads served by the held snapshot, in a row
-  int changed_reads_ = 0;   // reads that found a new commit, since map on
+  bool mmap_on_ = false;           // memory-mapped reads (see PrepareRead)
+  int snapshot_hits_ = 0;  // reads served by the held snapshot, in a row
+  int changed_reads_ = 0;  // reads that found a new commit, since map on
   std::chrono::steady_clock::time_point last_read_;
   engine::Statement begin_stmt_;
   engine::Statement touch_stmt_;  // any read: makes BEGIN take its snapshot
@@ -343,20 +341,20 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   std::set<IteratorCore*> iterators_;
   Stats stats_;
   std::string last_error_ = "not an error";
-  crypto::Cipher cipher_;     // has a key on encrypted stores
+  crypto::Cipher cipher_;  // has a key on encrypted stores
 
   // Puts buffered in the current write transaction: the first
   // pending_count_ entries of pending_ (later ones keep their capacity).
   struct PendingPut {
     std::shared_ptr<ColumnFamilyState> cf;
     std::string key;
-    std::string value;  // as stored (sealed on encrypted stores)
+    std::string value;    // as stored (sealed on encrypted stores)
     int64_t expires = 0;  // 0 = none
   };
   std::vector<PendingPut> pending_;
   size_t pending_count_ = 0;
   size_t pending_bytes_ = 0;
-  std::string value_buf_;     // scratch for sealing/opening values
+  std::string value_buf_;  // scratch for sealing/opening values
 };
 
 }  // namespace snkv::internal

@@ -13,6 +13,8 @@
 //
 // The model is shared with tests/crash_test.cc, which includes this file
 // with SNKV_CRASH_WRITER_NO_MAIN defined.
+#include <kvstore.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -21,8 +23,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <kvstore.h>
 
 namespace crash_model {
 
@@ -46,7 +46,7 @@ struct Entry {
 // The expected content of both column families ("meta:last" excluded; it
 // is implied by `last`).
 struct State {
-  uint64_t last = 0;  // index of the last applied transaction
+  uint64_t last = 0;                   // index of the last applied transaction
   std::map<std::string, Entry> cf[2];  // [0] default, [1] "second"
 };
 
@@ -112,7 +112,8 @@ inline std::vector<Op> TxnOps(Mode mode, uint64_t i, const State& state) {
     Op op;
     op.cf = static_cast<int>(SplitMix(rng) % 2);
     char key[32];
-    std::snprintf(key, sizeof key, "k%04d", static_cast<int>(SplitMix(rng) % 150));
+    std::snprintf(key, sizeof key, "k%04d",
+                  static_cast<int>(SplitMix(rng) % 150));
     op.key = key;
     uint64_t kind = SplitMix(rng) % 100;
     bool present = state.cf[op.cf].count(op.key) != 0;

@@ -10,11 +10,11 @@
 //
 // Each line is flushed as soon as the step it names has returned OK. Any
 // failure exits with status 3 and a message on stderr.
+#include <kvstore.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-
-#include <kvstore.h>
 
 namespace {
 

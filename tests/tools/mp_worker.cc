@@ -37,9 +37,7 @@ snkv::Options MakeOptions(const std::string& journal, int busy_ms) {
   return o;
 }
 
-void Reply(const std::string& line) {
-  std::cout << line << "\n" << std::flush;
-}
+void Reply(const std::string& line) { std::cout << line << "\n" << std::flush; }
 
 std::string ErrorLine(const snkv::Status& s) {
   return "error " + std::to_string(s.raw_code()) + " " + s.message();
@@ -60,8 +58,9 @@ int Serve(snkv::Store& store) {
       std::string key, value;
       std::cin >> key;
       snkv::Status s = store.Get(key, &value);
-      Reply(s.ok() ? "value " + value
-                   : s.IsNotFound() ? "notfound" : ErrorLine(s));
+      Reply(s.ok()           ? "value " + value
+            : s.IsNotFound() ? "notfound"
+                             : ErrorLine(s));
     } else if (cmd == "put") {
       std::string key, value;
       std::cin >> key >> value;
@@ -125,8 +124,8 @@ int PutIfAbsent(snkv::Store& store, const std::string& key,
                 const std::string& value) {
   if (!WaitForGo()) return 2;
   bool inserted = false;
-  snkv::Status s = store.DefaultColumnFamily().PutIfAbsent(key, value, 0,
-                                                           &inserted);
+  snkv::Status s =
+      store.DefaultColumnFamily().PutIfAbsent(key, value, 0, &inserted);
   if (!s.ok()) {
     Reply(ErrorLine(s));
     return 1;
@@ -144,15 +143,16 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   snkv::Store store;
-  snkv::Status s =
-      snkv::Store::Open(argv[2], MakeOptions(argv[3], std::atoi(argv[4])), &store);
+  snkv::Status s = snkv::Store::Open(
+      argv[2], MakeOptions(argv[3], std::atoi(argv[4])), &store);
   if (!s.ok()) {
     std::fprintf(stderr, "mp_worker: open: %s\n", s.ToString().c_str());
     Reply(ErrorLine(s));
     return 1;
   }
   if (cmd == "serve") return Serve(store);
-  if (cmd == "write" && argc == 7) return Write(store, argv[5], std::atoi(argv[6]));
+  if (cmd == "write" && argc == 7)
+    return Write(store, argv[5], std::atoi(argv[6]));
   if (cmd == "pia" && argc == 7) return PutIfAbsent(store, argv[5], argv[6]);
   std::fprintf(stderr, "mp_worker: bad command line\n");
   return 2;
