@@ -1,12 +1,11 @@
 #include "kv/background_checkpoint.h"
 
-#include <pthread.h>
-
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 
+#include "kv/process_state.h"
 #include "kv/store_core.h"
 
 namespace snkv::internal {
@@ -20,20 +19,7 @@ struct State {
   bool thread_running = false;
 };
 
-// Never destroyed (the detached thread may outlive static destruction);
-// replaced in a forked child, which has no such thread.
-State* g_state = nullptr;
-std::once_flag g_init;
-
-State& GetState() {
-  std::call_once(g_init, [] {
-    g_state = new State();  // NOLINT(cppcoreguidelines-owning-memory): leaked
-    pthread_atfork(nullptr, nullptr, [] {
-      g_state = new State();  // NOLINT(cppcoreguidelines-owning-memory)
-    });
-  });
-  return *g_state;
-}
+State& GetState() { return ProcessState<State>(); }
 
 void Run(State* st) {
   std::unique_lock<std::mutex> lock(st->mu);

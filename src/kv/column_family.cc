@@ -161,10 +161,12 @@ void StoreCore::ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms) {
   }
 }
 
-Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
-                      int64_t expire_at_ms) {
-  if (expire_at_ms < 0)
+Status StoreCore::PrepareValueWrite(ColumnFamilyState& cf, Slice key,
+                                    Slice value, int64_t expire_at_ms,
+                                    Slice* stored) {
+  if (expire_at_ms < 0) {
     return Status::Error("expiry time must not be negative");
+  }
   Status s = CheckSize(key, value);
   if (!s.ok()) return s;
   s = PrepareWrite();
@@ -175,8 +177,13 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
     s = EnsureExpiryIndex(cf);
     if (!s.ok()) return s;
   }
+  return SealValue(cf.id, key, value, &value_buf_, stored);
+}
+
+Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
+                      int64_t expire_at_ms) {
   Slice stored;
-  s = SealValue(cf.id, key, value, &value_buf_, &stored);
+  Status s = PrepareValueWrite(cf, key, value, expire_at_ms, &stored);
   if (!s.ok()) return s;
   if (txn_ == Txn::kWrite) {
     s = BufferPut(cf, key, stored, expire_at_ms);
@@ -492,20 +499,8 @@ Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
 
 Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
                               int64_t expire_at_ms, bool* inserted) {
-  if (expire_at_ms < 0)
-    return Status::Error("expiry time must not be negative");
-  Status s = CheckSize(key, value);
-  if (!s.ok()) return s;
-  s = PrepareWrite();
-  if (!s.ok()) return s;
-  s = CheckUsable(cf);
-  if (!s.ok()) return s;
-  if (expire_at_ms != 0) {
-    s = EnsureExpiryIndex(cf);
-    if (!s.ok()) return s;
-  }
   Slice stored;
-  s = SealValue(cf.id, key, value, &value_buf_, &stored);
+  Status s = PrepareValueWrite(cf, key, value, expire_at_ms, &stored);
   if (!s.ok()) return s;
   engine::Statement* stmt = nullptr;
   s = Statement(cf, CfStatement::kPutIfAbsent, &stmt);

@@ -6,6 +6,7 @@
 // stored; the file keeps the Argon2id salt and costs and a verifier that
 // tells a wrong password from a right one.
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kv/schema.h"
@@ -44,25 +45,20 @@ Status ReadMeta(engine::Connection& conn, const char* key, std::string* out,
   return Status::OK();
 }
 
-Status WriteMeta(engine::Connection& conn, const char* key, Slice blob) {
+// Sets meta `key` to `value` (bytes or an integer).
+template <class Value>
+Status WriteMeta(engine::Connection& conn, const char* key, Value value) {
   engine::Statement stmt;
   Status s = stmt.Prepare(
       conn, "INSERT OR REPLACE INTO snkv_meta(key, value) VALUES(?1, ?2)",
       false);
   if (!s.ok()) return s;
   stmt.BindText(1, key);
-  stmt.BindBlob(2, blob);
-  return stmt.Run("writing encryption metadata");
-}
-
-Status WriteMetaInt(engine::Connection& conn, const char* key, int64_t v) {
-  engine::Statement stmt;
-  Status s = stmt.Prepare(
-      conn, "INSERT OR REPLACE INTO snkv_meta(key, value) VALUES(?1, ?2)",
-      false);
-  if (!s.ok()) return s;
-  stmt.BindText(1, key);
-  stmt.BindInt(2, v);
+  if constexpr (std::is_same_v<Value, Slice>) {
+    stmt.BindBlob(2, value);
+  } else {
+    stmt.BindInt(2, value);
+  }
   return stmt.Run("writing encryption metadata");
 }
 
@@ -151,12 +147,12 @@ Status StoreCore::WriteCipherMeta(const crypto::KdfParams& params,
                   Slice(params.salt.data(), params.salt.size()));
   }
   if (s.ok()) {
-    s = WriteMetaInt(conn_, "kdf_ops", static_cast<int64_t>(params.ops_limit));
+    s = WriteMeta(conn_, "kdf_ops", static_cast<int64_t>(params.ops_limit));
   }
   if (s.ok()) {
-    s = WriteMetaInt(conn_, "kdf_mem", static_cast<int64_t>(params.mem_limit));
+    s = WriteMeta(conn_, "kdf_mem", static_cast<int64_t>(params.mem_limit));
   }
-  if (s.ok()) s = WriteMeta(conn_, "verifier", verifier);
+  if (s.ok()) s = WriteMeta(conn_, "verifier", Slice(verifier));
   return s;
 }
 

@@ -1,12 +1,11 @@
 #include "kv/idle_release.h"
 
-#include <pthread.h>
-
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "kv/process_state.h"
 #include "kv/store_core.h"
 
 namespace snkv::internal {
@@ -22,21 +21,7 @@ struct State {
   bool thread_running = false;
 };
 
-// Never destroyed: the detached thread may outlive static destruction.
-// After fork() the child gets a fresh one (its parent's thread is gone and
-// the old mutex may be held by it).
-State* g_state = nullptr;
-std::once_flag g_init;
-
-State& GetState() {
-  std::call_once(g_init, [] {
-    g_state = new State();  // NOLINT(cppcoreguidelines-owning-memory): leaked
-    pthread_atfork(nullptr, nullptr, [] {
-      g_state = new State();  // NOLINT(cppcoreguidelines-owning-memory)
-    });
-  });
-  return *g_state;
-}
+State& GetState() { return ProcessState<State>(); }
 
 std::vector<std::shared_ptr<StoreCore>> Snapshot(State& st) {
   std::lock_guard<std::mutex> lock(st.mu);

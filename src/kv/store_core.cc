@@ -615,8 +615,16 @@ Status StoreCore::OpenColumnFamily(std::string_view name,
   if (!s.ok()) return s;
   s = PrepareRead();
   if (!s.ok()) return s;
+  int64_t id = 0;
+  s = FindColumnFamilyId(name, &id);
+  if (!s.ok()) return s;
+  return LoadColumnFamily(id, std::string(name), out);
+}
+
+Status StoreCore::FindColumnFamilyId(std::string_view name, int64_t* id) {
   engine::Statement find;
-  s = find.Prepare(conn_, "SELECT id FROM snkv_cf WHERE name = ?1", false);
+  Status s =
+      find.Prepare(conn_, "SELECT id FROM snkv_cf WHERE name = ?1", false);
   if (!s.ok()) return s;
   find.BindText(1, name);
   int rc = find.Step();
@@ -625,7 +633,8 @@ Status StoreCore::OpenColumnFamily(std::string_view name,
                             "'");
   }
   if (rc != SQLITE_ROW) return find.Error(rc, "reading the catalog");
-  return LoadColumnFamily(find.ColumnInt(0), std::string(name), out);
+  *id = find.ColumnInt(0);
+  return Status::OK();
 }
 
 Status StoreCore::DropColumnFamily(std::string_view name) {
@@ -637,18 +646,9 @@ Status StoreCore::DropColumnFamily(std::string_view name) {
   WriteScope scope(*this);
   s = scope.Begin();
   if (!s.ok()) return s;
-  engine::Statement find;
-  s = find.Prepare(conn_, "SELECT id FROM snkv_cf WHERE name = ?1", false);
+  int64_t id = 0;
+  s = FindColumnFamilyId(name, &id);
   if (!s.ok()) return s;
-  find.BindText(1, name);
-  int rc = find.Step();
-  if (rc == SQLITE_DONE) {
-    return Status::NotFound("no column family named '" + std::string(name) +
-                            "'");
-  }
-  if (rc != SQLITE_ROW) return find.Error(rc, "reading the catalog");
-  int64_t id = find.ColumnInt(0);
-  find.Finalize();
 
   // Our own statements on the table must go before SQLite lets it drop.
   std::shared_ptr<ColumnFamilyState> cf;

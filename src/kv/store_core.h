@@ -242,6 +242,13 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // the connection ready to write.
   Status PrepareWrite();
   Status EnsureExpiryIndex(ColumnFamilyState& cf);
+  // The checks and preparation every put shares: a valid expiry and size, a
+  // writable store and family, the expiry index if needed; *stored receives
+  // the bytes to write (sealed on an encrypted store).
+  Status PrepareValueWrite(ColumnFamilyState& cf, Slice key, Slice value,
+                           int64_t expire_at_ms, Slice* stored);
+  // The id of the family named `name` in the catalog (NotFound if none).
+  Status FindColumnFamilyId(std::string_view name, int64_t* id);
   // Fails for keys or values longer than SQLite can store.
   Status CheckSize(Slice key, Slice value) const;
 
