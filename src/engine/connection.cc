@@ -151,7 +151,7 @@ void Statement::Reset() noexcept {
 
 Slice Statement::ColumnBlob(int col) const noexcept {
   const void* data = sqlite3_column_blob(stmt_, col);
-  size_t size = static_cast<size_t>(sqlite3_column_bytes(stmt_, col));
+  auto size = static_cast<size_t>(sqlite3_column_bytes(stmt_, col));
   return data ? Slice(data, size) : Slice();
 }
 

@@ -211,7 +211,7 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
 Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
                             int64_t expire_at_ms) {
   // Bounds on what waits in memory; either limit writes the batch out.
-  constexpr size_t kMaxPendingRows = 8 * kPutBatchRows;
+  constexpr size_t kMaxPendingRows = size_t{8} * kPutBatchRows;
   constexpr size_t kMaxPendingBytes = size_t{1} << 20;
   if (cf.checked_in_txn != write_txn_serial_) {
     // A buffered put fails only when written out, when its error could no
