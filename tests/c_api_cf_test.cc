@@ -5,43 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
 
 namespace {
 
+using snkv::test::CfCount;
+using snkv::test::CfGet;
+using snkv::test::CfPut;
+using snkv::test::Get;
 using snkv::test::TempDir;
-
-int CfPut(KVColumnFamily* cf, const std::string& k, const std::string& v) {
-  return kvstore_cf_put(cf, k.data(), static_cast<int>(k.size()), v.data(),
-                        static_cast<int>(v.size()));
-}
-
-std::string CfGet(KVColumnFamily* cf, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_cf_get(cf, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
-}
-
-std::string Get(KVStore* kv, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_get(kv, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
-}
-
-int64_t CfCount(KVColumnFamily* cf) {
-  int64_t n = -1;
-  EXPECT_EQ(kvstore_cf_count(cf, &n), KVSTORE_OK);
-  return n;
-}
 
 std::vector<std::string> List(KVStore* kv) {
   char** names = reinterpret_cast<char**>(0x1);

@@ -7,23 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
 
 namespace {
 
+using snkv::test::CfPut;
+using snkv::test::Put;
 using snkv::test::TempDir;
 using Keys = std::vector<std::string>;
-
-int Put(KVStore* kv, const std::string& k, const std::string& v) {
-  return kvstore_put(kv, k.data(), static_cast<int>(k.size()), v.data(),
-                     static_cast<int>(v.size()));
-}
-
-int CfPut(KVColumnFamily* cf, const std::string& k, const std::string& v) {
-  return kvstore_cf_put(cf, k.data(), static_cast<int>(k.size()), v.data(),
-                        static_cast<int>(v.size()));
-}
 
 std::string Key(KVIterator* it) {
   void* p = nullptr;

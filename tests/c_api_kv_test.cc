@@ -7,38 +7,21 @@
 #include <cstring>
 #include <string>
 
+#include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
 
 namespace {
 
+using snkv::test::Count;
+using snkv::test::Get;
+using snkv::test::Put;
 using snkv::test::TempDir;
-
-int Put(KVStore* kv, const std::string& k, const std::string& v) {
-  return kvstore_put(kv, k.data(), static_cast<int>(k.size()), v.data(),
-                     static_cast<int>(v.size()));
-}
-
-std::string Get(KVStore* kv, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_get(kv, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
-}
 
 int Exists(KVStore* kv, const std::string& k) {
   int e = -1;
   int rc = kvstore_exists(kv, k.data(), static_cast<int>(k.size()), &e);
   return rc == KVSTORE_OK ? e : -100 - rc;
-}
-
-int64_t Count(KVStore* kv) {
-  int64_t n = -1;
-  EXPECT_EQ(kvstore_count(kv, &n), KVSTORE_OK);
-  return n;
 }
 
 class CApiKv : public ::testing::Test {

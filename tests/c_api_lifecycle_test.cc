@@ -12,32 +12,19 @@
 #include <string>
 #include <thread>
 
+#include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
 
 namespace {
 
 using snkv::test::FileExists;
+using snkv::test::Get;
+using snkv::test::Put;
 using snkv::test::ReadFile;
 using snkv::test::TempDir;
 
 // ---- helpers ----------------------------------------------------------------
-
-int Put(KVStore* kv, const std::string& k, const std::string& v) {
-  return kvstore_put(kv, k.data(), static_cast<int>(k.size()), v.data(),
-                     static_cast<int>(v.size()));
-}
-
-// The value of k, or "<rc N>" when the get fails.
-std::string Get(KVStore* kv, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_get(kv, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
-}
 
 KVStore* MustOpen(const char* path, const KVStoreConfig* cfg) {
   KVStore* kv = nullptr;

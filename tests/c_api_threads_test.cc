@@ -9,49 +9,18 @@
 #include <thread>
 #include <vector>
 
+#include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
 
 namespace {
 
+using snkv::test::Count;
+using snkv::test::FileSize;
+using snkv::test::Get;
+using snkv::test::OpenWal;
+using snkv::test::Put;
 using snkv::test::TempDir;
-
-int Put(KVStore* kv, const std::string& k, const std::string& v) {
-  return kvstore_put(kv, k.data(), static_cast<int>(k.size()), v.data(),
-                     static_cast<int>(v.size()));
-}
-
-std::string Get(KVStore* kv, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_get(kv, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
-}
-
-int64_t Count(KVStore* kv) {
-  int64_t n = -1;
-  EXPECT_EQ(kvstore_count(kv, &n), KVSTORE_OK);
-  return n;
-}
-
-int64_t FileSize(const std::string& path) {
-  std::error_code ec;
-  auto n = std::filesystem::file_size(path, ec);
-  return ec ? -1 : static_cast<int64_t>(n);
-}
-
-KVStore* OpenWal(const std::string& path, int busy_timeout) {
-  KVStoreConfig cfg = {};
-  cfg.journalMode = KVSTORE_JOURNAL_WAL;
-  cfg.syncLevel = KVSTORE_SYNC_NORMAL;
-  cfg.busyTimeout = busy_timeout;
-  KVStore* kv = nullptr;
-  EXPECT_EQ(kvstore_open_v2(path.c_str(), &kv, &cfg), KVSTORE_OK);
-  return kv;
-}
 
 std::string KeyOf(int thread, int i) {
   char k[32];

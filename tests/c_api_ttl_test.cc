@@ -10,20 +10,23 @@
 #include <thread>
 #include <vector>
 
+#include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
 
 namespace {
 
+using snkv::test::CfCount;
+using snkv::test::CfGet;
+using snkv::test::Count;
+using snkv::test::Get;
+using snkv::test::kNotFound;
+using snkv::test::Put;
+using snkv::test::Stats;
 using snkv::test::TempDir;
 
 constexpr int64_t kHour = 3600 * 1000;
 constexpr int64_t kMargin = 10 * 60 * 1000;  // slack for slow machines
-
-int Put(KVStore* kv, const std::string& k, const std::string& v) {
-  return kvstore_put(kv, k.data(), static_cast<int>(k.size()), v.data(),
-                     static_cast<int>(v.size()));
-}
 
 int PutTtl(KVStore* kv, const std::string& k, const std::string& v,
            int64_t expire) {
@@ -35,26 +38,6 @@ int CfPutTtl(KVColumnFamily* cf, const std::string& k, const std::string& v,
              int64_t expire) {
   return kvstore_cf_put_ttl(cf, k.data(), static_cast<int>(k.size()), v.data(),
                             static_cast<int>(v.size()), expire);
-}
-
-std::string Get(KVStore* kv, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_get(kv, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
-}
-
-std::string CfGet(KVColumnFamily* cf, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_cf_get(cf, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
 }
 
 // ttl_remaining as (rc, remaining).
@@ -71,26 +54,6 @@ std::pair<int, int64_t> CfRemaining(KVColumnFamily* cf, const std::string& k) {
       kvstore_cf_ttl_remaining(cf, k.data(), static_cast<int>(k.size()), &rem);
   return {rc, rem};
 }
-
-int64_t Count(KVStore* kv) {
-  int64_t n = -1;
-  EXPECT_EQ(kvstore_count(kv, &n), KVSTORE_OK);
-  return n;
-}
-
-int64_t CfCount(KVColumnFamily* cf) {
-  int64_t n = -1;
-  EXPECT_EQ(kvstore_cf_count(cf, &n), KVSTORE_OK);
-  return n;
-}
-
-KVStoreStats Stats(KVStore* kv) {
-  KVStoreStats st = {};
-  EXPECT_EQ(kvstore_stats(kv, &st), KVSTORE_OK);
-  return st;
-}
-
-const std::string kNotFound = "<rc 12>";
 
 class CApiTtl : public ::testing::Test {
  protected:

@@ -3,45 +3,19 @@
 
 #include <string>
 
+#include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
 
 namespace {
 
+using snkv::test::CfGet;
+using snkv::test::Count;
+using snkv::test::Get;
+using snkv::test::kNotFound;
+using snkv::test::OpenWal;
+using snkv::test::Put;
 using snkv::test::TempDir;
-
-int Put(KVStore* kv, const std::string& k, const std::string& v) {
-  return kvstore_put(kv, k.data(), static_cast<int>(k.size()), v.data(),
-                     static_cast<int>(v.size()));
-}
-
-std::string Get(KVStore* kv, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_get(kv, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
-}
-
-std::string CfGet(KVColumnFamily* cf, const std::string& k) {
-  void* p = nullptr;
-  int n = 0;
-  int rc = kvstore_cf_get(cf, k.data(), static_cast<int>(k.size()), &p, &n);
-  if (rc != KVSTORE_OK) return "<rc " + std::to_string(rc) + ">";
-  std::string out(static_cast<char*>(p), static_cast<size_t>(n));
-  snkv_free(p);
-  return out;
-}
-
-int64_t Count(KVStore* kv) {
-  int64_t n = -1;
-  EXPECT_EQ(kvstore_count(kv, &n), KVSTORE_OK);
-  return n;
-}
-
-const std::string kNotFound = "<rc 12>";
 
 class CApiTxn : public ::testing::Test {
  protected:
@@ -51,15 +25,7 @@ class CApiTxn : public ::testing::Test {
     ASSERT_NE(kv_, nullptr);
   }
   void TearDown() override { EXPECT_EQ(kvstore_close(kv_), KVSTORE_OK); }
-  KVStore* Open(int busy_timeout = 0) {
-    KVStoreConfig cfg = {};
-    cfg.journalMode = KVSTORE_JOURNAL_WAL;
-    cfg.syncLevel = KVSTORE_SYNC_NORMAL;
-    cfg.busyTimeout = busy_timeout;
-    KVStore* kv = nullptr;
-    EXPECT_EQ(kvstore_open_v2(path_.c_str(), &kv, &cfg), KVSTORE_OK);
-    return kv;
-  }
+  KVStore* Open(int busy_timeout = 0) { return OpenWal(path_, busy_timeout); }
 
   TempDir dir_;
   std::string path_;

@@ -32,13 +32,16 @@
 #include <utility>
 #include <vector>
 
+#include "c_api_test_util.h"
 #include "kvstore.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
 
 namespace {
 
+using snkv::test::CfPut;
 using snkv::test::FileExists;
+using snkv::test::Put;
 using snkv::test::ReadFile;
 using snkv::test::TempDir;
 using Clock = std::chrono::steady_clock;
@@ -99,12 +102,6 @@ int OpenPlain(const std::string& path, KVStore** kv,
 
 int Len(const std::string& s) { return static_cast<int>(s.size()); }
 
-int Put(KVStore* kv, const std::string& k, const std::string& v) {
-  return kvstore_put(kv, k.data(), Len(k), v.data(), Len(v));
-}
-int CfPut(KVColumnFamily* cf, const std::string& k, const std::string& v) {
-  return kvstore_cf_put(cf, k.data(), Len(k), v.data(), Len(v));
-}
 int CfPutTtl(KVColumnFamily* cf, const std::string& k, const std::string& v,
              int64_t exp) {
   return kvstore_cf_put_ttl(cf, k.data(), Len(k), v.data(), Len(v), exp);
