@@ -30,7 +30,7 @@ bool WalWatch::Attach(sqlite3* db) noexcept {
       region == nullptr) {
     return false;
   }
-  header_ = static_cast<const volatile unsigned char*>(region);
+  header_ = static_cast<const volatile uint64_t*>(region);
   return true;
 }
 
@@ -38,7 +38,7 @@ WalWatch::Header WalWatch::Read() const noexcept {
   // Pairs with the barrier SQLite issues after publishing a new header.
   std::atomic_thread_fence(std::memory_order_acquire);
   Header copy;
-  for (size_t i = 0; i < kHeaderSize; ++i) copy[i] = header_[i];
+  for (size_t i = 0; i < copy.size(); ++i) copy[i] = header_[i];
   return copy;
 }
 
