@@ -92,8 +92,15 @@ std::string Expand(const char* sql, const std::string& table) {
   return out;
 }
 
-// Remaining ms of an entry that expires at `expires` (not yet reached).
-int64_t Remaining(int64_t expires, int64_t now) { return expires - now; }
+// The TTL of a row whose `expires` column is `col` of `stmt`, as of *now
+// (read from the clock only when the row has an expiry): kNoTtl, ms left,
+// or 0 when it has expired.
+int64_t RemainingTtl(const engine::Statement& stmt, int col, int64_t* now) {
+  if (stmt.ColumnIsNull(col)) return kNoTtl;
+  int64_t expires = stmt.ColumnInt(col);
+  *now = NowMs();
+  return expires > *now ? expires - *now : 0;
+}
 
 }  // namespace
 
@@ -347,15 +354,7 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
     int rc = stmt->Step();
     if (rc == SQLITE_DONE) return Status::NotFound("key not found");
     if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "get");
-    int64_t remaining = kNoTtl;
-    if (!stmt->ColumnIsNull(1)) {
-      int64_t expires = stmt->ColumnInt(1);
-      now = NowMs();
-      if (expires > now)
-        remaining = Remaining(expires, now);
-      else
-        remaining = 0;
-    }
+    int64_t remaining = RemainingTtl(*stmt, 1, &now);
     if (remaining != 0) {
       Slice value;
       s = OpenValue(cf.id, key, stmt->ColumnBlob(0), &value_buf_, &value);
@@ -370,39 +369,31 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
   return Status::NotFound("key not found (expired)");
 }
 
-// Looks up `key` for Exists and TtlRemaining. *found tells whether the key
-// is live; *remaining is its TTL (kNoTtl, N > 0, or 0 = just expired).
-static Status Probe(engine::Statement& stmt, Slice key, bool* found,
-                    int64_t* remaining, int64_t* now, int* rc) {
-  engine::ResetGuard reset(stmt);
-  stmt.BindBlob(1, key);
-  *rc = stmt.Step();
-  *found = false;
-  *remaining = kNoTtl;
-  if (*rc == SQLITE_DONE) return Status::OK();
-  if (*rc != SQLITE_ROW) return Status::Error("probe failed");
-  *found = true;
-  if (!stmt.ColumnIsNull(0)) {
-    int64_t expires = stmt.ColumnInt(0);
-    *now = NowMs();
-    *remaining = expires > *now ? Remaining(expires, *now) : 0;
-  }
-  return Status::OK();
-}
-
-Status StoreCore::Exists(ColumnFamilyState& cf, Slice key, bool* exists) {
+Status StoreCore::LookUpTtl(ColumnFamilyState& cf, Slice key, bool* found,
+                            int64_t* remaining, int64_t* now,
+                            std::string_view context) {
   Status s = PrepareRead();
   if (!s.ok()) return s;
   engine::Statement* stmt = nullptr;
   s = Statement(cf, CfStatement::kExists, &stmt);
   if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  stmt->BindBlob(1, key);
+  int rc = stmt->Step();
+  *found = rc == SQLITE_ROW;
+  *remaining = kNoTtl;
+  if (rc == SQLITE_DONE) return Status::OK();
+  if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, context);
+  *remaining = RemainingTtl(*stmt, 0, now);
+  return Status::OK();
+}
+
+Status StoreCore::Exists(ColumnFamilyState& cf, Slice key, bool* exists) {
   bool found = false;
   int64_t remaining = kNoTtl;
   int64_t now = 0;
-  int rc = SQLITE_OK;
-  if (!Probe(*stmt, key, &found, &remaining, &now, &rc).ok()) {
-    return CfError(cf, *stmt, rc, "exists");
-  }
+  Status s = LookUpTtl(cf, key, &found, &remaining, &now, "exists");
+  if (!s.ok()) return s;
   if (found && remaining == 0) {
     ExpireKey(cf, key, now);
     found = false;
@@ -413,18 +404,11 @@ Status StoreCore::Exists(ColumnFamilyState& cf, Slice key, bool* exists) {
 
 Status StoreCore::TtlRemaining(ColumnFamilyState& cf, Slice key,
                                int64_t* remaining_ms) {
-  Status s = PrepareRead();
-  if (!s.ok()) return s;
-  engine::Statement* stmt = nullptr;
-  s = Statement(cf, CfStatement::kExists, &stmt);
-  if (!s.ok()) return s;
   bool found = false;
   int64_t remaining = kNoTtl;
   int64_t now = 0;
-  int rc = SQLITE_OK;
-  if (!Probe(*stmt, key, &found, &remaining, &now, &rc).ok()) {
-    return CfError(cf, *stmt, rc, "ttl_remaining");
-  }
+  Status s = LookUpTtl(cf, key, &found, &remaining, &now, "ttl_remaining");
+  if (!s.ok()) return s;
   if (!found) return Status::NotFound("key not found");
   if (remaining == 0) ExpireKey(cf, key, now);
   *remaining_ms = remaining;

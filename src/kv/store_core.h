@@ -247,6 +247,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // the bytes to write (sealed on an encrypted store).
   Status PrepareValueWrite(ColumnFamilyState& cf, Slice key, Slice value,
                            int64_t expire_at_ms, Slice* stored);
+  // Looks `key` up for Exists and TtlRemaining: *found, and *remaining as
+  // kNoTtl, ms left, or 0 if expired (*now then holds the time compared).
+  Status LookUpTtl(ColumnFamilyState& cf, Slice key, bool* found,
+                   int64_t* remaining, int64_t* now, std::string_view context);
   // The id of the family named `name` in the catalog (NotFound if none).
   Status FindColumnFamilyId(std::string_view name, int64_t* id);
   // Fails for keys or values longer than SQLite can store.
