@@ -13,6 +13,7 @@
 #include <string>
 
 #include "backend.h"
+#include "lsm_scan.h"
 
 namespace bench {
 namespace {
@@ -24,11 +25,8 @@ void check(const leveldb::Status& s, const char* what) {
                            s.ToString());
 }
 
-// Views of the same bytes in the other type; nothing is copied.
+// A view of the same bytes as a leveldb::Slice; nothing is copied.
 leveldb::Slice to_slice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view to_view(const leveldb::Slice& s) {
-  return {s.data(), s.size()};
-}
 
 // The database and the cache it uses; the cache must outlive the database.
 struct Db {
@@ -98,34 +96,21 @@ class LevelBackend final : public Backend {
 
   uint64_t scan(const Visit& visit) override {
     auto it = iter();
-    uint64_t n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ++n;
-      if (!visit(to_view(it->key()), to_view(it->value()))) break;
-    }
+    uint64_t n = LsmScan(it, visit);
     check(it->status(), "scan");
     return n;
   }
 
   uint64_t reverse_scan(const Visit& visit) override {
     auto it = iter();
-    uint64_t n = 0;
-    for (it->SeekToLast(); it->Valid(); it->Prev()) {
-      ++n;
-      if (!visit(to_view(it->key()), to_view(it->value()))) break;
-    }
+    uint64_t n = LsmReverseScan(it, visit);
     check(it->status(), "reverse scan");
     return n;
   }
 
   uint64_t prefix_scan(std::string_view prefix, const Visit& visit) override {
     auto it = iter();
-    uint64_t n = 0;
-    for (it->Seek(to_slice(prefix));
-         it->Valid() && to_view(it->key()).starts_with(prefix); it->Next()) {
-      ++n;
-      if (!visit(to_view(it->key()), to_view(it->value()))) break;
-    }
+    uint64_t n = LsmPrefixScan(it, prefix, visit);
     check(it->status(), "prefix scan");
     return n;
   }
@@ -133,11 +118,7 @@ class LevelBackend final : public Backend {
   uint64_t range(std::string_view start, uint64_t limit,
                  const Visit& visit) override {
     auto it = iter();
-    uint64_t n = 0;
-    for (it->Seek(to_slice(start)); it->Valid() && n < limit; it->Next()) {
-      ++n;
-      if (!visit(to_view(it->key()), to_view(it->value()))) break;
-    }
+    uint64_t n = LsmRange(it, start, limit, visit);
     check(it->status(), "range");
     return n;
   }

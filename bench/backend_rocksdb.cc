@@ -15,6 +15,7 @@
 #include <string>
 
 #include "backend.h"
+#include "lsm_scan.h"
 
 namespace bench {
 namespace {
@@ -26,11 +27,8 @@ void check(const rocksdb::Status& s, const char* what) {
                            s.ToString());
 }
 
-// Views of the same bytes in the other type; nothing is copied.
+// A view of the same bytes as a rocksdb::Slice; nothing is copied.
 rocksdb::Slice to_slice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view to_view(const rocksdb::Slice& s) {
-  return {s.data(), s.size()};
-}
 
 // The options every RocksDB handle of the benchmark uses.
 rocksdb::Options make_options(const StoreSettings& settings) {
@@ -102,34 +100,21 @@ class RocksBackend final : public Backend {
 
   uint64_t scan(const Visit& visit) override {
     auto it = iter();
-    uint64_t n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ++n;
-      if (!visit(to_view(it->key()), to_view(it->value()))) break;
-    }
+    uint64_t n = LsmScan(it, visit);
     check(it->status(), "scan");
     return n;
   }
 
   uint64_t reverse_scan(const Visit& visit) override {
     auto it = iter();
-    uint64_t n = 0;
-    for (it->SeekToLast(); it->Valid(); it->Prev()) {
-      ++n;
-      if (!visit(to_view(it->key()), to_view(it->value()))) break;
-    }
+    uint64_t n = LsmReverseScan(it, visit);
     check(it->status(), "reverse scan");
     return n;
   }
 
   uint64_t prefix_scan(std::string_view prefix, const Visit& visit) override {
     auto it = iter();
-    uint64_t n = 0;
-    for (it->Seek(to_slice(prefix));
-         it->Valid() && to_view(it->key()).starts_with(prefix); it->Next()) {
-      ++n;
-      if (!visit(to_view(it->key()), to_view(it->value()))) break;
-    }
+    uint64_t n = LsmPrefixScan(it, prefix, visit);
     check(it->status(), "prefix scan");
     return n;
   }
@@ -137,11 +122,7 @@ class RocksBackend final : public Backend {
   uint64_t range(std::string_view start, uint64_t limit,
                  const Visit& visit) override {
     auto it = iter();
-    uint64_t n = 0;
-    for (it->Seek(to_slice(start)); it->Valid() && n < limit; it->Next()) {
-      ++n;
-      if (!visit(to_view(it->key()), to_view(it->value()))) break;
-    }
+    uint64_t n = LsmRange(it, start, limit, visit);
     check(it->status(), "range");
     return n;
   }
