@@ -784,6 +784,10 @@ int WritesBeforeCommit(const std::string& path, int cache_size) {
     std::snprintf(key, sizeof key, "key%06d", i);
     EXPECT_EQ(Put(kv, key, std::string(400, 'v')), KVSTORE_OK);
   }
+  // A read in the transaction hands the buffered puts to SQLite's cache.
+  int found = 0;
+  EXPECT_EQ(kvstore_exists(kv, "key000000", 9, &found), KVSTORE_OK);
+  EXPECT_EQ(found, 1);
   int writes = g_writes.load();
   EXPECT_EQ(kvstore_commit(kv), KVSTORE_OK);
   int64_t n = 0;

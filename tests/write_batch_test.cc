@@ -1,10 +1,12 @@
-// Puts inside a write transaction are buffered and written in multi-row
-// batches. Nothing about that may be observable: these tests pin down that
+// Puts inside a write transaction are buffered, sorted by key and written
+// out together. Nothing about that may be observable: these tests pin down that
 // every read in the transaction sees every earlier put, in order, and that
 // rollback, close and commit treat buffered puts like written ones.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <string>
 
 #include "snkv/snkv.h"
@@ -161,6 +163,78 @@ TEST_F(WriteBatchTest, LargeValuesAreWrittenWhole) {
   ASSERT_TRUE(db_.Commit().ok());
   for (const auto& [k, v] : expect)
     EXPECT_EQ(Get(db_.DefaultColumnFamily(), k), v);
+}
+
+TEST_F(WriteBatchTest, PutsInRandomOrderEndAsTheirLastPut) {
+  // Random keys with repeats, written out sorted: the end state must be
+  // that of the puts in call order, in the transaction and after commit.
+  std::mt19937 rng(7);
+  std::map<std::string, std::string> expect;
+  for (int i = 0; i < 2000; i += 3) {
+    expect[Key(i)] = "old";
+    ASSERT_TRUE(db_.Put(Key(i), "old").ok());
+  }
+  ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
+  for (int op = 0; op < 5000; ++op) {
+    int i = static_cast<int>(rng() % 2000);
+    std::string value = Value(i, op);
+    expect[Key(i)] = value;
+    ASSERT_TRUE(db_.Put(Key(i), value).ok());
+  }
+  auto check = [&] {
+    auto want = expect.begin();
+    for (const auto& [k, v] : db_.NewIterator()) {
+      ASSERT_NE(want, expect.end());
+      EXPECT_EQ(k.ToString(), want->first);
+      EXPECT_EQ(v.ToString(), want->second);
+      ++want;
+    }
+    EXPECT_EQ(want, expect.end());
+  };
+  check();
+  ASSERT_TRUE(db_.Commit().ok());
+  check();
+}
+
+TEST_F(WriteBatchTest, LargePutsKeepTheirPlaceAmongBufferedOnes) {
+  // Puts of 256 KiB and more skip the buffer; the order must not change.
+  const std::string big(300'000, 'B');
+  ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
+  ASSERT_TRUE(db_.Put("a", "small").ok());
+  ASSERT_TRUE(db_.Put("a", big).ok());
+  ASSERT_TRUE(db_.Put("b", big).ok());
+  ASSERT_TRUE(db_.Put("b", "small").ok());
+  ASSERT_TRUE(db_.Put("c", big).ok());
+  ASSERT_TRUE(db_.Put("c", "small").ok());
+  ASSERT_TRUE(db_.Put("c", big + "!").ok());
+  ASSERT_TRUE(db_.Commit().ok());
+  EXPECT_EQ(Get(db_.DefaultColumnFamily(), "a"), big);
+  EXPECT_EQ(Get(db_.DefaultColumnFamily(), "b"), "small");
+  EXPECT_EQ(Get(db_.DefaultColumnFamily(), "c"), big + "!");
+}
+
+TEST_F(WriteBatchTest, AppendsAndPutsAmongExistingKeysMix) {
+  // One flush with puts below, among and past the existing keys: the
+  // appends take the multi-row path, the rest single rows.
+  for (int i = 1000; i < 1100; ++i) ASSERT_TRUE(db_.Put(Key(i), "old").ok());
+  ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
+  for (int i = 0; i < 2000; i += 2) ASSERT_TRUE(db_.Put(Key(i), "new").ok());
+  ASSERT_TRUE(db_.Commit().ok());
+  int64_t n = 0;
+  ASSERT_TRUE(db_.DefaultColumnFamily().Count(&n).ok());
+  EXPECT_EQ(n, 1050);  // 1000 new keys, 50 of the old ones not rewritten
+  for (int i = 0; i < 2000; ++i) {
+    bool rewritten = i % 2 == 0;
+    bool old = i >= 1000 && i < 1100;
+    std::string v;
+    Status s = db_.Get(Key(i), &v);
+    if (rewritten || old) {
+      EXPECT_TRUE(s.ok()) << i;
+      EXPECT_EQ(v, rewritten ? "new" : "old") << i;
+    } else {
+      EXPECT_TRUE(s.IsNotFound()) << i;
+    }
+  }
 }
 
 TEST_F(WriteBatchTest, StatsCountBufferedPuts) {

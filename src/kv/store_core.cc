@@ -241,7 +241,7 @@ Status StoreCore::Close() {
     if (auto cf = weak.lock()) ForgetColumnFamily(*cf);
   }
   families_.clear();
-  DiscardPending();  // the transaction they belong to is rolled back
+  pending_.Clear();  // the transaction they belong to is rolled back
   EndSnapshot();
   if (txn_ != Txn::kNone) (void)conn_.Exec("ROLLBACK");
   txn_ = Txn::kNone;
@@ -283,7 +283,7 @@ void StoreCore::SyncTxnState() noexcept {
     // SQLite ended the transaction itself (some errors roll it back): puts
     // still buffered for it must die with it, not be written on their own.
     if (txn_ == Txn::kWrite) {
-      DiscardPending();
+      pending_.Clear();
       ForgetTransaction();
     }
     txn_ = Txn::kNone;
@@ -737,7 +737,7 @@ Status StoreCore::Commit() {
 }
 
 Status StoreCore::Rollback() {
-  DiscardPending();
+  pending_.Clear();
   if (txn_ == Txn::kNone) return Status::Error("no transaction is open");
   Status s = conn_.Exec("ROLLBACK");
   txn_ = Txn::kNone;  // even on error: SQLite ends the transaction

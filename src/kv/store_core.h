@@ -26,6 +26,7 @@
 #include "snkv/slice.h"
 #include "snkv/status.h"
 #include "snkv/store.h"
+#include "kv/write_buffer.h"
 
 namespace snkv::internal {
 
@@ -42,8 +43,9 @@ enum class CfStatement : int {
   kPurge,
   kCount,
   kClear,
-  kReplace,   // kPut for use inside a transaction (see FlushRun)
+  kReplace,   // kPut for use inside a transaction (see WriteSorted)
   kPutBatch,  // kPutBatchRows rows of kReplace in one statement
+  kLastKey,   // the family's greatest key
   kNumStatements
 };
 
@@ -95,7 +97,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status Call(Body&& body) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!conn_.is_open()) return Record(Status::Error("store is closed"));
-    if (pending_count_ > 0) {
+    if (!pending_.empty()) {
       Status s = FlushPending();
       if (!s.ok()) return Record(std::move(s));
     }
@@ -258,17 +260,21 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
 
   // Lazily deletes `key` if it is expired as of now_ms (best effort).
   void ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms);
-  // Inside a write transaction puts are collected and written kPutBatchRows
-  // at a time by one multi-row statement, which costs SQLite far less per
-  // row than one statement per put. Nothing outside this handle can see
-  // the difference: the rows only become visible at commit.
+  // Inside a write transaction puts are collected in pending_ and written
+  // out together, in key order (write_buffer.h), when the transaction
+  // commits, any other call needs them, or the buffer is full. Nothing
+  // outside this handle can see the difference: the rows only become
+  // visible at commit.
   Status BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
                    int64_t expire_at_ms);
   // Writes the buffered puts. On failure the transaction is rolled back
   // (the buffered puts cannot be told apart any more) and the error says so.
   Status FlushPending();
-  Status FlushRun(size_t begin, size_t end);
-  void DiscardPending() noexcept;
+  // Writes puts to one family, in ascending key order.
+  Status WriteSorted(ColumnFamilyState& cf,
+                     std::span<const WriteBuffer::Put> puts);
+  // Writes one put through the single-row statement.
+  Status WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put);
 
   // Opens a read transaction whose snapshot is known to match the current
   // WAL-index header, or leaves none (the next statement then runs in its
@@ -354,17 +360,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   std::string last_error_ = "not an error";
   crypto::Cipher cipher_;  // has a key on encrypted stores
 
-  // Puts buffered in the current write transaction: the first
-  // pending_count_ entries of pending_ (later ones keep their capacity).
-  struct PendingPut {
-    std::shared_ptr<ColumnFamilyState> cf;
-    std::string key;
-    std::string value;    // as stored (sealed on encrypted stores)
-    int64_t expires = 0;  // 0 = none
-  };
-  std::vector<PendingPut> pending_;
-  size_t pending_count_ = 0;
-  size_t pending_bytes_ = 0;
+  WriteBuffer pending_;  // puts of the current write transaction
   std::string value_buf_;  // scratch for sealing/opening values
 };
 

@@ -1,0 +1,77 @@
+// WriteBuffer (see write_buffer.h).
+#include "kv/write_buffer.h"
+
+#include <algorithm>
+
+namespace snkv::internal {
+
+namespace {
+// Above this the arena is released on Clear() rather than kept for the
+// next transaction, so one large transaction does not pin its memory.
+constexpr size_t kArenaKeepBytes = size_t{1} << 20;
+}  // namespace
+
+void WriteBuffer::Add(const std::shared_ptr<ColumnFamilyState>& family,
+                      Slice key, Slice value, int64_t expires) {
+  // Puts usually come in runs for one family: look at the last one first.
+  auto slot = families_.size();
+  if (slot > 0 && families_.back() == family) {
+    slot -= 1;
+  } else {
+    auto it = std::find(families_.begin(), families_.end(), family);
+    slot = static_cast<size_t>(it - families_.begin());
+  }
+  const size_t old_arena = arena_.size();
+  const bool new_family = slot == families_.size();
+  if (new_family) families_.push_back(family);
+  try {
+    arena_.append(key.data(), key.size());
+    arena_.append(value.data(), value.size());
+    entries_.push_back(Entry{static_cast<uint32_t>(slot),
+                             static_cast<uint32_t>(key.size()),
+                             static_cast<uint32_t>(value.size()), expires,
+                             old_arena});
+  } catch (...) {
+    arena_.resize(old_arena);
+    if (new_family) families_.pop_back();
+    throw;
+  }
+}
+
+std::span<const WriteBuffer::Put> WriteBuffer::Sorted() {
+  // Stable: of several puts to one key, the last added stays last.
+  std::stable_sort(entries_.begin(), entries_.end(),
+                   [this](const Entry& a, const Entry& b) {
+                     if (a.family != b.family) return a.family < b.family;
+                     return KeyOf(a).compare(KeyOf(b)) < 0;
+                   });
+  sorted_.clear();
+  sorted_.reserve(entries_.size());
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
+    const bool overwritten = i + 1 < entries_.size() &&
+                             entries_[i + 1].family == e.family &&
+                             KeyOf(entries_[i + 1]) == KeyOf(e);
+    if (overwritten) continue;
+    sorted_.push_back(Put{families_[e.family].get(), KeyOf(e),
+                          Slice(arena_.data() + e.offset + e.key_size,
+                                e.value_size),
+                          e.expires});
+  }
+  return sorted_;
+}
+
+void WriteBuffer::Clear() noexcept {
+  families_.clear();
+  entries_.clear();
+  sorted_.clear();
+  if (arena_.capacity() > kArenaKeepBytes) {
+    std::string().swap(arena_);
+    std::vector<Entry>().swap(entries_);
+    std::vector<Put>().swap(sorted_);
+  } else {
+    arena_.clear();
+  }
+}
+
+}  // namespace snkv::internal

@@ -1,0 +1,77 @@
+// WriteBuffer: the puts of a write transaction, kept in memory until they
+// must be written, then handed out in key order.
+//
+// Why the order matters: SQLite's page cache holds cache_size pages (8 MiB
+// by default). Puts to random keys of a larger table each land on a leaf
+// page that is rarely in the cache, so each costs a page read and, once the
+// cache fills with dirty pages, a page spilled to the WAL. The same puts in
+// key order visit each leaf once. Measured on 1M keys: 200K random updates
+// in one transaction ran 2.8x faster sorted (docs/design.md, "Writes").
+#ifndef SNKV_KV_WRITE_BUFFER_H
+#define SNKV_KV_WRITE_BUFFER_H
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "snkv/slice.h"
+
+namespace snkv::internal {
+
+struct ColumnFamilyState;
+
+class WriteBuffer {
+ public:
+  // One buffered put, as handed out by Sorted().
+  struct Put {
+    ColumnFamilyState* family;
+    Slice key;
+    Slice value;          // as stored (sealed on encrypted stores)
+    int64_t expires = 0;  // ms since the epoch; 0 = none
+  };
+
+  // Copies a put into the buffer; the buffer keeps `family` alive until
+  // Clear(). May throw std::bad_alloc, leaving the buffer as it was.
+  void Add(const std::shared_ptr<ColumnFamilyState>& family, Slice key,
+           Slice value, int64_t expires);
+
+  bool empty() const noexcept { return entries_.empty(); }
+  size_t size() const noexcept { return entries_.size(); }
+  // Bytes held for the buffered puts: their keys, values and bookkeeping.
+  size_t memory() const noexcept {
+    return arena_.size() + entries_.size() * sizeof(Entry);
+  }
+
+  // The buffered puts grouped by family, each group in ascending key order
+  // (bytewise), with only the last put of each key: the same end state as
+  // writing them in the order they were added. The views stay valid until
+  // the next Add() or Clear(). May throw std::bad_alloc.
+  std::span<const Put> Sorted();
+
+  // Forgets every put and releases the families.
+  void Clear() noexcept;
+
+ private:
+  struct Entry {
+    uint32_t family;  // index into families_
+    uint32_t key_size;
+    uint32_t value_size;
+    int64_t expires;
+    size_t offset;  // of the key in arena_; the value follows it
+  };
+
+  Slice KeyOf(const Entry& e) const noexcept {
+    return Slice(arena_.data() + e.offset, e.key_size);
+  }
+
+  std::vector<std::shared_ptr<ColumnFamilyState>> families_;
+  std::vector<Entry> entries_;  // in the order added
+  std::string arena_;           // every key and value, back to back
+  std::vector<Put> sorted_;
+};
+
+}  // namespace snkv::internal
+
+#endif  // SNKV_KV_WRITE_BUFFER_H
