@@ -38,9 +38,8 @@ TEST(WriteBuffer, HandsPutsOutByFamilyThenKey) {
   buffer.Add(a, "z", "2", 0);
   buffer.Add(b, "c", "3", 0);
   buffer.Add(a, "b", "4", 7);
-  EXPECT_EQ(Describe(buffer),
-            (std::vector<std::string>{"2:c=3@0", "2:m=1@0", "1:b=4@7",
-                                      "1:z=2@0"}));
+  EXPECT_EQ(Describe(buffer), (std::vector<std::string>{"2:c=3@0", "2:m=1@0",
+                                                        "1:b=4@7", "1:z=2@0"}));
 }
 
 TEST(WriteBuffer, OnlyTheLastPutOfAKeyRemains) {
@@ -66,8 +65,10 @@ TEST(WriteBuffer, KeysCompareAsUnsignedBytes) {
   buffer.Add(a, "", "empty", 0);
   buffer.Add(a, std::string("\x80", 1), "80", 0);
   std::vector<std::string> values;
-  for (const auto& put : buffer.Sorted()) values.push_back(put.value.ToString());
-  EXPECT_EQ(values, (std::vector<std::string>{"empty", "a", "a0b", "80", "ff"}));
+  for (const auto& put : buffer.Sorted())
+    values.push_back(put.value.ToString());
+  EXPECT_EQ(values,
+            (std::vector<std::string>{"empty", "a", "a0b", "80", "ff"}));
 }
 
 TEST(WriteBuffer, ValuesSurviveTheArenaGrowing) {

@@ -22,11 +22,11 @@
 #include "crypto/cipher.h"
 #include "engine/connection.h"
 #include "engine/wal_snapshot.h"
+#include "kv/write_buffer.h"
 #include "snkv/options.h"
 #include "snkv/slice.h"
 #include "snkv/status.h"
 #include "snkv/store.h"
-#include "kv/write_buffer.h"
 
 namespace snkv::internal {
 
@@ -360,7 +360,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   std::string last_error_ = "not an error";
   crypto::Cipher cipher_;  // has a key on encrypted stores
 
-  WriteBuffer pending_;  // puts of the current write transaction
+  WriteBuffer pending_;    // puts of the current write transaction
   std::string value_buf_;  // scratch for sealing/opening values
 };
 

@@ -27,10 +27,9 @@ void WriteBuffer::Add(const std::shared_ptr<ColumnFamilyState>& family,
   try {
     arena_.append(key.data(), key.size());
     arena_.append(value.data(), value.size());
-    entries_.push_back(Entry{static_cast<uint32_t>(slot),
-                             static_cast<uint32_t>(key.size()),
-                             static_cast<uint32_t>(value.size()), expires,
-                             old_arena});
+    entries_.push_back(
+        Entry{static_cast<uint32_t>(slot), static_cast<uint32_t>(key.size()),
+              static_cast<uint32_t>(value.size()), expires, old_arena});
   } catch (...) {
     arena_.resize(old_arena);
     if (new_family) families_.pop_back();
@@ -53,10 +52,9 @@ std::span<const WriteBuffer::Put> WriteBuffer::Sorted() {
                              entries_[i + 1].family == e.family &&
                              KeyOf(entries_[i + 1]) == KeyOf(e);
     if (overwritten) continue;
-    sorted_.push_back(Put{families_[e.family].get(), KeyOf(e),
-                          Slice(arena_.data() + e.offset + e.key_size,
-                                e.value_size),
-                          e.expires});
+    sorted_.push_back(Put{
+        families_[e.family].get(), KeyOf(e),
+        Slice(arena_.data() + e.offset + e.key_size, e.value_size), e.expires});
   }
   return sorted_;
 }
