@@ -159,6 +159,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   running_forward_ =
       shape == Shape::kFirst || shape == Shape::kGe || shape == Shape::kGt;
   now_ms_ = NowMs();
+  rows_read_ = 0;
   s = Step();
   // Turning around: the previous statement kept the read transaction (and
   // so the snapshot) alive until the new one had started in it.
@@ -175,6 +176,9 @@ Status IteratorCore::Step() {
       running_->Reset();
       running_ = nullptr;
       return Status::OK();
+    }
+    if (rows_read_ < kScanRowsBeforeMap && ++rows_read_ == kScanRowsBeforeMap) {
+      store_->NoteLongScan();
     }
     if (rc != SQLITE_ROW) {
       Status s = store_->CfError(*family_, *running_, rc, "iterator step");

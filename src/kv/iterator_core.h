@@ -76,6 +76,7 @@ class IteratorCore {
   std::string bound_;  // the running statement's bound parameter
   bool running_forward_ = true;
   int64_t now_ms_ = 0;
+  int rows_read_ = 0;  // by the running statement, up to kScanRowsBeforeMap
 
   bool valid_ = false;
   Slice key_;              // points into the running statement's current row

