@@ -252,10 +252,11 @@ void kvstore_iterator_close(KVIterator *pIter); /* NULL is fine */
 ** and writes fail with KVSTORE_READONLY. begin inside a transaction, and
 ** commit or rollback outside one, are KVSTORE_ERROR.
 **
-** Inside a write transaction puts may wait in memory and be written in
-** batches; every later call on the handle sees them. Should writing them
-** fail (disk full, I/O error), the transaction is rolled back and the call
-** that wrote them (at the latest, commit) returns the error.
+** Inside a write transaction puts may wait in memory (up to 32 MiB per
+** handle) and be written in key order, which makes random-key batches
+** several times faster; every later call on the handle sees them. Should
+** writing them fail (disk full, I/O error), the transaction is rolled back
+** and the call that wrote them (at the latest, commit) returns the error.
 */
 int kvstore_begin(KVStore *pKV, int wrflag);
 int kvstore_commit(KVStore *pKV);

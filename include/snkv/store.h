@@ -143,6 +143,9 @@ class Store {
   }
 
   // --- transactions (one per Store at a time) ---
+  // In a write transaction puts may wait in memory (up to 32 MiB) and be
+  // written in key order; every later call sees them, and a failure to
+  // write them rolls the transaction back (see kvstore_begin).
   Status Begin(TxnMode mode);
   Status Commit();
   Status Rollback();
