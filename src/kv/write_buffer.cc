@@ -38,12 +38,17 @@ void WriteBuffer::Add(const std::shared_ptr<ColumnFamilyState>& family,
 }
 
 std::span<const WriteBuffer::Put> WriteBuffer::Sorted() {
-  // Stable: of several puts to one key, the last added stays last.
-  std::stable_sort(entries_.begin(), entries_.end(),
-                   [this](const Entry& a, const Entry& b) {
-                     if (a.family != b.family) return a.family < b.family;
-                     return KeyOf(a).compare(KeyOf(b)) < 0;
-                   });
+  auto before = [this](const Entry& a, const Entry& b) {
+    if (a.family != b.family) return a.family < b.family;
+    return KeyOf(a).compare(KeyOf(b)) < 0;
+  };
+  // Puts in key order (sequential loads) are common and need no sorting:
+  // checking costs a comparison per put, sorting about log2(n) of them
+  // (measured: the sort was 6% of a sequential load's instructions).
+  if (!std::is_sorted(entries_.begin(), entries_.end(), before)) {
+    // Stable: of several puts to one key, the last added stays last.
+    std::stable_sort(entries_.begin(), entries_.end(), before);
+  }
   sorted_.clear();
   sorted_.reserve(entries_.size());
   for (size_t i = 0; i < entries_.size(); ++i) {
