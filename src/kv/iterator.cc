@@ -2,6 +2,7 @@
 // public Iterator that owns one.
 #include "snkv/iterator.h"
 
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -36,7 +37,10 @@ const char* ShapeSql(int shape) {
       "SELECT k, v, expires FROM %T WHERE k > ?1 ORDER BY k",
       "SELECT k, v, expires FROM %T WHERE k <= ?1 ORDER BY k DESC",
       "SELECT k, v, expires FROM %T WHERE k < ?1 ORDER BY k DESC",
+      "SELECT k, v FROM %T WHERE k > ?1 ORDER BY k",
+      "SELECT k, v FROM %T WHERE k < ?1 ORDER BY k DESC",
   };
+  static_assert(std::size(kSql) == kIteratorShapes);
   return kSql[shape];
 }
 
@@ -156,10 +160,12 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   // Bound SQLITE_STATIC: bound_ outlives the run.
   if (bounded) stmt.BindBlob(1, bound_);
   running_ = &stmt;
-  running_forward_ =
-      shape == Shape::kFirst || shape == Shape::kGe || shape == Shape::kGt;
+  running_forward_ = shape == Shape::kFirst || shape == Shape::kGe ||
+                     shape == Shape::kGt || shape == Shape::kGtNoTtl;
+  running_has_expiry_ = shape != Shape::kGtNoTtl && shape != Shape::kLtNoTtl;
   now_ms_ = NowMs();
   rows_read_ = 0;
+  if (!keep_snapshot) ttl_checked_ = false;
   s = Step();
   // Turning around: the previous statement kept the read transaction (and
   // so the snapshot) alive until the new one had started in it.
@@ -193,7 +199,8 @@ Status IteratorCore::Step() {
       running_ = nullptr;
       return Status::OK();
     }
-    if (!running_->ColumnIsNull(2) && running_->ColumnInt(2) <= now_ms_) {
+    if (running_has_expiry_ && !running_->ColumnIsNull(2) &&
+        running_->ColumnInt(2) <= now_ms_) {
       continue;  // expired: invisible
     }
     // The key stays in the statement's row until the next step, which is
@@ -211,6 +218,18 @@ Status IteratorCore::Step() {
     valid_ = true;
     return Status::OK();
   }
+}
+
+bool IteratorCore::ShouldDropExpiry() {
+  if (!running_has_expiry_ || ttl_checked_ || rows_read_ < kScanRowsBeforeMap) {
+    return false;
+  }
+  ttl_checked_ = true;
+  // Asked while the running statement holds the read transaction open, so
+  // the answer is about the snapshot being read. On error keep the
+  // statement that filters.
+  bool may_have_ttl = true;
+  return store_->MayHaveTtl(*family_, &may_have_ttl).ok() && !may_have_ttl;
 }
 
 Status IteratorCore::SeekToFirst() {
@@ -246,7 +265,10 @@ Status IteratorCore::Seek(Slice target) {
 Status IteratorCore::Next() {
   return Enter([&] {
     if (!valid_) return Status::OK();  // at the end it stays there
-    if (running_ != nullptr && running_forward_) return Step();
+    if (running_ != nullptr && running_forward_) {
+      if (ShouldDropExpiry()) return Position(Shape::kGtNoTtl, key_, true);
+      return Step();
+    }
     return Position(Shape::kGt, key_, /*keep_snapshot=*/true);
   });
 }
@@ -254,7 +276,10 @@ Status IteratorCore::Next() {
 Status IteratorCore::Prev() {
   return Enter([&] {
     if (!valid_) return Status::OK();
-    if (running_ != nullptr && !running_forward_) return Step();
+    if (running_ != nullptr && !running_forward_) {
+      if (ShouldDropExpiry()) return Position(Shape::kLtNoTtl, key_, true);
+      return Step();
+    }
     return Position(Shape::kLt, key_, /*keep_snapshot=*/true);
   });
 }

@@ -440,6 +440,43 @@ void StoreCore::NoteLongScan() {
   if (wal_mode_ && !mmap_on_) UseMemoryMap(true);
 }
 
+Status StoreCore::MayHaveTtl(ColumnFamilyState& cf, bool* may) {
+  *may = true;
+  if (cf.has_expiry_index) return Status::OK();
+  if (!schema_version_stmt_.is_prepared()) {
+    Status s = schema_version_stmt_.Prepare(conn_, "PRAGMA schema_version");
+    if (!s.ok()) return s;
+  }
+  int64_t version = 0;
+  {
+    engine::ResetGuard reset(schema_version_stmt_);
+    int rc = schema_version_stmt_.Step();
+    if (rc != SQLITE_ROW) return schema_version_stmt_.Error(rc, "schema");
+    version = schema_version_stmt_.ColumnInt(0);
+  }
+  if (version == cf.no_ttl_schema_version) {
+    *may = false;
+    return Status::OK();
+  }
+  engine::Statement probe;
+  Status s = probe.Prepare(
+      conn_, "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+      false);
+  if (!s.ok()) return s;
+  const std::string index = schema::ExpiryIndexName(cf.id);
+  probe.BindText(1, index);
+  int rc = probe.Step();
+  if (rc == SQLITE_ROW) {
+    cf.has_expiry_index = true;
+  } else if (rc == SQLITE_DONE) {
+    cf.no_ttl_schema_version = version;
+    *may = false;
+  } else {
+    return probe.Error(rc, "schema");
+  }
+  return Status::OK();
+}
+
 void StoreCore::UseMemoryMap(bool on) {
   changed_reads_ = 0;
   snapshot_hits_ = 0;
@@ -775,7 +812,12 @@ void StoreCore::ForgetTransaction() {
   created_in_txn_.clear();
   dropped_in_txn_.clear();
   for (auto& [id, weak] : families_) {
-    if (auto cf = weak.lock()) cf->has_expiry_index = false;
+    if (auto cf = weak.lock()) {
+      cf->has_expiry_index = false;
+      // The schema version goes back too, and may come round again with
+      // a different schema: what was seen under it is no longer known.
+      cf->no_ttl_schema_version = -1;
+    }
   }
 }
 

@@ -53,7 +53,7 @@ enum class CfStatement : int {
 inline constexpr int kPutBatchRows = 32;
 
 // Number of statement shapes an iterator uses (see IteratorCore).
-inline constexpr size_t kIteratorShapes = 6;
+inline constexpr size_t kIteratorShapes = 8;
 // Rows an iterator reads before it asks for memory-mapped reads.
 inline constexpr int kScanRowsBeforeMap = 128;
 // Prepared iterator statements kept per family and shape for reuse.
@@ -67,6 +67,9 @@ struct ColumnFamilyState : std::enable_shared_from_this<ColumnFamilyState> {
   bool dropped = false;         // dropped through this store handle
   uint64_t checked_in_txn = 0;  // write transaction that saw the table exist
   bool has_expiry_index = false;
+  // The schema version at which the file was last seen without this
+  // family's expiry index (-1: not known). See StoreCore::MayHaveTtl.
+  int64_t no_ttl_schema_version = -1;
   std::array<engine::Statement,
              static_cast<size_t>(CfStatement::kNumStatements)>
       statements;
@@ -210,6 +213,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Called by an iterator that has read kScanRowsBeforeMap rows since it
   // was positioned: a long scan pays for mapping the file (see PrepareRead).
   void NoteLongScan();
+  // Sets *may to whether rows of `cf` can carry an expiry in the read
+  // transaction in progress: true once the family's expiry index exists,
+  // which it does before the first row with a TTL is written. Cheap when
+  // the schema did not change since the last call (one PRAGMA).
+  Status MayHaveTtl(ColumnFamilyState& cf, bool* may);
 
   // For BackgroundCheckpointer, on its thread: a PASSIVE checkpoint through
   // the store's checkpoint connection. Takes only ckpt_mu_, never the store
@@ -335,9 +343,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool wal_mode_ = false;
   int wal_size_limit_ = 0;
   int commits_since_checkpoint_ = 0;
-  int wal_frames_seen_ = 0;             // WAL size at the last commit
+  int wal_frames_seen_ = 0;  // WAL size at the last commit
   int next_checkpoint_frames_ = 16000;
-  int ckpt_request_frames_ = 0;         // WAL size at the last request  // auto-checkpoint when reached
+  int ckpt_request_frames_ =
+      0;  // WAL size at the last request  // auto-checkpoint when reached
   Txn txn_ = Txn::kNone;
   uint64_t write_txn_serial_ = 0;  // counts explicit write transactions
   // Family changes made inside the current write transaction.
@@ -359,6 +368,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::Statement begin_stmt_;
   engine::Statement touch_stmt_;  // any read: makes BEGIN take its snapshot
   engine::Statement commit_stmt_;
+  engine::Statement schema_version_stmt_;  // for MayHaveTtl
   std::shared_ptr<ColumnFamilyState> default_cf_;
   std::map<int64_t, std::weak_ptr<ColumnFamilyState>> families_;
   std::set<IteratorCore*> iterators_;
