@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -135,10 +136,47 @@ TEST_F(FreshReadTest, LongScansSkipKeysThatExpiredUnderAnotherHandle) {
     ASSERT_TRUE(b_.Put(ScanKey(i), "gone", NowMs() - 1000).ok());
   }
   ASSERT_TRUE(b_.Put(ScanKey(999), "live").ok());
-  for (bool reverse : {false, true}) {
-    std::vector<std::string> keys = ScanKeys(a_, reverse);
-    ASSERT_EQ(keys.size(), 501u) << reverse;
-    EXPECT_EQ(reverse ? keys.front() : keys.back(), ScanKey(999));
+  std::vector<std::string> want;
+  for (int i = 0; i < 1000; i += 2) want.push_back(ScanKey(i));
+  want.push_back(ScanKey(999));
+  EXPECT_EQ(ScanKeys(a_, false), want);
+  std::reverse(want.begin(), want.end());
+  EXPECT_EQ(ScanKeys(a_, true), want);
+}
+
+TEST_F(FreshReadTest, LongScansSkipKeysThatExpireUnderTheirOwnHandle) {
+  // The scan has stopped reading expiries when its own handle writes the
+  // family's first TTLs ahead of it: rows the running statement would
+  // show must still be filtered.
+  for (int i = 0; i < 1000; i += 2) ASSERT_TRUE(a_.Put(ScanKey(i), "v").ok());
+  for (bool in_transaction : {true, false}) {
+    SCOPED_TRACE(in_transaction);
+    if (in_transaction) ASSERT_TRUE(a_.Begin(TxnMode::kWrite).ok());
+    Iterator it = a_.NewIterator();
+    ASSERT_TRUE(it.SeekToFirst().ok());
+    for (int i = 0; i < 300; ++i) ASSERT_TRUE(it.Next().ok());
+    ASSERT_TRUE(it.Valid());
+    EXPECT_EQ(it.key().ToString(), ScanKey(600));
+    // Expired keys ahead of the scan, and one live key. Whether the
+    // running scan shows the autocommit round's live key is up to SQLite;
+    // it must never show an expired one.
+    const int first = in_transaction ? 701 : 901;
+    for (int i = first; i < first + 98; i += 2) {
+      ASSERT_TRUE(a_.Put(ScanKey(i), "gone", 1).ok());
+    }
+    ASSERT_TRUE(a_.Put(ScanKey(first + 98), "live").ok());
+    std::vector<std::string> seen;
+    for (; it.Valid(); (void)it.Next()) {
+      if (it.key() != ScanKey(999)) seen.push_back(it.key().ToString());
+    }
+    ASSERT_TRUE(it.status().ok()) << it.status().ToString();
+    std::vector<std::string> want;
+    for (int i = 600; i < 1000; i += 2) want.push_back(ScanKey(i));
+    want.push_back(ScanKey(799));  // live, from the transaction round
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(seen, want);
+    it.Close();
+    if (in_transaction) ASSERT_TRUE(a_.Commit().ok());
   }
 }
 
@@ -155,8 +193,11 @@ TEST_F(FreshReadTest, LongScansFilterAgainAfterARolledBackSchemaChange) {
   for (int i = 701; i < 1000; i += 2) {
     ASSERT_TRUE(b_.Put(ScanKey(i), "gone", NowMs() - 1000).ok());
   }
-  EXPECT_EQ(ScanKeys(a_, false).size(), 500u);
-  EXPECT_EQ(ScanKeys(a_, true).size(), 500u);
+  std::vector<std::string> want;
+  for (int i = 0; i < 1000; i += 2) want.push_back(ScanKey(i));
+  EXPECT_EQ(ScanKeys(a_, false), want);
+  std::reverse(want.begin(), want.end());
+  EXPECT_EQ(ScanKeys(a_, true), want);
 }
 
 TEST_F(FreshReadTest, ThreadsSeeEachOthersCommits) {

@@ -2,6 +2,7 @@
 // and the public ColumnFamily handle that enters it through Call().
 #include <algorithm>
 #include <chrono>
+#include <new>
 #include <string>
 
 #include "kv/schema.h"
@@ -105,6 +106,19 @@ int64_t RemainingTtl(const engine::Statement& stmt, int col, int64_t* now) {
   return expires > *now ? expires - *now : 0;
 }
 
+// Binds a row's key, value and expiry (0: NULL) to parameters first,
+// first + 1 and first + 2 of stmt.
+void BindRow(engine::Statement& stmt, int first, Slice key, Slice value,
+             int64_t expires) {
+  stmt.BindBlob(first, key);
+  stmt.BindBlob(first + 1, value);
+  if (expires != 0) {
+    stmt.BindInt(first + 2, expires);
+  } else {
+    stmt.BindNull(first + 2);
+  }
+}
+
 }  // namespace
 
 Status StoreCore::Statement(ColumnFamilyState& cf, CfStatement which,
@@ -155,6 +169,7 @@ Status StoreCore::EnsureExpiryIndex(ColumnFamilyState& cf) {
   int rc = sqlite3_exec(conn_.get(), sql.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return CfError(cf, engine::Statement(), rc, "ttl index");
   cf.has_expiry_index = true;
+  ++expiry_indexes_created_;
   return Status::OK();
 }
 
@@ -202,13 +217,7 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
     s = Statement(cf, CfStatement::kPut, &stmt);
     if (!s.ok()) return s;
     engine::ResetGuard reset(*stmt);
-    stmt->BindBlob(1, key);
-    stmt->BindBlob(2, stored);
-    if (expire_at_ms != 0) {
-      stmt->BindInt(3, expire_at_ms);
-    } else {
-      stmt->BindNull(3);
-    }
+    BindRow(*stmt, 1, key, stored, expire_at_ms);
     int rc = stmt->Step();
     if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
   }
@@ -231,18 +240,13 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
     // longer be told apart; make sure now that the family still exists
     // (another connection may have dropped it). Holding the write lock,
     // nobody can drop it later in this transaction.
-    engine::Statement probe;
-    Status s = probe.Prepare(
-        conn_, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-        false);
+    bool exists = false;
+    Status s = SchemaObjectExists(cf.table, &exists);
     if (!s.ok()) return s;
-    probe.BindText(1, cf.table);
-    int rc = probe.Step();
-    if (rc == SQLITE_DONE) {
+    if (!exists) {
       return Status::NotFound("column family '" + cf.name +
                               "' no longer exists");
     }
-    if (rc != SQLITE_ROW) return probe.Error(rc, "put");
     cf.checked_in_txn = write_txn_serial_;
   }
   if (key.size() + stored.size() >= kDirectPutBytes) {
@@ -261,7 +265,12 @@ Status StoreCore::FlushPending() {
     return Status::OK();
   }
   Status s;
-  std::span<const WriteBuffer::Put> puts = pending_.Sorted();
+  std::span<const WriteBuffer::Put> puts;
+  try {
+    puts = pending_.Sorted();
+  } catch (const std::bad_alloc&) {
+    s = Status(Code::kNoMem, "out of memory sorting buffered puts");
+  }
   for (size_t begin = 0; s.ok() && begin < puts.size();) {
     size_t end = begin + 1;
     while (end < puts.size() && puts[end].family == puts[begin].family) ++end;
@@ -324,14 +333,8 @@ Status StoreCore::WriteSorted(ColumnFamilyState& cf,
     engine::ResetGuard reset(*batch);
     for (size_t row = 0; row < kRows; ++row) {
       const WriteBuffer::Put& put = puts[i + row];
-      const int first = 3 * static_cast<int>(row) + 1;
-      batch->BindBlob(first, put.key);
-      batch->BindBlob(first + 1, put.value);
-      if (put.expires != 0) {
-        batch->BindInt(first + 2, put.expires);
-      } else {
-        batch->BindNull(first + 2);
-      }
+      BindRow(*batch, 3 * static_cast<int>(row) + 1, put.key, put.value,
+              put.expires);
     }
     int rc = batch->Step();
     if (rc != SQLITE_DONE) return CfError(cf, *batch, rc, "put");
@@ -348,13 +351,7 @@ Status StoreCore::WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put) {
   Status s = Statement(cf, CfStatement::kReplace, &single);
   if (!s.ok()) return s;
   engine::ResetGuard reset(*single);
-  single->BindBlob(1, put.key);
-  single->BindBlob(2, put.value);
-  if (put.expires != 0) {
-    single->BindInt(3, put.expires);
-  } else {
-    single->BindNull(3);
-  }
+  BindRow(*single, 1, put.key, put.value, put.expires);
   int rc = single->Step();
   if (rc != SQLITE_DONE) return CfError(cf, *single, rc, "put");
   return Status::OK();
@@ -467,23 +464,16 @@ Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
   if (!cf.has_expiry_index) {
     // Another handle may have written the first TTL (or dropped the family)
     // since we last looked.
-    engine::Statement probe;
-    s = probe.Prepare(conn_,
-                      "SELECT (SELECT count(*) FROM sqlite_schema WHERE name = "
-                      "?1), (SELECT count(*) FROM sqlite_schema WHERE name = "
-                      "?2)",
-                      false);
+    bool table = false;
+    bool index = false;
+    s = SchemaObjectExists(cf.table, &table);
+    if (s.ok()) s = SchemaObjectExists(schema::ExpiryIndexName(cf.id), &index);
     if (!s.ok()) return s;
-    std::string index = schema::ExpiryIndexName(cf.id);
-    probe.BindText(1, cf.table);
-    probe.BindText(2, index);
-    int rc = probe.Step();
-    if (rc != SQLITE_ROW) return probe.Error(rc, "purge");
-    if (probe.ColumnInt(0) == 0) {
+    if (!table) {
       return Status::NotFound("column family '" + cf.name +
                               "' no longer exists");
     }
-    if (probe.ColumnInt(1) == 0) {  // no key of this family ever had a TTL
+    if (!index) {  // no key of this family ever had a TTL
       if (deleted) *deleted = 0;
       return Status::OK();
     }
@@ -511,13 +501,7 @@ Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
   s = Statement(cf, CfStatement::kPutIfAbsent, &stmt);
   if (!s.ok()) return s;
   engine::ResetGuard reset(*stmt);
-  stmt->BindBlob(1, key);
-  stmt->BindBlob(2, stored);
-  if (expire_at_ms != 0) {
-    stmt->BindInt(3, expire_at_ms);
-  } else {
-    stmt->BindNull(3);
-  }
+  BindRow(*stmt, 1, key, stored, expire_at_ms);
   stmt->BindInt(4, NowMs());
   int rc = stmt->Step();
   if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put_if_absent");

@@ -183,14 +183,14 @@ Status IteratorCore::Step() {
       running_ = nullptr;
       return Status::OK();
     }
-    if (rows_read_ < kScanRowsBeforeMap && ++rows_read_ == kScanRowsBeforeMap) {
-      store_->NoteLongScan();
-    }
     if (rc != SQLITE_ROW) {
       Status s = store_->CfError(*family_, *running_, rc, "iterator step");
       running_->Reset();
       running_ = nullptr;
       return s;
+    }
+    if (rows_read_ < kScanRowsBeforeMap && ++rows_read_ == kScanRowsBeforeMap) {
+      store_->NoteLongScan();
     }
     Slice key = running_->ColumnBlob(0);
     // Outside the prefix: in key order everything further is outside too.
@@ -220,16 +220,21 @@ Status IteratorCore::Step() {
   }
 }
 
-bool IteratorCore::ShouldDropExpiry() {
+bool IteratorCore::ShouldDropExpiry(Shape target) {
   if (!running_has_expiry_ || ttl_checked_ || rows_read_ < kScanRowsBeforeMap) {
     return false;
   }
   ttl_checked_ = true;
   // Asked while the running statement holds the read transaction open, so
-  // the answer is about the snapshot being read. On error keep the
-  // statement that filters.
+  // the answer is about the snapshot being read. On any error keep the
+  // statement that filters: the switch is only an optimisation.
   bool may_have_ttl = true;
-  return store_->MayHaveTtl(*family_, &may_have_ttl).ok() && !may_have_ttl;
+  if (!store_->MayHaveTtl(*family_, &may_have_ttl).ok() || may_have_ttl) {
+    return false;
+  }
+  if (!PrepareShape(target).ok()) return false;
+  expiry_epoch_ = store_->expiry_indexes_created();
+  return true;
 }
 
 Status IteratorCore::SeekToFirst() {
@@ -262,25 +267,29 @@ Status IteratorCore::Seek(Slice target) {
   });
 }
 
-Status IteratorCore::Next() {
+Status IteratorCore::Next() { return Move(/*forward=*/true); }
+
+Status IteratorCore::Prev() { return Move(/*forward=*/false); }
+
+Status IteratorCore::Move(bool forward) {
   return Enter([&] {
     if (!valid_) return Status::OK();  // at the end it stays there
-    if (running_ != nullptr && running_forward_) {
-      if (ShouldDropExpiry()) return Position(Shape::kGtNoTtl, key_, true);
-      return Step();
+    const Shape strict = forward ? Shape::kGt : Shape::kLt;
+    if (running_ == nullptr || running_forward_ != forward) {
+      return Position(strict, key_, /*keep_snapshot=*/true);
     }
-    return Position(Shape::kGt, key_, /*keep_snapshot=*/true);
-  });
-}
-
-Status IteratorCore::Prev() {
-  return Enter([&] {
-    if (!valid_) return Status::OK();
-    if (running_ != nullptr && !running_forward_) {
-      if (ShouldDropExpiry()) return Position(Shape::kLtNoTtl, key_, true);
-      return Step();
+    if (!running_has_expiry_ &&
+        store_->expiry_indexes_created() != expiry_epoch_) {
+      // This handle has written its first TTLs since the switch, and the
+      // running statement would show its rows: filter again.
+      ttl_checked_ = true;
+      return Position(strict, key_, /*keep_snapshot=*/true);
     }
-    return Position(Shape::kLt, key_, /*keep_snapshot=*/true);
+    const Shape no_ttl = forward ? Shape::kGtNoTtl : Shape::kLtNoTtl;
+    if (ShouldDropExpiry(no_ttl)) {
+      return Position(no_ttl, key_, /*keep_snapshot=*/true);
+    }
+    return Step();
   });
 }
 

@@ -1,6 +1,6 @@
 // IteratorCore: the engine behind an Iterator.
 //
-// An iterator runs one of six statements over its family's table, chosen
+// An iterator runs one of eight statements over its family's table, chosen
 // by how it was last positioned: from the first or last key, or from a
 // bound (>=, >, <=, <) in either direction. Moving against the direction of
 // the running statement re-seeks from the current key, so Next() and Prev()
@@ -74,10 +74,13 @@ class IteratorCore {
   Status Position(Shape shape, Slice bound, bool keep_snapshot);
   // Steps the running statement to the next acceptable row (or the end).
   Status Step();
-  // True when the running scan should continue without the expires
-  // column: it has read kScanRowsBeforeMap rows and the family has no
-  // TTLs in this snapshot. Asks the store once per positioning.
-  bool ShouldDropExpiry();
+  // True when the running scan should continue with `target`, a shape
+  // without the expires column: it has read kScanRowsBeforeMap rows, the
+  // family has no TTLs in this snapshot, and `target` is prepared. Asks the
+  // store once per positioning.
+  bool ShouldDropExpiry(Shape target);
+  // Next (forward) or Prev.
+  Status Move(bool forward);
   // Enters the store through Call(), keeping status_ in step.
   template <class Body>
   Status Enter(Body&& body);
@@ -97,6 +100,7 @@ class IteratorCore {
   int rows_read_ = 0;  // by the running statement, up to kScanRowsBeforeMap
   bool running_has_expiry_ = true;  // the running shape returns expires
   bool ttl_checked_ = false;        // ShouldDropExpiry asked the store
+  uint64_t expiry_epoch_ = 0;  // store's expiry_indexes_created() at the switch
 
   bool valid_ = false;
   Slice key_;              // points into the running statement's current row

@@ -10,6 +10,10 @@
 //                                                created on first TTL write
 // Tables are named from ids, never from user-chosen names, and ids are never
 // reused, so a stale handle can never reach another family's data.
+// A rule readers rely on: no row has a non-NULL `expires` unless its
+// family's expiry index exists (it is created before the first such row,
+// in the same or an earlier transaction, and only dropped with the family),
+// so scans of a family without the index need not read the column.
 // PRAGMA application_id marks the file as ours; user_version is the format.
 #ifndef SNKV_KV_SCHEMA_H
 #define SNKV_KV_SCHEMA_H

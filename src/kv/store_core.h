@@ -218,6 +218,12 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // which it does before the first row with a TTL is written. Cheap when
   // the schema did not change since the last call (one PRAGMA).
   Status MayHaveTtl(ColumnFamilyState& cf, bool* may);
+  // Counts the expiry indexes this handle created. A scan that stopped
+  // reading expiries must start again when this changes: the handle's own
+  // new TTL rows show in statements already running.
+  uint64_t expiry_indexes_created() const noexcept {
+    return expiry_indexes_created_;
+  }
 
   // For BackgroundCheckpointer, on its thread: a PASSIVE checkpoint through
   // the store's checkpoint connection. Takes only ckpt_mu_, never the store
@@ -266,6 +272,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // kNoTtl, ms left, or 0 if expired (*now then holds the time compared).
   Status LookUpTtl(ColumnFamilyState& cf, Slice key, bool* found,
                    int64_t* remaining, int64_t* now, std::string_view context);
+  // Whether the file's schema, as this connection reads it now, has a
+  // table or index called `name`.
+  Status SchemaObjectExists(std::string_view name, bool* exists);
   // The id of the family named `name` in the catalog (NotFound if none).
   Status FindColumnFamilyId(std::string_view name, int64_t* id);
   // Fails for keys or values longer than SQLite can store.
@@ -293,6 +302,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // WAL-index header, or leaves none (the next statement then runs in its
   // own fresh transaction).
   Status StartSnapshot();
+  // Prepares begin_stmt_, touch_stmt_ and commit_stmt_ if not yet done.
+  Status PrepareSnapshotStatements();
   // Ends the cached read transaction, if any.
   void EndSnapshot() noexcept;
   // Accounts a read that found another connection's commit.
@@ -343,10 +354,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool wal_mode_ = false;
   int wal_size_limit_ = 0;
   int commits_since_checkpoint_ = 0;
-  int wal_frames_seen_ = 0;  // WAL size at the last commit
-  int next_checkpoint_frames_ = 16000;
-  int ckpt_request_frames_ =
-      0;  // WAL size at the last request  // auto-checkpoint when reached
+  int wal_frames_seen_ = 0;              // WAL size at the last commit
+  int next_checkpoint_frames_ = 16000;   // auto-checkpoint when reached
+  int ckpt_request_frames_ = 0;          // WAL size at the last request
+  uint64_t expiry_indexes_created_ = 0;  // by this handle (see MayHaveTtl)
   Txn txn_ = Txn::kNone;
   uint64_t write_txn_serial_ = 0;  // counts explicit write transactions
   // Family changes made inside the current write transaction.
@@ -368,7 +379,6 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::Statement begin_stmt_;
   engine::Statement touch_stmt_;  // any read: makes BEGIN take its snapshot
   engine::Statement commit_stmt_;
-  engine::Statement schema_version_stmt_;  // for MayHaveTtl
   std::shared_ptr<ColumnFamilyState> default_cf_;
   std::map<int64_t, std::weak_ptr<ColumnFamilyState>> families_;
   std::set<IteratorCore*> iterators_;

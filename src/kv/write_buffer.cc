@@ -6,9 +6,9 @@
 namespace snkv::internal {
 
 namespace {
-// Above this the arena is released on Clear() rather than kept for the
-// next transaction, so one large transaction does not pin its memory.
-constexpr size_t kArenaKeepBytes = size_t{1} << 20;
+// Memory kept by Trim() for the next transaction: one large transaction
+// must not pin its memory for the life of the handle.
+constexpr size_t kKeepBytes = size_t{1} << 20;
 }  // namespace
 
 void WriteBuffer::Add(const std::shared_ptr<ColumnFamilyState>& family,
@@ -68,13 +68,16 @@ void WriteBuffer::Clear() noexcept {
   families_.clear();
   entries_.clear();
   sorted_.clear();
-  if (arena_.capacity() > kArenaKeepBytes) {
-    std::string().swap(arena_);
-    std::vector<Entry>().swap(entries_);
-    std::vector<Put>().swap(sorted_);
-  } else {
-    arena_.clear();
-  }
+  arena_.clear();
+}
+
+void WriteBuffer::Trim() noexcept {
+  const size_t held = arena_.capacity() + entries_.capacity() * sizeof(Entry) +
+                      sorted_.capacity() * sizeof(Put);
+  if (held <= kKeepBytes) return;
+  std::string().swap(arena_);
+  std::vector<Entry>().swap(entries_);
+  std::vector<Put>().swap(sorted_);
 }
 
 }  // namespace snkv::internal

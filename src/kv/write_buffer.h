@@ -50,8 +50,11 @@ class WriteBuffer {
   // the next Add() or Clear(). May throw std::bad_alloc.
   std::span<const Put> Sorted();
 
-  // Forgets every put and releases the families.
+  // Forgets every put and releases the families; keeps the memory for the
+  // next puts of the transaction.
   void Clear() noexcept;
+  // Gives back the memory if it is large: for the end of a transaction.
+  void Trim() noexcept;
 
  private:
   struct Entry {
