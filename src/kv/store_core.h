@@ -356,7 +356,6 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int commits_since_checkpoint_ = 0;
   int wal_frames_seen_ = 0;              // WAL size at the last commit
   int next_checkpoint_frames_ = 16000;   // auto-checkpoint when reached
-  int ckpt_request_frames_ = 0;          // WAL size at the last request
   uint64_t expiry_indexes_created_ = 0;  // by this handle (see MayHaveTtl)
   Txn txn_ = Txn::kNone;
   uint64_t write_txn_serial_ = 0;  // counts explicit write transactions
