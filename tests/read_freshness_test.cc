@@ -44,12 +44,14 @@ TEST_F(FreshReadTest, EveryCommitOfAnotherHandleIsSeenAtOnce) {
   for (int i = 0; i < 2000; ++i) {
     std::string key = "k" + std::to_string(i % 37);
     std::string value = "v" + std::to_string(i);
-    ASSERT_TRUE(a_.Put(key, value).ok());
+    Status put = a_.Put(key, value);
+    ASSERT_TRUE(put.ok()) << put.ToString();
     ASSERT_EQ(GetOrDie(b_, key), value) << "iteration " << i;
     bool exists = false;
     ASSERT_TRUE(b_.Exists("new" + std::to_string(i), &exists).ok());
     ASSERT_FALSE(exists);
-    ASSERT_TRUE(a_.Put("new" + std::to_string(i), "x").ok());
+    put = a_.Put("new" + std::to_string(i), "x");
+    ASSERT_TRUE(put.ok()) << put.ToString();
     ASSERT_TRUE(b_.Exists("new" + std::to_string(i), &exists).ok());
     ASSERT_TRUE(exists) << "iteration " << i;
   }
@@ -201,11 +203,22 @@ TEST_F(FreshReadTest, LongScansFilterAgainAfterARolledBackSchemaChange) {
 }
 
 TEST_F(FreshReadTest, ThreadsSeeEachOthersCommits) {
+  // Two connections at work at once: as in SQLite, a reader can hold a
+  // lock for a moment that a writer with no busy timeout would fail on.
+  Options patient;
+  patient.busy_timeout_ms = 10000;
+  Store writer_handle;
+  ASSERT_TRUE(Store::Open(path_, patient, &writer_handle).ok());
   std::atomic<int> committed{-1};
   std::atomic<bool> stale{false};
+  std::atomic<bool> failed{false};
   std::thread writer([&] {
     for (int i = 0; i < 500; ++i) {
-      ASSERT_TRUE(a_.Put("counter", std::to_string(i)).ok());
+      if (!writer_handle.Put("counter", std::to_string(i)).ok()) {
+        failed = true;
+        committed.store(499);  // lets the reader stop
+        return;
+      }
       committed.store(i);
     }
   });
@@ -219,6 +232,7 @@ TEST_F(FreshReadTest, ThreadsSeeEachOthersCommits) {
   });
   writer.join();
   reader.join();
+  EXPECT_FALSE(failed.load());
   EXPECT_FALSE(stale.load());
 }
 

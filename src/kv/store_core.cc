@@ -2,6 +2,7 @@
 // and maintenance. Data operations live in column_family.cc.
 #include "kv/store_core.h"
 
+#include <thread>
 #include <utility>
 
 #include "kv/background_checkpoint.h"
@@ -89,7 +90,8 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options,
                       : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   Status s = conn_.Open(path, flags);
   if (!s.ok()) return s;
-  sqlite3_busy_timeout(conn_.get(), options.busy_timeout_ms);
+  busy_timeout_ms_ = options.busy_timeout_ms;
+  sqlite3_busy_handler(conn_.get(), &StoreCore::OnBusy, this);
 
   bool is_new = false;
   bool encrypted = false;
@@ -294,6 +296,29 @@ void StoreCore::SyncTxnState() noexcept {
 
 // ---- hooks -----------------------------------------------------------------
 
+// The busy handler of the store's connection: the user's busyTimeout, plus
+// waiting out this store's own background checkpoint. That one can hold a
+// lock for a moment (e.g. the WAL write lock, while it re-reads a WAL-index
+// header that a commit was changing), and without the wait a lone handle
+// with busyTimeout 0 could get BUSY from its own helper thread (seen under
+// load in tests/read_freshness_test.cc).
+int StoreCore::OnBusy(void* self, int attempts) {
+  auto* core = static_cast<StoreCore*>(self);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point now = Clock::now();
+  if (attempts == 0) core->busy_since_ = now;
+  constexpr auto kPause = std::chrono::microseconds(100);
+  constexpr auto kOwnCheckpointWait = std::chrono::seconds(2);
+  const auto waited = now - core->busy_since_;
+  if (core->ckpt_running_ && waited < kOwnCheckpointWait) {
+    std::this_thread::sleep_for(kPause);
+    return 1;
+  }
+  if (waited >= std::chrono::milliseconds(core->busy_timeout_ms_)) return 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return 1;
+}
+
 int StoreCore::OnCommit(void* self) {
   ++static_cast<StoreCore*>(self)->stats_.wal_commits;
   return 0;  // let the commit proceed
@@ -348,6 +373,13 @@ void StoreCore::RunBackgroundCheckpoint() {
   std::lock_guard<std::mutex> lock(ckpt_mu_);
   ckpt_requested_ = false;
   if (ckpt_closed_) return;
+  struct Running {  // tells OnBusy that a lock may be ours
+    std::atomic<bool>& flag;
+    explicit Running(std::atomic<bool>& f) : flag(f) { flag = true; }
+    ~Running() { flag = false; }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+  } running(ckpt_running_);
   if (!ckpt_conn_.is_open()) {
     if (!ckpt_conn_
              .Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
@@ -951,6 +983,11 @@ Status StoreCore::Checkpoint(CheckpointMode mode, CheckpointResult* result) {
   // must not hold the checkpoint back.
   EndSnapshot();
   IdleReleaser::ReleaseOthers(this);
+  // Our background checkpoint holds SQLite's checkpoint lock while it runs,
+  // and SQLite answers BUSY at once, without waiting, to a second
+  // checkpointer: wait for it to finish instead (lock order: mu_, then
+  // ckpt_mu_).
+  std::lock_guard<std::mutex> no_background(ckpt_mu_);
   int rc = sqlite3_wal_checkpoint_v2(conn_.get(), "main", raw, &r.log_frames,
                                      &r.checkpointed_frames);
   if (result) *result = r;

@@ -338,6 +338,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   static int OnWalCommit(void* self, sqlite3* db, const char* schema,
                          int frames);
   static int OnCommit(void* self);
+  static int OnBusy(void* self, int attempts);
 
   std::mutex mu_;
   engine::Connection conn_;
@@ -349,6 +350,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::Connection ckpt_conn_;
   bool ckpt_closed_ = false;
   std::atomic<bool> ckpt_requested_{false};
+  std::atomic<bool> ckpt_running_{false};  // see OnBusy
+  int busy_timeout_ms_ = 0;
+  std::chrono::steady_clock::time_point busy_since_;  // of the current wait
   std::atomic<uint64_t> background_checkpoints_{0};
   bool read_only_ = false;
   bool wal_mode_ = false;
