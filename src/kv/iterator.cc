@@ -276,6 +276,7 @@ Status IteratorCore::Move(bool forward) {
     if (!valid_) return Status::OK();  // at the end it stays there
     const Shape strict = forward ? Shape::kGt : Shape::kLt;
     if (running_ == nullptr || running_forward_ != forward) {
+      ttl_checked_ = false;  // the new leg may be a long scan too
       return Position(strict, key_, /*keep_snapshot=*/true);
     }
     if (!running_has_expiry_ &&
