@@ -69,6 +69,7 @@ constexpr const char* kBadKey =
 constexpr const char* kBadValue =
     "invalid value: negative length, or NULL with a positive length";
 constexpr const char* kNullOutput = "an output pointer is NULL";
+constexpr const char* kNullName = "column family name is NULL";
 
 // Copies `value` into a buffer from SQLite's allocator for the caller.
 bool CopyOut(Slice value, void** out, int* n) {
@@ -214,8 +215,7 @@ void* kvstore_malloc_zeroed(sqlite3_uint64 n) {
 
 int64_t kvstore_now_ms(void) { return snkv::NowMs(); }
 
-// ---- lifecycle
-// ---------------------------------------------------------------
+// ---- lifecycle --------------------------------------------------------------
 
 int kvstore_open_v2(const char* zFilename, KVStore** ppKV,
                     const KVStoreConfig* pConfig) {
@@ -303,8 +303,7 @@ int kvstore_close(KVStore* pKV) {
   return rc;
 }
 
-// ---- default column family
-// -----------------------------------------------------
+// ---- default column family --------------------------------------------------
 
 int kvstore_put(KVStore* pKV, const void* pKey, int nKey, const void* pValue,
                 int nValue) {
@@ -331,41 +330,38 @@ int kvstore_exists(KVStore* pKV, const void* pKey, int nKey, int* pExists) {
   return Guard([&] { return Exists(pKV->default_cf, pKey, nKey, pExists); });
 }
 
-// ---- column families
-// ----------------------------------------------------------
+// ---- column families --------------------------------------------------------
 
-int kvstore_cf_create(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
+namespace {
+
+// kvstore_cf_create and kvstore_cf_open: the same checks, then `find`
+// (Store::CreateColumnFamily or Store::OpenColumnFamily).
+int FamilyHandle(KVStore* pKV, const char* zName, KVColumnFamily** ppCF,
+                 Status (snkv::Store::*find)(std::string_view,
+                                             snkv::ColumnFamily*)) {
   if (ppCF != nullptr) *ppCF = nullptr;
   if (pKV == nullptr) return KVSTORE_ERROR;
   if (zName == nullptr) {
-    return Guard(
-        [&] { return Invalid(pKV->store, "column family name is NULL"); });
+    return Guard([&] { return Invalid(pKV->store, kNullName); });
   }
   if (ppCF == nullptr) {
     return Guard([&] { return Invalid(pKV->store, kNullOutput); });
   }
   return Guard([&] {
     snkv::ColumnFamily cf;
-    Status s = pKV->store.CreateColumnFamily(zName, &cf);
+    Status s = (pKV->store.*find)(zName, &cf);
     return s.ok() ? CreateCfHandle(std::move(cf), ppCF) : Code(s);
   });
 }
 
+}  // namespace
+
+int kvstore_cf_create(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
+  return FamilyHandle(pKV, zName, ppCF, &snkv::Store::CreateColumnFamily);
+}
+
 int kvstore_cf_open(KVStore* pKV, const char* zName, KVColumnFamily** ppCF) {
-  if (ppCF != nullptr) *ppCF = nullptr;
-  if (pKV == nullptr) return KVSTORE_ERROR;
-  if (zName == nullptr) {
-    return Guard(
-        [&] { return Invalid(pKV->store, "column family name is NULL"); });
-  }
-  if (ppCF == nullptr) {
-    return Guard([&] { return Invalid(pKV->store, kNullOutput); });
-  }
-  return Guard([&] {
-    snkv::ColumnFamily cf;
-    Status s = pKV->store.OpenColumnFamily(zName, &cf);
-    return s.ok() ? CreateCfHandle(std::move(cf), ppCF) : Code(s);
-  });
+  return FamilyHandle(pKV, zName, ppCF, &snkv::Store::OpenColumnFamily);
 }
 
 int kvstore_cf_get_default(KVStore* pKV, KVColumnFamily** ppCF) {
@@ -380,8 +376,7 @@ int kvstore_cf_get_default(KVStore* pKV, KVColumnFamily** ppCF) {
 int kvstore_cf_drop(KVStore* pKV, const char* zName) {
   if (pKV == nullptr) return KVSTORE_ERROR;
   if (zName == nullptr) {
-    return Guard(
-        [&] { return Invalid(pKV->store, "column family name is NULL"); });
+    return Guard([&] { return Invalid(pKV->store, kNullName); });
   }
   return Guard([&] { return Code(pKV->store.DropColumnFamily(zName)); });
 }
@@ -444,8 +439,7 @@ int kvstore_cf_exists(KVColumnFamily* pCF, const void* pKey, int nKey,
   return Guard([&] { return Exists(pCF->cf, pKey, nKey, pExists); });
 }
 
-// ---- iterators
-// -----------------------------------------------------------------
+// ---- iterators --------------------------------------------------------------
 
 int kvstore_iterator_create(KVStore* pKV, KVIterator** ppIter) {
   return Guard([&] {
@@ -565,8 +559,7 @@ void kvstore_iterator_close(KVIterator* pIter) {
   delete pIter;  // NOLINT(cppcoreguidelines-owning-memory)
 }
 
-// ---- transactions
-// ----------------------------------------------------------------
+// ---- transactions -----------------------------------------------------------
 
 int kvstore_begin(KVStore* pKV, int wrflag) {
   if (pKV == nullptr) return KVSTORE_ERROR;
@@ -586,8 +579,7 @@ int kvstore_rollback(KVStore* pKV) {
   return Guard([&] { return Code(pKV->store.Rollback()); });
 }
 
-// ---- TTL
-// -------------------------------------------------------------------------
+// ---- TTL --------------------------------------------------------------------
 
 int kvstore_put_ttl(KVStore* pKV, const void* pKey, int nKey,
                     const void* pValue, int nValue, int64_t expire_ms) {
@@ -643,8 +635,7 @@ int kvstore_cf_purge_expired(KVColumnFamily* pCF, int* pnDeleted) {
   return Guard([&] { return PurgeExpired(pCF->cf, pnDeleted); });
 }
 
-// ---- conditional insert, clear, count
-// ------------------------------------------
+// ---- conditional insert, clear, count ---------------------------------------
 
 int kvstore_put_if_absent(KVStore* pKV, const void* pKey, int nKey,
                           const void* pValue, int nValue, int64_t expire_ms,
@@ -686,8 +677,7 @@ int kvstore_cf_count(KVColumnFamily* pCF, int64_t* pnCount) {
   return Guard([&] { return Count(pCF->cf, pnCount); });
 }
 
-// ---- diagnostics and maintenance
-// ---------------------------------------------
+// ---- diagnostics and maintenance --------------------------------------------
 
 const char* kvstore_errmsg(KVStore* pKV) {
   if (pKV == nullptr) return g_open_error.c_str();

@@ -160,9 +160,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   // Bound SQLITE_STATIC: bound_ outlives the run.
   if (bounded) stmt.BindBlob(1, bound_);
   running_ = &stmt;
-  running_forward_ = shape == Shape::kFirst || shape == Shape::kGe ||
-                     shape == Shape::kGt || shape == Shape::kGtNoTtl;
-  running_has_expiry_ = shape != Shape::kGtNoTtl && shape != Shape::kLtNoTtl;
+  running_shape_ = shape;
   now_ms_ = NowMs();
   rows_read_ = 0;
   if (!keep_snapshot) ttl_checked_ = false;
@@ -199,7 +197,7 @@ Status IteratorCore::Step() {
       running_ = nullptr;
       return Status::OK();
     }
-    if (running_has_expiry_ && !running_->ColumnIsNull(2) &&
+    if (ReadsExpiry(running_shape_) && !running_->ColumnIsNull(2) &&
         running_->ColumnInt(2) <= now_ms_) {
       continue;  // expired: invisible
     }
@@ -221,7 +219,8 @@ Status IteratorCore::Step() {
 }
 
 bool IteratorCore::ShouldDropExpiry(Shape target) {
-  if (!running_has_expiry_ || ttl_checked_ || rows_read_ < kScanRowsBeforeMap) {
+  if (!ReadsExpiry(running_shape_) || ttl_checked_ ||
+      rows_read_ < kScanRowsBeforeMap) {
     return false;
   }
   ttl_checked_ = true;
@@ -275,11 +274,11 @@ Status IteratorCore::Move(bool forward) {
   return Enter([&] {
     if (!valid_) return Status::OK();  // at the end it stays there
     const Shape strict = forward ? Shape::kGt : Shape::kLt;
-    if (running_ == nullptr || running_forward_ != forward) {
+    if (running_ == nullptr || IsForward(running_shape_) != forward) {
       ttl_checked_ = false;  // the new leg may be a long scan too
       return Position(strict, key_, /*keep_snapshot=*/true);
     }
-    if (!running_has_expiry_ &&
+    if (!ReadsExpiry(running_shape_) &&
         store_->expiry_indexes_created() != expiry_epoch_) {
       // This handle has written its first TTLs since the switch, and the
       // running statement would show its rows: filter again.

@@ -52,7 +52,7 @@ class IteratorCore {
 
  private:
   // kGtNoTtl and kLtNoTtl leave out the expires column, for families
-  // without TTLs: a long scan switches to them (see Next).
+  // without TTLs: a long scan switches to them (see Move).
   enum class Shape : int {
     kFirst,
     kLast,
@@ -65,6 +65,15 @@ class IteratorCore {
     kCount
   };
   static_assert(static_cast<size_t>(Shape::kCount) == kIteratorShapes);
+
+  static constexpr bool IsForward(Shape s) {
+    return s == Shape::kFirst || s == Shape::kGe || s == Shape::kGt ||
+           s == Shape::kGtNoTtl;
+  }
+  // Whether the statement of `s` returns the expires column.
+  static constexpr bool ReadsExpiry(Shape s) {
+    return s != Shape::kGtNoTtl && s != Shape::kLtNoTtl;
+  }
 
   // Readies the statement of `shape`: from the family's pool, or prepared.
   Status PrepareShape(Shape shape);
@@ -95,11 +104,10 @@ class IteratorCore {
   std::array<engine::Statement, static_cast<size_t>(Shape::kCount)> stmts_;
   engine::Statement* running_ = nullptr;
   std::string bound_;  // the running statement's bound parameter
-  bool running_forward_ = true;
+  Shape running_shape_ = Shape::kFirst;  // of running_, when set
   int64_t now_ms_ = 0;
   int rows_read_ = 0;  // by the running statement, up to kScanRowsBeforeMap
-  bool running_has_expiry_ = true;  // the running shape returns expires
-  bool ttl_checked_ = false;        // ShouldDropExpiry asked the store
+  bool ttl_checked_ = false;   // ShouldDropExpiry asked the store
   uint64_t expiry_epoch_ = 0;  // store's expiry_indexes_created() at the switch
 
   bool valid_ = false;

@@ -285,10 +285,7 @@ void StoreCore::SyncTxnState() noexcept {
   if (conn_.is_open() && !conn_.in_transaction()) {
     // SQLite ended the transaction itself (some errors roll it back): puts
     // still buffered for it must die with it, not be written on their own.
-    if (txn_ == Txn::kWrite) {
-      pending_.Clear();
-      ForgetTransaction();
-    }
+    if (txn_ == Txn::kWrite) ForgetTransaction();
     txn_ = Txn::kNone;
     snapshot_open_ = false;
   }
@@ -333,11 +330,11 @@ int StoreCore::OnCommit(void* self) {
 // completely, and only a complete one lets the next writer reset the WAL.
 // (Asking only once per 1000 new frames was tried: no faster, measured
 // against this in alternating runs.) It only checkpoints inline as a
-// safety valve, after
-// every kAutoCheckpointFrames new frames, should the background fall behind
-// (e.g. readers keep the WAL from being reset). Checkpoints inline count
-// from the last attempt: SQLite's rule (WAL >= threshold) would checkpoint,
-// and fsync, on every commit while a reader holds the WAL.
+// safety valve, after every kAutoCheckpointFrames new frames, should the
+// background fall behind (e.g. readers keep the WAL from being reset).
+// Checkpoints inline count from the last attempt: SQLite's rule (WAL >=
+// threshold) would checkpoint, and fsync, on every commit while a reader holds
+// the WAL.
 int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
                            int frames) {
   auto* core = static_cast<StoreCore*>(self);
@@ -404,8 +401,7 @@ void StoreCore::RunBackgroundCheckpoint() {
   }
 }
 
-// ---- reads and writes
-// --------------------------------------------------------
+// ---- reads and writes -------------------------------------------------------
 
 // Holding a snapshot pays when reads outpace commits: then most reads find
 // the header unchanged and skip all locking. When other connections commit
@@ -627,8 +623,7 @@ Status StoreCore::CheckUsable(const ColumnFamilyState& cf) const {
   return Status::OK();
 }
 
-// ---- column families
-// -----------------------------------------------------------
+// ---- column families --------------------------------------------------------
 
 Status StoreCore::LoadColumnFamily(int64_t id, std::string name,
                                    std::shared_ptr<ColumnFamilyState>* out) {
@@ -791,8 +786,7 @@ Status StoreCore::ListColumnFamilies(std::vector<std::string>* names) {
   return Status::OK();
 }
 
-// ---- transactions
-// ------------------------------------------------------------
+// ---- transactions -----------------------------------------------------------
 
 Status StoreCore::Begin(TxnMode mode) {
   if (txn_ != Txn::kNone) {
@@ -835,7 +829,6 @@ Status StoreCore::Commit() {
 }
 
 Status StoreCore::Rollback() {
-  pending_.Clear();
   if (txn_ == Txn::kNone) return Status::Error("no transaction is open");
   Status s = conn_.Exec("ROLLBACK");
   txn_ = Txn::kNone;  // even on error: SQLite ends the transaction
@@ -871,8 +864,7 @@ void StoreCore::ForgetTransaction() {
   }
 }
 
-// ---- maintenance
-// -------------------------------------------------------------
+// ---- maintenance ------------------------------------------------------------
 
 Status StoreCore::GetStats(Stats* stats) {
   int64_t pages = 0;
@@ -996,8 +988,7 @@ Status StoreCore::Checkpoint(CheckpointMode mode, CheckpointResult* result) {
   return Status::OK();
 }
 
-// ---- iterator registry
-// ---------------------------------------------------------
+// ---- iterator registry ------------------------------------------------------
 
 void StoreCore::RegisterIterator(IteratorCore* it) { iterators_.insert(it); }
 void StoreCore::UnregisterIterator(IteratorCore* it) { iterators_.erase(it); }
