@@ -34,10 +34,10 @@ TEST(WriteBuffer, HandsPutsOutByFamilyThenKey) {
   auto a = Family(1);
   auto b = Family(2);
   WriteBuffer buffer;
-  buffer.Add(b, "m", "1", 0);
-  buffer.Add(a, "z", "2", 0);
-  buffer.Add(b, "c", "3", 0);
-  buffer.Add(a, "b", "4", 7);
+  buffer.Add(*b, "m", "1", 0);
+  buffer.Add(*a, "z", "2", 0);
+  buffer.Add(*b, "c", "3", 0);
+  buffer.Add(*a, "b", "4", 7);
   EXPECT_EQ(Describe(buffer), (std::vector<std::string>{"2:c=3@0", "2:m=1@0",
                                                         "1:b=4@7", "1:z=2@0"}));
 }
@@ -46,24 +46,54 @@ TEST(WriteBuffer, OnlyTheLastPutOfAKeyRemains) {
   auto a = Family(1);
   auto b = Family(2);
   WriteBuffer buffer;
-  buffer.Add(a, "k", "first", 5);
-  buffer.Add(b, "k", "other family", 0);
-  buffer.Add(a, "j", "x", 0);
-  buffer.Add(a, "k", "second", 0);
-  buffer.Add(a, "k", "third", 9);
+  buffer.Add(*a, "k", "first", 5);
+  buffer.Add(*b, "k", "other family", 0);
+  buffer.Add(*a, "j", "x", 0);
+  buffer.Add(*a, "k", "second", 0);
+  buffer.Add(*a, "k", "third", 9);
   EXPECT_EQ(Describe(buffer),
             (std::vector<std::string>{"1:j=x@0", "1:k=third@9",
                                       "2:k=other family@0"}));
 }
 
+// Puts that arrive in order skip the sort; the first one out of order, a
+// repeated key or a family seen before must still be handled.
+TEST(WriteBuffer, PutsThatStopArrivingInOrderAreStillSorted) {
+  auto a = Family(1);
+  auto b = Family(2);
+  WriteBuffer repeated;
+  repeated.Add(*a, "a", "1", 0);
+  repeated.Add(*a, "b", "2", 0);
+  repeated.Add(*a, "b", "3", 0);
+  EXPECT_EQ(Describe(repeated),
+            (std::vector<std::string>{"1:a=1@0", "1:b=3@0"}));
+
+  WriteBuffer families;
+  families.Add(*a, "x", "1", 0);
+  families.Add(*b, "a", "2", 0);
+  families.Add(*a, "y", "3", 0);
+  EXPECT_EQ(Describe(families),
+            (std::vector<std::string>{"1:x=1@0", "1:y=3@0", "2:a=2@0"}));
+
+  WriteBuffer reused;
+  reused.Add(*a, "b", "1", 0);
+  reused.Add(*a, "a", "2", 0);
+  EXPECT_EQ(Describe(reused),
+            (std::vector<std::string>{"1:a=2@0", "1:b=1@0"}));
+  reused.Clear();  // in order again from here
+  reused.Add(*a, "c", "3", 0);
+  reused.Add(*a, "c", "4", 0);
+  EXPECT_EQ(Describe(reused), (std::vector<std::string>{"1:c=4@0"}));
+}
+
 TEST(WriteBuffer, KeysCompareAsUnsignedBytes) {
   auto a = Family(1);
   WriteBuffer buffer;
-  buffer.Add(a, std::string("\xff", 1), "ff", 0);
-  buffer.Add(a, std::string("a\0b", 3), "a0b", 0);
-  buffer.Add(a, "a", "a", 0);
-  buffer.Add(a, "", "empty", 0);
-  buffer.Add(a, std::string("\x80", 1), "80", 0);
+  buffer.Add(*a, std::string("\xff", 1), "ff", 0);
+  buffer.Add(*a, std::string("a\0b", 3), "a0b", 0);
+  buffer.Add(*a, "a", "a", 0);
+  buffer.Add(*a, "", "empty", 0);
+  buffer.Add(*a, std::string("\x80", 1), "80", 0);
   std::vector<std::string> values;
   for (const auto& put : buffer.Sorted())
     values.push_back(put.value.ToString());
@@ -76,7 +106,7 @@ TEST(WriteBuffer, ValuesSurviveTheArenaGrowing) {
   WriteBuffer buffer;
   for (int i = 999; i >= 0; --i) {
     std::string key = "key" + std::to_string(10000 + i);
-    buffer.Add(a, key, std::string(static_cast<size_t>(i % 300), 'v'), 0);
+    buffer.Add(*a, key, std::string(static_cast<size_t>(i % 300), 'v'), 0);
   }
   auto puts = buffer.Sorted();
   ASSERT_EQ(puts.size(), 1000u);
@@ -91,7 +121,7 @@ TEST(WriteBuffer, CountsItsMemoryAndReleasesFamiliesOnClear) {
   WriteBuffer buffer;
   EXPECT_TRUE(buffer.empty());
   EXPECT_EQ(buffer.memory(), 0u);
-  buffer.Add(a, "key", std::string(1000, 'v'), 0);
+  buffer.Add(*a, "key", std::string(1000, 'v'), 0);
   EXPECT_EQ(buffer.size(), 1u);
   EXPECT_GE(buffer.memory(), 1003u);
   EXPECT_EQ(a.use_count(), 2);  // the buffer keeps the family alive

@@ -254,7 +254,7 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
     if (!s.ok()) return s;
     return WriteOne(cf, WriteBuffer::Put{&cf, key, stored, expire_at_ms});
   }
-  pending_.Add(cf.shared_from_this(), key, stored, expire_at_ms);
+  pending_.Add(cf, key, stored, expire_at_ms);
   if (pending_.memory() >= kMaxPendingBytes) return FlushPending();
   return Status::OK();
 }

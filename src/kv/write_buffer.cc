@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "kv/store_core.h"  // ColumnFamilyState
+
 namespace snkv::internal {
 
 namespace {
@@ -11,19 +13,25 @@ namespace {
 constexpr size_t kKeepBytes = size_t{1} << 20;
 }  // namespace
 
-void WriteBuffer::Add(const std::shared_ptr<ColumnFamilyState>& family,
-                      Slice key, Slice value, int64_t expires) {
+void WriteBuffer::Add(ColumnFamilyState& family, Slice key, Slice value,
+                      int64_t expires) {
   // Puts usually come in runs for one family: look at the last one first.
   auto slot = families_.size();
-  if (slot > 0 && families_.back() == family) {
+  if (slot > 0 && families_.back().get() == &family) {
     slot -= 1;
   } else {
-    auto it = std::find(families_.begin(), families_.end(), family);
+    auto it = std::find_if(
+        families_.begin(), families_.end(),
+        [&family](const auto& known) { return known.get() == &family; });
     slot = static_cast<size_t>(it - families_.begin());
   }
   const size_t old_arena = arena_.size();
   const bool new_family = slot == families_.size();
-  if (new_family) families_.push_back(family);
+  if (new_family) families_.push_back(family.shared_from_this());
+  // Still in order if this put comes strictly after the previous one.
+  const bool follows =
+      entries_.empty() || slot > entries_.back().family ||
+      (slot == entries_.back().family && KeyOf(entries_.back()).compare(key) < 0);
   try {
     arena_.append(key.data(), key.size());
     arena_.append(value.data(), value.size());
@@ -35,6 +43,7 @@ void WriteBuffer::Add(const std::shared_ptr<ColumnFamilyState>& family,
     if (new_family) families_.pop_back();
     throw;
   }
+  in_order_ = in_order_ && follows;
 }
 
 std::span<const WriteBuffer::Put> WriteBuffer::Sorted() {
@@ -42,10 +51,9 @@ std::span<const WriteBuffer::Put> WriteBuffer::Sorted() {
     if (a.family != b.family) return a.family < b.family;
     return KeyOf(a).compare(KeyOf(b)) < 0;
   };
-  // Puts in key order (sequential loads) are common and need no sorting:
-  // checking costs a comparison per put, sorting about log2(n) of them
+  // Puts in key order (sequential loads) are common and need no sorting
   // (measured: the sort was 6% of a sequential load's instructions).
-  if (!std::is_sorted(entries_.begin(), entries_.end(), before)) {
+  if (!in_order_) {
     // Stable: of several puts to one key, the last added stays last.
     std::stable_sort(entries_.begin(), entries_.end(), before);
   }
@@ -53,7 +61,7 @@ std::span<const WriteBuffer::Put> WriteBuffer::Sorted() {
   sorted_.reserve(entries_.size());
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
-    const bool overwritten = i + 1 < entries_.size() &&
+    const bool overwritten = !in_order_ && i + 1 < entries_.size() &&
                              entries_[i + 1].family == e.family &&
                              KeyOf(entries_[i + 1]) == KeyOf(e);
     if (overwritten) continue;
@@ -65,6 +73,7 @@ std::span<const WriteBuffer::Put> WriteBuffer::Sorted() {
 }
 
 void WriteBuffer::Clear() noexcept {
+  in_order_ = true;
   families_.clear();
   entries_.clear();
   sorted_.clear();

@@ -32,10 +32,11 @@ class WriteBuffer {
     int64_t expires = 0;  // ms since the epoch; 0 = none
   };
 
-  // Copies a put into the buffer; the buffer keeps `family` alive until
-  // Clear(). May throw std::bad_alloc, leaving the buffer as it was.
-  void Add(const std::shared_ptr<ColumnFamilyState>& family, Slice key,
-           Slice value, int64_t expires);
+  // Copies a put into the buffer; the buffer keeps `family` (owned by a
+  // shared_ptr) alive until Clear(). May throw std::bad_alloc, leaving the
+  // buffer as it was.
+  void Add(ColumnFamilyState& family, Slice key, Slice value,
+           int64_t expires);
 
   bool empty() const noexcept { return entries_.empty(); }
   size_t size() const noexcept { return entries_.size(); }
@@ -71,6 +72,11 @@ class WriteBuffer {
 
   std::vector<std::shared_ptr<ColumnFamilyState>> families_;
   std::vector<Entry> entries_;  // in the order added
+  // Whether entries_ is already in Sorted()'s order without equal keys,
+  // kept up by Add(): sequential loads then skip the sort and the search
+  // for overwritten puts (one comparison per put, while the previous key
+  // is still in the cache).
+  bool in_order_ = true;
   std::string arena_;           // every key and value, back to back
   std::vector<Put> sorted_;
 };
