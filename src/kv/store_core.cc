@@ -272,13 +272,10 @@ Status StoreCore::Close() {
   return Status::OK();
 }
 
-Status StoreCore::Record(Status s) {
-  if (!s.ok()) {
-    last_error_ = s.message();
-    if (!s.IsNotFound()) ++stats_.errors;
-    SyncTxnState();
-  }
-  return s;
+void StoreCore::RecordFailure(const Status& s) {
+  last_error_ = s.message();
+  if (!s.IsNotFound()) ++stats_.errors;
+  SyncTxnState();
 }
 
 void StoreCore::SyncTxnState() noexcept {

@@ -255,7 +255,12 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
                           std::shared_ptr<ColumnFamilyState>* out);
   void ForgetColumnFamily(ColumnFamilyState& cf);
 
-  Status Record(Status s);
+  // Returns s; a failure is first noted for last_error() and the stats.
+  Status Record(Status s) {
+    if (!s.ok()) RecordFailure(s);
+    return s;
+  }
+  void RecordFailure(const Status& s);
   // Prepares (once) and returns the family's statement `which`.
   Status Statement(ColumnFamilyState& cf, CfStatement which,
                    engine::Statement** out);
