@@ -1,0 +1,525 @@
+// ceiling.cc -- snkv_ceiling: upper bounds for any store built on SQLite's
+// public API. Each workload runs a baseline (exactly snkv_bench's `sqlite`
+// store) and variants that use only public SQLite features a store could
+// adopt (multi-row inserts, no auto-checkpoint, mmap, a held read
+// transaction, exclusive locking). The ratio of a variant to its baseline
+// bounds what such a store can gain there. snkv itself is not used; keys
+// and values are snkv_bench's (data.h).
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data.h"
+
+namespace {
+
+using bench::make_key;
+using bench::make_value;
+
+constexpr size_t kValueSize = 100;
+constexpr uint64_t kTxnSize = 1000;  // puts per seq_write transaction
+constexpr int64_t kMmapBytes = int64_t{1} << 30;
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Throws "check failed: what"; main turns it into exit status 1.
+[[noreturn]] void failed(const std::string& what) {
+  throw std::runtime_error("check failed: " + what);
+}
+
+// failed(what) unless ok. Not for timed loops: it builds `what` every time.
+void expect(bool ok, const std::string& what) {
+  if (!ok) failed(what);
+}
+
+// Operation counts, already scaled.
+struct Counts {
+  uint64_t keys, reads, updates, deletes;
+};
+
+// One named way of running a workload. Pragmas run first on every
+// connection, before the common settings, because auto_vacuum and
+// locking_mode only take full effect before the file is first touched.
+struct Variant {
+  std::string name;
+  std::vector<std::string> pragmas{};
+  int rows = 1;              // seq_write: rows per INSERT statement
+  bool snkv_schema = false;  // seq_write: snkv's table with `expires`
+  bool held_txn = false;     // random_read: all reads in one transaction
+};
+
+// A connection with the common settings; owns its prepared statements,
+// which are finalized before it is closed (members die in reverse order).
+class Db {
+ public:
+  // Opens (creates) path, runs `pragmas`, then snkv_bench's settings.
+  Db(const std::string& path, const std::vector<std::string>& pragmas) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(
+        path.c_str(), &raw,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+        nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) fail("open " + path);
+    sqlite3_busy_timeout(db_.get(), 10000);
+    for (const auto& p : pragmas) exec(p);
+    for (const char* p :
+         {"PRAGMA page_size=4096", "PRAGMA journal_mode=WAL",
+          "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=2000"})
+      exec(p);
+  }
+
+  // Throws with SQLite's latest error message.
+  [[noreturn]] void fail(const std::string& what) const {
+    throw std::runtime_error("sqlite " + what + ": " +
+                             sqlite3_errmsg(db_.get()));
+  }
+
+  // Runs sql, discarding any rows.
+  void exec(const std::string& sql) {
+    if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr))
+      fail(sql);
+  }
+
+  // Compiles sql once; the statement lives as long as the connection.
+  sqlite3_stmt* prepare(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), -1,
+                           SQLITE_PREPARE_PERSISTENT, &s, nullptr))
+      fail(sql);
+    stmts_.emplace_back(s);
+    return s;
+  }
+
+  // Binds bytes (not copied: they must outlive the step) to parameter i.
+  void bind(sqlite3_stmt* s, int i, std::string_view b) {
+    if (sqlite3_bind_blob(s, i, b.empty() ? "" : b.data(),
+                          static_cast<int>(b.size()), SQLITE_STATIC))
+      fail("bind");
+  }
+
+  // Steps s once (a write, or a statement whose rows we ignore), resets it.
+  void run(sqlite3_stmt* s) {
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) fail(sqlite3_sql(s));
+    sqlite3_reset(s);
+  }
+
+  // Steps query s: true on a row; false at the end, with s reset.
+  bool row(sqlite3_stmt* s) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) fail(sqlite3_sql(s));
+    sqlite3_reset(s);
+    return false;
+  }
+
+  // The integer in the first column of the first row of sql (untimed).
+  int64_t value(const std::string& sql) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr))
+      fail(sql);
+    StmtPtr s(raw);
+    if (sqlite3_step(raw) != SQLITE_ROW) fail(sql);
+    return sqlite3_column_int64(raw, 0);
+  }
+
+  // Moves the whole WAL into the database and empties it.
+  void checkpoint() {
+    expect(value("PRAGMA wal_checkpoint(TRUNCATE)") == 0, "checkpoint busy");
+  }
+
+  sqlite3* get() const { return db_.get(); }
+
+ private:
+  DbPtr db_;
+  std::vector<StmtPtr> stmts_;
+};
+
+// Where a repetition keeps its files, and what it runs.
+struct Run {
+  Counts n;
+  std::string dir, main_db;  // main_db: written by seq_write's baseline
+  int rep;
+};
+
+// Seconds since t0.
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+// "INSERT OR REPLACE INTO kv(k, v) VALUES(?1, ?2)" with `rows` tuples,
+// and an expires column when cols is 3.
+std::string insert_sql(int rows, int cols) {
+  std::string s = cols == 3 ? "INSERT OR REPLACE INTO kv(k, v, expires) VALUES"
+                            : "INSERT OR REPLACE INTO kv(k, v) VALUES";
+  for (int r = 0; r < rows; ++r) {
+    s += r ? ", (" : "(";
+    for (int c = 1; c <= cols; ++c)
+      s += (c > 1 ? ", ?" : "?") + std::to_string(r * cols + c);
+    s += ")";
+  }
+  return s;
+}
+
+// Removes a database file with its WAL and shared-memory files.
+void remove_db(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(path + suffix);
+}
+
+// N puts in key order, kTxnSize per transaction, into a new file (the
+// baseline's becomes the shared database of the later workloads).
+double seq_write(const Run& r, const Variant& v, size_t index) {
+  std::string path = index == 0 ? r.main_db : r.dir + "/" + v.name + ".db";
+  remove_db(path);
+  double rate;
+  {
+    Db db(path, v.pragmas);
+    const int cols = v.snkv_schema ? 3 : 2;
+    db.exec(v.snkv_schema ? "CREATE TABLE kv(k BLOB PRIMARY KEY, v BLOB NOT "
+                            "NULL, expires INTEGER) WITHOUT ROWID"
+                          : "CREATE TABLE kv(k BLOB PRIMARY KEY, v BLOB) "
+                            "WITHOUT ROWID");
+    sqlite3_stmt* one = db.prepare(insert_sql(1, cols));
+    sqlite3_stmt* many = db.prepare(insert_sql(v.rows, cols));
+    sqlite3_stmt* begin = db.prepare("BEGIN IMMEDIATE");
+    sqlite3_stmt* commit = db.prepare("COMMIT");
+    std::vector<std::string> keys(v.rows), values(v.rows);
+    const uint64_t n = r.n.keys, rows = static_cast<uint64_t>(v.rows);
+    auto t0 = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < n;) {
+      db.run(begin);
+      for (uint64_t end = std::min(n, i + kTxnSize); i < end;) {
+        // Whole multi-row statements while they fit, then row by row.
+        int k = end - i >= rows ? v.rows : 1;
+        sqlite3_stmt* s = k == 1 ? one : many;
+        for (int j = 0; j < k; ++j, ++i) {
+          keys[j] = make_key(i);
+          db.bind(s, j * cols + 1, keys[j]);
+          db.bind(s, j * cols + 2, make_value(i, 0, kValueSize, &values[j]));
+          if (cols == 3) sqlite3_bind_null(s, j * cols + 3);
+        }
+        db.run(s);
+      }
+      db.run(commit);
+    }
+    rate = static_cast<double>(n) / since(t0);
+    expect(db.value("SELECT count(*) FROM kv") == static_cast<int64_t>(n),
+           v.name + ": row count after seq_write");
+    expect(db.value("PRAGMA page_size") == 4096, v.name + ": page size");
+    expect(!v.snkv_schema || db.value("PRAGMA auto_vacuum") == 2,
+           v.name + ": auto_vacuum is not incremental");
+  }
+  if (index != 0) remove_db(path);
+  return rate;
+}
+
+// Iterates the shared database in key order; keys must be 0..N-1.
+double full_scan(const Run& r, const Variant& v, size_t) {
+  Db db(r.main_db, v.pragmas);
+  db.checkpoint();
+  expect(db.value("PRAGMA mmap_size") == (v.pragmas.empty() ? 0 : kMmapBytes),
+         v.name + ": mmap_size");
+  sqlite3_stmt* s = db.prepare("SELECT k, v FROM kv ORDER BY k");
+  uint64_t next = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  while (db.row(s)) {
+    std::string_view k(static_cast<const char*>(sqlite3_column_blob(s, 0)),
+                       static_cast<size_t>(sqlite3_column_bytes(s, 0)));
+    std::string_view val(static_cast<const char*>(sqlite3_column_blob(s, 1)),
+                         static_cast<size_t>(sqlite3_column_bytes(s, 1)));
+    if (k != make_key(next) || val.size() != kValueSize)
+      failed(v.name + ": scan entry " + std::to_string(next));
+    ++next;
+  }
+  double rate = static_cast<double>(next) / since(t0);
+  expect(next == r.n.keys, v.name + ": scan saw " + std::to_string(next));
+  return rate;
+}
+
+// Random gets of present keys, autocommit or in one held read transaction.
+double random_read(const Run& r, const Variant& v, size_t) {
+  Db db(r.main_db, v.pragmas);
+  db.checkpoint();
+  expect(db.value("PRAGMA mmap_size") == (v.pragmas.empty() ? 0 : kMmapBytes),
+         v.name + ": mmap_size");
+  sqlite3_stmt* get = db.prepare("SELECT v FROM kv WHERE k = ?1");
+  bench::Rng rng(1);  // the same keys for every variant
+  auto t0 = std::chrono::steady_clock::now();
+  if (v.held_txn) db.exec("BEGIN");
+  for (uint64_t op = 0; op < r.n.reads; ++op) {
+    std::string key = make_key(rng.below(r.n.keys));
+    db.bind(get, 1, key);
+    if (!db.row(get) ||
+        static_cast<size_t>(sqlite3_column_bytes(get, 0)) != kValueSize)
+      failed(v.name + ": read of " + key);
+    sqlite3_reset(get);
+  }
+  if (v.held_txn) db.exec("COMMIT");
+  return static_cast<double>(r.n.reads) / since(t0);
+}
+
+// Random autocommit updates to a generation unique to this variant and
+// repetition; a sample must read it back.
+double update_autocommit(const Run& r, const Variant& v, size_t index) {
+  Db db(r.main_db, v.pragmas);
+  db.checkpoint();
+  sqlite3_stmt* put = db.prepare(insert_sql(1, 2));
+  sqlite3_stmt* get = db.prepare("SELECT v FROM kv WHERE k = ?1");
+  const auto gen = static_cast<uint32_t>(1 + r.rep * 3 + index);
+  bench::Rng rng(3);  // the same keys for every variant
+  std::vector<uint64_t> done;
+  std::string value;
+  auto t0 = std::chrono::steady_clock::now();
+  for (uint64_t op = 0; op < r.n.updates; ++op) {
+    uint64_t i = rng.below(r.n.keys);
+    std::string key = make_key(i);
+    db.bind(put, 1, key);
+    db.bind(put, 2, make_value(i, gen, kValueSize, &value));
+    db.run(put);
+    done.push_back(i);
+  }
+  double rate = static_cast<double>(r.n.updates) / since(t0);
+  for (size_t j = 0; j < done.size(); j += 1 + done.size() / 200) {
+    std::string key = make_key(done[j]);
+    db.bind(get, 1, key);
+    bool found = db.row(get);
+    std::string_view got;
+    if (found)
+      got = {static_cast<const char*>(sqlite3_column_blob(get, 0)),
+             static_cast<size_t>(sqlite3_column_bytes(get, 0))};
+    expect(found && bench::value_matches(done[j], kValueSize, got) &&
+               bench::value_generation(got) == gen,
+           v.name + ": update of " + key + " not visible");
+    sqlite3_reset(get);
+  }
+  return rate;
+}
+
+// Autocommit deletes of this variant's own slice of a shuffled key list,
+// so every key it deletes is still present.
+double delete_autocommit(const Run& r, const Variant& v, size_t index) {
+  Db db(r.main_db, v.pragmas);
+  db.checkpoint();
+  sqlite3_stmt* del = db.prepare("DELETE FROM kv WHERE k = ?1");
+  std::vector<uint64_t> order = bench::shuffled(r.n.keys, 5);
+  auto first = order.begin() + static_cast<ptrdiff_t>(index * r.n.deletes);
+  std::vector<uint64_t> mine(first,
+                             first + static_cast<ptrdiff_t>(r.n.deletes));
+  auto t0 = std::chrono::steady_clock::now();
+  for (uint64_t i : mine) {
+    std::string key = make_key(i);
+    db.bind(del, 1, key);
+    db.run(del);
+    if (sqlite3_changes(db.get()) != 1) failed(v.name + ": delete of " + key);
+  }
+  return static_cast<double>(mine.size()) / since(t0);
+}
+
+// A workload, its variants (baseline first), ops per run, and each
+// variant's ops/s by repetition.
+struct Workload {
+  const char* name;
+  double (*run)(const Run&, const Variant&, size_t);
+  std::vector<Variant> variants;
+  uint64_t ops;
+  std::vector<std::vector<double>> rates{};
+};
+
+// The workloads and variants at counts n.
+std::vector<Workload> workloads(const Counts& n) {
+  const std::string nockpt = "PRAGMA wal_autocheckpoint=0";
+  const std::string mmap = "PRAGMA mmap_size=" + std::to_string(kMmapBytes);
+  const std::vector<Variant> point = {
+      {.name = "baseline"},
+      {.name = "nockpt", .pragmas = {nockpt}},
+      {.name = "nockpt_exclusive",
+       .pragmas = {nockpt, "PRAGMA locking_mode=EXCLUSIVE"}}};
+  return {
+      {"seq_write",
+       seq_write,
+       {{.name = "baseline"},
+        {.name = "multirow32", .rows = 32},
+        {.name = "multirow32_nockpt", .pragmas = {nockpt}, .rows = 32},
+        {.name = "snkv_schema_nockpt",
+         .pragmas = {"PRAGMA auto_vacuum=INCREMENTAL", nockpt},
+         .rows = 32,
+         .snkv_schema = true}},
+       n.keys},
+      {"full_scan",
+       full_scan,
+       {{.name = "baseline"}, {.name = "mmap", .pragmas = {mmap}}},
+       n.keys},
+      {"random_read",
+       random_read,
+       {{.name = "baseline"},
+        {.name = "held_txn_mmap", .pragmas = {mmap}, .held_txn = true}},
+       n.reads},
+      {"update_autocommit", update_autocommit, point, n.updates},
+      {"delete_autocommit", delete_autocommit, point, n.deletes},
+  };
+}
+
+// The median of v (not empty).
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+struct Options {
+  double scale = 1;
+  int repeat = 3;
+  bool smoke = false;
+  std::string json, dir;
+};
+
+// Parses argv into *o; false (after printing the usage) on a bad one.
+bool parse(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+    char* end = nullptr;
+    bool ok = true;
+    if (a == "--smoke") {
+      o->smoke = true;
+      continue;
+    } else if (!v) {
+      ok = false;
+    } else if (a == "--scale") {
+      o->scale = std::strtod(v, &end);
+      ok = !*end && o->scale > 0;
+    } else if (a == "--repeat") {
+      o->repeat = static_cast<int>(std::strtol(v, &end, 10));
+      ok = !*end && o->repeat > 0;
+    } else if (a == "--json" || a == "--dir") {
+      (a == "--json" ? o->json : o->dir) = v;
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      std::fprintf(stderr,
+                   "usage: snkv_ceiling [--scale X] [--repeat N] [--json FILE]"
+                   " [--dir DIR] [--smoke]\n");
+      return false;
+    }
+    ++i;
+  }
+  if (o->smoke) {
+    o->scale = 0.002;
+    o->repeat = 1;
+  }
+  if (o->dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    o->dir = tmp && *tmp ? tmp : "/tmp";
+  }
+  return true;
+}
+
+// Prints the table to stdout and, if o.json is set, writes the JSON file;
+// false if the file could not be written.
+bool report(const Options& o, const std::vector<Workload>& work) {
+  char buf[512];
+  std::printf("snkv_ceiling --scale %g --repeat %d (SQLite %s)\n", o.scale,
+              o.repeat, sqlite3_libversion());
+  std::printf("%-18s %-20s %10s %16s %10s\n%s\n", "workload", "variant", "ops",
+              "ops/s (median)", "x baseline", std::string(78, '-').c_str());
+  std::snprintf(buf, sizeof buf,
+                "{\"program\": \"snkv_ceiling\", \"sqlite\": \"%s\", "
+                "\"scale\": %g, \"repeat\": %d, \"results\": [",
+                sqlite3_libversion(), o.scale, o.repeat);
+  std::string js = buf;
+  for (const auto& w : work) {
+    double base = median(w.rates[0]);
+    for (size_t v = 0; v < w.variants.size(); ++v) {
+      double m = median(w.rates[v]);
+      const char* name = w.variants[v].name.c_str();
+      std::printf("%-18s %-20s %10llu %16.0f %10.2f\n", w.name, name,
+                  static_cast<unsigned long long>(w.ops), m, m / base);
+      std::snprintf(buf, sizeof buf,
+                    "%s\n  {\"workload\": \"%s\", \"variant\": \"%s\", "
+                    "\"ops\": %llu, \"median_ops_per_s\": %.1f, "
+                    "\"ratio\": %.4f, \"ops_per_s\": [",
+                    js.back() == '[' ? "" : ",", w.name, name,
+                    static_cast<unsigned long long>(w.ops), m, m / base);
+      js += buf;
+      for (size_t k = 0; k < w.rates[v].size(); ++k) {
+        std::snprintf(buf, sizeof buf, "%s%.1f", k ? ", " : "", w.rates[v][k]);
+        js += buf;
+      }
+      js += "]}";
+    }
+  }
+  if (o.json.empty()) return true;
+  std::ofstream out(o.json);
+  out << js << "\n]}\n";
+  if (!out)
+    std::fprintf(stderr, "snkv_ceiling: cannot write %s\n", o.json.c_str());
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+// Exit status: 0 on success, 1 on a failed check or SQLite error (or an
+// unwritable --json file), 2 on a bad command line.
+int main(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, &o)) return 2;
+  auto scaled = [&](double n, uint64_t floor) {
+    return std::max<uint64_t>(floor,
+                              static_cast<uint64_t>(std::llround(n * o.scale)));
+  };
+  Counts n{scaled(1e6, 1000), scaled(2e5, 100), scaled(5e4, 50), 0};
+  n.deletes = std::min(n.keys / 3, scaled(5e4, 50));  // 3 disjoint slices
+  std::vector<Workload> work = workloads(n);
+  Run run{n, o.dir + "/snkv-ceiling-" + std::to_string(getpid()), "", 0};
+  run.main_db = run.dir + "/main.db";
+  std::fprintf(stderr, "snkv_ceiling: %llu keys, %d run(s), dir %s\n",
+               static_cast<unsigned long long>(n.keys), o.repeat,
+               run.dir.c_str());
+  try {
+    std::filesystem::create_directories(run.dir);
+    for (run.rep = 0; run.rep < o.repeat; ++run.rep) {
+      for (auto& w : work) {
+        w.rates.resize(w.variants.size());
+        // Variants take turns, each repetition starting one later, so that
+        // neither drift nor going first favours one of them.
+        for (size_t j = 0; j < w.variants.size(); ++j) {
+          size_t v = (j + static_cast<size_t>(run.rep)) % w.variants.size();
+          std::fprintf(stderr, "run %d/%d: %s %s\n", run.rep + 1, o.repeat,
+                       w.name, w.variants[v].name.c_str());
+          w.rates[v].push_back(w.run(run, w.variants[v], v));
+        }
+      }
+      remove_db(run.main_db);  // the next repetition loads its own
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "snkv_ceiling: %s\n", e.what());
+    std::error_code ec;
+    std::filesystem::remove_all(run.dir, ec);
+    return 1;
+  }
+  std::filesystem::remove_all(run.dir);
+  return report(o, work) ? 0 : 1;
+}
