@@ -78,8 +78,7 @@ TEST(WriteBuffer, PutsThatStopArrivingInOrderAreStillSorted) {
   WriteBuffer reused;
   reused.Add(*a, "b", "1", 0);
   reused.Add(*a, "a", "2", 0);
-  EXPECT_EQ(Describe(reused),
-            (std::vector<std::string>{"1:a=2@0", "1:b=1@0"}));
+  EXPECT_EQ(Describe(reused), (std::vector<std::string>{"1:a=2@0", "1:b=1@0"}));
   reused.Clear();  // in order again from here
   reused.Add(*a, "c", "3", 0);
   reused.Add(*a, "c", "4", 0);

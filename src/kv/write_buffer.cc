@@ -29,9 +29,9 @@ void WriteBuffer::Add(ColumnFamilyState& family, Slice key, Slice value,
   const bool new_family = slot == families_.size();
   if (new_family) families_.push_back(family.shared_from_this());
   // Still in order if this put comes strictly after the previous one.
-  const bool follows =
-      entries_.empty() || slot > entries_.back().family ||
-      (slot == entries_.back().family && KeyOf(entries_.back()).compare(key) < 0);
+  const bool follows = entries_.empty() || slot > entries_.back().family ||
+                       (slot == entries_.back().family &&
+                        KeyOf(entries_.back()).compare(key) < 0);
   try {
     arena_.append(key.data(), key.size());
     arena_.append(value.data(), value.size());

@@ -35,8 +35,7 @@ class WriteBuffer {
   // Copies a put into the buffer; the buffer keeps `family` (owned by a
   // shared_ptr) alive until Clear(). May throw std::bad_alloc, leaving the
   // buffer as it was.
-  void Add(ColumnFamilyState& family, Slice key, Slice value,
-           int64_t expires);
+  void Add(ColumnFamilyState& family, Slice key, Slice value, int64_t expires);
 
   bool empty() const noexcept { return entries_.empty(); }
   size_t size() const noexcept { return entries_.size(); }
@@ -77,7 +76,7 @@ class WriteBuffer {
   // for overwritten puts (one comparison per put, while the previous key
   // is still in the cache).
   bool in_order_ = true;
-  std::string arena_;           // every key and value, back to back
+  std::string arena_;  // every key and value, back to back
   std::vector<Put> sorted_;
 };
 
