@@ -3,7 +3,10 @@
 // lose nothing, and closing a store never races one.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -46,6 +49,30 @@ TEST(BackgroundCheckpoint, HappensWithoutBeingAskedAndLosesNothing) {
     ASSERT_TRUE(db.Get("k" + std::to_string(i), &v).ok()) << i;
     EXPECT_EQ(v, Value(i));
   }
+}
+
+// Beside a writer that never pauses, the background pass is almost always
+// running and never catches up completely, and the WAL is only reset after
+// a complete one. The WAL must still stay bounded (about 16000 frames, 64
+// MiB), not grow with the length of the burst.
+TEST(BackgroundCheckpoint, WalStaysBoundedBesideAWriterThatNeverPauses) {
+  test::TempDir dir;
+  const std::string path = dir.file("steady.db");
+  Store db;
+  ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+  constexpr int kCommits = 40000;  // a frame each: ~165 MB of WAL unbounded
+  std::uintmax_t largest = 0;
+  for (int i = 0; i < kCommits; ++i) {
+    ASSERT_TRUE(db.Put("k" + std::to_string(i), Value(i)).ok());
+    if (i % 1000 == 999) {
+      largest = std::max(largest, std::filesystem::file_size(path + "-wal"));
+    }
+  }
+  constexpr std::uintmax_t kFrameBytes = 4096 + 24;
+  EXPECT_LT(largest, 24000 * kFrameBytes) << "WAL grew to " << largest;
+  std::string v;
+  ASSERT_TRUE(db.Get("k12345", &v).ok());
+  EXPECT_EQ(v, Value(12345));
 }
 
 TEST(BackgroundCheckpoint, ClosingWhileOneMayRunIsSafe) {
