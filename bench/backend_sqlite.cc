@@ -7,18 +7,10 @@
 #include <string>
 
 #include "backend.h"
+#include "sqlite_handles.h"
 
 namespace bench {
 namespace {
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
 // Throws with SQLite's message when rc is not one of the accepted codes.
 void check(sqlite3* db, int rc, const char* what) {
