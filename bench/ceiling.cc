@@ -38,6 +38,11 @@ constexpr size_t kValueSize = 100;
 constexpr uint64_t kTxnSize = 1000;  // puts per seq_write transaction
 constexpr int64_t kMmapBytes = int64_t{1} << 30;
 
+// The settings variants ask for, and start_variant() checks.
+const std::string kNoCheckpoints = "PRAGMA wal_autocheckpoint=0";
+const std::string kExclusive = "PRAGMA locking_mode=EXCLUSIVE";
+const std::string kMmap = "PRAGMA mmap_size=" + std::to_string(kMmapBytes);
+
 using bench::DbPtr;
 using bench::StmtPtr;
 
@@ -264,12 +269,27 @@ double seq_write(const Run& r, const Variant& v, size_t index) {
   return rate;
 }
 
+// Checks that variant v's memory-map, checkpoint and locking settings took
+// effect on db (the shared database), then empties the WAL, so that every
+// variant starts alike.
+void start_variant(Db& db, const Variant& v) {
+  auto asks = [&v](const std::string& pragma) {
+    return std::find(v.pragmas.begin(), v.pragmas.end(), pragma) !=
+           v.pragmas.end();
+  };
+  expect((db.value("PRAGMA mmap_size") == kMmapBytes) == asks(kMmap),
+         v.name + ": mmap_size");
+  expect((db.value("PRAGMA wal_autocheckpoint") == 0) == asks(kNoCheckpoints),
+         v.name + ": wal_autocheckpoint");
+  expect((db.text("PRAGMA locking_mode") == "exclusive") == asks(kExclusive),
+         v.name + ": locking_mode");
+  db.checkpoint();
+}
+
 // Iterates the shared database in key order; keys must be 0..N-1.
 double full_scan(const Run& r, const Variant& v, size_t) {
   Db db(r.main_db, v.pragmas);
-  db.checkpoint();
-  expect(db.value("PRAGMA mmap_size") == (v.pragmas.empty() ? 0 : kMmapBytes),
-         v.name + ": mmap_size");
+  start_variant(db, v);
   sqlite3_stmt* s = db.prepare("SELECT k, v FROM kv ORDER BY k");
   uint64_t next = 0;
   bench::Timer timer;
@@ -290,9 +310,7 @@ double full_scan(const Run& r, const Variant& v, size_t) {
 // Random gets of present keys, autocommit or in one held read transaction.
 double random_read(const Run& r, const Variant& v, size_t) {
   Db db(r.main_db, v.pragmas);
-  db.checkpoint();
-  expect(db.value("PRAGMA mmap_size") == (v.pragmas.empty() ? 0 : kMmapBytes),
-         v.name + ": mmap_size");
+  start_variant(db, v);
   sqlite3_stmt* get = db.prepare("SELECT v FROM kv WHERE k = ?1");
   bench::Rng rng(1);  // the same keys for every variant
   bench::Timer timer;
@@ -309,30 +327,17 @@ double random_read(const Run& r, const Variant& v, size_t) {
   return static_cast<double>(r.n.reads) / timer.seconds();
 }
 
-// Fails unless the variant's checkpoint and locking settings took effect.
-void expect_settings(Db& db, const Variant& v) {
-  auto asks = [&v](std::string_view pragma) {
-    return std::find(v.pragmas.begin(), v.pragmas.end(), pragma) !=
-           v.pragmas.end();
-  };
-  expect((db.value("PRAGMA wal_autocheckpoint") == 0) ==
-             asks("PRAGMA wal_autocheckpoint=0"),
-         v.name + ": wal_autocheckpoint");
-  expect((db.text("PRAGMA locking_mode") == "exclusive") ==
-             asks("PRAGMA locking_mode=EXCLUSIVE"),
-         v.name + ": locking_mode");
-}
-
-// Random autocommit updates to a generation unique to this variant and
-// repetition; a sample must read it back.
+// Random autocommit updates to a generation unique to this variant; a
+// sample must read it back.
 double update_autocommit(const Run& r, const Variant& v, size_t index) {
   Db db(r.main_db, v.pragmas);
-  expect_settings(db, v);
-  db.checkpoint();
+  start_variant(db, v);
   if (v.wal_allocated) allocate_wal(r.main_db, r.n.updates);
   sqlite3_stmt* put = db.prepare(insert_sql(1, 2));
   sqlite3_stmt* get = db.prepare("SELECT v FROM kv WHERE k = ?1");
-  const auto gen = static_cast<uint32_t>(1 + r.rep * 3 + index);
+  // Each repetition loads a fresh database: unique among its variants is
+  // enough.
+  const auto gen = static_cast<uint32_t>(1 + index);
   bench::Rng rng(3);  // the same keys for every variant
   std::vector<uint64_t> done;
   std::string value;
@@ -366,8 +371,7 @@ double update_autocommit(const Run& r, const Variant& v, size_t index) {
 // so every key it deletes is still present.
 double delete_autocommit(const Run& r, const Variant& v, size_t index) {
   Db db(r.main_db, v.pragmas);
-  expect_settings(db, v);
-  db.checkpoint();
+  start_variant(db, v);
   if (v.wal_allocated) allocate_wal(r.main_db, r.n.deletes);
   sqlite3_stmt* del = db.prepare("DELETE FROM kv WHERE k = ?1");
   std::vector<uint64_t> order = bench::shuffled(r.n.keys, 5);
@@ -396,35 +400,32 @@ struct Workload {
 
 // The workloads and variants at counts n.
 std::vector<Workload> workloads(const Counts& n) {
-  const std::string nockpt = "PRAGMA wal_autocheckpoint=0";
-  const std::string mmap = "PRAGMA mmap_size=" + std::to_string(kMmapBytes);
   const std::vector<Variant> point = {
       {.name = "baseline"},
-      {.name = "nockpt", .pragmas = {nockpt}},
+      {.name = "nockpt", .pragmas = {kNoCheckpoints}},
       {.name = "nockpt_wal_allocated",
-       .pragmas = {nockpt},
+       .pragmas = {kNoCheckpoints},
        .wal_allocated = true},
-      {.name = "nockpt_exclusive",
-       .pragmas = {nockpt, "PRAGMA locking_mode=EXCLUSIVE"}}};
+      {.name = "nockpt_exclusive", .pragmas = {kNoCheckpoints, kExclusive}}};
   return {
       {"seq_write",
        seq_write,
        {{.name = "baseline"},
         {.name = "multirow32", .rows = 32},
-        {.name = "multirow32_nockpt", .pragmas = {nockpt}, .rows = 32},
+        {.name = "multirow32_nockpt", .pragmas = {kNoCheckpoints}, .rows = 32},
         {.name = "snkv_schema_nockpt",
-         .pragmas = {"PRAGMA auto_vacuum=INCREMENTAL", nockpt},
+         .pragmas = {"PRAGMA auto_vacuum=INCREMENTAL", kNoCheckpoints},
          .rows = 32,
          .snkv_schema = true}},
        n.keys},
       {"full_scan",
        full_scan,
-       {{.name = "baseline"}, {.name = "mmap", .pragmas = {mmap}}},
+       {{.name = "baseline"}, {.name = "mmap", .pragmas = {kMmap}}},
        n.keys},
       {"random_read",
        random_read,
        {{.name = "baseline"},
-        {.name = "held_txn_mmap", .pragmas = {mmap}, .held_txn = true}},
+        {.name = "held_txn_mmap", .pragmas = {kMmap}, .held_txn = true}},
        n.reads},
       {"update_autocommit", update_autocommit, point, n.updates},
       {"delete_autocommit", delete_autocommit, point, n.deletes},
