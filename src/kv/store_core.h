@@ -350,7 +350,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   std::string path_;  // the database file ("" in memory)
 
   // Background checkpoints (background_checkpoint.h). ckpt_mu_ guards the
-  // connection; lock order: mu_ before ckpt_mu_.
+  // connection and synced_backfill_; lock order: mu_ before ckpt_mu_.
   std::mutex ckpt_mu_;
   engine::Connection ckpt_conn_;
   bool ckpt_closed_ = false;
@@ -359,12 +359,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int busy_timeout_ms_ = 0;
   std::chrono::steady_clock::time_point busy_since_;  // of the current wait
   std::atomic<uint64_t> background_checkpoints_{0};
+  int synced_backfill_ = 0;  // WAL frames backfilled at our last sync
   bool read_only_ = false;
   bool wal_mode_ = false;
   int wal_size_limit_ = 0;
+  SyncLevel sync_level_ = SyncLevel::kNormal;
   int commits_since_checkpoint_ = 0;
   int wal_frames_seen_ = 0;              // WAL size at the last commit
   int next_checkpoint_frames_ = 16000;   // auto-checkpoint when reached
+  int next_background_frames_ = 1000;    // ask for a background pass
   uint64_t expiry_indexes_created_ = 0;  // by this handle (see MayHaveTtl)
   Txn txn_ = Txn::kNone;
   uint64_t write_txn_serial_ = 0;  // counts explicit write transactions
