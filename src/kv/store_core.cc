@@ -444,11 +444,12 @@ void StoreCore::RunBackgroundCheckpoint() {
   }
   ++background_checkpoints_;
   // SQLite syncs the database file only after a pass that reached the end
-  // of the WAL, which a pass beside a steady writer rarely does. Without
-  // this the copied pages would stay dirty until the inline catch-up (see
-  // OnWalCommit), whose sync then wrote tens of MB while the writer waited.
-  if (sync_level_ != SyncLevel::kOff && backfilled < wal_frames &&
-      backfilled != synced_backfill_) {
+  // of the WAL as it is when the pass ends, which a pass beside a steady
+  // writer rarely does (wal_frames is the WAL as the pass began, so it
+  // cannot tell). Without this the copied pages stayed dirty until the
+  // inline catch-up (see OnWalCommit), whose sync then wrote them all while
+  // the writer waited. After a pass SQLite did sync, this one is cheap.
+  if (sync_level_ != SyncLevel::kOff && backfilled != synced_backfill_) {
     SyncDatabaseFile(ckpt_conn_);
     synced_backfill_ = backfilled;
   }
