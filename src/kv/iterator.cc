@@ -30,6 +30,8 @@ std::string PrefixEnd(const std::string& prefix) {
 }
 
 const char* ShapeSql(int shape) {
+  // Two of the statements are split literals, joined on purpose.
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma)
   static const char* const kSql[] = {
       "SELECT k, v, expires FROM %T ORDER BY k",
       "SELECT k, v, expires FROM %T ORDER BY k DESC",
@@ -37,9 +39,15 @@ const char* ShapeSql(int shape) {
       "SELECT k, v, expires FROM %T WHERE k > ?1 ORDER BY k",
       "SELECT k, v, expires FROM %T WHERE k <= ?1 ORDER BY k DESC",
       "SELECT k, v, expires FROM %T WHERE k < ?1 ORDER BY k DESC",
-      "SELECT k, v FROM %T WHERE k > ?1 ORDER BY k",
-      "SELECT k, v FROM %T WHERE k < ?1 ORDER BY k DESC",
+      "SELECT 1 FROM %T WHERE k > ?1 AND snkv_collect(k, v, expires) "
+      "ORDER BY k",
+      "SELECT 1 FROM %T WHERE k < ?1 AND snkv_collect(k, v, expires) "
+      "ORDER BY k DESC",
+      "SELECT 1 FROM %T WHERE k > ?1 AND snkv_collect(k, v) ORDER BY k",
+      "SELECT 1 FROM %T WHERE k < ?1 AND snkv_collect(k, v) ORDER BY k DESC",
+      "SELECT 1 FROM %T",
   };
+  // NOLINTEND(bugprone-suspicious-missing-comma)
   static_assert(std::size(kSql) == kIteratorShapes);
   return kSql[shape];
 }
@@ -96,6 +104,8 @@ IteratorCore::~IteratorCore() {
 void IteratorCore::Invalidate(const char* why) {
   for (auto& stmt : stmts_) stmt.Finalize();
   running_ = nullptr;
+  pin_ = nullptr;
+  batch_.Clear();
   valid_ = false;
   key_ = Slice();
   value_ = Slice();
@@ -148,12 +158,14 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
     // A new positioning reads fresh data.
     if (previous != nullptr) previous->Reset();
     previous = nullptr;
+    Unpin();
     Status s = store_->PrepareRead();
     if (!s.ok()) return s;
   }
   Status s = PrepareShape(shape);
   if (!s.ok()) {
     if (previous != nullptr) previous->Reset();
+    Unpin();
     return s;
   }
   engine::Statement& stmt = stmts_[static_cast<size_t>(shape)];
@@ -163,28 +175,58 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   running_shape_ = shape;
   now_ms_ = NowMs();
   rows_read_ = 0;
-  if (!keep_snapshot) ttl_checked_ = false;
+  if (!keep_snapshot) collect_checked_ = false;
+  if (IsCollecting(shape)) {
+    batch_.Start(prefix_, now_ms_);
+    batch_next_ = 0;
+  }
   s = Step();
-  // Turning around: the previous statement kept the read transaction (and
-  // so the snapshot) alive until the new one had started in it.
-  if (previous != nullptr) previous->Reset();
+  if (previous != nullptr) {
+    // Turning around or switching: the previous statement kept the read
+    // transaction (and so the snapshot) alive until the new one had
+    // started in it. A collecting statement may finish before its last
+    // rows are delivered, so it gets a pin meanwhile.
+    if (valid_ && IsCollecting(shape)) Pin();
+    previous->Reset();
+  }
   return s;
+}
+
+void IteratorCore::Finish() {
+  if (running_ != nullptr) running_->Reset();
+  running_ = nullptr;
+  Unpin();
+}
+
+void IteratorCore::Pin() {
+  if (pin_ != nullptr || !PrepareShape(Shape::kPin).ok()) return;
+  engine::Statement& stmt = stmts_[static_cast<size_t>(Shape::kPin)];
+  // The family's table has rows in this snapshot: the scan read them.
+  if (stmt.Step() == SQLITE_ROW) {
+    pin_ = &stmt;
+  } else {
+    stmt.Reset();
+  }
+}
+
+void IteratorCore::Unpin() {
+  if (pin_ != nullptr) pin_->Reset();
+  pin_ = nullptr;
 }
 
 Status IteratorCore::Step() {
   valid_ = false;
   if (running_ == nullptr) return Status::OK();
+  if (IsCollecting(running_shape_)) return StepCollecting();
   for (;;) {
     int rc = running_->Step();
     if (rc == SQLITE_DONE) {
-      running_->Reset();
-      running_ = nullptr;
+      Finish();
       return Status::OK();
     }
     if (rc != SQLITE_ROW) {
       Status s = store_->CfError(*family_, *running_, rc, "iterator step");
-      running_->Reset();
-      running_ = nullptr;
+      Finish();
       return s;
     }
     if (rows_read_ < kScanRowsBeforeMap && ++rows_read_ == kScanRowsBeforeMap) {
@@ -193,8 +235,7 @@ Status IteratorCore::Step() {
     Slice key = running_->ColumnBlob(0);
     // Outside the prefix: in key order everything further is outside too.
     if (!prefix_.empty() && !key.starts_with(prefix_)) {
-      running_->Reset();
-      running_ = nullptr;
+      Finish();
       return Status::OK();
     }
     if (ReadsExpiry(running_shape_) && !running_->ColumnIsNull(2) &&
@@ -209,8 +250,7 @@ Status IteratorCore::Step() {
     Status s = store_->OpenValue(family_->id, key_, running_->ColumnBlob(1),
                                  &value_buf_, &value_);
     if (!s.ok()) {
-      running_->Reset();
-      running_ = nullptr;
+      Finish();
       return s;
     }
     valid_ = true;
@@ -218,20 +258,56 @@ Status IteratorCore::Step() {
   }
 }
 
-bool IteratorCore::ShouldDropExpiry(Shape target) {
-  if (!ReadsExpiry(running_shape_) || ttl_checked_ ||
+Status IteratorCore::StepCollecting() {
+  for (;;) {
+    if (batch_next_ < batch_.size()) {
+      const RowBatch::Row row = batch_.row(batch_next_++);
+      key_ = row.key;
+      Status s =
+          store_->OpenValue(family_->id, key_, row.value, &value_buf_, &value_);
+      if (!s.ok()) {
+        Finish();
+        return s;
+      }
+      valid_ = true;
+      return Status::OK();
+    }
+    if (batch_.at_end()) {
+      Finish();
+      return Status::OK();
+    }
+    batch_.Clear();
+    batch_next_ = 0;
+    const int rc = store_->StepCollecting(*running_, &batch_);
+    if (rc == SQLITE_DONE) {
+      batch_.MarkEnd();  // its rows are still to be delivered
+    } else if (rc != SQLITE_ROW) {
+      Status s = store_->CfError(*family_, *running_, rc, "iterator step");
+      Finish();
+      return s;
+    }
+  }
+}
+
+bool IteratorCore::ShouldCollect(bool forward, Shape* target) {
+  if (IsCollecting(running_shape_) || collect_checked_ ||
       rows_read_ < kScanRowsBeforeMap) {
     return false;
   }
-  ttl_checked_ = true;
+  collect_checked_ = true;
   // Asked while the running statement holds the read transaction open, so
-  // the answer is about the snapshot being read. On any error keep the
-  // statement that filters: the switch is only an optimisation.
+  // the answer is about the snapshot being read. On any error keep
+  // filtering expired rows.
   bool may_have_ttl = true;
-  if (!store_->MayHaveTtl(*family_, &may_have_ttl).ok() || may_have_ttl) {
-    return false;
+  if (!store_->MayHaveTtl(*family_, &may_have_ttl).ok()) may_have_ttl = true;
+  if (may_have_ttl) {
+    *target = forward ? Shape::kGtCollect : Shape::kLtCollect;
+  } else {
+    *target = forward ? Shape::kGtCollectNoTtl : Shape::kLtCollectNoTtl;
   }
-  if (!PrepareShape(target).ok()) return false;
+  // On failure keep stepping row by row: the switch is only an
+  // optimisation.
+  if (!PrepareShape(*target).ok()) return false;
   expiry_epoch_ = store_->expiry_indexes_created();
   return true;
 }
@@ -266,28 +342,61 @@ Status IteratorCore::Seek(Slice target) {
   });
 }
 
-Status IteratorCore::Next() { return Move(/*forward=*/true); }
+Status IteratorCore::Next() {
+  if (NextInBatch(/*forward=*/true)) return Status::OK();
+  return Move(/*forward=*/true);
+}
 
-Status IteratorCore::Prev() { return Move(/*forward=*/false); }
+Status IteratorCore::Prev() {
+  if (NextInBatch(/*forward=*/false)) return Status::OK();
+  return Move(/*forward=*/false);
+}
+
+bool IteratorCore::NextInBatch(bool forward) {
+  bool moved = false;
+  store_->WithLock([&] {
+    // Everything Move() would check before Step(), for the one case that
+    // needs no SQLite call: the collecting statement already has the row.
+    // (A closed store has invalidated its iterators.)
+    if (invalidated_ || !valid_ || running_ == nullptr ||
+        !IsCollecting(running_shape_) || IsForward(running_shape_) != forward ||
+        batch_next_ >= batch_.size() ||
+        (!ReadsExpiry(running_shape_) &&
+         store_->expiry_indexes_created() != expiry_epoch_)) {
+      return;
+    }
+    const RowBatch::Row row = batch_.row(batch_next_);
+    Slice value;
+    if (!store_->OpenValue(family_->id, row.key, row.value, &value_buf_, &value)
+             .ok()) {
+      return;  // Move() meets the failure again and reports it
+    }
+    ++batch_next_;
+    key_ = row.key;
+    value_ = value;
+    moved = true;  // valid_ and an OK status_ stay as they were
+  });
+  return moved;
+}
 
 Status IteratorCore::Move(bool forward) {
   return Enter([&] {
     if (!valid_) return Status::OK();  // at the end it stays there
     const Shape strict = forward ? Shape::kGt : Shape::kLt;
     if (running_ == nullptr || IsForward(running_shape_) != forward) {
-      ttl_checked_ = false;  // the new leg may be a long scan too
+      collect_checked_ = false;  // the new leg may be a long scan too
       return Position(strict, key_, /*keep_snapshot=*/true);
     }
     if (!ReadsExpiry(running_shape_) &&
         store_->expiry_indexes_created() != expiry_epoch_) {
       // This handle has written its first TTLs since the switch, and the
       // running statement would show its rows: filter again.
-      ttl_checked_ = true;
-      return Position(strict, key_, /*keep_snapshot=*/true);
+      return Position(forward ? Shape::kGtCollect : Shape::kLtCollect, key_,
+                      /*keep_snapshot=*/true);
     }
-    const Shape no_ttl = forward ? Shape::kGtNoTtl : Shape::kLtNoTtl;
-    if (ShouldDropExpiry(no_ttl)) {
-      return Position(no_ttl, key_, /*keep_snapshot=*/true);
+    Shape collecting = Shape::kCount;
+    if (ShouldCollect(forward, &collecting)) {
+      return Position(collecting, key_, /*keep_snapshot=*/true);
     }
     return Step();
   });

@@ -6,9 +6,10 @@
 // the running statement re-seeks from the current key, so Next() and Prev()
 // work on every iterator. Expired rows and rows outside the prefix are
 // filtered here rather than in SQL, which keeps every statement a plain
-// B-tree range scan that stops where the prefix ends. A long scan of a
-// family without TTLs continues with a statement that leaves the expires
-// column out (about 10% fewer instructions per row).
+// B-tree range scan that stops where the prefix ends. A long scan continues
+// with a collecting statement that hands rows over many per step
+// (row_batch.h), and, for a family without TTLs, leaves the expires column
+// out.
 #ifndef SNKV_KV_ITERATOR_CORE_H
 #define SNKV_KV_ITERATOR_CORE_H
 
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "engine/connection.h"
+#include "kv/row_batch.h"
 #include "kv/store_core.h"
 #include "snkv/iterator.h"
 
@@ -51,8 +53,9 @@ class IteratorCore {
   int64_t family_id() const noexcept { return family_->id; }
 
  private:
-  // kGtNoTtl and kLtNoTtl leave out the expires column, for families
-  // without TTLs: a long scan switches to them (see Move).
+  // The first six return a row per step. A long scan switches to a
+  // collecting shape (see Move); the NoTtl ones leave out the expires
+  // column, for families without TTLs. kPin only holds the snapshot.
   enum class Shape : int {
     kFirst,
     kLast,
@@ -60,19 +63,25 @@ class IteratorCore {
     kGt,
     kLe,
     kLt,
-    kGtNoTtl,
-    kLtNoTtl,
+    kGtCollect,
+    kLtCollect,
+    kGtCollectNoTtl,
+    kLtCollectNoTtl,
+    kPin,
     kCount
   };
   static_assert(static_cast<size_t>(Shape::kCount) == kIteratorShapes);
 
   static constexpr bool IsForward(Shape s) {
     return s == Shape::kFirst || s == Shape::kGe || s == Shape::kGt ||
-           s == Shape::kGtNoTtl;
+           s == Shape::kGtCollect || s == Shape::kGtCollectNoTtl;
   }
-  // Whether the statement of `s` returns the expires column.
+  static constexpr bool IsCollecting(Shape s) {
+    return s >= Shape::kGtCollect && s <= Shape::kLtCollectNoTtl;
+  }
+  // Whether the statement of `s` reads the expires column.
   static constexpr bool ReadsExpiry(Shape s) {
-    return s != Shape::kGtNoTtl && s != Shape::kLtNoTtl;
+    return s != Shape::kGtCollectNoTtl && s != Shape::kLtCollectNoTtl;
   }
 
   // Readies the statement of `shape`: from the family's pool, or prepared.
@@ -83,13 +92,27 @@ class IteratorCore {
   Status Position(Shape shape, Slice bound, bool keep_snapshot);
   // Steps the running statement to the next acceptable row (or the end).
   Status Step();
-  // True when the running scan should continue with `target`, a shape
-  // without the expires column: it has read kScanRowsBeforeMap rows, the
-  // family has no TTLs in this snapshot, and `target` is prepared. Asks the
-  // store once per positioning.
-  bool ShouldDropExpiry(Shape target);
+  // Step() for a collecting statement: the next row of the batch, filling
+  // the batch again when it runs out.
+  Status StepCollecting();
+  // Ends the scan: resets the running statement and unpins.
+  void Finish();
+  // Keeps the read transaction open with the kPin statement, so that the
+  // snapshot outlives a collecting statement that finishes while rows of
+  // its last batch are still to be delivered. Best effort: call it while
+  // another statement holds the transaction.
+  void Pin();
+  void Unpin();
+  // True when the running scan should continue with *target, a collecting
+  // shape: it has read kScanRowsBeforeMap rows and *target is prepared
+  // (without the expires column if the family has no TTLs in this
+  // snapshot). Asks the store once per positioning.
+  bool ShouldCollect(bool forward, Shape* target);
   // Next (forward) or Prev.
   Status Move(bool forward);
+  // Move's fast path: when the next row is waiting in the batch, moves to
+  // it and returns true; otherwise changes nothing and returns false.
+  bool NextInBatch(bool forward);
   // Enters the store through Call(), keeping status_ in step.
   template <class Body>
   Status Enter(Body&& body);
@@ -107,11 +130,14 @@ class IteratorCore {
   Shape running_shape_ = Shape::kFirst;  // of running_, when set
   int64_t now_ms_ = 0;
   int rows_read_ = 0;  // by the running statement, up to kScanRowsBeforeMap
-  bool ttl_checked_ = false;   // ShouldDropExpiry asked the store
+  bool collect_checked_ = false;  // ShouldCollect asked the store
   uint64_t expiry_epoch_ = 0;  // store's expiry_indexes_created() at the switch
+  RowBatch batch_;             // rows of a collecting statement
+  size_t batch_next_ = 0;      // the next of them to deliver
+  engine::Statement* pin_ = nullptr;  // stmts_[kPin] while it holds a row
 
   bool valid_ = false;
-  Slice key_;              // points into the running statement's current row
+  Slice key_;  // into the running statement's current row or into batch_
   std::string value_buf_;  // decrypted value on encrypted stores
   Slice value_;
   Status status_;

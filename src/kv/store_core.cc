@@ -150,6 +150,8 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options,
   }
   wal_size_limit_ = options.wal_size_limit;
   sync_level_ = options.sync_level;
+  s = RegisterCollectFunction(conn_.get(), &filling_batch_);
+  if (!s.ok()) return s;
   if (wal_mode_) sqlite3_wal_hook(conn_.get(), &StoreCore::OnWalCommit, this);
   sqlite3_commit_hook(conn_.get(), &StoreCore::OnCommit, this);
   return Status::OK();

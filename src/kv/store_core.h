@@ -22,6 +22,7 @@
 #include "crypto/cipher.h"
 #include "engine/connection.h"
 #include "engine/wal_snapshot.h"
+#include "kv/row_batch.h"
 #include "kv/write_buffer.h"
 #include "snkv/options.h"
 #include "snkv/slice.h"
@@ -53,7 +54,7 @@ enum class CfStatement : int {
 inline constexpr int kPutBatchRows = 32;
 
 // Number of statement shapes an iterator uses (see IteratorCore).
-inline constexpr size_t kIteratorShapes = 8;
+inline constexpr size_t kIteratorShapes = 11;
 // Rows an iterator reads before it asks for memory-mapped reads.
 inline constexpr int kScanRowsBeforeMap = 128;
 // Prepared iterator statements kept per family and shape for reuse.
@@ -213,6 +214,14 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Called by an iterator that has read kScanRowsBeforeMap rows since it
   // was positioned: a long scan pays for mapping the file (see PrepareRead).
   void NoteLongScan();
+  // Steps `stmt`, a statement calling snkv_collect, adding its rows to
+  // *batch (see row_batch.h).
+  int StepCollecting(engine::Statement& stmt, RowBatch* batch) {
+    filling_batch_ = batch;
+    const int rc = stmt.Step();
+    filling_batch_ = nullptr;
+    return rc;
+  }
   // Sets *may to whether rows of `cf` can carry an expiry in the read
   // transaction in progress: true once the family's expiry index exists,
   // which it does before the first row with a TTL is written. Cheap when
@@ -347,7 +356,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
 
   std::mutex mu_;
   engine::Connection conn_;
-  std::string path_;  // the database file ("" in memory)
+  RowBatch* filling_batch_ = nullptr;  // see StepCollecting
+  std::string path_;                   // the database file ("" in memory)
 
   // Background checkpoints (background_checkpoint.h). ckpt_mu_ guards the
   // connection and synced_backfill_; lock order: mu_ before ckpt_mu_.

@@ -1,0 +1,94 @@
+#include "kv/row_batch.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace snkv::internal {
+
+namespace {
+
+Slice ValueBytes(sqlite3_value* v) {
+  const void* data = sqlite3_value_blob(v);
+  const int size = sqlite3_value_bytes(v);
+  if (data == nullptr || size <= 0) return Slice();
+  return Slice(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+void Collect(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  RowBatch* batch = *static_cast<RowBatch**>(sqlite3_user_data(ctx));
+  if (batch == nullptr) {
+    sqlite3_result_error(ctx, "snkv_collect: no batch is being filled", -1);
+    return;
+  }
+  const bool has_expiry =
+      argc == 3 && sqlite3_value_type(argv[2]) != SQLITE_NULL;
+  const int64_t expires = has_expiry ? sqlite3_value_int64(argv[2]) : 0;
+  const bool stop = batch->Collect(ValueBytes(argv[0]), ValueBytes(argv[1]),
+                                   has_expiry, expires);
+  sqlite3_result_int(ctx, stop ? 1 : 0);
+}
+
+}  // namespace
+
+void RowBatch::Start(Slice prefix, int64_t now_ms) {
+  Clear();
+  prefix_ = prefix;
+  now_ms_ = now_ms;
+}
+
+void RowBatch::Clear() noexcept {
+  used_ = 0;
+  count_ = 0;
+  at_end_ = false;
+}
+
+RowBatch::Row RowBatch::row(size_t i) const noexcept {
+  const Offsets& o = rows_[i];
+  const char* key = bytes_.get() + o.key;
+  return {Slice(key, o.key_size), Slice(key + o.key_size, o.value_size)};
+}
+
+void RowBatch::Grow(size_t more) {
+  size_t capacity = std::max(capacity_ * 2, kMaxBytes * 2);
+  while (capacity - used_ < more) capacity *= 2;
+  auto bytes = std::make_unique<char[]>(capacity);
+  if (used_ > 0) std::memcpy(bytes.get(), bytes_.get(), used_);
+  bytes_ = std::move(bytes);
+  capacity_ = capacity;
+}
+
+bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
+                       int64_t expires) {
+  // In key order, every row after one outside the prefix is outside too.
+  if (!prefix_.empty() && !key.starts_with(prefix_)) {
+    at_end_ = true;
+    return true;
+  }
+  if (has_expiry && expires <= now_ms_) return false;  // invisible
+  const size_t size = key.size() + value.size();
+  if (capacity_ - used_ < size) Grow(size);
+  char* out = bytes_.get() + used_;
+  std::memcpy(out, key.data(), key.size());
+  std::memcpy(out + key.size(), value.data(), value.size());
+  rows_[count_++] = {used_, key.size(), value.size()};
+  used_ += size;
+  return count_ == kMaxRows || used_ >= kMaxBytes;
+}
+
+Status RegisterCollectFunction(sqlite3* db, RowBatch** slot) {
+  // Not deterministic (it has a side effect), and callable only from our
+  // own statements, never from a schema object of a crafted file.
+  const int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+  for (int args : {2, 3}) {
+    int rc = sqlite3_create_function_v2(db, "snkv_collect", args, flags, slot,
+                                        Collect, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      return Status::Error(std::string("cannot register snkv_collect: ") +
+                           sqlite3_errstr(rc));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace snkv::internal

@@ -1,0 +1,85 @@
+// RowBatch: rows a long scan takes from SQLite many at a time.
+//
+// Stepping a statement once per row costs a return from the VDBE and four
+// column calls per row. A long scan instead runs
+//   SELECT 1 FROM t WHERE k > ?1 AND snkv_collect(k, v[, expires]) ...
+// where snkv_collect, an SQL function, copies each row into the batch the
+// store is filling and returns 0 ("no row"), so the VDBE moves straight on
+// to the next one; it returns 1, making sqlite3_step return, only when the
+// batch is full or the scan has left the iterator's prefix. Expired rows
+// are dropped as they are seen. The copies are needed: SQLite's row
+// pointers die with the step that made them.
+#ifndef SNKV_KV_ROW_BATCH_H
+#define SNKV_KV_ROW_BATCH_H
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "snkv/slice.h"
+#include "snkv/status.h"
+
+namespace snkv::internal {
+
+class RowBatch {
+ public:
+  struct Row {
+    Slice key;
+    Slice value;
+  };
+
+  // Empties the batch and sets its filters: rows whose key does not start
+  // with `prefix` end the scan, rows that expired at or before `now_ms`
+  // are dropped. `prefix` must outlive the batch's use.
+  void Start(Slice prefix, int64_t now_ms);
+  // Empties the batch, keeping its filters and memory.
+  void Clear() noexcept;
+
+  size_t size() const noexcept { return count_; }
+  // Valid until the next Clear/Start; rows are in the order collected.
+  Row row(size_t i) const noexcept;
+  // True once the scan has nothing after this batch: it left the prefix,
+  // or the statement finished (MarkEnd).
+  bool at_end() const noexcept { return at_end_; }
+  void MarkEnd() noexcept { at_end_ = true; }
+
+  // Takes one row from snkv_collect. Returns true when the statement should
+  // stop here (batch full, or the prefix ended).
+  bool Collect(Slice key, Slice value, bool has_expiry, int64_t expires);
+
+  // A batch ends after this many rows or bytes, whichever comes first: big
+  // enough to spread the cost of a step, small enough to stay in cache and
+  // not to read far ahead of an iterator that is abandoned early.
+  static constexpr size_t kMaxRows = 64;
+  static constexpr size_t kMaxBytes = size_t{32} * 1024;
+
+ private:
+  struct Offsets {
+    size_t key;  // the value follows the key
+    size_t key_size;
+    size_t value_size;
+  };
+  // Makes room for `more` bytes after the first used_ (keeping them).
+  void Grow(size_t more);
+
+  std::unique_ptr<char[]> bytes_;  // keys and values back to back
+  size_t capacity_ = 0;
+  size_t used_ = 0;
+  std::array<Offsets, kMaxRows> rows_;
+  size_t count_ = 0;
+  Slice prefix_;
+  int64_t now_ms_ = 0;
+  bool at_end_ = false;
+};
+
+// Registers snkv_collect (2 arguments: key, value; 3: key, value, expires)
+// on `db`. It adds rows to *slot, which the caller points at a batch only
+// while stepping a collecting statement; called with *slot null, the
+// function fails the statement.
+Status RegisterCollectFunction(sqlite3* db, RowBatch** slot);
+
+}  // namespace snkv::internal
+
+#endif  // SNKV_KV_ROW_BATCH_H

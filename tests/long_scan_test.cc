@@ -1,0 +1,223 @@
+// Long scans: past kScanRowsBeforeMap rows an iterator takes rows from
+// SQLite a batch at a time (src/kv/row_batch.h). What a user relies on is
+// that nothing about the results changes: every key once, in order, with
+// its value, expired keys hidden, prefixes respected, and the snapshot
+// semantics of docs/design.md ("Read path") kept to the last row.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kv/row_batch.h"
+#include "snkv/snkv.h"
+#include "test_util.h"
+
+namespace snkv {
+namespace {
+
+using Entries = std::vector<std::pair<std::string, std::string>>;
+
+std::string Key(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "k%05d", i);
+  return buf;
+}
+
+// Sizes that cross the batch limits: empty values, and 20 KB ones (more
+// than half a batch's bytes, and overflow pages in SQLite).
+std::string ValueFor(int i) {
+  if (i % 11 == 0) return "";
+  if (i % 7 == 0) return std::string(20000, static_cast<char>('a' + i % 26));
+  return "value-" + std::to_string(i) + std::string(40, 'x');
+}
+
+Entries Drain(Iterator& it, bool forward) {
+  Entries out;
+  for (; it.Valid(); forward ? (void)it.Next() : (void)it.Prev()) {
+    out.emplace_back(std::string(it.key().view()),
+                     std::string(it.value().view()));
+  }
+  EXPECT_TRUE(it.status().ok()) << it.status().ToString();
+  return out;
+}
+
+class LongScanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.file("scan.db");
+    ASSERT_TRUE(Store::Open(path_, {}, &db_).ok());
+  }
+
+  // Keys [0, n) with ValueFor values, in one transaction.
+  void Fill(int n) {
+    ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(db_.Put(Key(i), ValueFor(i)).ok());
+    ASSERT_TRUE(db_.Commit().ok());
+  }
+
+  static Entries Expected(int from, int to) {  // [from, to)
+    Entries out;
+    for (int i = from; i < to; ++i) out.emplace_back(Key(i), ValueFor(i));
+    return out;
+  }
+
+  test::TempDir dir_;
+  std::string path_;
+  Store db_;
+};
+
+TEST_F(LongScanTest, EveryEntryOnceInOrderBothWays) {
+  Fill(3000);
+  Iterator it = db_.NewIterator();
+  ASSERT_TRUE(it.SeekToFirst().ok());
+  EXPECT_EQ(Drain(it, true), Expected(0, 3000));
+
+  Entries want = Expected(0, 3000);
+  std::reverse(want.begin(), want.end());
+  ASSERT_TRUE(it.SeekToLast().ok());
+  EXPECT_EQ(Drain(it, false), want);
+}
+
+TEST_F(LongScanTest, PrefixAndSeekBoundsHold) {
+  Fill(3000);
+  // k01000..k01999: a scan that must stop where the prefix ends.
+  Iterator fwd = db_.NewIterator({"k01", false});
+  ASSERT_TRUE(fwd.SeekToFirst().ok());
+  EXPECT_EQ(Drain(fwd, true), Expected(1000, 2000));
+
+  Iterator rev = db_.NewIterator({"k01", true});
+  ASSERT_TRUE(rev.SeekToLast().ok());
+  Entries want = Expected(1000, 2000);
+  std::reverse(want.begin(), want.end());
+  EXPECT_EQ(Drain(rev, false), want);
+
+  Iterator mid = db_.NewIterator();
+  ASSERT_TRUE(mid.Seek(Key(2500)).ok());
+  EXPECT_EQ(Drain(mid, true), Expected(2500, 3000));
+}
+
+TEST_F(LongScanTest, ExpiredEntriesStayHidden) {
+  ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
+  const int64_t soon = NowMs() + 50;
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(db_.Put(Key(i), ValueFor(i), i % 3 == 0 ? soon : 0).ok());
+  }
+  ASSERT_TRUE(db_.Commit().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  Entries want;
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 3 != 0) want.emplace_back(Key(i), ValueFor(i));
+  }
+  Iterator it = db_.NewIterator();
+  ASSERT_TRUE(it.SeekToFirst().ok());
+  EXPECT_EQ(Drain(it, true), want);
+}
+
+TEST_F(LongScanTest, TurningAroundAtTheEndStaysInTheSnapshot) {
+  Fill(1000);
+  Store other;
+  ASSERT_TRUE(Store::Open(path_, {}, &other).ok());
+  Iterator it = db_.NewIterator();
+  ASSERT_TRUE(it.SeekToFirst().ok());
+  // To the last key: its batch came from a statement that has finished.
+  for (int i = 0; i < 999; ++i) ASSERT_TRUE(it.Next().ok());
+  ASSERT_TRUE(it.Valid());
+  ASSERT_EQ(it.key().view(), Key(999));
+  // Long enough for the idle release to end any snapshot the handle holds
+  // for its own reads (docs/design.md): only the iterator may keep one.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 990; i < 999; ++i) ASSERT_TRUE(other.Delete(Key(i)).ok());
+  ASSERT_TRUE(other.Put(Key(995) + "x", "new").ok());
+
+  std::vector<std::string> seen;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(it.Prev().ok());
+    ASSERT_TRUE(it.Valid());
+    seen.emplace_back(it.key().view());
+  }
+  std::vector<std::string> want;
+  for (int i = 998; i >= 989; --i) want.push_back(Key(i));
+  EXPECT_EQ(seen, want);  // the deleted keys, not the new one
+}
+
+TEST_F(LongScanTest, AFinishedScanLeavesNoSnapshotBehind) {
+  Fill(1000);
+  Store other;
+  ASSERT_TRUE(Store::Open(path_, {}, &other).ok());
+  Iterator it = db_.NewIterator();
+  ASSERT_TRUE(it.SeekToFirst().ok());
+  EXPECT_EQ(Drain(it, true).size(), 1000u);
+  ASSERT_FALSE(it.Valid());  // at the end, but still open
+
+  ASSERT_TRUE(other.Put("after", "1").ok());
+  std::string v;
+  ASSERT_TRUE(db_.Get("after", &v).ok());
+  EXPECT_EQ(v, "1");
+  // Nothing of db_ holds the WAL: a TRUNCATE checkpoint completes.
+  CheckpointResult r;
+  ASSERT_TRUE(other.Checkpoint(CheckpointMode::kTruncate, &r).ok());
+  EXPECT_EQ(r.log_frames, 0);
+}
+
+TEST_F(LongScanTest, EncryptedValuesComeBackAsPlaintext) {
+  Store enc;
+  ASSERT_TRUE(
+      Store::OpenEncrypted(dir_.file("enc.db"), "secret", {}, &enc).ok());
+  ASSERT_TRUE(enc.Begin(TxnMode::kWrite).ok());
+  for (int i = 0; i < 600; ++i) ASSERT_TRUE(enc.Put(Key(i), ValueFor(i)).ok());
+  ASSERT_TRUE(enc.Commit().ok());
+  Iterator it = enc.NewIterator();
+  ASSERT_TRUE(it.SeekToFirst().ok());
+  EXPECT_EQ(Drain(it, true), Expected(0, 600));
+}
+
+TEST_F(LongScanTest, ClosingTheStoreEndsALongScan) {
+  Fill(1000);
+  Iterator it = db_.NewIterator();
+  ASSERT_TRUE(it.SeekToFirst().ok());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(it.Next().ok());
+  ASSERT_TRUE(db_.Close().ok());
+  EXPECT_FALSE(it.Next().ok());
+  EXPECT_FALSE(it.Valid());
+}
+
+// ---- RowBatch on its own ---------------------------------------------------
+
+TEST(RowBatch, KeepsRowsAcrossGrowthAndStopsWhenFull) {
+  internal::RowBatch batch;
+  batch.Start("", 1000);
+  const std::string big(internal::RowBatch::kMaxBytes, 'b');
+  EXPECT_FALSE(batch.Collect("a", "1", false, 0));
+  EXPECT_TRUE(batch.Collect("b", big, false, 0));  // over the byte limit
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch.row(0).key.view(), "a");
+  EXPECT_EQ(batch.row(0).value.view(), "1");
+  EXPECT_EQ(batch.row(1).value.view(), big);
+
+  batch.Clear();
+  for (size_t i = 0; i + 1 < internal::RowBatch::kMaxRows; ++i) {
+    EXPECT_FALSE(batch.Collect("k", "", false, 0));
+  }
+  EXPECT_TRUE(batch.Collect("k", "", false, 0));  // the row limit
+  EXPECT_FALSE(batch.at_end());
+}
+
+TEST(RowBatch, DropsExpiredRowsAndEndsAtThePrefix) {
+  internal::RowBatch batch;
+  batch.Start("p", 1000);
+  EXPECT_FALSE(batch.Collect("p1", "x", true, 1000));  // expired at now
+  EXPECT_FALSE(batch.Collect("p2", "y", true, 1001));
+  EXPECT_TRUE(batch.Collect("q", "z", false, 0));  // past the prefix
+  EXPECT_TRUE(batch.at_end());
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch.row(0).key.view(), "p2");
+}
+
+}  // namespace
+}  // namespace snkv
