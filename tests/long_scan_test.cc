@@ -28,10 +28,12 @@ std::string Key(int i) {
   return buf;
 }
 
-// Sizes that cross the batch limits: empty values, and 20 KB ones (more
-// than half a batch's bytes, and overflow pages in SQLite).
+// Sizes that cross the batch limits: empty values, 20 KB ones (more than
+// half a batch's bytes, and overflow pages in SQLite) and 100 KB ones (more
+// than a whole batch).
 std::string ValueFor(int i) {
   if (i % 11 == 0) return "";
+  if (i % 101 == 0) return std::string(100000, static_cast<char>('A' + i % 26));
   if (i % 7 == 0) return std::string(20000, static_cast<char>('a' + i % 26));
   return "value-" + std::to_string(i) + std::string(40, 'x');
 }
@@ -206,6 +208,15 @@ TEST(RowBatch, KeepsRowsAcrossGrowthAndStopsWhenFull) {
   }
   EXPECT_TRUE(batch.Collect("k", "", false, 0));  // the row limit
   EXPECT_FALSE(batch.at_end());
+
+  // A row far bigger than a batch: collected whole, then the memory goes.
+  batch.Clear();
+  const std::string huge(10 * internal::RowBatch::kMaxBytes, 'h');
+  EXPECT_TRUE(batch.Collect("h", huge, false, 0));
+  EXPECT_EQ(batch.row(0).value.view(), huge);
+  batch.Clear();
+  EXPECT_FALSE(batch.Collect("s", "small", false, 0));
+  EXPECT_EQ(batch.row(0).value.view(), "small");
 }
 
 TEST(RowBatch, DropsExpiredRowsAndEndsAtThePrefix) {

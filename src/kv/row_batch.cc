@@ -38,6 +38,12 @@ void RowBatch::Start(Slice prefix, int64_t now_ms) {
 }
 
 void RowBatch::Clear() noexcept {
+  // A huge row grew the buffer: give that memory back rather than keep it
+  // for the iterator's life.
+  if (capacity_ > 4 * kMaxBytes) {
+    bytes_.reset();
+    capacity_ = 0;
+  }
   used_ = 0;
   count_ = 0;
   at_end_ = false;
