@@ -279,6 +279,7 @@ Status IteratorCore::StepCollecting() {
     batch_.Clear();
     batch_next_ = 0;
     const int rc = store_->StepCollecting(*running_, &batch_);
+    batch_epoch_ = store_->change_epoch();
     if (rc == SQLITE_DONE) {
       batch_.MarkEnd();  // its rows are still to be delivered
     } else if (rc != SQLITE_ROW) {
@@ -352,6 +353,10 @@ Status IteratorCore::Prev() {
   return Move(/*forward=*/false);
 }
 
+bool IteratorCore::BatchIsStale() const {
+  return store_->has_pending_writes() || store_->change_epoch() != batch_epoch_;
+}
+
 bool IteratorCore::NextInBatch(bool forward) {
   bool moved = false;
   store_->WithLock([&] {
@@ -360,7 +365,7 @@ bool IteratorCore::NextInBatch(bool forward) {
     // (A closed store has invalidated its iterators.)
     if (invalidated_ || !valid_ || running_ == nullptr ||
         !IsCollecting(running_shape_) || IsForward(running_shape_) != forward ||
-        batch_next_ >= batch_.size() ||
+        batch_next_ >= batch_.size() || BatchIsStale() ||
         (!ReadsExpiry(running_shape_) &&
          store_->expiry_indexes_created() != expiry_epoch_)) {
       return;
@@ -385,6 +390,13 @@ Status IteratorCore::Move(bool forward) {
     const Shape strict = forward ? Shape::kGt : Shape::kLt;
     if (running_ == nullptr || IsForward(running_shape_) != forward) {
       collect_checked_ = false;  // the new leg may be a long scan too
+      return Position(strict, key_, /*keep_snapshot=*/true);
+    }
+    if (IsCollecting(running_shape_) && BatchIsStale()) {
+      // The handle wrote since the batch was copied: read on row by row,
+      // as SQLite shows a statement its own connection's changes, and
+      // collect again only after another long stretch without writes.
+      collect_checked_ = false;
       return Position(strict, key_, /*keep_snapshot=*/true);
     }
     if (!ReadsExpiry(running_shape_) &&

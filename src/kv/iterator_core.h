@@ -1,15 +1,15 @@
 // IteratorCore: the engine behind an Iterator.
 //
-// An iterator runs one of eight statements over its family's table, chosen
+// An iterator runs one of six statements over its family's table, chosen
 // by how it was last positioned: from the first or last key, or from a
 // bound (>=, >, <=, <) in either direction. Moving against the direction of
 // the running statement re-seeks from the current key, so Next() and Prev()
 // work on every iterator. Expired rows and rows outside the prefix are
-// filtered here rather than in SQL, which keeps every statement a plain
-// B-tree range scan that stops where the prefix ends. A long scan continues
-// with a collecting statement that hands rows over many per step
-// (row_batch.h), and, for a family without TTLs, leaves the expires column
-// out.
+// filtered in C++ rather than in SQL (here, or in RowBatch), which keeps
+// every statement a plain B-tree range scan that stops where the prefix
+// ends. A long scan continues with one of four collecting statements that
+// hand rows over many per step (row_batch.h); for a family without TTLs
+// they leave the expires column out.
 #ifndef SNKV_KV_ITERATOR_CORE_H
 #define SNKV_KV_ITERATOR_CORE_H
 
@@ -113,6 +113,10 @@ class IteratorCore {
   // Move's fast path: when the next row is waiting in the batch, moves to
   // it and returns true; otherwise changes nothing and returns false.
   bool NextInBatch(bool forward);
+  // True when the batch may no longer show what SQLite would: the handle
+  // changed rows (or rolled back) since it was filled, or has puts
+  // buffered.
+  bool BatchIsStale() const;
   // Enters the store through Call(), keeping status_ in step.
   template <class Body>
   Status Enter(Body&& body);
@@ -134,6 +138,7 @@ class IteratorCore {
   uint64_t expiry_epoch_ = 0;  // store's expiry_indexes_created() at the switch
   RowBatch batch_;             // rows of a collecting statement
   size_t batch_next_ = 0;      // the next of them to deliver
+  uint64_t batch_epoch_ = 0;   // store's change_epoch() when it was filled
   engine::Statement* pin_ = nullptr;  // stmts_[kPin] while it holds a row
 
   bool valid_ = false;

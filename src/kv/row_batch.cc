@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <string>
 
 namespace snkv::internal {
@@ -24,9 +25,18 @@ void Collect(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const bool has_expiry =
       argc == 3 && sqlite3_value_type(argv[2]) != SQLITE_NULL;
   const int64_t expires = has_expiry ? sqlite3_value_int64(argv[2]) : 0;
-  const bool stop = batch->Collect(ValueBytes(argv[0]), ValueBytes(argv[1]),
-                                   has_expiry, expires);
-  sqlite3_result_int(ctx, stop ? 1 : 0);
+  if (batch->size() == RowBatch::kMaxRows) {
+    // SQLite went on after we asked it to stop: never drop a row.
+    sqlite3_result_error(ctx, "snkv_collect: called on a full batch", -1);
+    return;
+  }
+  try {
+    const bool stop = batch->Collect(ValueBytes(argv[0]), ValueBytes(argv[1]),
+                                     has_expiry, expires);
+    sqlite3_result_int(ctx, stop ? 1 : 0);
+  } catch (const std::bad_alloc&) {  // never unwind through SQLite
+    sqlite3_result_error_nomem(ctx);
+  }
 }
 
 }  // namespace
@@ -58,7 +68,7 @@ RowBatch::Row RowBatch::row(size_t i) const noexcept {
 void RowBatch::Grow(size_t more) {
   size_t capacity = std::max(capacity_ * 2, kMaxBytes * 2);
   while (capacity - used_ < more) capacity *= 2;
-  auto bytes = std::make_unique<char[]>(capacity);
+  auto bytes = std::make_unique_for_overwrite<char[]>(capacity);
   if (used_ > 0) std::memcpy(bytes.get(), bytes_.get(), used_);
   bytes_ = std::move(bytes);
   capacity_ = capacity;
@@ -73,7 +83,7 @@ bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
   }
   if (has_expiry && expires <= now_ms_) return false;  // invisible
   const size_t size = key.size() + value.size();
-  if (capacity_ - used_ < size) Grow(size);
+  if (bytes_ == nullptr || capacity_ - used_ < size) Grow(size);
   char* out = bytes_.get() + used_;
   std::memcpy(out, key.data(), key.size());
   std::memcpy(out + key.size(), value.data(), value.size());

@@ -46,7 +46,7 @@ class RowBatch {
   void MarkEnd() noexcept { at_end_ = true; }
 
   // Takes one row from snkv_collect. Returns true when the statement should
-  // stop here (batch full, or the prefix ended).
+  // stop here (batch full, or the prefix ended). May throw std::bad_alloc.
   bool Collect(Slice key, Slice value, bool has_expiry, int64_t expires);
 
   // A batch ends after this many rows or bytes, whichever comes first: big

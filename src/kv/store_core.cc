@@ -33,18 +33,6 @@ const char* SynchronousPragma(SyncLevel level) {
   return kPragma[static_cast<int>(level)];
 }
 
-// Writes the database file's dirty pages to disk, through `conn`'s own
-// file handle (closing a second descriptor of the file would drop SQLite's
-// POSIX locks on it).
-void SyncDatabaseFile(const engine::Connection& conn) {
-  sqlite3_file* file = nullptr;
-  if (sqlite3_file_control(conn.get(), "main", SQLITE_FCNTL_FILE_POINTER,
-                           &file) == SQLITE_OK &&
-      file != nullptr && file->pMethods != nullptr) {
-    (void)file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
-  }
-}
-
 bool IsPowerOfTwo(int v) { return v > 0 && (v & (v - 1)) == 0; }
 
 Status ValidateOptions(const Options& o) {
@@ -154,6 +142,7 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options,
   if (!s.ok()) return s;
   if (wal_mode_) sqlite3_wal_hook(conn_.get(), &StoreCore::OnWalCommit, this);
   sqlite3_commit_hook(conn_.get(), &StoreCore::OnCommit, this);
+  sqlite3_rollback_hook(conn_.get(), &StoreCore::OnRollback, this);
   return Status::OK();
 }
 
@@ -341,6 +330,10 @@ int StoreCore::OnCommit(void* self) {
   return 0;  // let the commit proceed
 }
 
+void StoreCore::OnRollback(void* self) {
+  ++static_cast<StoreCore*>(self)->rollbacks_;
+}
+
 // Called by SQLite after each commit in WAL mode; replaces SQLite's own
 // auto-checkpoint. With a WAL size limit N it checkpoints inline every N
 // commits, as asked. Otherwise, once the WAL holds kBackgroundCheckpointFrames
@@ -437,23 +430,10 @@ void StoreCore::RunBackgroundCheckpoint() {
   }
   // Snapshots held by this process's handles are left alone: they only
   // limit how far this pass gets, and idle ones are released soon anyway.
-  int wal_frames = 0;
-  int backfilled = 0;
   if (sqlite3_wal_checkpoint_v2(ckpt_conn_.get(), "main",
-                                SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                &backfilled) != SQLITE_OK) {
-    return;
-  }
-  ++background_checkpoints_;
-  // SQLite syncs the database file only after a pass that reached the end
-  // of the WAL as it is when the pass ends, which a pass beside a steady
-  // writer rarely does (wal_frames is the WAL as the pass began, so it
-  // cannot tell). Without this the copied pages stayed dirty until the
-  // inline catch-up (see OnWalCommit), whose sync then wrote them all while
-  // the writer waited. After a pass SQLite did sync, this one is cheap.
-  if (sync_level_ != SyncLevel::kOff && backfilled != synced_backfill_) {
-    SyncDatabaseFile(ckpt_conn_);
-    synced_backfill_ = backfilled;
+                                SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr) == SQLITE_OK) {
+    ++background_checkpoints_;
   }
 }
 

@@ -233,6 +233,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   uint64_t expiry_indexes_created() const noexcept {
     return expiry_indexes_created_;
   }
+  // Changes whenever this handle changes rows or rolls a transaction back
+  // (its own writes show in its running statements, but not in rows an
+  // iterator has already copied; see RowBatch).
+  uint64_t change_epoch() const noexcept {
+    return static_cast<uint64_t>(sqlite3_total_changes64(conn_.get())) +
+           rollbacks_;
+  }
+  // Puts buffered in the write transaction, not yet in SQLite.
+  bool has_pending_writes() const noexcept { return !pending_.empty(); }
 
   // For BackgroundCheckpointer, on its thread: a PASSIVE checkpoint through
   // the store's checkpoint connection. Takes only ckpt_mu_, never the store
@@ -352,15 +361,17 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   static int OnWalCommit(void* self, sqlite3* db, const char* schema,
                          int frames);
   static int OnCommit(void* self);
+  static void OnRollback(void* self);
   static int OnBusy(void* self, int attempts);
 
   std::mutex mu_;
   engine::Connection conn_;
   RowBatch* filling_batch_ = nullptr;  // see StepCollecting
+  uint64_t rollbacks_ = 0;             // see change_epoch
   std::string path_;                   // the database file ("" in memory)
 
   // Background checkpoints (background_checkpoint.h). ckpt_mu_ guards the
-  // connection and synced_backfill_; lock order: mu_ before ckpt_mu_.
+  // connection; lock order: mu_ before ckpt_mu_.
   std::mutex ckpt_mu_;
   engine::Connection ckpt_conn_;
   bool ckpt_closed_ = false;
@@ -369,7 +380,6 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int busy_timeout_ms_ = 0;
   std::chrono::steady_clock::time_point busy_since_;  // of the current wait
   std::atomic<uint64_t> background_checkpoints_{0};
-  int synced_backfill_ = 0;  // WAL frames backfilled at our last sync
   bool read_only_ = false;
   bool wal_mode_ = false;
   int wal_size_limit_ = 0;
