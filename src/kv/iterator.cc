@@ -106,6 +106,7 @@ void IteratorCore::Invalidate(const char* why) {
   running_ = nullptr;
   pin_ = nullptr;
   batch_.Clear();
+  collecting_.store(false, std::memory_order_relaxed);
   valid_ = false;
   key_ = Slice();
   value_ = Slice();
@@ -153,6 +154,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   if (bounded) bound_.assign(bound.data(), bound.size());
   engine::Statement* previous = running_;
   running_ = nullptr;
+  collecting_.store(false, std::memory_order_relaxed);
   valid_ = false;
   if (!keep_snapshot) {
     // A new positioning reads fresh data.
@@ -173,6 +175,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   if (bounded) stmt.BindBlob(1, bound_);
   running_ = &stmt;
   running_shape_ = shape;
+  collecting_.store(IsCollecting(shape), std::memory_order_relaxed);
   now_ms_ = NowMs();
   rows_read_ = 0;
   if (!keep_snapshot) collect_checked_ = false;
@@ -195,6 +198,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
 void IteratorCore::Finish() {
   if (running_ != nullptr) running_->Reset();
   running_ = nullptr;
+  collecting_.store(false, std::memory_order_relaxed);
   Unpin();
 }
 
@@ -344,12 +348,19 @@ Status IteratorCore::Seek(Slice target) {
 }
 
 Status IteratorCore::Next() {
-  if (NextInBatch(/*forward=*/true)) return Status::OK();
+  // The flag spares scans that do not collect a second trip to the mutex.
+  if (collecting_.load(std::memory_order_relaxed) &&
+      NextInBatch(/*forward=*/true)) {
+    return Status::OK();
+  }
   return Move(/*forward=*/true);
 }
 
 Status IteratorCore::Prev() {
-  if (NextInBatch(/*forward=*/false)) return Status::OK();
+  if (collecting_.load(std::memory_order_relaxed) &&
+      NextInBatch(/*forward=*/false)) {
+    return Status::OK();
+  }
   return Move(/*forward=*/false);
 }
 

@@ -14,6 +14,7 @@
 #define SNKV_KV_ITERATOR_CORE_H
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -140,6 +141,11 @@ class IteratorCore {
   size_t batch_next_ = 0;      // the next of them to deliver
   uint64_t batch_epoch_ = 0;   // store's change_epoch() when it was filled
   engine::Statement* pin_ = nullptr;  // stmts_[kPin] while it holds a row
+  // Whether running_ is a collecting statement: a hint read without the
+  // store mutex (Invalidate may clear it from another thread), so that
+  // NextInBatch, which checks everything again under the mutex, is tried
+  // only when it may succeed.
+  std::atomic<bool> collecting_{false};
 
   bool valid_ = false;
   Slice key_;  // into the running statement's current row or into batch_
