@@ -368,6 +368,11 @@ bool IteratorCore::BatchIsStale() const {
   return store_->has_pending_writes() || store_->change_epoch() != batch_epoch_;
 }
 
+bool IteratorCore::ExpiryFilterIsStale() const {
+  return !ReadsExpiry(running_shape_) &&
+         store_->expiry_indexes_created() != expiry_epoch_;
+}
+
 bool IteratorCore::NextInBatch(bool forward) {
   bool moved = false;
   store_->WithLock([&] {
@@ -377,8 +382,7 @@ bool IteratorCore::NextInBatch(bool forward) {
     if (invalidated_ || !valid_ || running_ == nullptr ||
         !IsCollecting(running_shape_) || IsForward(running_shape_) != forward ||
         batch_next_ >= batch_.size() || BatchIsStale() ||
-        (!ReadsExpiry(running_shape_) &&
-         store_->expiry_indexes_created() != expiry_epoch_)) {
+        ExpiryFilterIsStale()) {
       return;
     }
     const RowBatch::Row row = batch_.row(batch_next_);
@@ -399,19 +403,16 @@ Status IteratorCore::Move(bool forward) {
   return Enter([&] {
     if (!valid_) return Status::OK();  // at the end it stays there
     const Shape strict = forward ? Shape::kGt : Shape::kLt;
-    if (running_ == nullptr || IsForward(running_shape_) != forward) {
-      collect_checked_ = false;  // the new leg may be a long scan too
-      return Position(strict, key_, /*keep_snapshot=*/true);
-    }
-    if (IsCollecting(running_shape_) && BatchIsStale()) {
-      // The handle wrote since the batch was copied: read on row by row,
-      // as SQLite shows a statement its own connection's changes, and
-      // collect again only after another long stretch without writes.
+    // Re-seek row by row from the current key when turning around, or when
+    // the handle wrote since the batch was copied (as SQLite shows a
+    // statement its own connection's changes); either way the new leg may
+    // become a long scan and collect again.
+    if (running_ == nullptr || IsForward(running_shape_) != forward ||
+        (IsCollecting(running_shape_) && BatchIsStale())) {
       collect_checked_ = false;
       return Position(strict, key_, /*keep_snapshot=*/true);
     }
-    if (!ReadsExpiry(running_shape_) &&
-        store_->expiry_indexes_created() != expiry_epoch_) {
+    if (ExpiryFilterIsStale()) {
       // This handle has written its first TTLs since the switch, and the
       // running statement would show its rows: filter again.
       return Position(forward ? Shape::kGtCollect : Shape::kLtCollect, key_,

@@ -118,6 +118,10 @@ class IteratorCore {
   // changed rows (or rolled back) since it was filled, or has puts
   // buffered.
   bool BatchIsStale() const;
+  // True when the running statement leaves out the expires column but the
+  // handle has since created an expiry index, so its new TTL rows would
+  // show unfiltered.
+  bool ExpiryFilterIsStale() const;
   // Enters the store through Call(), keeping status_ in step.
   template <class Body>
   Status Enter(Body&& body);
