@@ -13,6 +13,7 @@
 
 #include "snkv/snkv.h"
 #include "test_util.h"
+#include "test_vfs.h"
 
 namespace snkv {
 namespace {
@@ -99,6 +100,51 @@ TEST(BackgroundCheckpoint, RunsOncePerThousandNewFramesNotAtEveryCommit) {
   // Even at 3 frames a commit: 60 passes, plus an inline catch-up or two.
   // Passes asked for at every commit ran about 2000 times here.
   EXPECT_LE(stats.checkpoints, 3u * kCommits / 1000 + 5);
+}
+
+// The background writes the database file to disk itself (so that the
+// writer's inline checkpoint has little left to sync). Linux reports a
+// failed write-back once per file descriptor, so after a failed sync that
+// descriptor must never be asked to sync again: its next sync could
+// succeed and let SQLite reset the WAL over pages that never reached the
+// disk. The store's own connection, which does report the failure, takes
+// over, and nothing committed is lost.
+TEST(BackgroundCheckpoint, AFailedSyncIsNeverTrustedToTheSameFileAgain) {
+  test::vfs::Install();
+  test::TempDir dir;
+  const std::string path = dir.file("failing.db");
+  {
+    Store db;
+    ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+    // The background connection opens with its first pass, after this, so
+    // only its syncs of the database file fail.
+    test::vfs::FailSyncsOf(path);
+    const int failed_before = test::vfs::FailedSyncs();
+    const int retried_before = test::vfs::SyncsAfterAFailure();
+    constexpr int kCommits = 20000;  // a frame each, past a catch-up
+    std::uintmax_t largest = 0;
+    for (int i = 0; i < kCommits; ++i) {
+      ASSERT_TRUE(db.Put("k" + std::to_string(i), Value(i)).ok()) << i;
+      if (i % 1000 == 999) {
+        largest = std::max(largest, std::filesystem::file_size(path + "-wal"));
+      }
+    }
+    test::vfs::FailSyncsOf("");
+    EXPECT_GT(test::vfs::FailedSyncs(), failed_before);
+    EXPECT_EQ(test::vfs::SyncsAfterAFailure(), retried_before);
+    // The store's own connection still checkpoints and resets the WAL.
+    constexpr std::uintmax_t kFrameBytes = 4096 + 24;
+    EXPECT_LT(largest, 28000 * kFrameBytes) << "WAL grew to " << largest;
+  }
+  Store db;
+  ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+  for (int i = 0; i < 20000; i += 37) {
+    std::string v;
+    ASSERT_TRUE(db.Get("k" + std::to_string(i), &v).ok()) << i;
+    EXPECT_EQ(v, Value(i));
+  }
+  std::string problems;
+  EXPECT_TRUE(db.IntegrityCheck(&problems).ok()) << problems;
 }
 
 TEST(BackgroundCheckpoint, ClosingWhileOneMayRunIsSafe) {

@@ -15,6 +15,7 @@
 #include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
+#include "test_vfs.h"
 
 namespace {
 
@@ -86,137 +87,6 @@ void MakeStore(const std::string& path, int journal = KVSTORE_JOURNAL_WAL) {
   ASSERT_EQ(Put(kv, "k", "v"), KVSTORE_OK);
   ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
-
-// ---- a counting VFS
-// ---------------------------------------------------------- Wraps the default
-// VFS and counts fsyncs and writes of files under a watched directory. It lets
-// the tests see the effect of syncLevel and cacheSize, which SQLite keeps per
-// connection.
-
-struct CountingFile {
-  sqlite3_file base;
-  sqlite3_file* real;
-  bool watched;
-};
-
-sqlite3_vfs* g_real_vfs = nullptr;
-sqlite3_vfs g_counting_vfs;
-std::string g_watch_prefix;  // set only while no store is open
-std::atomic<int> g_syncs{0};
-std::atomic<int> g_writes{0};
-
-sqlite3_file* Real(sqlite3_file* f) {
-  return reinterpret_cast<CountingFile*>(f)->real;
-}
-
-int CClose(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
-int CRead(sqlite3_file* f, void* p, int n, sqlite3_int64 off) {
-  return Real(f)->pMethods->xRead(Real(f), p, n, off);
-}
-int CWrite(sqlite3_file* f, const void* p, int n, sqlite3_int64 off) {
-  auto* cf = reinterpret_cast<CountingFile*>(f);
-  if (cf->watched) ++g_writes;
-  return cf->real->pMethods->xWrite(cf->real, p, n, off);
-}
-int CTruncate(sqlite3_file* f, sqlite3_int64 size) {
-  return Real(f)->pMethods->xTruncate(Real(f), size);
-}
-int CSync(sqlite3_file* f, int flags) {
-  auto* cf = reinterpret_cast<CountingFile*>(f);
-  if (cf->watched) ++g_syncs;
-  return cf->real->pMethods->xSync(cf->real, flags);
-}
-int CFileSize(sqlite3_file* f, sqlite3_int64* size) {
-  return Real(f)->pMethods->xFileSize(Real(f), size);
-}
-int CLock(sqlite3_file* f, int l) {
-  return Real(f)->pMethods->xLock(Real(f), l);
-}
-int CUnlock(sqlite3_file* f, int l) {
-  return Real(f)->pMethods->xUnlock(Real(f), l);
-}
-int CCheckReservedLock(sqlite3_file* f, int* out) {
-  return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
-}
-int CFileControl(sqlite3_file* f, int op, void* arg) {
-  return Real(f)->pMethods->xFileControl(Real(f), op, arg);
-}
-int CSectorSize(sqlite3_file* f) {
-  return Real(f)->pMethods->xSectorSize(Real(f));
-}
-int CDeviceCharacteristics(sqlite3_file* f) {
-  return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
-}
-int CShmMap(sqlite3_file* f, int pg, int sz, int extend, void volatile** pp) {
-  return Real(f)->pMethods->xShmMap(Real(f), pg, sz, extend, pp);
-}
-int CShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
-}
-void CShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); }
-int CShmUnmap(sqlite3_file* f, int del) {
-  return Real(f)->pMethods->xShmUnmap(Real(f), del);
-}
-int CFetch(sqlite3_file* f, sqlite3_int64 off, int n, void** pp) {
-  return Real(f)->pMethods->xFetch(Real(f), off, n, pp);
-}
-int CUnfetch(sqlite3_file* f, sqlite3_int64 off, void* p) {
-  return Real(f)->pMethods->xUnfetch(Real(f), off, p);
-}
-
-const sqlite3_io_methods kCountingMethods = {3,
-                                             CClose,
-                                             CRead,
-                                             CWrite,
-                                             CTruncate,
-                                             CSync,
-                                             CFileSize,
-                                             CLock,
-                                             CUnlock,
-                                             CCheckReservedLock,
-                                             CFileControl,
-                                             CSectorSize,
-                                             CDeviceCharacteristics,
-                                             CShmMap,
-                                             CShmLock,
-                                             CShmBarrier,
-                                             CShmUnmap,
-                                             CFetch,
-                                             CUnfetch};
-
-int COpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
-          int* out_flags) {
-  auto* cf = reinterpret_cast<CountingFile*>(f);
-  cf->real = reinterpret_cast<sqlite3_file*>(cf + 1);
-  int rc = g_real_vfs->xOpen(g_real_vfs, name, cf->real, flags, out_flags);
-  if (rc != SQLITE_OK || cf->real->pMethods == nullptr) {
-    f->pMethods = nullptr;
-    return rc;
-  }
-  cf->watched =
-      name != nullptr && !g_watch_prefix.empty() &&
-      std::strncmp(name, g_watch_prefix.c_str(), g_watch_prefix.size()) == 0;
-  f->pMethods = &kCountingMethods;
-  return SQLITE_OK;
-}
-
-// Makes the counting VFS SQLite's default (idempotent).
-void InstallCountingVfs() {
-  if (g_real_vfs == nullptr) {
-    g_real_vfs = sqlite3_vfs_find(nullptr);
-    ASSERT_NE(g_real_vfs, nullptr);
-    ASSERT_EQ(g_real_vfs->iVersion >= 3, true);
-    g_counting_vfs = *g_real_vfs;
-    g_counting_vfs.zName = "snkv-test-counting";
-    g_counting_vfs.pNext = nullptr;
-    g_counting_vfs.szOsFile =
-        static_cast<int>(((sizeof(CountingFile) + 7) & ~size_t{7}) +
-                         static_cast<size_t>(g_real_vfs->szOsFile));
-    g_counting_vfs.xOpen = COpen;
-  }
-  ASSERT_EQ(sqlite3_vfs_register(&g_counting_vfs, 1), SQLITE_OK);
-}
-static_assert(sizeof(CountingFile) % 8 == 0, "real file must stay aligned");
 
 // ---- lifecycle
 // -----------------------------------------------------------------
@@ -690,79 +560,79 @@ int SyncsFor20Commits(const TempDir& dir, const std::string& name, int level) {
   cfg.syncLevel = level;
   KVStore* kv = MustOpen(path.c_str(), &cfg);
   if (kv == nullptr) return -1;
-  g_syncs = 0;
+  snkv::test::vfs::ResetCounts();
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(Put(kv, "k" + std::to_string(i), "v"), KVSTORE_OK);
   }
-  int syncs = g_syncs.load();
+  int syncs = snkv::test::vfs::Syncs();
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
   return syncs;
 }
 
 TEST(CApiConfig, SyncLevelDecidesHowOftenCommitsAreSynced) {
-  InstallCountingVfs();
+  snkv::test::vfs::Install();
   TempDir dir;
-  g_watch_prefix = dir.path();
+  snkv::test::vfs::Watch(dir.path());
   int off = SyncsFor20Commits(dir, "off.db", KVSTORE_SYNC_OFF);
   int normal = SyncsFor20Commits(dir, "normal.db", KVSTORE_SYNC_NORMAL);
   int full = SyncsFor20Commits(dir, "full.db", KVSTORE_SYNC_FULL);
-  g_watch_prefix.clear();
+  snkv::test::vfs::Watch("");
   EXPECT_EQ(off, 0) << "SYNC_OFF must never fsync";
   EXPECT_LT(normal, 20) << "SYNC_NORMAL in WAL mode does not fsync per commit";
   EXPECT_GE(full, 20) << "SYNC_FULL fsyncs every commit";
 }
 
 TEST(CApiConfig, NullConfigSyncsLikeNormal) {
-  InstallCountingVfs();
+  snkv::test::vfs::Install();
   TempDir dir;
-  g_watch_prefix = dir.path();
+  snkv::test::vfs::Watch(dir.path());
   KVStore* kv = MustOpen(dir.file("a.db").c_str(), nullptr);
-  g_syncs = 0;
+  snkv::test::vfs::ResetCounts();
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(Put(kv, "k" + std::to_string(i), "v"), KVSTORE_OK);
   }
-  int syncs = g_syncs.load();
+  int syncs = snkv::test::vfs::Syncs();
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
-  g_watch_prefix.clear();
+  snkv::test::vfs::Watch("");
   EXPECT_LT(syncs, 20);
 }
 
 TEST(CApiConfig, SimpleOpenUsesDefaultSyncLevelNotOff) {
   // kvstore_open sets only the journal mode; the sync level stays NORMAL,
   // which in DELETE mode syncs every commit.
-  InstallCountingVfs();
+  snkv::test::vfs::Install();
   TempDir dir;
-  g_watch_prefix = dir.path();
+  snkv::test::vfs::Watch(dir.path());
   KVStore* kv = nullptr;
   ASSERT_EQ(kvstore_open(dir.file("a.db").c_str(), &kv, KVSTORE_JOURNAL_DELETE),
             KVSTORE_OK);
-  g_syncs = 0;
+  snkv::test::vfs::ResetCounts();
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(Put(kv, "k" + std::to_string(i), "v"), KVSTORE_OK);
   }
-  int syncs = g_syncs.load();
+  int syncs = snkv::test::vfs::Syncs();
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
-  g_watch_prefix.clear();
+  snkv::test::vfs::Watch("");
   EXPECT_GE(syncs, 5);
 }
 
 TEST(CApiConfig, KvstoreSyncFsyncsEvenWithSyncOff) {
-  InstallCountingVfs();
+  snkv::test::vfs::Install();
   TempDir dir;
-  g_watch_prefix = dir.path();
+  snkv::test::vfs::Watch(dir.path());
   KVStoreConfig cfg = {};
   cfg.journalMode = KVSTORE_JOURNAL_WAL;
   cfg.syncLevel = KVSTORE_SYNC_OFF;
   KVStore* kv = MustOpen(dir.file("a.db").c_str(), &cfg);
-  g_syncs = 0;
+  snkv::test::vfs::ResetCounts();
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(Put(kv, "k" + std::to_string(i), "v"), KVSTORE_OK);
   }
-  int before = g_syncs.load();
+  int before = snkv::test::vfs::Syncs();
   EXPECT_EQ(kvstore_sync(kv), KVSTORE_OK);
-  int after = g_syncs.load();
+  int after = snkv::test::vfs::Syncs();
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
-  g_watch_prefix.clear();
+  snkv::test::vfs::Watch("");
   EXPECT_EQ(before, 0);
   EXPECT_GT(after, 0) << "kvstore_sync must fsync whatever the sync level";
 }
@@ -778,7 +648,7 @@ int WritesBeforeCommit(const std::string& path, int cache_size) {
   KVStore* kv = MustOpen(path.c_str(), &cfg);
   if (kv == nullptr) return -1;
   EXPECT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
-  g_writes = 0;
+  snkv::test::vfs::ResetCounts();
   for (int i = 0; i < 3000; ++i) {
     char key[16];
     std::snprintf(key, sizeof key, "key%06d", i);
@@ -788,7 +658,7 @@ int WritesBeforeCommit(const std::string& path, int cache_size) {
   int found = 0;
   EXPECT_EQ(kvstore_exists(kv, "key000000", 9, &found), KVSTORE_OK);
   EXPECT_EQ(found, 1);
-  int writes = g_writes.load();
+  int writes = snkv::test::vfs::Writes();
   EXPECT_EQ(kvstore_commit(kv), KVSTORE_OK);
   int64_t n = 0;
   EXPECT_EQ(kvstore_count(kv, &n), KVSTORE_OK);
@@ -798,13 +668,13 @@ int WritesBeforeCommit(const std::string& path, int cache_size) {
 }
 
 TEST(CApiConfig, CacheSizeDecidesHowManyPagesStayCached) {
-  InstallCountingVfs();
+  snkv::test::vfs::Install();
   TempDir dir;
-  g_watch_prefix = dir.path();
+  snkv::test::vfs::Watch(dir.path());
   int big = WritesBeforeCommit(dir.file("big.db"), 4000);
   int dflt = WritesBeforeCommit(dir.file("default.db"), 0);  // 0 = 2000 pages
   int tiny = WritesBeforeCommit(dir.file("tiny.db"), 10);
-  g_watch_prefix.clear();
+  snkv::test::vfs::Watch("");
   EXPECT_EQ(big, 0) << "a 4000-page cache holds the whole transaction";
   EXPECT_EQ(dflt, 0) << "the default 2000-page cache holds the transaction";
   EXPECT_GT(tiny, 100) << "a 10-page cache must spill dirty pages early";

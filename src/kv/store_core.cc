@@ -20,6 +20,28 @@ constexpr int kAutoCheckpointFrames = 16000;
 // own threshold. 4000 was tried and measured no faster (docs/design.md,
 // "Writes").
 constexpr int kBackgroundCheckpointFrames = 1000;
+// The catch-up pass (see RunBackgroundCheckpoint) syncs the database file
+// and passes again at most this many times, and stops early once a pass
+// finds fewer new frames than kConvergedFrames.
+constexpr int kCatchUpRounds = 3;
+constexpr int kConvergedFrames = 256;
+// Between catch-ups the background syncs the database file after copying
+// this many frames (4000 made loads faster and updates slower; docs/design.md).
+constexpr int kSyncEveryFrames = 8000;
+
+// Writes the database file's dirty pages to disk through `conn`'s own file
+// handle (closing a second descriptor of the file would drop SQLite's POSIX
+// locks on it). False if the sync failed.
+bool SyncDatabaseFile(const engine::Connection& conn) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(conn.get(), "main", SQLITE_FCNTL_FILE_POINTER,
+                           &file) != SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr) {
+    return false;
+  }
+  return file->pMethods->xSync(file, SQLITE_SYNC_NORMAL) == SQLITE_OK;
+}
+
 constexpr int kQuietReadsBeforeSnapshot = 3;
 // Hysteresis of memory-mapped reads (see PrepareRead).
 constexpr int kSnapshotHitsBeforeMap = 256;
@@ -342,19 +364,23 @@ void StoreCore::OnRollback(void* self) {
 // new frames. (Asking at every commit while the WAL is that long kept
 // passes running back to back, each copying a few frames and syncing the
 // WAL: 1400-1800 fsyncs per 50K autocommit updates instead of about 60,
-// and 10% fewer updates/s.) A pass beside a steady writer always ends a
-// little behind it, and only a complete pass lets the next writer reset
-// the WAL, so a writer that never pauses would never see it reset (40K
-// autocommit puts grew it to 1 GB). So after every kAutoCheckpointFrames
-// new frames the commit stops asking for passes and, at the first commit
-// that finds the background idle, checkpoints inline: that copies only what
-// the last pass left, catches up completely unless readers hold the WAL,
-// and lets the next commit reset it. Past half as much again it waits for
-// the background instead, so the WAL stays below about 1.5 times that.
-// (Always waiting for the pass in progress cost 12% of autocommit update
-// throughput against an unbounded WAL; this costs about 6%.) Checkpoints
-// inline count from the last attempt: SQLite's rule (WAL >= threshold)
-// would checkpoint, and fsync, on every commit while a reader holds the WAL.
+// and 10% fewer updates/s.)
+//
+// A pass beside a steady writer always ends a little behind it, and only a
+// complete pass lets the next writer reset the WAL, so a writer that never
+// pauses would never see it reset (40K autocommit puts grew it to 1 GB).
+// So after every kAutoCheckpointFrames new frames the commit asks for a
+// catch-up pass instead, which also writes the database file to disk, and
+// the first commit after it has finished checkpoints inline: that copies
+// and syncs only what was committed since, catches up completely unless
+// readers hold the WAL, and lets the next commit reset it. (Before the
+// catch-up pass synced, the inline checkpoint's sync wrote every page the
+// background had copied in the whole cycle, 30-100 ms during which the
+// writer waited; docs/design.md, "Writes".) Past half as much again the
+// commit waits for the background and catches up itself, so the WAL stays
+// below about 1.5 times the bound. Inline checkpoints count from the last
+// attempt: SQLite's rule (WAL >= threshold) would checkpoint, and fsync, on
+// every commit while a reader holds the WAL.
 int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
                            int frames) {
   auto* core = static_cast<StoreCore*>(self);
@@ -369,14 +395,20 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
     }
     core->wal_frames_seen_ = frames;
     if (frames >= core->next_checkpoint_frames_) {
-      // Catch up inline, but only once the background is idle (it would
-      // make this checkpoint fail with BUSY at once), and ask it for no
-      // more passes meanwhile: the one in progress ends soon. Should it
-      // not (a slow disk, a loaded machine), wait for it.
       overdue =
           frames >= core->next_checkpoint_frames_ + kAutoCheckpointFrames / 2;
-      run = overdue || (!core->ckpt_requested_ && !core->ckpt_running_);
+      if (core->catch_up_done_ || overdue ||
+          !core->background_checkpoints_enabled_) {
+        run = true;
+      } else if (!core->catch_up_asked_) {
+        core->catch_up_asked_ = true;
+        core->ckpt_catch_up_ = true;  // turns a queued pass into one
+        if (!core->ckpt_requested_.exchange(true)) {
+          BackgroundCheckpointer::Request(core->shared_from_this());
+        }
+      }
     } else if (frames >= core->next_background_frames_ &&
+               core->background_checkpoints_enabled_ &&
                !core->ckpt_requested_.exchange(true)) {
       core->next_background_frames_ = frames + kBackgroundCheckpointFrames;
       BackgroundCheckpointer::Request(core->shared_from_this());
@@ -387,13 +419,16 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
     // Idle handles of this process would hold the checkpoint back and keep
     // the WAL from being reset.
     IdleReleaser::ReleaseOthers(core);
-    std::unique_lock<std::mutex> ckpt_lock(core->ckpt_mu_, std::defer_lock);
-    if (overdue) ckpt_lock.lock();  // waits for the pass in progress
+    // Waits for a pass in progress (it would make this checkpoint fail
+    // with BUSY at once); a catch-up pass has just ended, so normally none.
+    std::lock_guard<std::mutex> ckpt_lock(core->ckpt_mu_);
+    core->catch_up_asked_ = false;
+    core->catch_up_done_ = false;
     int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
                                        nullptr, nullptr);
     if (rc == SQLITE_OK) ++core->stats_.checkpoints;
-    // Count the next kAutoCheckpointFrames from this attempt, unless a pass
-    // started meanwhile (BUSY): then try again at the next commit.
+    // Count the next kAutoCheckpointFrames from this attempt, unless another
+    // process's checkpoint was running (BUSY): then try again.
     if (rc != SQLITE_BUSY && core->wal_size_limit_ == 0) {
       core->next_checkpoint_frames_ = frames + kAutoCheckpointFrames;
     }
@@ -404,7 +439,16 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
 void StoreCore::RunBackgroundCheckpoint() {
   std::lock_guard<std::mutex> lock(ckpt_mu_);
   ckpt_requested_ = false;
-  if (ckpt_closed_) return;
+  // However this pass ends, a catch-up pass reports that it has, so that
+  // the writer's next commit checkpoints inline.
+  struct CatchUp {
+    std::atomic<bool>& done;
+    const bool requested;
+    ~CatchUp() {
+      if (requested) done = true;
+    }
+  } catch_up{catch_up_done_, ckpt_catch_up_.exchange(false)};
+  if (ckpt_closed_ || !background_checkpoints_enabled_) return;
   struct Running {  // tells OnBusy that a lock may be ours
     std::atomic<bool>& flag;
     explicit Running(std::atomic<bool>& f) : flag(f) { flag = true; }
@@ -430,10 +474,47 @@ void StoreCore::RunBackgroundCheckpoint() {
   }
   // Snapshots held by this process's handles are left alone: they only
   // limit how far this pass gets, and idle ones are released soon anyway.
-  if (sqlite3_wal_checkpoint_v2(ckpt_conn_.get(), "main",
-                                SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                nullptr) == SQLITE_OK) {
-    ++background_checkpoints_;
+  int backfilled = 0;
+  auto pass = [&] {
+    int wal_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(ckpt_conn_.get(), "main",
+                                       SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                       &backfilled);
+    if (rc == SQLITE_OK) ++background_checkpoints_;
+    return rc;
+  };
+  // The kernel reports a failed write-back to each file descriptor once: a
+  // later sync through this connection could succeed and let SQLite reset
+  // the WAL over pages that never reached the disk. So after an I/O error
+  // this connection is closed and the store's own, whose next sync reports
+  // the failure, does all checkpoints from then on.
+  auto give_up = [&] {
+    background_checkpoints_enabled_ = false;
+    ckpt_conn_.Close();
+  };
+  int rc = pass();
+  if ((rc & 0xff) == SQLITE_IOERR) return give_up();
+  if (rc != SQLITE_OK || sync_level_ == SyncLevel::kOff) return;
+  // SQLite syncs the database file only after a pass that reaches the end
+  // of the WAL, which beside a steady writer is rare, so the pages that
+  // passes copy stay unwritten until the writer's inline checkpoint, whose
+  // sync then writes them all while the writer waits. So sync here once
+  // kSyncEveryFrames frames were copied since the last sync, and in a
+  // catch-up pass, pass and sync again over what the writer committed
+  // meanwhile, until little is left for its inline checkpoint. (With
+  // synchronous=OFF SQLite never syncs, and neither do we.)
+  if (backfilled < synced_backfill_) synced_backfill_ = 0;  // WAL reset
+  if (!catch_up.requested && backfilled - synced_backfill_ < kSyncEveryFrames) {
+    return;
+  }
+  for (int round = 0;; ++round) {
+    if (!SyncDatabaseFile(ckpt_conn_)) return give_up();
+    synced_backfill_ = backfilled;
+    if (!catch_up.requested || round == kCatchUpRounds) return;
+    const int before = backfilled;
+    rc = pass();
+    if ((rc & 0xff) == SQLITE_IOERR) return give_up();
+    if (rc != SQLITE_OK || backfilled - before < kConvergedFrames) return;
   }
 }
 

@@ -377,6 +377,14 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool ckpt_closed_ = false;
   std::atomic<bool> ckpt_requested_{false};
   std::atomic<bool> ckpt_running_{false};  // see OnBusy
+  // Set by OnWalCommit when the pass it requests is a catch-up pass, and by
+  // that pass when it has finished (see OnWalCommit).
+  std::atomic<bool> ckpt_catch_up_{false};
+  std::atomic<bool> catch_up_done_{false};
+  bool catch_up_asked_ = false;  // in this cycle; guarded by mu_
+  int synced_backfill_ = 0;      // WAL frames backfilled at our last sync
+  // Cleared for good when a background sync failed (RunBackgroundCheckpoint).
+  std::atomic<bool> background_checkpoints_enabled_{true};
   int busy_timeout_ms_ = 0;
   std::chrono::steady_clock::time_point busy_since_;  // of the current wait
   std::atomic<uint64_t> background_checkpoints_{0};
