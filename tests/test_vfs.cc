@@ -126,7 +126,9 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
     f->pMethods = nullptr;
     return rc;
   }
-  File* file = new (f) File{};
+  // Placement new into the memory SQLite allocated for the file; Close()
+  // runs the destructor and SQLite frees the memory.
+  File* file = new (f) File{};  // NOLINT(cppcoreguidelines-owning-memory)
   file->real = real;
   if (name != nullptr) {
     std::lock_guard<std::mutex> lock(g_names_mu);
