@@ -392,6 +392,10 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
     if (frames < core->wal_frames_seen_) {  // the WAL was reset
       core->next_checkpoint_frames_ = kAutoCheckpointFrames;
       core->next_background_frames_ = kBackgroundCheckpointFrames;
+      // By another connection, maybe mid-cycle: a catch-up asked for in
+      // the old WAL belongs to it.
+      core->catch_up_asked_ = false;
+      core->catch_up_done_ = false;
     }
     core->wal_frames_seen_ = frames;
     if (frames >= core->next_checkpoint_frames_) {
