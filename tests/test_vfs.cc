@@ -1,5 +1,6 @@
 #include "test_vfs.h"
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -146,13 +147,15 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
 void Install() {
   if (g_real == nullptr) {
     g_real = sqlite3_vfs_find(nullptr);
+    ASSERT_NE(g_real, nullptr);
+    ASSERT_GE(g_real->iVersion, 3);  // xFetch/xUnfetch are wrapped
     g_vfs = *g_real;
     g_vfs.zName = "snkv-test";
     g_vfs.pNext = nullptr;
     g_vfs.szOsFile = static_cast<int>(sizeof(File)) + g_real->szOsFile;
     g_vfs.xOpen = Open;
   }
-  sqlite3_vfs_register(&g_vfs, 1);
+  ASSERT_EQ(sqlite3_vfs_register(&g_vfs, 1), SQLITE_OK);
 }
 
 void Watch(const std::string& prefix) {

@@ -480,9 +480,8 @@ void StoreCore::RunBackgroundCheckpoint() {
   // limit how far this pass gets, and idle ones are released soon anyway.
   int backfilled = 0;
   auto pass = [&] {
-    int wal_frames = 0;
     int rc = sqlite3_wal_checkpoint_v2(ckpt_conn_.get(), "main",
-                                       SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                       SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                        &backfilled);
     if (rc == SQLITE_OK) ++background_checkpoints_;
     return rc;
