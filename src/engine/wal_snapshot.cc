@@ -42,4 +42,12 @@ WalWatch::Header WalWatch::Read() const noexcept {
   return copy;
 }
 
+uint32_t WalWatch::Backfilled() const noexcept {
+  // nBackfill is the first field after the two header copies.
+  constexpr size_t kBackfillWord = 2 * kHeaderSize / sizeof(uint32_t);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  const auto* words = reinterpret_cast<const volatile uint32_t*>(header_);
+  return words[kBackfillWord];
+}
+
 }  // namespace snkv::engine

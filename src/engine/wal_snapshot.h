@@ -40,6 +40,9 @@ class WalWatch {
 
   // A copy of the live header. Requires attached().
   Header Read() const noexcept;
+  // The live nBackfill: how many WAL frames checkpoints have copied into
+  // the database file. Requires attached().
+  uint32_t Backfilled() const noexcept;
 
  private:
   const volatile uint64_t* header_ = nullptr;

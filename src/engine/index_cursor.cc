@@ -1,0 +1,380 @@
+#include "engine/index_cursor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "engine/sqlite_format.h"
+
+namespace snkv::engine {
+
+namespace {
+
+// Room for the record header's size and the key's serial type.
+constexpr uint64_t kKeyHeaderPrefix = 18;
+
+}  // namespace
+
+bool DecodeRecord(Slice record, RecordField* fields, size_t count) noexcept {
+  const auto* p = reinterpret_cast<const uint8_t*>(record.data());
+  const size_t size = record.size();
+  uint64_t header_size = 0;
+  size_t at = format::GetVarint(p, size, &header_size);
+  if (at == 0 || header_size < at || header_size > size) return false;
+  uint64_t body = header_size;
+  for (size_t i = 0; i < count; ++i) {
+    fields[i] = RecordField{};
+    if (at >= header_size) continue;  // a missing trailing field: NULL
+    uint64_t serial = 0;
+    const size_t n = format::GetVarint(p + at, header_size - at, &serial);
+    if (n == 0 || serial == 10 || serial == 11) return false;
+    at += n;
+    const uint64_t len = format::SerialSize(serial);
+    if (len > size - body) return false;
+    fields[i].serial = serial;
+    fields[i].bytes = Slice(record.data() + body, static_cast<size_t>(len));
+    body += len;
+  }
+  return true;
+}
+
+bool IndexCursor::Push(uint32_t pgno) noexcept {
+  if (depth_ >= kMaxDepth) return false;
+  const uint8_t* page = source_->Page(snap_, pgno);
+  if (page == nullptr) return false;
+  Level& level = stack_[depth_];
+  level.pgno = pgno;
+  level.page = page;
+  level.header = pgno == 1 ? format::kFileHeaderSize : 0;
+  const uint8_t kind = page[level.header];
+  if (kind != format::kIndexInteriorPage && kind != format::kIndexLeafPage) {
+    return false;
+  }
+  level.leaf = kind == format::kIndexLeafPage;
+  level.cells = format::Get16(page + level.header + 3);
+  const uint32_t header_size = level.leaf ? 8 : 12;
+  if (level.header + header_size + 2 * level.cells > snap_.usable_size) {
+    return false;
+  }
+  level.right_child = level.leaf ? 0 : format::Get32(page + level.header + 8);
+  level.index = 0;
+  ++depth_;
+  return true;
+}
+
+bool IndexCursor::Refresh() noexcept {
+  if (read_epoch_ == source_->read_epoch()) return true;
+  for (int i = 0; i < depth_; ++i) {
+    const uint8_t* page = source_->Page(snap_, stack_[i].pgno);
+    if (page == nullptr) return false;
+    stack_[i].page = page;  // same snapshot: same contents
+  }
+  read_epoch_ = source_->read_epoch();
+  return true;
+}
+
+bool IndexCursor::ReadCell(const Level& level, uint32_t i,
+                           Cell* cell) const noexcept {
+  const uint32_t usable = snap_.usable_size;
+  const uint32_t header_size = level.leaf ? 8 : 12;
+  const uint32_t pointers = level.header + header_size;
+  const uint32_t offset = format::Get16(level.page + pointers + 2 * i);
+  if (offset < pointers + 2 * level.cells || offset >= usable) return false;
+  const uint8_t* p = level.page + offset;
+  uint32_t room = usable - offset;
+  if (!level.leaf) {
+    if (room < 4) return false;
+    cell->child = format::Get32(p);
+    p += 4;
+    room -= 4;
+  }
+  uint64_t payload = 0;
+  const size_t n = format::GetVarint(p, room, &payload);
+  if (n == 0) return false;
+  p += n;
+  room -= static_cast<uint32_t>(n);
+  // How much of the payload stays on an index page (fileformat2.html,
+  // "Index B-Tree Leaf Or Interior Cell").
+  const uint64_t max_local = (uint64_t{usable} - 12) * 64 / 255 - 23;
+  const uint64_t min_local = (uint64_t{usable} - 12) * 32 / 255 - 23;
+  uint64_t local = payload;
+  if (payload > max_local) {
+    const uint64_t k = min_local + (payload - min_local) % (usable - 4);
+    local = k <= max_local ? k : min_local;
+  }
+  const uint64_t need = local + (local < payload ? 4 : 0);
+  if (need > room) return false;
+  cell->local = p;
+  cell->local_size = static_cast<uint32_t>(local);
+  cell->payload_size = payload;
+  cell->overflow = local < payload ? format::Get32(p + local) : 0;
+  return true;
+}
+
+bool IndexCursor::PayloadPrefix(const Cell& cell, uint64_t n, std::string* buf,
+                                Slice* out) noexcept {
+  if (n > cell.payload_size) return false;
+  if (n <= cell.local_size) {
+    *out = Slice(reinterpret_cast<const char*>(cell.local),
+                 static_cast<size_t>(n));
+    return true;
+  }
+  try {
+    buf->resize(static_cast<size_t>(n));
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  char* dst = buf->data();
+  std::memcpy(dst, cell.local, cell.local_size);
+  uint64_t copied = cell.local_size;
+  const uint32_t chunk = snap_.usable_size - 4;
+  // A chain longer than the payload needs loops through damaged pages.
+  uint64_t pages_left = (cell.payload_size - cell.local_size) / chunk + 1;
+  uint32_t next = cell.overflow;
+  while (copied < n) {
+    if (next == 0 || pages_left-- == 0) return false;
+    const uint8_t* page = source_->PageOnce(snap_, next);
+    if (page == nullptr) return false;
+    const uint64_t take = std::min<uint64_t>(chunk, n - copied);
+    std::memcpy(dst + copied, page + 4, static_cast<size_t>(take));
+    copied += take;
+    next = format::Get32(page);
+  }
+  *out = Slice(dst, static_cast<size_t>(n));
+  return true;
+}
+
+bool IndexCursor::CompareKey(const Cell& cell, Slice key, int* cmp) noexcept {
+  Slice head;
+  if (!PayloadPrefix(cell, std::min(cell.payload_size, kKeyHeaderPrefix),
+                     &key_buf_, &head)) {
+    return false;
+  }
+  const auto* p = reinterpret_cast<const uint8_t*>(head.data());
+  uint64_t header_size = 0;
+  uint64_t serial = 0;
+  const size_t a = format::GetVarint(p, head.size(), &header_size);
+  if (a == 0) return false;
+  const size_t b = format::GetVarint(p + a, head.size() - a, &serial);
+  // Only blob keys are ordered by plain byte comparison.
+  if (b == 0 || !format::IsBlob(serial) || header_size < a + b) return false;
+  const uint64_t key_size = format::SerialSize(serial);
+  if (header_size + key_size > cell.payload_size) return false;
+  Slice stored;
+  if (!PayloadPrefix(cell, header_size + key_size, &key_buf_, &stored)) {
+    return false;
+  }
+  *cmp = Slice(stored.data() + header_size, static_cast<size_t>(key_size))
+             .compare(key);
+  return true;
+}
+
+bool IndexCursor::LowerBound(const Level& level, Slice key, uint32_t* index,
+                             bool* equal) noexcept {
+  uint32_t lo = 0;
+  uint32_t hi = level.cells;
+  *equal = false;
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    Cell cell;
+    int cmp = 0;
+    if (!ReadCell(level, mid, &cell) || !CompareKey(cell, key, &cmp)) {
+      return false;
+    }
+    if (cmp < 0) {
+      lo = mid + 1;
+    } else if (cmp > 0) {
+      hi = mid;
+    } else {
+      // Keys are unique: this is the one.
+      *index = mid;
+      *equal = true;
+      return true;
+    }
+  }
+  *index = lo;
+  return true;
+}
+
+bool IndexCursor::ChildOf(const Level& level, uint32_t i,
+                          uint32_t* child) const noexcept {
+  if (i == level.cells) {
+    *child = level.right_child;
+    return true;
+  }
+  Cell cell;
+  if (!ReadCell(level, i, &cell)) return false;
+  *child = cell.child;
+  return true;
+}
+
+CursorResult IndexCursor::Find(Slice key) noexcept {
+  CursorResult r = SeekForward(key, /*inclusive=*/true);
+  if (r != CursorResult::kOk) return r;
+  Cell cell;
+  int cmp = 0;
+  if (!ReadCell(stack_[depth_ - 1], stack_[depth_ - 1].index, &cell) ||
+      !CompareKey(cell, key, &cmp)) {
+    return Fail();
+  }
+  if (cmp != 0) {
+    depth_ = 0;
+    return CursorResult::kEnd;
+  }
+  return CursorResult::kOk;
+}
+
+CursorResult IndexCursor::SeekForward(Slice bound, bool inclusive) noexcept {
+  depth_ = 0;
+  read_epoch_ = source_->read_epoch();
+  uint32_t pgno = root_;
+  for (;;) {
+    if (!Push(pgno)) return Fail();
+    Level& level = stack_[depth_ - 1];
+    uint32_t i = 0;
+    bool equal = false;
+    if (!LowerBound(level, bound, &i, &equal)) return Fail();
+    level.index = i;
+    if (equal) return inclusive ? CursorResult::kOk : Next();
+    if (level.leaf) {
+      if (i < level.cells) return CursorResult::kOk;
+      return AscendForward();
+    }
+    if (!ChildOf(level, i, &pgno)) return Fail();
+  }
+}
+
+CursorResult IndexCursor::SeekBackward(Slice bound, bool inclusive) noexcept {
+  depth_ = 0;
+  read_epoch_ = source_->read_epoch();
+  uint32_t pgno = root_;
+  for (;;) {
+    if (!Push(pgno)) return Fail();
+    Level& level = stack_[depth_ - 1];
+    uint32_t i = 0;
+    bool equal = false;
+    if (!LowerBound(level, bound, &i, &equal)) return Fail();
+    level.index = i;
+    if (equal) return inclusive ? CursorResult::kOk : Prev();
+    if (level.leaf) {
+      // Cell i is the first above the bound: the answer is the one before.
+      if (i > 0) {
+        level.index = i - 1;
+        return CursorResult::kOk;
+      }
+      return AscendBackward();
+    }
+    if (!ChildOf(level, i, &pgno)) return Fail();
+  }
+}
+
+CursorResult IndexCursor::SeekFirst() noexcept {
+  depth_ = 0;
+  read_epoch_ = source_->read_epoch();
+  return DescendFirst(root_);
+}
+
+CursorResult IndexCursor::SeekLast() noexcept {
+  depth_ = 0;
+  read_epoch_ = source_->read_epoch();
+  return DescendLast(root_);
+}
+
+CursorResult IndexCursor::DescendFirst(uint32_t pgno) noexcept {
+  for (;;) {
+    if (!Push(pgno)) return Fail();
+    Level& level = stack_[depth_ - 1];
+    level.index = 0;
+    if (level.leaf) {
+      if (level.cells > 0) return CursorResult::kOk;
+      return AscendForward();  // an empty leaf: only an empty tree's root
+    }
+    if (!ChildOf(level, 0, &pgno)) return Fail();
+  }
+}
+
+CursorResult IndexCursor::DescendLast(uint32_t pgno) noexcept {
+  for (;;) {
+    if (!Push(pgno)) return Fail();
+    Level& level = stack_[depth_ - 1];
+    if (level.leaf) {
+      if (level.cells > 0) {
+        level.index = level.cells - 1;
+        return CursorResult::kOk;
+      }
+      level.index = 0;
+      return AscendBackward();
+    }
+    level.index = level.cells;
+    pgno = level.right_child;
+  }
+}
+
+CursorResult IndexCursor::AscendForward() noexcept {
+  --depth_;  // the exhausted leaf
+  while (depth_ > 0) {
+    const Level& level = stack_[depth_ - 1];
+    if (level.index < level.cells) return CursorResult::kOk;  // on that cell
+    --depth_;
+  }
+  return CursorResult::kEnd;
+}
+
+CursorResult IndexCursor::AscendBackward() noexcept {
+  --depth_;
+  while (depth_ > 0) {
+    Level& level = stack_[depth_ - 1];
+    if (level.index > 0) {
+      --level.index;  // the cell before the child we came from
+      return CursorResult::kOk;
+    }
+    --depth_;
+  }
+  return CursorResult::kEnd;
+}
+
+CursorResult IndexCursor::Next() noexcept {
+  if (depth_ == 0) return CursorResult::kEnd;
+  if (!Refresh()) return Fail();
+  Level& top = stack_[depth_ - 1];
+  if (!top.leaf) {
+    // On an interior cell: next is the first entry of the subtree after it.
+    ++top.index;
+    uint32_t child = 0;
+    if (!ChildOf(top, top.index, &child)) return Fail();
+    return DescendFirst(child);
+  }
+  if (++top.index < top.cells) return CursorResult::kOk;
+  return AscendForward();
+}
+
+CursorResult IndexCursor::Prev() noexcept {
+  if (depth_ == 0) return CursorResult::kEnd;
+  if (!Refresh()) return Fail();
+  Level& top = stack_[depth_ - 1];
+  if (!top.leaf) {
+    // On an interior cell: previous is the last entry of its left child.
+    uint32_t child = 0;
+    if (!ChildOf(top, top.index, &child)) return Fail();
+    return DescendLast(child);
+  }
+  if (top.index > 0) {
+    --top.index;
+    return CursorResult::kOk;
+  }
+  return AscendBackward();
+}
+
+CursorResult IndexCursor::Record(std::string* buf, Slice* record) noexcept {
+  if (depth_ == 0) return CursorResult::kEnd;
+  if (!Refresh()) return Fail();
+  const Level& top = stack_[depth_ - 1];
+  Cell cell;
+  if (!ReadCell(top, top.index, &cell) ||
+      !PayloadPrefix(cell, cell.payload_size, buf, record)) {
+    return Fail();
+  }
+  return CursorResult::kOk;
+}
+
+}  // namespace snkv::engine

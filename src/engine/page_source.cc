@@ -1,0 +1,372 @@
+#include "engine/page_source.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <new>
+
+#include "engine/sqlite_format.h"
+
+namespace snkv::engine {
+
+namespace {
+
+// The WAL index (walformat.html, "WAL-Index Hash Tables"): 32 KiB units,
+// each a page-number array and then 8192 two-byte hash slots at byte
+// 16384. The first unit starts with the 136-byte header, so it indexes
+// only 4062 frames; every other one 4096.
+constexpr uint32_t kUnitBytes = 32768;
+constexpr uint32_t kIndexHeaderBytes = 136;
+constexpr uint32_t kFirstUnitFrames = 4062;
+constexpr uint32_t kUnitFrames = 4096;
+constexpr uint32_t kHashOffset = 16384;
+constexpr uint32_t kHashSlots = 8192;
+constexpr uint32_t kHashMultiplier = 383;
+
+// Byte offsets in the WAL-index header (native byte order).
+constexpr size_t kPageSizeField = 14;
+constexpr size_t kMaxFrameField = 16;
+constexpr size_t kDbPagesField = 20;
+constexpr size_t kSaltField = 32;
+
+uint32_t UnitOf(uint32_t frame) {
+  return frame <= kFirstUnitFrames
+             ? 0
+             : (frame - kFirstUnitFrames - 1) / kUnitFrames + 1;
+}
+// The frame number before the first one unit `unit` indexes.
+uint32_t UnitBase(uint32_t unit) {
+  return unit == 0 ? 0 : kFirstUnitFrames + (unit - 1) * kUnitFrames;
+}
+
+template <class T>
+T LoadShared(const volatile uint8_t* p) {
+  // Slots are aligned and written whole by SQLite; a relaxed load of each
+  // suffices after the acquire fence that read the header.
+  return __atomic_load_n(reinterpret_cast<const T*>(const_cast<const uint8_t*>(p)),
+                         __ATOMIC_RELAXED);
+}
+
+}  // namespace
+
+bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
+  Detach();
+  if (page_size < 512 || page_size > 65536) return false;
+  sqlite3_file* db_file = nullptr;
+  sqlite3_vfs* vfs = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &db_file) !=
+          SQLITE_OK ||
+      db_file == nullptr || db_file->pMethods == nullptr ||
+      db_file->pMethods->iVersion < 2 ||
+      db_file->pMethods->xShmMap == nullptr ||
+      sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &vfs) !=
+          SQLITE_OK ||
+      vfs == nullptr) {
+    return false;
+  }
+  // SQLite's own name object: it carries the URI parameters the VFS may
+  // look up, and lives as long as the connection.
+  const char* name = sqlite3_db_filename(db, "main");
+  if (name == nullptr || name[0] == '\0') return false;  // in memory
+
+  auto storage = std::unique_ptr<uint8_t[]>(
+      new (std::nothrow) uint8_t[static_cast<size_t>(vfs->szOsFile)]());
+  if (!storage) return false;
+  auto* file = reinterpret_cast<sqlite3_file*>(storage.get());
+  int out_flags = 0;
+  int rc = vfs->xOpen(vfs, name, file,
+                      SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB, &out_flags);
+  if (rc != SQLITE_OK) {
+    // xOpen may have set pMethods even on failure; then xClose is owed.
+    if (file->pMethods != nullptr) file->pMethods->xClose(file);
+    return false;
+  }
+  if (file->pMethods == nullptr || file->pMethods->iVersion < 3 ||
+      file->pMethods->xFetch == nullptr ||
+      file->pMethods->xUnfetch == nullptr) {
+    if (file->pMethods != nullptr) file->pMethods->xClose(file);
+    return false;
+  }
+  // Map as much as SQLite allows (it caps the request at its compiled
+  // limit); the map is made on the first fetch.
+  sqlite3_int64 limit = std::numeric_limits<sqlite3_int64>::max();
+  (void)file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit);
+  limit = -1;  // a negative request only reports the limit in force
+  if (file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit) !=
+          SQLITE_OK ||
+      limit < 0) {
+    limit = 0;
+  }
+
+  db_ = db;
+  db_file_ = db_file;
+  file_storage_ = std::move(storage);
+  file_ = file;
+  page_size_ = page_size;
+  map_limit_pages_ = static_cast<uint32_t>(
+      std::min<sqlite3_int64>(std::min<sqlite3_int64>(limit, INT32_MAX) /
+                                  page_size,
+                              UINT32_MAX));
+  return true;
+}
+
+void PageSource::Detach() noexcept {
+  if (file_ == nullptr) return;
+  EndRead();
+  Unmap();
+  file_->pMethods->xClose(file_);
+  file_ = nullptr;
+  file_storage_.reset();
+  db_ = nullptr;
+  db_file_ = nullptr;
+  units_.clear();
+  frames_.clear();
+  spare_.clear();
+  scratch_.clear();
+  once_.reset();
+}
+
+PageSnapshot PageSource::Describe(const WalWatch::Header& header,
+                                  uint32_t backfilled) noexcept {
+  PageSnapshot snap;
+  if (file_ == nullptr) return snap;
+  uint8_t h[WalWatch::kHeaderSize];
+  std::memcpy(h, header.data(), sizeof(h));
+  uint16_t size_field = 0;
+  uint32_t max_frame = 0;
+  uint32_t db_pages = 0;
+  std::memcpy(&size_field, h + kPageSizeField, sizeof(size_field));
+  std::memcpy(&max_frame, h + kMaxFrameField, sizeof(max_frame));
+  std::memcpy(&db_pages, h + kDbPagesField, sizeof(db_pages));
+  std::memcpy(&snap.salt, h + kSaltField, sizeof(snap.salt));
+  const uint32_t wal_page_size = size_field == 1 ? 65536 : size_field;
+  if (max_frame > 0 && wal_page_size != page_size_) return snap;
+  if (backfilled > max_frame) return snap;
+  snap.max_frame = max_frame;
+  snap.min_frame = backfilled + 1;
+
+  // As SQLite does: the header's size, or the file's when it has none.
+  if (db_pages == 0) {
+    sqlite3_int64 bytes = 0;
+    if (file_->pMethods->xFileSize(file_, &bytes) != SQLITE_OK) return snap;
+    db_pages = static_cast<uint32_t>(
+        std::min<sqlite3_int64>(bytes / page_size_, UINT32_MAX));
+  }
+  if (db_pages == 0) return snap;
+  // Units for the frames the snapshot reads are looked up afresh.
+  units_.clear();
+  MapPages(db_pages);
+
+  snap.db_pages = db_pages;
+  snap.usable_size = page_size_;  // enough to read page 1's header
+  ReadScope scope(*this);
+  const uint8_t* first = Page(snap, 1);
+  const uint32_t reserved =
+      first == nullptr ? page_size_ : first[format::kReservedBytesOffset];
+  // SQLite refuses usable sizes below 480.
+  if (first == nullptr || page_size_ - reserved < 480) {
+    snap.db_pages = 0;
+    return snap;
+  }
+  snap.usable_size = page_size_ - reserved;
+  snap.schema_cookie = format::Get32(first + format::kSchemaCookieOffset);
+  return snap;
+}
+
+const volatile uint8_t* PageSource::IndexUnit(uint32_t unit) noexcept {
+  if (unit < units_.size() && units_[unit] != nullptr) return units_[unit];
+  void volatile* region = nullptr;
+  // bExtend = 0: never grow the WAL index, only map what exists.
+  if (db_file_->pMethods->xShmMap(db_file_, static_cast<int>(unit),
+                                  kUnitBytes, 0, &region) != SQLITE_OK ||
+      region == nullptr) {
+    return nullptr;
+  }
+  if (units_.size() <= unit) units_.resize(unit + 1, nullptr);
+  units_[unit] = static_cast<const volatile uint8_t*>(region);
+  return units_[unit];
+}
+
+int64_t PageSource::FindFrame(const PageSnapshot& snap,
+                              uint32_t pgno) noexcept {
+  if (snap.max_frame < snap.min_frame) return 0;
+  const uint32_t last = UnitOf(snap.max_frame);
+  const uint32_t first = UnitOf(snap.min_frame);
+  for (uint32_t unit = last + 1; unit-- > first;) {
+    const volatile uint8_t* base = IndexUnit(unit);
+    if (base == nullptr) return -1;
+    const volatile uint8_t* pages = unit == 0 ? base + kIndexHeaderBytes : base;
+    const volatile uint8_t* slots = base + kHashOffset;
+    const uint32_t zero = UnitBase(unit);
+    const uint32_t capacity = unit == 0 ? kFirstUnitFrames : kUnitFrames;
+    uint32_t best = 0;
+    uint32_t probes = 0;
+    for (uint32_t slot = (pgno * kHashMultiplier) & (kHashSlots - 1);;
+         slot = (slot + 1) & (kHashSlots - 1)) {
+      const uint32_t entry = LoadShared<uint16_t>(slots + 2 * slot);
+      if (entry == 0) break;
+      // More probes than slots: a damaged index with no free slot.
+      if (++probes > kHashSlots || entry > capacity) return -1;
+      const uint32_t frame = zero + entry;
+      if (frame <= snap.max_frame && frame >= snap.min_frame &&
+          LoadShared<uint32_t>(pages + 4 * (entry - 1)) == pgno) {
+        best = std::max(best, frame);
+      }
+    }
+    if (best != 0) return best;
+  }
+  return 0;
+}
+
+const uint8_t* PageSource::ReadFrame(const PageSnapshot& snap, uint32_t frame,
+                                     uint32_t pgno, uint8_t* buf) noexcept {
+  sqlite3_file* wal = nullptr;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) !=
+          SQLITE_OK ||
+      wal == nullptr || wal->pMethods == nullptr) {
+    return nullptr;
+  }
+  const auto frame_bytes =
+      static_cast<sqlite3_int64>(format::kWalFrameHeaderSize + page_size_);
+  const sqlite3_int64 offset =
+      static_cast<sqlite3_int64>(format::kWalHeaderSize) +
+      (static_cast<sqlite3_int64>(frame) - 1) * frame_bytes;
+  if (wal->pMethods->xRead(wal, buf, static_cast<int>(frame_bytes), offset) !=
+      SQLITE_OK) {
+    return nullptr;
+  }
+  // A frame of this WAL carries the WAL's salts and its page number.
+  if (format::Get32(buf) != pgno ||
+      std::memcmp(buf + 8, &snap.salt, sizeof(snap.salt)) != 0) {
+    return nullptr;
+  }
+  return buf + format::kWalFrameHeaderSize;
+}
+
+const uint8_t* PageSource::ReadDbPage(uint32_t pgno, uint8_t* buf) noexcept {
+  const sqlite3_int64 offset =
+      (static_cast<sqlite3_int64>(pgno) - 1) * page_size_;
+  if (file_->pMethods->xRead(file_, buf, static_cast<int>(page_size_),
+                             offset) != SQLITE_OK) {
+    return nullptr;
+  }
+  return buf;
+}
+
+PageSource::PageBuffer PageSource::NewBuffer() const {
+  return PageBuffer(
+      new (std::nothrow) uint8_t[format::kWalFrameHeaderSize + page_size_]);
+}
+
+uint8_t* PageSource::ScratchBuffer() noexcept {
+  if (scratch_used_ == scratch_.size()) {
+    PageBuffer buf = NewBuffer();
+    if (!buf) return nullptr;
+    scratch_.push_back(std::move(buf));
+  }
+  return scratch_[scratch_used_++].get();
+}
+
+const uint8_t* PageSource::Page(const PageSnapshot& snap,
+                                uint32_t pgno) noexcept {
+  if (pgno == 0 || pgno > snap.db_pages) return nullptr;
+  const int64_t frame = FindFrame(snap, pgno);
+  if (frame < 0) return nullptr;
+  if (frame == 0) {
+    if (pgno <= map_pages_) {
+      return map_ + static_cast<size_t>(pgno - 1) * page_size_;
+    }
+    uint8_t* buf = ScratchBuffer();
+    return buf == nullptr ? nullptr : ReadDbPage(pgno, buf);
+  }
+  if (snap.salt != cached_salt_) {
+    // Another WAL: frame numbers mean other pages now.
+    for (auto& entry : frames_) spare_.push_back(std::move(entry.second));
+    frames_.clear();
+    cached_salt_ = snap.salt;
+  }
+  auto found = frames_.find(static_cast<uint32_t>(frame));
+  if (found != frames_.end()) {
+    return found->second.get() + format::kWalFrameHeaderSize;
+  }
+  PageBuffer buf;
+  if (!spare_.empty()) {
+    buf = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    buf = NewBuffer();
+    if (!buf) return nullptr;
+  }
+  const uint8_t* page =
+      ReadFrame(snap, static_cast<uint32_t>(frame), pgno, buf.get());
+  if (page == nullptr) {
+    spare_.push_back(std::move(buf));
+    return nullptr;
+  }
+  try {
+    frames_.emplace(static_cast<uint32_t>(frame), std::move(buf));
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+  return page;
+}
+
+const uint8_t* PageSource::PageOnce(const PageSnapshot& snap,
+                                    uint32_t pgno) noexcept {
+  if (pgno == 0 || pgno > snap.db_pages) return nullptr;
+  const int64_t frame = FindFrame(snap, pgno);
+  if (frame < 0) return nullptr;
+  if (frame == 0 && pgno <= map_pages_) {
+    return map_ + static_cast<size_t>(pgno - 1) * page_size_;
+  }
+  if (!once_) {
+    once_ = NewBuffer();
+    if (!once_) return nullptr;
+  }
+  if (frame == 0) return ReadDbPage(pgno, once_.get());
+  return ReadFrame(snap, static_cast<uint32_t>(frame), pgno, once_.get());
+}
+
+void PageSource::EndRead() noexcept {
+  ++read_epoch_;
+  scratch_used_ = 0;
+  if (frames_.size() > kMaxCachedFrames) {
+    frames_.clear();  // simple and rare: the cache refills from hot pages
+    spare_.clear();
+  }
+}
+
+void PageSource::MapPages(uint32_t pages) noexcept {
+  if (pages <= map_pages_) return;
+  // Only this handle uses the map, and no pointer into it outlives an
+  // operation, so it can be remade here.
+  Unmap();
+  sqlite3_int64 bytes = 0;
+  if (file_->pMethods->xFileSize(file_, &bytes) != SQLITE_OK) return;
+  // Pages past the map (a file larger than SQLite's mapping limit) are
+  // read with xRead.
+  const auto have = static_cast<uint32_t>(std::min<sqlite3_int64>(
+      {bytes / page_size_, sqlite3_int64{pages}, sqlite3_int64{map_limit_pages_}}));
+  if (have == 0) return;
+  void* p = nullptr;
+  if (file_->pMethods->xFetch(file_, 0,
+                              static_cast<int>(int64_t{have} * page_size_),
+                              &p) != SQLITE_OK ||
+      p == nullptr) {
+    return;
+  }
+  map_ = static_cast<const uint8_t*>(p);
+  map_pages_ = have;
+}
+
+void PageSource::Unmap() noexcept {
+  if (map_ == nullptr) return;
+  // Give the fetch back, then ask for the whole map to be dropped.
+  file_->pMethods->xUnfetch(file_, 0, const_cast<uint8_t*>(map_));
+  file_->pMethods->xUnfetch(file_, 0, nullptr);
+  map_ = nullptr;
+  map_pages_ = 0;
+}
+
+}  // namespace snkv::engine

@@ -1,0 +1,147 @@
+// PageSource: the pages of a WAL-mode read snapshot, read from the files
+// directly instead of through SQL.
+//
+// In WAL mode a snapshot's page P is the newest copy of P among the WAL
+// frames the snapshot covers that were not yet copied back into the
+// database file (frames min_frame..max_frame), or else P in the database
+// file. The WAL index (the -shm mapping) has hash tables that find those
+// frames; both it and the file formats are documented by SQLite
+// (walformat.html, fileformat2.html). Everything is reached through public
+// interfaces: the connection's WAL-index and WAL file through its
+// sqlite3_io_methods, and the database file through a read-only handle of
+// our own opened with the connection's VFS (which, unlike a plain open(),
+// keeps SQLite's POSIX locks safe when the handle closes) and mapped with
+// the VFS's xFetch.
+//
+// Why the pages stay put: a PageSnapshot may only be used while the
+// connection holds the read transaction it describes. SQLite's read lock
+// then stops checkpoints from overwriting database pages the snapshot
+// still reads from the file, and stops the WAL from being reset, so frames
+// up to max_frame keep their contents (docs/design.md, "Read path").
+//
+// Not thread-safe: one per connection, used under the store mutex.
+#ifndef SNKV_ENGINE_PAGE_SOURCE_H
+#define SNKV_ENGINE_PAGE_SOURCE_H
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/wal_snapshot.h"
+
+namespace snkv::engine {
+
+// One read snapshot, as PageSource reads it.
+struct PageSnapshot {
+  uint32_t max_frame = 0;  // the WAL frames the snapshot covers: 1..max
+  uint32_t min_frame = 1;  // frames below this are in the database file
+  uint32_t db_pages = 0;   // the database's size in pages; 0: not usable
+  uint64_t salt = 0;       // the WAL's salts: which WAL the frames are in
+  uint32_t usable_size = 0;    // page size less the reserved bytes
+  uint32_t schema_cookie = 0;  // changes with every schema change
+
+  bool usable() const noexcept { return db_pages != 0; }
+};
+
+class PageSource {
+ public:
+  PageSource() = default;
+  ~PageSource() { Detach(); }
+  PageSource(const PageSource&) = delete;
+  PageSource& operator=(const PageSource&) = delete;
+
+  // Opens the main database file of `db` (WAL mode, inside a read
+  // transaction) for direct reads. False when that is not possible: an
+  // in-memory database, or a VFS without the methods needed. `page_size`
+  // is the database's page size.
+  bool Attach(sqlite3* db, uint32_t page_size) noexcept;
+  // Closes the file. Must be called before the connection closes.
+  void Detach() noexcept;
+  bool attached() const noexcept { return file_ != nullptr; }
+  uint32_t page_size() const noexcept { return page_size_; }
+
+  // Describes the snapshot the connection holds, given the WAL-index
+  // header it was begun with and the WAL-index's nBackfill as read after
+  // that (see StoreCore::StartSnapshot for why the order matters). Returns
+  // an unusable snapshot if its pages cannot be read directly.
+  PageSnapshot Describe(const WalWatch::Header& header,
+                        uint32_t backfilled) noexcept;
+
+  // Page `pgno` (from 1) of `snap`: page_size() bytes, valid until
+  // EndRead(). nullptr when it cannot be read (out of range, an I/O error,
+  // a WAL index or frame that does not look right).
+  const uint8_t* Page(const PageSnapshot& snap, uint32_t pgno) noexcept;
+  // As Page(), for a page used once and then dropped (overflow pages):
+  // not cached, and valid only until the next PageOnce() or EndRead().
+  const uint8_t* PageOnce(const PageSnapshot& snap, uint32_t pgno) noexcept;
+  // Ends one operation: every pointer Page() returned dies here.
+  void EndRead() noexcept;
+  // Changes at every EndRead(): pointers fetched under another value are
+  // dead.
+  uint64_t read_epoch() const noexcept { return read_epoch_; }
+
+  // Calls EndRead() when leaving scope.
+  class ReadScope {
+   public:
+    explicit ReadScope(PageSource& source) noexcept : source_(source) {}
+    ~ReadScope() { source_.EndRead(); }
+    ReadScope(const ReadScope&) = delete;
+    ReadScope& operator=(const ReadScope&) = delete;
+
+   private:
+    PageSource& source_;
+  };
+
+ private:
+  using PageBuffer = std::unique_ptr<uint8_t[]>;
+
+  // The newest frame of `pgno` in snap's range; 0 if none, -1 if the WAL
+  // index looks damaged.
+  int64_t FindFrame(const PageSnapshot& snap, uint32_t pgno) noexcept;
+  // WAL-index unit `unit` (32 KiB), or nullptr.
+  const volatile uint8_t* IndexUnit(uint32_t unit) noexcept;
+  // Reads frame `frame` (holding `pgno`) into `buf` (header + page) and
+  // checks its header. Returns the page or nullptr.
+  const uint8_t* ReadFrame(const PageSnapshot& snap, uint32_t frame,
+                           uint32_t pgno, uint8_t* buf) noexcept;
+  // Reads database page `pgno` from the file into `buf`.
+  const uint8_t* ReadDbPage(uint32_t pgno, uint8_t* buf) noexcept;
+  // Maps at least `pages` pages of the file if it has them, as far as the
+  // VFS's mapping limit allows.
+  void MapPages(uint32_t pages) noexcept;
+  void Unmap() noexcept;
+  PageBuffer NewBuffer() const;
+  // A buffer for one operation's uncached page, released by EndRead.
+  uint8_t* ScratchBuffer() noexcept;
+
+  sqlite3* db_ = nullptr;
+  sqlite3_file* db_file_ = nullptr;  // the connection's: for its WAL index
+  std::unique_ptr<uint8_t[]> file_storage_;  // our own handle's memory
+  sqlite3_file* file_ = nullptr;             // our own read-only handle
+  uint32_t page_size_ = 0;
+
+  const uint8_t* map_ = nullptr;  // the file's first map_pages_ pages
+  uint32_t map_pages_ = 0;
+  uint32_t map_limit_pages_ = 0;  // SQLite's mapping limit, in pages
+
+  std::vector<const volatile uint8_t*> units_;  // WAL-index units mapped
+
+  // WAL frames read so far (header + page), valid for the WAL with salts
+  // cached_salt_. Dropped at EndRead once there are more than kMaxFrames.
+  static constexpr size_t kMaxCachedFrames = 2048;
+  uint64_t cached_salt_ = 0;
+  std::unordered_map<uint32_t, PageBuffer> frames_;
+  std::vector<PageBuffer> spare_;  // buffers to reuse
+
+  std::vector<PageBuffer> scratch_;  // uncached pages of this operation
+  size_t scratch_used_ = 0;
+  PageBuffer once_;  // PageOnce's buffer
+  uint64_t read_epoch_ = 1;
+};
+
+}  // namespace snkv::engine
+
+#endif  // SNKV_ENGINE_PAGE_SOURCE_H

@@ -1,0 +1,291 @@
+// PageSource + IndexCursor against SQLite itself: every way of reading a
+// table through the pages must give exactly what SQL gives, whether rows
+// sit in the database file, in the WAL, or on overflow pages.
+#include "engine/index_cursor.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "engine/page_source.h"
+#include "engine/sqlite_format.h"
+#include "engine/wal_snapshot.h"
+#include "test_util.h"
+
+namespace snkv::engine {
+namespace {
+
+struct Row {
+  std::string value;
+  std::optional<int64_t> expires;
+  bool operator==(const Row&) const = default;
+};
+using Rows = std::map<std::string, Row>;
+
+class IndexCursorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &db_), SQLITE_OK);
+    Exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"
+         "PRAGMA wal_autocheckpoint = 0;"
+         "CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires INTEGER)"
+         " WITHOUT ROWID;");
+  }
+  void TearDown() override {
+    cursor_.reset();
+    source_.Detach();
+    sqlite3_close(db_);
+  }
+
+  void Exec(const char* sql) {
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db_, sql, nullptr, nullptr, &err), SQLITE_OK)
+        << (err ? err : "");
+  }
+
+  void Put(const std::string& k, const std::string& v,
+           std::optional<int64_t> expires = std::nullopt) {
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db_, "REPLACE INTO t VALUES(?1, ?2, ?3)", -1,
+                                 &s, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(s, 1, k.data(), static_cast<int>(k.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, v.data(), static_cast<int>(v.size()),
+                      SQLITE_STATIC);
+    if (expires) sqlite3_bind_int64(s, 3, *expires);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    model_[k] = Row{v, expires};
+  }
+  void Delete(const std::string& k) {
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db_, "DELETE FROM t WHERE k = ?1", -1, &s,
+                                 nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(s, 1, k.data(), static_cast<int>(k.size()),
+                      SQLITE_STATIC);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    model_.erase(k);
+  }
+
+  // Opens a read transaction and a cursor on t in it.
+  void BeginRead() {
+    Exec("BEGIN");
+    int64_t root = 0;
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(
+                  db_, "SELECT rootpage FROM sqlite_schema WHERE name = 't'",
+                  -1, &s, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);  // takes the read snapshot
+    root = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    ASSERT_TRUE(watch_.Attach(db_));
+    if (!source_.attached()) ASSERT_TRUE(source_.Attach(db_, 4096));
+    snap_ = source_.Describe(watch_.Read(), watch_.Backfilled());
+    ASSERT_TRUE(snap_.usable());
+    cursor_.emplace(source_, snap_, static_cast<uint32_t>(root));
+  }
+  void EndRead() {
+    cursor_.reset();
+    source_.EndRead();
+    Exec("COMMIT");
+  }
+
+  // The current entry of the cursor, decoded.
+  std::pair<std::string, Row> Current() {
+    std::string buf;
+    Slice record;
+    EXPECT_EQ(cursor_->Record(&buf, &record), CursorResult::kOk);
+    RecordField f[3];
+    EXPECT_TRUE(DecodeRecord(record, f, 3));
+    EXPECT_TRUE(format::IsBlob(f[0].serial));
+    EXPECT_TRUE(format::IsBlob(f[1].serial));
+    Row row{f[1].bytes.ToString(), std::nullopt};
+    if (f[2].serial != format::kSerialNull) {
+      EXPECT_TRUE(format::IsInteger(f[2].serial));
+      row.expires = format::GetInteger(
+          f[2].serial, reinterpret_cast<const uint8_t*>(f[2].bytes.data()));
+    }
+    return {f[0].bytes.ToString(), row};
+  }
+
+  // Forward and backward scans and a lookup of every key (and of keys next
+  // to them) agree with the model.
+  void CheckAgainstModel() {
+    BeginRead();
+    Rows seen;
+    for (CursorResult r = cursor_->SeekFirst(); r != CursorResult::kEnd;
+         r = cursor_->Next()) {
+      ASSERT_EQ(r, CursorResult::kOk);
+      auto [k, row] = Current();
+      ASSERT_TRUE(seen.empty() || seen.rbegin()->first < k);
+      seen.emplace(k, row);
+      source_.EndRead();  // as between iterator calls: pages are fetched again
+    }
+    EXPECT_EQ(seen, model_);
+    size_t n = 0;
+    auto expected = model_.rbegin();
+    for (CursorResult r = cursor_->SeekLast(); r != CursorResult::kEnd;
+         r = cursor_->Prev(), ++expected, ++n) {
+      ASSERT_EQ(r, CursorResult::kOk);
+      ASSERT_NE(expected, model_.rend());
+      EXPECT_EQ(Current().first, expected->first);
+    }
+    EXPECT_EQ(n, model_.size());
+    for (const auto& [k, row] : model_) {
+      ASSERT_EQ(cursor_->Find(k), CursorResult::kOk) << k;
+      EXPECT_EQ(Current().second, row);
+      EXPECT_EQ(cursor_->Find(k + '\0'), model_.count(k + '\0')
+                                               ? CursorResult::kOk
+                                               : CursorResult::kEnd);
+      // Seeks from just beside the key.
+      CursorResult after = cursor_->SeekForward(k, false);
+      ASSERT_EQ(after, Expect(model_.upper_bound(k)));
+      CursorResult before = cursor_->SeekBackward(k, false);
+      ASSERT_EQ(before, ExpectBefore(model_.lower_bound(k)));
+      ASSERT_EQ(cursor_->SeekForward(k, true), CursorResult::kOk);
+      EXPECT_EQ(Current().first, k);
+      ASSERT_EQ(cursor_->SeekBackward(k, true), CursorResult::kOk);
+      EXPECT_EQ(Current().first, k);
+    }
+    EXPECT_EQ(cursor_->Find(""), model_.count("") ? CursorResult::kOk
+                                                  : CursorResult::kEnd);
+    EndRead();
+  }
+
+  CursorResult Expect(Rows::iterator it) {
+    if (it == model_.end()) return CursorResult::kEnd;
+    EXPECT_EQ(Current().first, it->first);
+    return CursorResult::kOk;
+  }
+  CursorResult ExpectBefore(Rows::iterator it) {
+    if (it == model_.begin()) return CursorResult::kEnd;
+    --it;
+    EXPECT_EQ(Current().first, it->first);
+    return CursorResult::kOk;
+  }
+
+  test::TempDir dir_;
+  sqlite3* db_ = nullptr;
+  WalWatch watch_;
+  PageSource source_;
+  PageSnapshot snap_;
+  std::optional<IndexCursor> cursor_;
+  Rows model_;
+};
+
+std::string Key(uint32_t i) {
+  char buf[16];
+  snprintf(buf, sizeof(buf), "key%08u", i);
+  return buf;
+}
+
+TEST_F(IndexCursorTest, EmptyTableHasNoEntries) {
+  BeginRead();
+  EXPECT_EQ(cursor_->SeekFirst(), CursorResult::kEnd);
+  EXPECT_EQ(cursor_->SeekLast(), CursorResult::kEnd);
+  EXPECT_EQ(cursor_->Find("x"), CursorResult::kEnd);
+  EXPECT_EQ(cursor_->SeekForward("", true), CursorResult::kEnd);
+  EndRead();
+}
+
+TEST_F(IndexCursorTest, RowsInTheWalAndInTheFileReadAsSqlWroteThem) {
+  std::mt19937 rng(7);
+  Exec("BEGIN");
+  for (uint32_t i = 0; i < 20000; ++i) {
+    Put(Key(rng() % 1000000), std::string(rng() % 200, 'a' + i % 26),
+        i % 7 == 0 ? std::optional<int64_t>(int64_t{i} * 1000003 - 50000)
+                   : std::nullopt);
+  }
+  Exec("COMMIT");
+  CheckAgainstModel();  // all in the WAL
+  Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  CheckAgainstModel();  // all in the file
+  for (uint32_t i = 0; i < 3000; ++i) {
+    if (i % 3 == 0) {
+      Delete(model_.begin()->first);
+    } else {
+      Put(Key(rng() % 1000000), std::string(rng() % 300, 'z'));
+    }
+  }
+  CheckAgainstModel();  // some in each, over many WAL-index units
+}
+
+TEST_F(IndexCursorTest, ValuesOnOverflowPagesAndLongKeysReadWhole) {
+  std::mt19937 rng(11);
+  for (uint32_t i = 0; i < 300; ++i) {
+    std::string value(rng() % 40000, '\0');
+    for (char& c : value) c = static_cast<char>(rng());
+    std::string key = Key(i);
+    if (i % 10 == 0) key += std::string(3000 + i * 7, 'k');  // spills too
+    Put(key, value);
+  }
+  CheckAgainstModel();
+  Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  CheckAgainstModel();
+}
+
+TEST_F(IndexCursorTest, EmptyKeysAndValuesAndBinaryBytes) {
+  Put("", "");
+  Put(std::string("\0", 1), "x");
+  Put(std::string("\xff\xff", 2), std::string("\0\0", 2));
+  Put("a", "", int64_t{-1});
+  Put("b", "", int64_t{1} << 40);
+  CheckAgainstModel();
+}
+
+TEST_F(IndexCursorTest, ASnapshotKeepsItsPagesWhileOthersCommit) {
+  for (uint32_t i = 0; i < 5000; ++i) Put(Key(i), "old");
+  Rows before = model_;
+  BeginRead();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &other), SQLITE_OK);
+  // Another connection rewrites everything and checkpoints as far as the
+  // reader allows.
+  ASSERT_EQ(sqlite3_exec(other,
+                         "UPDATE t SET v = CAST('new' AS BLOB);"
+                         "DELETE FROM t WHERE k > CAST('key00002500' AS BLOB);"
+                         "PRAGMA wal_checkpoint(PASSIVE);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  size_t n = 0;
+  for (CursorResult r = cursor_->SeekFirst(); r == CursorResult::kOk;
+       r = cursor_->Next(), ++n) {
+    EXPECT_EQ(Current().second.value, "old");
+  }
+  EXPECT_EQ(n, before.size());
+  EndRead();
+  sqlite3_close(other);
+  model_.clear();
+  for (uint32_t i = 0; i <= 2500; ++i) model_[Key(i)] = Row{"new", {}};
+  CheckAgainstModel();
+}
+
+TEST_F(IndexCursorTest, DecodeRecordRejectsMalformedRecords) {
+  RecordField f[3];
+  // Header size past the end.
+  const char bad1[] = {0x09, 0x0e};
+  EXPECT_FALSE(DecodeRecord(Slice(bad1, sizeof(bad1)), f, 3));
+  // A blob longer than the body.
+  const char bad2[] = {0x02, 0x20, 'a'};
+  EXPECT_FALSE(DecodeRecord(Slice(bad2, sizeof(bad2)), f, 3));
+  // Reserved serial type.
+  const char bad3[] = {0x02, 0x0a};
+  EXPECT_FALSE(DecodeRecord(Slice(bad3, sizeof(bad3)), f, 3));
+  // A record of one blob: the other fields read as NULL.
+  const char good[] = {0x02, 0x0e, 'a'};
+  ASSERT_TRUE(DecodeRecord(Slice(good, sizeof(good)), f, 3));
+  EXPECT_EQ(f[0].bytes.ToString(), "a");
+  EXPECT_EQ(f[1].serial, format::kSerialNull);
+  EXPECT_EQ(f[2].serial, format::kSerialNull);
+}
+
+}  // namespace
+}  // namespace snkv::engine
