@@ -101,6 +101,9 @@ class IndexCursor {
                      Slice* out) noexcept;
   // Compares the key of `cell` with `key` (<0, 0, >0) into *cmp.
   bool CompareKey(const Cell& cell, Slice key, int* cmp) noexcept;
+  // Asks the CPU for the start of every cell of `level`.
+  // Asks the CPU for the start of every cell of `level`.
+  void PrefetchCells(const Level& level) const noexcept;
   // The first cell of `level` whose key is >= key, into *index; *equal when
   // that cell's key is `key`.
   bool LowerBound(const Level& level, Slice key, uint32_t* index,

@@ -96,14 +96,17 @@ std::string Expand(const char* sql, const std::string& table) {
   return out;
 }
 
-// The TTL of a row whose `expires` column is `col` of `stmt`, as of *now
-// (read from the clock only when the row has an expiry): kNoTtl, ms left,
-// or 0 when it has expired.
-int64_t RemainingTtl(const engine::Statement& stmt, int col, int64_t* now) {
-  if (stmt.ColumnIsNull(col)) return kNoTtl;
-  int64_t expires = stmt.ColumnInt(col);
+// The TTL of a row that expires at `expires`, as of *now (read from the
+// clock here): ms left, or 0 when it has expired.
+int64_t RemainingTtl(int64_t expires, int64_t* now) {
   *now = NowMs();
   return expires > *now ? expires - *now : 0;
+}
+// The same for a row whose `expires` column is `col` of `stmt` (the clock is
+// read only when the row has an expiry): kNoTtl when it has none.
+int64_t RemainingTtl(const engine::Statement& stmt, int col, int64_t* now) {
+  if (stmt.ColumnIsNull(col)) return kNoTtl;
+  return RemainingTtl(stmt.ColumnInt(col), now);
 }
 
 // Binds a row's key, value and expiry (0: NULL) to parameters first,
@@ -357,6 +360,60 @@ Status StoreCore::WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put) {
   return Status::OK();
 }
 
+uint32_t StoreCore::RootPage(ColumnFamilyState& cf, uint32_t cookie) {
+  if (cf.root_known && cf.root_cookie == cookie) return cf.root_page;
+  if (!root_stmt_.is_prepared() &&
+      !root_stmt_
+           .Prepare(conn_,
+                    "SELECT rootpage FROM sqlite_schema"
+                    " WHERE type = 'table' AND name = ?1")
+           .ok()) {
+    return 0;
+  }
+  engine::ResetGuard reset(root_stmt_);
+  root_stmt_.BindText(1, cf.table);
+  const int rc = root_stmt_.Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return 0;
+  const int64_t root = rc == SQLITE_ROW ? root_stmt_.ColumnInt(0) : 0;
+  cf.root_known = true;
+  cf.root_cookie = cookie;
+  cf.root_page = root > 0 && root <= UINT32_MAX ? static_cast<uint32_t>(root)
+                                                : 0;
+  return cf.root_page;
+}
+
+StoreCore::PageLookup StoreCore::FindInPages(ColumnFamilyState& cf, Slice key,
+                                             StoredRow* row) {
+  if (!page_snapshot_.usable()) return PageLookup::kUseSql;
+  const uint32_t root = RootPage(cf, page_snapshot_.schema_cookie);
+  if (root == 0) return PageLookup::kUseSql;  // SQL reports a missing table
+  engine::IndexCursor cursor(pages_, page_snapshot_, root);
+  switch (cursor.Find(key)) {
+    case engine::CursorResult::kEnd:
+      return PageLookup::kNotFound;
+    case engine::CursorResult::kFallback:
+      return PageLookup::kUseSql;
+    case engine::CursorResult::kOk:
+      break;
+  }
+  Slice record;
+  if (cursor.Record(&page_buf_, &record) != engine::CursorResult::kOk ||
+      !DecodeStoredRow(record, row)) {
+    return PageLookup::kUseSql;
+  }
+  return PageLookup::kFound;
+}
+
+Status StoreCore::DeliverValue(const ColumnFamilyState& cf, Slice key,
+                               Slice stored, const ValueSink& sink) {
+  Slice value;
+  Status s = OpenValue(cf.id, key, stored, &value_buf_, &value);
+  if (!s.ok()) return s;
+  if (!sink(value)) return Status(Code::kNoMem, "out of memory");
+  stats_.bytes_read += value.size();
+  return Status::OK();
+}
+
 Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
                       int64_t* remaining_ms) {
   ++stats_.gets;
@@ -366,21 +423,35 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
   s = Statement(cf, CfStatement::kGet, &stmt);
   if (!s.ok()) return s;
   int64_t now = 0;
+  int64_t remaining = kNoTtl;
   {
-    engine::ResetGuard reset(*stmt);
-    stmt->BindBlob(1, key);
-    int rc = stmt->Step();
-    if (rc == SQLITE_DONE) return Status::NotFound("key not found");
-    if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "get");
-    int64_t remaining = RemainingTtl(*stmt, 1, &now);
-    if (remaining != 0) {
-      Slice value;
-      s = OpenValue(cf.id, key, stmt->ColumnBlob(0), &value_buf_, &value);
-      if (!s.ok()) return s;
-      if (!sink(value)) return Status(Code::kNoMem, "out of memory");
-      stats_.bytes_read += value.size();
-      if (remaining_ms) *remaining_ms = remaining;
-      return Status::OK();
+    engine::PageSource::ReadScope scope(pages_);
+    StoredRow row;
+    switch (FindInPages(cf, key, &row)) {
+      case PageLookup::kNotFound:
+        return Status::NotFound("key not found");
+      case PageLookup::kFound:
+        remaining = row.has_expiry ? RemainingTtl(row.expires, &now) : kNoTtl;
+        if (remaining != 0) {
+          s = DeliverValue(cf, key, row.value, sink);
+          if (s.ok() && remaining_ms) *remaining_ms = remaining;
+          return s;
+        }
+        break;
+      case PageLookup::kUseSql: {
+        engine::ResetGuard reset(*stmt);
+        stmt->BindBlob(1, key);
+        int rc = stmt->Step();
+        if (rc == SQLITE_DONE) return Status::NotFound("key not found");
+        if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "get");
+        remaining = RemainingTtl(*stmt, 1, &now);
+        if (remaining != 0) {
+          s = DeliverValue(cf, key, stmt->ColumnBlob(0), sink);
+          if (s.ok() && remaining_ms) *remaining_ms = remaining;
+          return s;
+        }
+        break;
+      }
     }
   }
   ExpireKey(cf, key, now);
@@ -395,11 +466,26 @@ Status StoreCore::LookUpTtl(ColumnFamilyState& cf, Slice key, bool* found,
   engine::Statement* stmt = nullptr;
   s = Statement(cf, CfStatement::kExists, &stmt);
   if (!s.ok()) return s;
+  *remaining = kNoTtl;
+  {
+    engine::PageSource::ReadScope scope(pages_);
+    StoredRow row;
+    switch (FindInPages(cf, key, &row)) {
+      case PageLookup::kNotFound:
+        *found = false;
+        return Status::OK();
+      case PageLookup::kFound:
+        *found = true;
+        if (row.has_expiry) *remaining = RemainingTtl(row.expires, now);
+        return Status::OK();
+      case PageLookup::kUseSql:
+        break;
+    }
+  }
   engine::ResetGuard reset(*stmt);
   stmt->BindBlob(1, key);
   int rc = stmt->Step();
   *found = rc == SQLITE_ROW;
-  *remaining = kNoTtl;
   if (rc == SQLITE_DONE) return Status::OK();
   if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, context);
   *remaining = RemainingTtl(*stmt, 0, now);

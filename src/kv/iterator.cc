@@ -3,6 +3,7 @@
 #include "snkv/iterator.h"
 
 #include <iterator>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -105,6 +106,8 @@ void IteratorCore::Invalidate(const char* why) {
   for (auto& stmt : stmts_) stmt.Finalize();
   running_ = nullptr;
   pin_ = nullptr;
+  paging_ = false;
+  cursor_.reset();
   batch_.Clear();
   collecting_.store(false, std::memory_order_relaxed);
   valid_ = false;
@@ -163,7 +166,11 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
     Unpin();
     Status s = store_->PrepareRead();
     if (!s.ok()) return s;
+    page_snapshot_ = store_->page_snapshot();
+    page_epoch_ = store_->change_epoch();
   }
+  paging_ = false;
+  cursor_.reset();
   Status s = PrepareShape(shape);
   if (!s.ok()) {
     if (previous != nullptr) previous->Reset();
@@ -182,6 +189,9 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   if (IsCollecting(shape)) {
     batch_.Start(prefix_, now_ms_);
     batch_next_ = 0;
+    // Only while the previous statement still holds the snapshot can the
+    // pin that paging needs be taken in it.
+    if (previous != nullptr) StartPaging(IsForward(shape));
   }
   s = Step();
   if (previous != nullptr) {
@@ -195,9 +205,57 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   return s;
 }
 
+void IteratorCore::StartPaging(bool forward) {
+  if (!page_snapshot_.usable() || store_->change_epoch() != page_epoch_ ||
+      store_->has_pending_writes()) {
+    return;
+  }
+  Pin();
+  if (pin_ == nullptr) return;
+  const uint32_t root =
+      store_->RootPage(*family_, page_snapshot_.schema_cookie);
+  if (root == 0) return;
+  engine::PageSource::ReadScope scope(store_->pages());
+  cursor_.emplace(store_->pages(), page_snapshot_, root);
+  // The collecting shapes' bounds are strict: k > bound or k < bound.
+  const engine::CursorResult r = forward
+                                     ? cursor_->SeekForward(bound_, false)
+                                     : cursor_->SeekBackward(bound_, false);
+  if (r == engine::CursorResult::kFallback) {
+    cursor_.reset();
+    return;
+  }
+  cursor_at_end_ = r == engine::CursorResult::kEnd;
+  paging_ = true;
+}
+
+IteratorCore::PageFill IteratorCore::FillFromPages(bool forward) {
+  engine::PageSource::ReadScope scope(store_->pages());
+  for (;;) {
+    if (cursor_at_end_) return PageFill::kEnd;
+    Slice record;
+    StoredRow row;
+    if (cursor_->Record(&record_buf_, &record) != engine::CursorResult::kOk ||
+        !DecodeStoredRow(record, &row)) {
+      return PageFill::kUseSql;
+    }
+    const bool stop =
+        batch_.Collect(row.key, row.value, row.has_expiry, row.expires);
+    const engine::CursorResult r = forward ? cursor_->Next() : cursor_->Prev();
+    if (r == engine::CursorResult::kFallback) {
+      // The row is in the batch; SQL goes on after it.
+      return stop ? PageFill::kFull : PageFill::kUseSql;
+    }
+    cursor_at_end_ = r == engine::CursorResult::kEnd;
+    if (stop) return PageFill::kFull;
+  }
+}
+
 void IteratorCore::Finish() {
   if (running_ != nullptr) running_->Reset();
   running_ = nullptr;
+  paging_ = false;
+  cursor_.reset();
   collecting_.store(false, std::memory_order_relaxed);
   Unpin();
 }
@@ -282,7 +340,31 @@ Status IteratorCore::StepCollecting() {
     }
     batch_.Clear();
     batch_next_ = 0;
-    const int rc = store_->StepCollecting(*running_, &batch_);
+    store_->NoteSnapshotUse();  // a scan is no idle handle
+    int rc = SQLITE_ROW;
+    if (paging_) {
+      PageFill fill = PageFill::kUseSql;
+      try {
+        fill = FillFromPages(IsForward(running_shape_));
+      } catch (const std::bad_alloc&) {
+        Finish();
+        return Status(Code::kNoMem, "out of memory");
+      }
+      if (fill == PageFill::kEnd) rc = SQLITE_DONE;
+      // bound_ follows the last row collected, where SQL would go on.
+      if (batch_.size() > 0) {
+        const Slice last = batch_.row(batch_.size() - 1).key;
+        bound_.assign(last.data(), last.size());
+      }
+      if (fill == PageFill::kUseSql) {
+        // The statement starts after that row, in the snapshot the pin
+        // holds; bound_ stays bound to it from here on.
+        paging_ = false;
+        cursor_.reset();
+        running_->BindBlob(1, bound_);
+      }
+    }
+    if (!paging_) rc = store_->StepCollecting(*running_, &batch_);
     batch_epoch_ = store_->change_epoch();
     if (rc == SQLITE_DONE) {
       batch_.MarkEnd();  // its rows are still to be delivered

@@ -16,9 +16,11 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/connection.h"
+#include "engine/index_cursor.h"
 #include "kv/row_batch.h"
 #include "kv/store_core.h"
 #include "snkv/iterator.h"
@@ -96,6 +98,15 @@ class IteratorCore {
   // Step() for a collecting statement: the next row of the batch, filling
   // the batch again when it runs out.
   Status StepCollecting();
+  // For a collecting shape just positioned from bound_: reads the batches
+  // straight from the snapshot's pages instead of stepping the statement
+  // (see "Read path" in docs/design.md), when the iterator's snapshot is
+  // the store's validated one, the handle has not written since, and the
+  // pin that keeps the snapshot alive is in place. Sets paging_.
+  void StartPaging(bool forward);
+  enum class PageFill { kFull, kEnd, kUseSql };
+  // Adds rows to batch_ from cursor_ (store mutex held).
+  PageFill FillFromPages(bool forward);
   // Ends the scan: resets the running statement and unpins.
   void Finish();
   // Keeps the read transaction open with the kPin statement, so that the
@@ -142,6 +153,14 @@ class IteratorCore {
   bool collect_checked_ = false;  // ShouldCollect asked the store
   uint64_t expiry_epoch_ = 0;  // store's expiry_indexes_created() at the switch
   RowBatch batch_;             // rows of a collecting statement
+  // The store's page snapshot when the iterator was positioned afresh, and
+  // the store's change_epoch() then (see StartPaging).
+  engine::PageSnapshot page_snapshot_;
+  uint64_t page_epoch_ = 0;
+  std::optional<engine::IndexCursor> cursor_;  // on the next row to collect
+  bool paging_ = false;       // batches come from cursor_
+  bool cursor_at_end_ = false;
+  std::string record_buf_;    // records that spill onto overflow pages
   size_t batch_next_ = 0;      // the next of them to deliver
   uint64_t batch_epoch_ = 0;   // store's change_epoch() when it was filled
   engine::Statement* pin_ = nullptr;  // stmts_[kPin] while it holds a row

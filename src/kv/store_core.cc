@@ -299,6 +299,8 @@ Status StoreCore::Close() {
   value_buf_.clear();
   value_buf_.shrink_to_fit();
   wal_watch_.Detach();
+  pages_.Detach();
+  root_stmt_.Finalize();
   begin_stmt_.Finalize();
   touch_stmt_.Finalize();
   commit_stmt_.Finalize();
@@ -691,8 +693,13 @@ Status StoreCore::StartSnapshot() {
       EndSnapshot();
       return Status::OK();  // cannot watch: every read runs on its own
     }
+    // nBackfill is read while the header is still `before`: a WAL reset
+    // (which zeroes nBackfill and lets the WAL be overwritten) changes the
+    // header, so a value read here belongs to this snapshot's WAL.
+    const uint32_t backfilled = wal_watch_.Backfilled();
     if (have_before && wal_watch_.Read() == before) {
       snapshot_header_ = before;
+      DescribePages(before, backfilled);
       if (!watched_) {
         IdleReleaser::Watch(shared_from_this());
         watched_ = true;
@@ -704,7 +711,25 @@ Status StoreCore::StartSnapshot() {
   return Status::OK();  // still racing: this read runs in its own transaction
 }
 
+void StoreCore::DescribePages(const engine::WalWatch::Header& header,
+                              uint32_t backfilled) {
+  page_snapshot_ = engine::PageSnapshot{};
+  // A read-only handle may be reading a WAL index of its own in heap
+  // memory, which the shared one we map need not match.
+  if (pages_unavailable_ || read_only_ || path_.empty()) return;
+  if (!pages_.attached()) {
+    int64_t page_size = 0;
+    if (!conn_.QueryInt("PRAGMA page_size", &page_size).ok() ||
+        !pages_.Attach(conn_.get(), static_cast<uint32_t>(page_size))) {
+      pages_unavailable_ = true;
+      return;
+    }
+  }
+  page_snapshot_ = pages_.Describe(header, backfilled);
+}
+
 void StoreCore::EndSnapshot() noexcept {
+  page_snapshot_ = engine::PageSnapshot{};
   if (!snapshot_open_) return;
   snapshot_open_ = false;
   int rc = commit_stmt_.Step();

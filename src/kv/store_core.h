@@ -21,8 +21,10 @@
 
 #include "crypto/cipher.h"
 #include "engine/connection.h"
+#include "engine/page_source.h"
 #include "engine/wal_snapshot.h"
 #include "kv/row_batch.h"
+#include "kv/stored_row.h"
 #include "kv/write_buffer.h"
 #include "snkv/options.h"
 #include "snkv/slice.h"
@@ -68,6 +70,11 @@ struct ColumnFamilyState : std::enable_shared_from_this<ColumnFamilyState> {
   bool dropped = false;         // dropped through this store handle
   uint64_t checked_in_txn = 0;  // write transaction that saw the table exist
   bool has_expiry_index = false;
+  // The table's root page in snapshots whose schema cookie is root_cookie
+  // (see StoreCore::RootPage); 0: the table does not exist there.
+  bool root_known = false;
+  uint32_t root_cookie = 0;
+  uint32_t root_page = 0;
   // The schema version at which the file was last seen without this
   // family's expiry index (-1: not known). See StoreCore::MayHaveTtl.
   int64_t no_ttl_schema_version = -1;
@@ -211,6 +218,22 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // any connection, while keeping the read transaction open across calls
   // when nothing changed (see docs/design.md, "Read path").
   Status PrepareRead();
+  // The pages of the cached snapshot, when its reads can bypass SQL: a
+  // usable snapshot only while it is open and known to match its WAL-index
+  // header (see StartSnapshot).
+  const engine::PageSnapshot& page_snapshot() const noexcept {
+    return page_snapshot_;
+  }
+  engine::PageSource& pages() noexcept { return pages_; }
+  // The root page of `cf`'s table in snapshots with schema cookie
+  // `cookie`, looked up (through SQL, in the cached snapshot) when the
+  // cookie changed; 0 if the table is not there or on any error.
+  uint32_t RootPage(ColumnFamilyState& cf, uint32_t cookie);
+  // Tells the idle releaser that the cached snapshot is in use (an
+  // iterator reading on without new positioning).
+  void NoteSnapshotUse() noexcept {
+    last_read_ = std::chrono::steady_clock::now();
+  }
   // Called by an iterator that has read kScanRowsBeforeMap rows since it
   // was positioned: a long scan pays for mapping the file (see PrepareRead).
   void NoteLongScan();
@@ -303,6 +326,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Fails for keys or values longer than SQLite can store.
   Status CheckSize(Slice key, Slice value) const;
 
+  // How a read through the pages went.
+  enum class PageLookup { kFound, kNotFound, kUseSql };
+  // Looks `key` up in the pages of the cached snapshot. *row points into
+  // the pages (or page_buf_) until pages_.EndRead().
+  PageLookup FindInPages(ColumnFamilyState& cf, Slice key, StoredRow* row);
+  // Hands the stored value of a found row to `sink` (opening it on an
+  // encrypted store) and accounts for it.
+  Status DeliverValue(const ColumnFamilyState& cf, Slice key, Slice stored,
+                      const ValueSink& sink);
   // Lazily deletes `key` if it is expired as of now_ms (best effort).
   void ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms);
   // Inside a write transaction puts are collected in pending_ and written
@@ -327,6 +359,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status StartSnapshot();
   // Prepares begin_stmt_, touch_stmt_ and commit_stmt_ if not yet done.
   Status PrepareSnapshotStatements();
+  // Sets page_snapshot_ for the snapshot just validated (a usable one when
+  // its pages can be read directly).
+  void DescribePages(const engine::WalWatch::Header& header,
+                     uint32_t backfilled);
   // Ends the cached read transaction, if any.
   void EndSnapshot() noexcept;
   // Accounts a read that found another connection's commit.
@@ -418,6 +454,13 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::Statement begin_stmt_;
   engine::Statement touch_stmt_;  // any read: makes BEGIN take its snapshot
   engine::Statement commit_stmt_;
+  // Reads that bypass SQL (docs/design.md, "Read path"): the pages of the
+  // validated cached snapshot. Declared after conn_, so destroyed first.
+  engine::PageSource pages_;
+  engine::PageSnapshot page_snapshot_;
+  bool pages_unavailable_ = false;  // attaching failed: SQL only
+  engine::Statement root_stmt_;     // see RootPage
+  std::string page_buf_;            // records that spill onto overflow pages
   std::shared_ptr<ColumnFamilyState> default_cf_;
   std::map<int64_t, std::weak_ptr<ColumnFamilyState>> families_;
   std::set<IteratorCore*> iterators_;
