@@ -30,10 +30,11 @@ class IndexCursorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &db_), SQLITE_OK);
-    Exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"
-         "PRAGMA wal_autocheckpoint = 0;"
-         "CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires INTEGER)"
-         " WITHOUT ROWID;");
+    Exec(
+        "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"
+        "PRAGMA wal_autocheckpoint = 0;"
+        "CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires INTEGER)"
+        " WITHOUT ROWID;");
   }
   void TearDown() override {
     cursor_.reset();
@@ -64,9 +65,9 @@ class IndexCursorTest : public ::testing::Test {
   }
   void Delete(const std::string& k) {
     sqlite3_stmt* s = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db_, "DELETE FROM t WHERE k = ?1", -1, &s,
-                                 nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_prepare_v2(db_, "DELETE FROM t WHERE k = ?1", -1, &s, nullptr),
+        SQLITE_OK);
     sqlite3_bind_blob(s, 1, k.data(), static_cast<int>(k.size()),
                       SQLITE_STATIC);
     ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
@@ -143,8 +144,8 @@ class IndexCursorTest : public ::testing::Test {
       ASSERT_EQ(cursor_->Find(k), CursorResult::kOk) << k;
       EXPECT_EQ(Current().second, row);
       EXPECT_EQ(cursor_->Find(k + '\0'), model_.count(k + '\0')
-                                               ? CursorResult::kOk
-                                               : CursorResult::kEnd);
+                                             ? CursorResult::kOk
+                                             : CursorResult::kEnd);
       // Seeks from just beside the key.
       CursorResult after = cursor_->SeekForward(k, false);
       ASSERT_EQ(after, Expect(model_.upper_bound(k)));
@@ -155,8 +156,8 @@ class IndexCursorTest : public ::testing::Test {
       ASSERT_EQ(cursor_->SeekBackward(k, true), CursorResult::kOk);
       EXPECT_EQ(Current().first, k);
     }
-    EXPECT_EQ(cursor_->Find(""), model_.count("") ? CursorResult::kOk
-                                                  : CursorResult::kEnd);
+    EXPECT_EQ(cursor_->Find(""),
+              model_.count("") ? CursorResult::kOk : CursorResult::kEnd);
     EndRead();
   }
 

@@ -126,7 +126,7 @@ class IndexCursor {
   uint32_t root_;
   uint64_t read_epoch_ = 0;  // source_->read_epoch() when pages were fetched
   std::array<Level, kMaxDepth> stack_{};
-  int depth_ = 0;  // 0: not positioned
+  int depth_ = 0;        // 0: not positioned
   std::string key_buf_;  // keys that reach onto overflow pages
 };
 

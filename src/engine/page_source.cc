@@ -44,8 +44,9 @@ template <class T>
 T LoadShared(const volatile uint8_t* p) {
   // Slots are aligned and written whole by SQLite; a relaxed load of each
   // suffices after the acquire fence that read the header.
-  return __atomic_load_n(reinterpret_cast<const T*>(const_cast<const uint8_t*>(p)),
-                         __ATOMIC_RELAXED);
+  return __atomic_load_n(
+      reinterpret_cast<const T*>(const_cast<const uint8_t*>(p)),
+      __ATOMIC_RELAXED);
 }
 
 }  // namespace
@@ -104,10 +105,8 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   file_storage_ = std::move(storage);
   file_ = file;
   page_size_ = page_size;
-  map_limit_pages_ = static_cast<uint32_t>(
-      std::min<sqlite3_int64>(std::min<sqlite3_int64>(limit, INT32_MAX) /
-                                  page_size,
-                              UINT32_MAX));
+  map_limit_pages_ = static_cast<uint32_t>(std::min<sqlite3_int64>(
+      std::min<sqlite3_int64>(limit, INT32_MAX) / page_size, UINT32_MAX));
   return true;
 }
 
@@ -178,8 +177,8 @@ const volatile uint8_t* PageSource::IndexUnit(uint32_t unit) noexcept {
   if (unit < units_.size() && units_[unit] != nullptr) return units_[unit];
   void volatile* region = nullptr;
   // bExtend = 0: never grow the WAL index, only map what exists.
-  if (db_file_->pMethods->xShmMap(db_file_, static_cast<int>(unit),
-                                  kUnitBytes, 0, &region) != SQLITE_OK ||
+  if (db_file_->pMethods->xShmMap(db_file_, static_cast<int>(unit), kUnitBytes,
+                                  0, &region) != SQLITE_OK ||
       region == nullptr) {
     return nullptr;
   }
@@ -255,8 +254,8 @@ const uint8_t* PageSource::ReadDbPage(uint32_t pgno, uint8_t* buf) noexcept {
 }
 
 PageSource::PageBuffer PageSource::NewBuffer() const {
-  return PageBuffer(
-      new (std::nothrow) uint8_t[format::kWalFrameHeaderSize + page_size_]);
+  return PageBuffer(new (std::nothrow)
+                        uint8_t[format::kWalFrameHeaderSize + page_size_]);
 }
 
 uint8_t* PageSource::ScratchBuffer() noexcept {
@@ -346,8 +345,9 @@ void PageSource::MapPages(uint32_t pages) noexcept {
   if (file_->pMethods->xFileSize(file_, &bytes) != SQLITE_OK) return;
   // Pages past the map (a file larger than SQLite's mapping limit) are
   // read with xRead.
-  const auto have = static_cast<uint32_t>(std::min<sqlite3_int64>(
-      {bytes / page_size_, sqlite3_int64{pages}, sqlite3_int64{map_limit_pages_}}));
+  const auto have = static_cast<uint32_t>(
+      std::min<sqlite3_int64>({bytes / page_size_, sqlite3_int64{pages},
+                               sqlite3_int64{map_limit_pages_}}));
   if (have == 0) return;
   void* p = nullptr;
   if (file_->pMethods->xFetch(file_, 0,

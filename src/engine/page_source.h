@@ -36,10 +36,10 @@ namespace snkv::engine {
 
 // One read snapshot, as PageSource reads it.
 struct PageSnapshot {
-  uint32_t max_frame = 0;  // the WAL frames the snapshot covers: 1..max
-  uint32_t min_frame = 1;  // frames below this are in the database file
-  uint32_t db_pages = 0;   // the database's size in pages; 0: not usable
-  uint64_t salt = 0;       // the WAL's salts: which WAL the frames are in
+  uint32_t max_frame = 0;      // the WAL frames the snapshot covers: 1..max
+  uint32_t min_frame = 1;      // frames below this are in the database file
+  uint32_t db_pages = 0;       // the database's size in pages; 0: not usable
+  uint64_t salt = 0;           // the WAL's salts: which WAL the frames are in
   uint32_t usable_size = 0;    // page size less the reserved bytes
   uint32_t schema_cookie = 0;  // changes with every schema change
 

@@ -59,7 +59,8 @@ inline int64_t GetInteger(uint64_t serial, const uint8_t* p) noexcept {
   if (serial == 9) return 1;
   const uint64_t n = SerialSize(serial);
   // Sign-extend from the first byte, then shift the rest in.
-  auto x = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(p[0])));
+  auto x =
+      static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(p[0])));
   for (uint64_t i = 1; i < n; ++i) x = (x << 8) | p[i];
   return static_cast<int64_t>(x);
 }

@@ -377,8 +377,8 @@ uint32_t StoreCore::RootPage(ColumnFamilyState& cf, uint32_t cookie) {
   const int64_t root = rc == SQLITE_ROW ? root_stmt_.ColumnInt(0) : 0;
   cf.root_known = true;
   cf.root_cookie = cookie;
-  cf.root_page = root > 0 && root <= UINT32_MAX ? static_cast<uint32_t>(root)
-                                                : 0;
+  cf.root_page =
+      root > 0 && root <= UINT32_MAX ? static_cast<uint32_t>(root) : 0;
   return cf.root_page;
 }
 

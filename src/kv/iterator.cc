@@ -218,9 +218,8 @@ void IteratorCore::StartPaging(bool forward) {
   engine::PageSource::ReadScope scope(store_->pages());
   cursor_.emplace(store_->pages(), page_snapshot_, root);
   // The collecting shapes' bounds are strict: k > bound or k < bound.
-  const engine::CursorResult r = forward
-                                     ? cursor_->SeekForward(bound_, false)
-                                     : cursor_->SeekBackward(bound_, false);
+  const engine::CursorResult r = forward ? cursor_->SeekForward(bound_, false)
+                                         : cursor_->SeekBackward(bound_, false);
   if (r == engine::CursorResult::kFallback) {
     cursor_.reset();
     return;
