@@ -78,7 +78,7 @@ bool IndexCursor::ReadCell(const Level& level, uint32_t i,
   const uint32_t usable = snap_.usable_size;
   const uint32_t header_size = level.leaf ? 8 : 12;
   const uint32_t pointers = level.header + header_size;
-  const uint32_t offset = format::Get16(level.page + pointers + 2 * i);
+  const uint32_t offset = format::Get16(level.page + pointers + 2 * size_t{i});
   if (offset < pointers + 2 * level.cells || offset >= usable) return false;
   const uint8_t* p = level.page + offset;
   uint32_t room = usable - offset;
@@ -176,7 +176,7 @@ void IndexCursor::PrefetchCells(const Level& level) const noexcept {
   // (random reads: +25-35 %). Scans gained nothing from it.
   const uint8_t* pointers = level.page + level.header + (level.leaf ? 8 : 12);
   for (uint32_t i = 0; i < level.cells; ++i) {
-    const uint32_t offset = format::Get16(pointers + 2 * i);
+    const uint32_t offset = format::Get16(pointers + 2 * size_t{i});
     if (offset < snap_.usable_size) {
       __builtin_prefetch(level.page + offset);
       __builtin_prefetch(level.page + offset + 24);  // a key across lines
@@ -241,26 +241,15 @@ CursorResult IndexCursor::Find(Slice key) noexcept {
 }
 
 CursorResult IndexCursor::SeekForward(Slice bound, bool inclusive) noexcept {
-  depth_ = 0;
-  read_epoch_ = source_->read_epoch();
-  uint32_t pgno = root_;
-  for (;;) {
-    if (!Push(pgno)) return Fail();
-    Level& level = stack_[depth_ - 1];
-    uint32_t i = 0;
-    bool equal = false;
-    if (!LowerBound(level, bound, &i, &equal)) return Fail();
-    level.index = i;
-    if (equal) return inclusive ? CursorResult::kOk : Next();
-    if (level.leaf) {
-      if (i < level.cells) return CursorResult::kOk;
-      return AscendForward();
-    }
-    if (!ChildOf(level, i, &pgno)) return Fail();
-  }
+  return Seek(bound, inclusive, /*forward=*/true);
 }
 
 CursorResult IndexCursor::SeekBackward(Slice bound, bool inclusive) noexcept {
+  return Seek(bound, inclusive, /*forward=*/false);
+}
+
+CursorResult IndexCursor::Seek(Slice bound, bool inclusive,
+                               bool forward) noexcept {
   depth_ = 0;
   read_epoch_ = source_->read_epoch();
   uint32_t pgno = root_;
@@ -271,9 +260,16 @@ CursorResult IndexCursor::SeekBackward(Slice bound, bool inclusive) noexcept {
     bool equal = false;
     if (!LowerBound(level, bound, &i, &equal)) return Fail();
     level.index = i;
-    if (equal) return inclusive ? CursorResult::kOk : Prev();
+    if (equal) {
+      if (inclusive) return CursorResult::kOk;
+      return forward ? Next() : Prev();
+    }
     if (level.leaf) {
-      // Cell i is the first above the bound: the answer is the one before.
+      // Cell i is the first above the bound: forward, the answer; backward,
+      // the one before it.
+      if (forward) {
+        return i < level.cells ? CursorResult::kOk : AscendForward();
+      }
       if (i > 0) {
         level.index = i - 1;
         return CursorResult::kOk;

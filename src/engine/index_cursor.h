@@ -108,6 +108,8 @@ class IndexCursor {
   // that cell's key is `key`.
   bool LowerBound(const Level& level, Slice key, uint32_t* index,
                   bool* equal) noexcept;
+  // SeekForward (forward) or SeekBackward: one descent by `bound`.
+  CursorResult Seek(Slice bound, bool inclusive, bool forward) noexcept;
   // Descents from page `pgno` to its first / last entry.
   CursorResult DescendFirst(uint32_t pgno) noexcept;
   CursorResult DescendLast(uint32_t pgno) noexcept;

@@ -203,13 +203,13 @@ int64_t PageSource::FindFrame(const PageSnapshot& snap,
     uint32_t probes = 0;
     for (uint32_t slot = (pgno * kHashMultiplier) & (kHashSlots - 1);;
          slot = (slot + 1) & (kHashSlots - 1)) {
-      const uint32_t entry = LoadShared<uint16_t>(slots + 2 * slot);
+      const uint32_t entry = LoadShared<uint16_t>(slots + 2 * size_t{slot});
       if (entry == 0) break;
       // More probes than slots: a damaged index with no free slot.
       if (++probes > kHashSlots || entry > capacity) return -1;
       const uint32_t frame = zero + entry;
       if (frame <= snap.max_frame && frame >= snap.min_frame &&
-          LoadShared<uint32_t>(pages + 4 * (entry - 1)) == pgno) {
+          LoadShared<uint32_t>(pages + 4 * size_t{entry - 1}) == pgno) {
         best = std::max(best, frame);
       }
     }
@@ -226,8 +226,8 @@ const uint8_t* PageSource::ReadFrame(const PageSnapshot& snap, uint32_t frame,
       wal == nullptr || wal->pMethods == nullptr) {
     return nullptr;
   }
-  const auto frame_bytes =
-      static_cast<sqlite3_int64>(format::kWalFrameHeaderSize + page_size_);
+  const sqlite3_int64 frame_bytes =
+      sqlite3_int64{format::kWalFrameHeaderSize} + page_size_;
   const sqlite3_int64 offset =
       static_cast<sqlite3_int64>(format::kWalHeaderSize) +
       (static_cast<sqlite3_int64>(frame) - 1) * frame_bytes;

@@ -716,7 +716,7 @@ void StoreCore::DescribePages(const engine::WalWatch::Header& header,
   page_snapshot_ = engine::PageSnapshot{};
   // A read-only handle may be reading a WAL index of its own in heap
   // memory, which the shared one we map need not match.
-  if (pages_unavailable_ || read_only_ || path_.empty()) return;
+  if (pages_unavailable_ || read_only_) return;
   if (!pages_.attached()) {
     int64_t page_size = 0;
     if (!conn_.QueryInt("PRAGMA page_size", &page_size).ok() ||
