@@ -89,11 +89,43 @@ bool value_matches(uint64_t i, size_t size, std::string_view v) {
 
 // Size and leading key bytes; the full comparison on every 64th op.
 bool value_ok(uint64_t i, size_t size, std::string_view v, uint64_t op) {
+  return value_ok(i, make_key(i), size, v, op);
+}
+
+bool value_ok(uint64_t i, std::string_view key, size_t size, std::string_view v,
+              uint64_t op) {
   if (op % 64 == 0) return value_matches(i, size, v);
   if (v.size() != size) return false;
-  std::string key = make_key(i);
-  return v.substr(0, std::min(size, key.size())) ==
-         std::string_view(key).substr(0, std::min(size, key.size()));
+  const size_t n = std::min(size, key.size());
+  return v.substr(0, n) == key.substr(0, n);
+}
+
+void KeySequence::advance() {
+  ++index_;
+  // Add one to the decimal digits after "key"; a carry out of the leading
+  // digit means the key grows a digit, so format it afresh.
+  for (size_t d = key_.size(); d-- > 3;) {
+    if (key_[d] != '9') {
+      ++key_[d];
+      return;
+    }
+    key_[d] = '0';
+  }
+  key_ = make_key(index_);
+}
+
+void KeySequence::retreat() {
+  --index_;
+  for (size_t d = key_.size(); d-- > 3;) {
+    if (key_[d] != '0') {
+      --key_[d];
+      // Past ten digits a leading zero means the key lost a digit.
+      if (key_.size() > 13 && key_[3] == '0') key_ = make_key(index_);
+      return;
+    }
+    key_[d] = '9';
+  }
+  key_ = make_key(index_);
 }
 
 // The 4 generation bytes after the 13 key bytes.

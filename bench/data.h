@@ -33,6 +33,27 @@ bool value_matches(uint64_t i, size_t size, std::string_view v);
 // op number) compares the whole value like value_matches.
 bool value_ok(uint64_t i, size_t size, std::string_view v, uint64_t op);
 
+// As value_ok, for callers that already hold make_key(i) in `key`.
+bool value_ok(uint64_t i, std::string_view key, size_t size, std::string_view v,
+              uint64_t op);
+
+// make_key(i) for consecutive i, stepped in place: a scan checks each key
+// it is given without formatting a new one, so the check costs little next
+// to the store's own work (formatting every key took about as long as the
+// fastest stores' scans).
+class KeySequence {
+ public:
+  explicit KeySequence(uint64_t first) : index_(first), key_(make_key(first)) {}
+  uint64_t index() const { return index_; }
+  const std::string& key() const { return key_; }
+  void advance();  // to index() + 1
+  void retreat();  // to index() - 1; index() must be > 0
+
+ private:
+  uint64_t index_;
+  std::string key_;
+};
+
 // The generation stored in a value written by make_value (0 if too short).
 uint32_t value_generation(std::string_view v);
 

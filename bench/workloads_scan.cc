@@ -12,13 +12,14 @@ void run_full_scan(Context& c) {
   c.ensure_loaded();
   Result r{"full_scan"};
   Checker check;
-  uint64_t next = 0;
+  KeySequence expect(0);
   const size_t size = c.cfg.value_size;
   Timer t;
   uint64_t n = c.db().scan([&](std::string_view k, std::string_view v) {
-    if (k != make_key(next) || !value_ok(next, size, v, next))
-      check.fail("entry " + std::to_string(next) + " is " + std::string(k));
-    ++next;
+    const uint64_t i = expect.index();
+    if (k != expect.key() || !value_ok(i, expect.key(), size, v, i))
+      check.fail("entry " + std::to_string(i) + " is " + std::string(k));
+    expect.advance();
     return true;
   });
   r.seconds = t.seconds();
@@ -36,13 +37,16 @@ void run_reverse_scan(Context& c) {
   const uint64_t keys = c.counts.keys;
   const size_t size = c.cfg.value_size;
   uint64_t seen = 0;
+  KeySequence expect(keys - 1);
   Timer t;
   uint64_t n = c.db().reverse_scan([&](std::string_view k, std::string_view v) {
-    uint64_t i = keys - 1 - seen;
-    if (seen >= keys || k != make_key(i) || !value_ok(i, size, v, seen))
+    const uint64_t i = expect.index();
+    if (seen >= keys || k != expect.key() ||
+        !value_ok(i, expect.key(), size, v, seen))
       check.fail("reverse entry " + std::to_string(seen) + " is " +
                  std::string(k));
     ++seen;
+    if (i > 0) expect.retreat();
     return true;
   });
   r.seconds = t.seconds();
