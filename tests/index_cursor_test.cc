@@ -91,7 +91,8 @@ class IndexCursorTest : public ::testing::Test {
     if (!source_.attached()) ASSERT_TRUE(source_.Attach(db_, 4096));
     snap_ = source_.Describe(watch_.Read(), watch_.Backfilled());
     ASSERT_TRUE(snap_.usable());
-    cursor_.emplace(source_, snap_, static_cast<uint32_t>(root));
+    root_ = static_cast<uint32_t>(root);
+    cursor_.emplace(source_, snap_, root_);
   }
   void EndRead() {
     cursor_.reset();
@@ -178,6 +179,7 @@ class IndexCursorTest : public ::testing::Test {
   WalWatch watch_;
   PageSource source_;
   PageSnapshot snap_;
+  uint32_t root_ = 0;
   std::optional<IndexCursor> cursor_;
   Rows model_;
 };
@@ -267,6 +269,49 @@ TEST_F(IndexCursorTest, ASnapshotKeepsItsPagesWhileOthersCommit) {
   model_.clear();
   for (uint32_t i = 0; i <= 2500; ++i) model_[Key(i)] = Row{"new", {}};
   CheckAgainstModel();
+}
+
+TEST_F(IndexCursorTest, AdvancingPastACheckpointKeepsTheSnapshotsRows) {
+  for (uint32_t i = 0; i < 5000; ++i) Put(Key(i), "old");
+  BeginRead();
+  ASSERT_EQ(snap_.min_frame, 1u);  // nothing backfilled yet
+  const uint32_t max_frame = snap_.max_frame;
+  ASSERT_GT(max_frame, 100u);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &other), SQLITE_OK);
+  // Backfills every frame up to our read mark, then commits past it.
+  ASSERT_EQ(sqlite3_exec(other,
+                         "PRAGMA wal_checkpoint(PASSIVE);"
+                         "UPDATE t SET v = CAST('new' AS BLOB);"
+                         "PRAGMA wal_checkpoint(PASSIVE);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+
+  cursor_.reset();
+  source_.EndRead();
+  const uint32_t backfilled = watch_.Backfilled();
+  EXPECT_EQ(backfilled, max_frame);  // the reader's mark held it there
+  source_.Advance(&snap_, backfilled);
+  EXPECT_EQ(snap_.min_frame, max_frame + 1);  // all pages from the file now
+  EXPECT_EQ(snap_.max_frame, max_frame);
+  cursor_.emplace(source_, snap_, root_);
+  size_t n = 0;
+  for (CursorResult r = cursor_->SeekFirst(); r == CursorResult::kOk;
+       r = cursor_->Next(), ++n) {
+    EXPECT_EQ(Current().second.value, "old");
+  }
+  EXPECT_EQ(n, 5000u);
+  ASSERT_EQ(cursor_->Find(Key(4321)), CursorResult::kOk);
+  EXPECT_EQ(Current().second.value, "old");
+
+  // Values past the snapshot's frames never move it.
+  PageSnapshot copy = snap_;
+  source_.Advance(&copy, max_frame + 50);
+  EXPECT_EQ(copy.min_frame, snap_.min_frame);
+  source_.Advance(&copy, 0);
+  EXPECT_EQ(copy.min_frame, snap_.min_frame);
+  EndRead();
 }
 
 TEST_F(IndexCursorTest, DecodeRecordRejectsMalformedRecords) {

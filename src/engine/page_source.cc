@@ -173,6 +173,20 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
   return snap;
 }
 
+void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
+  // Safe because our read mark is max_frame: a checkpoint copies no frame
+  // past it, so for a page with no frame in (backfilled, max_frame] the
+  // file holds the snapshot's copy, now and for as long as the mark is
+  // held. The same reasoning lets SQLite skip backfilled frames. A smaller
+  // value (a WAL reset, only possible without a mark) changes nothing.
+  if (!snap->usable() || backfilled < snap->min_frame ||
+      backfilled > snap->max_frame) {
+    return;
+  }
+  snap->min_frame = backfilled + 1;
+  MapPages(snap->db_pages);  // the checkpoint may have grown the file
+}
+
 const volatile uint8_t* PageSource::IndexUnit(uint32_t unit) noexcept {
   if (unit < units_.size() && units_[unit] != nullptr) return units_[unit];
   void volatile* region = nullptr;

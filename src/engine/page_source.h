@@ -70,6 +70,15 @@ class PageSource {
   PageSnapshot Describe(const WalWatch::Header& header,
                         uint32_t backfilled) noexcept;
 
+  // Moves snap's first WAL frame past the frames a checkpoint has copied
+  // into the database file since the snapshot began (`backfilled`: the WAL
+  // index's nBackfill now), so that their pages are read through the map
+  // instead of from the WAL. A snapshot held across a long run of reads
+  // would otherwise keep reading a large load's frames from the WAL long
+  // after they were checkpointed. Call only while the connection still
+  // holds the read transaction `snap` describes, between operations.
+  void Advance(PageSnapshot* snap, uint32_t backfilled) noexcept;
+
   // Page `pgno` (from 1) of `snap`: page_size() bytes, valid until
   // EndRead(). nullptr when it cannot be read (out of range, an I/O error,
   // a WAL index or frame that does not look right).

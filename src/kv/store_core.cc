@@ -549,6 +549,7 @@ Status StoreCore::PrepareRead() {
       if (!mmap_on_ && ++snapshot_hits_ >= kSnapshotHitsBeforeMap) {
         UseMemoryMap(true);
       }
+      pages_.Advance(&page_snapshot_, wal_watch_.Backfilled());
       return Status::OK();
     }
     EndSnapshot();
