@@ -243,13 +243,8 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
     // longer be told apart; make sure now that the family still exists
     // (another connection may have dropped it). Holding the write lock,
     // nobody can drop it later in this transaction.
-    bool exists = false;
-    Status s = SchemaObjectExists(cf.table, &exists);
+    Status s = CheckExists(cf);
     if (!s.ok()) return s;
-    if (!exists) {
-      return Status::NotFound("column family '" + cf.name +
-                              "' no longer exists");
-    }
     cf.checked_in_txn = write_txn_serial_;
   }
   if (key.size() + stored.size() >= kDirectPutBytes) {

@@ -71,8 +71,11 @@ IteratorCore::IteratorCore(std::shared_ptr<StoreCore> store,
       reverse_(options.reverse) {
   status_ = store_->Call([&] {
     Status s = store_->CheckUsable(*family_);
+    // A statement reused from the pool would not notice a family another
+    // connection dropped until it runs: look in the (fresh) schema now.
+    if (s.ok()) s = store_->PrepareRead();
+    if (s.ok()) s = store_->CheckExists(*family_);
     if (!s.ok()) return s;
-    // Preparing now also finds a family dropped by another connection.
     s = PrepareShape(Shape::kFirst);
     if (!s.ok()) return s;
     store_->RegisterIterator(this);

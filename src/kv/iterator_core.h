@@ -158,11 +158,11 @@ class IteratorCore {
   engine::PageSnapshot page_snapshot_;
   uint64_t page_epoch_ = 0;
   std::optional<engine::IndexCursor> cursor_;  // on the next row to collect
-  bool paging_ = false;       // batches come from cursor_
+  bool paging_ = false;                        // batches come from cursor_
   bool cursor_at_end_ = false;
   std::string record_buf_;    // records that spill onto overflow pages
-  size_t batch_next_ = 0;      // the next of them to deliver
-  uint64_t batch_epoch_ = 0;   // store's change_epoch() when it was filled
+  size_t batch_next_ = 0;     // the next of them to deliver
+  uint64_t batch_epoch_ = 0;  // store's change_epoch() when it was filled
   engine::Statement* pin_ = nullptr;  // stmts_[kPin] while it holds a row
   // Whether running_ is a collecting statement: a hint read without the
   // store mutex (Invalidate may clear it from another thread), so that

@@ -594,18 +594,22 @@ void StoreCore::NoteLongScan() {
   }
 }
 
+Status StoreCore::SchemaVersion(int64_t* version) {
+  Status s = PrepareSnapshotStatements();
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(touch_stmt_);
+  int rc = touch_stmt_.Step();
+  if (rc != SQLITE_ROW) return touch_stmt_.Error(rc, "schema");
+  *version = touch_stmt_.ColumnInt(0);
+  return Status::OK();
+}
+
 Status StoreCore::MayHaveTtl(ColumnFamilyState& cf, bool* may) {
   *may = true;
   if (cf.has_expiry_index) return Status::OK();
-  Status s = PrepareSnapshotStatements();
-  if (!s.ok()) return s;
   int64_t version = 0;
-  {
-    engine::ResetGuard reset(touch_stmt_);
-    int rc = touch_stmt_.Step();
-    if (rc != SQLITE_ROW) return touch_stmt_.Error(rc, "schema");
-    version = touch_stmt_.ColumnInt(0);
-  }
+  Status s = SchemaVersion(&version);
+  if (!s.ok()) return s;
   if (version == cf.no_ttl_schema_version) {
     *may = false;
     return Status::OK();
@@ -619,6 +623,21 @@ Status StoreCore::MayHaveTtl(ColumnFamilyState& cf, bool* may) {
     cf.no_ttl_schema_version = version;
     *may = false;
   }
+  return Status::OK();
+}
+
+Status StoreCore::CheckExists(ColumnFamilyState& cf) {
+  int64_t version = 0;
+  Status s = SchemaVersion(&version);
+  if (!s.ok()) return s;
+  if (version == cf.exists_schema_version) return Status::OK();
+  bool exists = false;
+  s = SchemaObjectExists(cf.table, &exists);
+  if (!s.ok()) return s;
+  if (!exists) {
+    return Status::NotFound("column family '" + cf.name + "' no longer exists");
+  }
+  cf.exists_schema_version = version;
   return Status::OK();
 }
 

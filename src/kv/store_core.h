@@ -78,6 +78,9 @@ struct ColumnFamilyState : std::enable_shared_from_this<ColumnFamilyState> {
   // The schema version at which the file was last seen without this
   // family's expiry index (-1: not known). See StoreCore::MayHaveTtl.
   int64_t no_ttl_schema_version = -1;
+  // The schema version at which the table was last seen to exist (-1: not
+  // known). See StoreCore::CheckExists.
+  int64_t exists_schema_version = -1;
   std::array<engine::Statement,
              static_cast<size_t>(CfStatement::kNumStatements)>
       statements;
@@ -278,6 +281,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
                              std::chrono::milliseconds idle);
   // Fails for a family dropped through this handle.
   Status CheckUsable(const ColumnFamilyState& cf) const;
+  // NotFound if another connection dropped `cf`'s table. Looks in the
+  // schema only when its version moved since the table was last seen, so
+  // repeated calls cost one PRAGMA step. Reads the cached snapshot if one
+  // is open: call PrepareRead (or hold the write lock) first for news.
+  Status CheckExists(ColumnFamilyState& cf);
   // A Status for a failed statement of family `cf`: a vanished table
   // (dropped by another handle) is NotFound.
   Status CfError(const ColumnFamilyState& cf, const engine::Statement& stmt,
@@ -318,6 +326,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // kNoTtl, ms left, or 0 if expired (*now then holds the time compared).
   Status LookUpTtl(ColumnFamilyState& cf, Slice key, bool* found,
                    int64_t* remaining, int64_t* now, std::string_view context);
+  // The file's schema version (PRAGMA schema_version) as this connection
+  // reads it now.
+  Status SchemaVersion(int64_t* version);
   // Whether the file's schema, as this connection reads it now, has a
   // table or index called `name`.
   Status SchemaObjectExists(std::string_view name, bool* exists);
