@@ -20,10 +20,11 @@ Result random_reads(Backend& db, const std::string& name, uint64_t keys,
   Timer t;
   for (uint64_t op = 0; op < reads; ++op) {
     uint64_t i = rng.below(keys);
-    if (!db.get(make_key(i), &got))
-      check.fail("key " + make_key(i) + " not found");
-    else if (!value_ok(i, size, got, op))
-      check.fail("wrong value for " + make_key(i));
+    const std::string key = make_key(i);
+    if (!db.get(key, &got))
+      check.fail("key " + key + " not found");
+    else if (!value_ok(i, key, size, got, op))
+      check.fail("wrong value for " + key);
   }
   r.seconds = t.seconds();
   r.ops = reads;

@@ -68,12 +68,12 @@ void run_prefix_scan(Context& c) {
   Timer t;
   for (uint64_t op = 0; op < c.counts.prefix_scans; ++op) {
     uint64_t g = rng.below(groups);
-    uint64_t next = g * 100;
+    KeySequence expect(g * 100);
     uint64_t n = c.db().prefix_scan(
         make_group_prefix(g), [&](std::string_view k, std::string_view) {
-          if (k != make_key(next))
+          if (k != expect.key())
             check.fail("prefix scan found " + std::string(k));
-          ++next;
+          expect.advance();
           return true;
         });
     entries += n;
@@ -99,13 +99,13 @@ void run_seek_range(Context& c) {
   Timer t;
   for (uint64_t op = 0; op < c.counts.seeks; ++op) {
     uint64_t i = rng.below(keys);
-    uint64_t next = i;
+    KeySequence expect(i);
     uint64_t n = c.db().range(make_key(i), len,
                               [&](std::string_view k, std::string_view) {
-                                if (k != make_key(next))
+                                if (k != expect.key())
                                   check.fail("range from " + make_key(i) +
                                              " found " + std::string(k));
-                                ++next;
+                                expect.advance();
                                 return true;
                               });
     if (n != std::min(len, keys - i))

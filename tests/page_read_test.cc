@@ -9,11 +9,13 @@
 // checkpoints between reads.
 //
 // A handle holds its snapshot only after a few reads in a row found no new
-// commit (StoreCore::PrepareRead: kQuietReadsBeforeSnapshot = 3), and a
-// scan reads from the pages only past its first kScanRowsBeforeMap = 128
-// rows. So every check reads kReads times in a row (the later reads go
-// through the pages, the first ones after a change through SQL), and the
-// rows that matter in a scan come after several hundred filler rows.
+// commit (StoreCore::PrepareRead: kQuietReadsBeforeSnapshot = 3). A scan
+// positioned while the handle holds it reads from the pages from its first
+// row; one positioned without it switches to the pages after
+// kScanRowsBeforeMap = 128 rows. So every check reads kReads times in a row
+// (the later reads go through the pages, the first ones after a change
+// through SQL), and the rows that matter in a scan come after several
+// hundred filler rows.
 // Reads inside a read transaction always use SQL: where a test compares
 // with "what SQL says", it reads that way.
 #include <fcntl.h>
@@ -1590,6 +1592,192 @@ TEST(PageReadLarge, FiftyThousandKeysAcrossWalUnitsAndCheckpoints) {
   }
   EXPECT_EQ(kvstore_close(r), KVSTORE_OK);
   EXPECT_EQ(kvstore_close(w), KVSTORE_OK);
+}
+
+// ---- 10. Short scans: positioned on the pages from the first row -----------
+
+// What a scan from a fresh positioning should give, per the model: the rows
+// of m (only those starting with `prefix`) from `seek` on (nullptr: from
+// the start), forward or backward, at most `limit` of them.
+Rows Expected(const Model& m, const std::string& prefix, bool backwards,
+              const std::string* seek, size_t limit) {
+  Rows all;
+  for (const auto& [k, v] : m) {
+    if (k.compare(0, prefix.size(), prefix) == 0) all.emplace_back(k, v);
+  }
+  if (backwards) std::reverse(all.begin(), all.end());
+  Rows out;
+  for (const auto& row : all) {
+    if (out.size() == limit) break;
+    if (seek != nullptr && (backwards ? row.first > *seek : row.first < *seek))
+      continue;
+    out.push_back(row);
+  }
+  return out;
+}
+
+// Random short and long scans, each made several times in a row so that
+// the later ones start on the pages of the held snapshot, against a model
+// with keys of every byte (0x00 and 0xFF included, so prefixes have no
+// simple end), values from empty to overflowing, expired rows, and another
+// handle's commits between rounds.
+TEST(PageReadShortScans, EveryPositioningMatchesTheModel) {
+  TempDir dir;
+  const std::string path = dir.file("short.db");
+  KVStoreConfig cfg = WalConfig();
+  KVStore* a = nullptr;
+  KVStore* b = nullptr;
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &a, &cfg), KVSTORE_OK);
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &b, &cfg), KVSTORE_OK);
+  std::mt19937 rng(1234);
+  auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  // Keys from a small alphabet so that prefixes of one to three bytes
+  // match many keys; values mostly short, a few past a page.
+  const std::string alphabet("\x00\x01" "ab\x7f\xfe\xff", 7);
+  auto random_key = [&] {
+    std::string k;
+    const uint32_t n = 1 + pick(12);
+    for (uint32_t i = 0; i < n; ++i) k += alphabet[pick(alphabet.size())];
+    return k;
+  };
+  auto random_value = [&](uint32_t seed) {
+    const uint32_t kind = pick(20);
+    const size_t n = kind == 0 ? 0 : kind == 1 ? 6000 + pick(3000) : pick(300);
+    return Bytes(n, seed);
+  };
+  Model model;
+  ASSERT_EQ(kvstore_begin(a, 1), KVSTORE_OK);
+  for (uint32_t i = 0; i < 3000; ++i) {
+    std::string k = random_key();
+    std::string v = random_value(i);
+    ASSERT_EQ(Put(a, k, v), KVSTORE_OK);
+    model[k] = v;
+  }
+  // Rows that expired already: stored, never shown.
+  for (uint32_t i = 0; i < 300; ++i) {
+    std::string k = random_key() + "~";
+    if (model.count(k) != 0) continue;
+    ASSERT_EQ(kvstore_put_ttl(a, k.data(), Len(k), "gone", 4, 1), KVSTORE_OK);
+  }
+  ASSERT_EQ(kvstore_commit(a), KVSTORE_OK);
+
+  for (int round = 0; round < 60; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    if (round % 6 == 5) {
+      // Another handle changes a few rows: the next scans must show them.
+      for (int j = 0; j < 20; ++j) {
+        std::string k = random_key();
+        if (pick(3) == 0) {
+          ASSERT_EQ(kvstore_delete(b, k.data(), Len(k)),
+                    model.erase(k) != 0 ? KVSTORE_OK : KVSTORE_NOTFOUND);
+        } else {
+          std::string v = random_value(1000 + round * 20 + j);
+          ASSERT_EQ(Put(b, k, v), KVSTORE_OK);
+          model[k] = v;
+        }
+      }
+    }
+    const std::string prefix =
+        pick(3) == 0 ? std::string() : random_key().substr(0, 1 + pick(3));
+    const bool backwards = pick(2) == 0;
+    const bool seek = pick(3) != 0;
+    const std::string target = random_key();
+    const size_t limit = pick(4) == 0 ? 1000000 : pick(80);
+    const Rows want =
+        Expected(model, prefix, backwards, seek ? &target : nullptr, limit);
+    for (int repeat = 0; repeat < 4; ++repeat) {
+      SCOPED_TRACE("prefix \"" + prefix + "\" backwards " +
+                   std::to_string(backwards) + " seek " +
+                   std::to_string(seek) + " limit " + std::to_string(limit) +
+                   " repeat " + std::to_string(repeat));
+      KVIterator* it = nullptr;
+      int rc = KVSTORE_OK;
+      if (prefix.empty()) {
+        rc = backwards ? kvstore_reverse_iterator_create(a, &it)
+                       : kvstore_iterator_create(a, &it);
+      } else {
+        rc = backwards ? kvstore_reverse_prefix_iterator_create(
+                             a, prefix.data(), Len(prefix), &it)
+                       : kvstore_prefix_iterator_create(a, prefix.data(),
+                                                        Len(prefix), &it);
+      }
+      ASSERT_EQ(rc, KVSTORE_OK);
+      if (seek) {
+        rc = kvstore_iterator_seek(it, target.data(), Len(target));
+      } else {
+        rc = backwards ? kvstore_iterator_last(it) : kvstore_iterator_first(it);
+      }
+      ASSERT_EQ(rc, KVSTORE_OK);
+      Rows got = Take(it, backwards, limit, &rc);
+      EXPECT_EQ(rc, KVSTORE_OK);
+      EXPECT_TRUE(SameRows(got, want));
+      if (!got.empty() && repeat == 3) {
+        // Turning around mid-scan walks back over what was delivered.
+        const size_t total =
+            Expected(model, prefix, backwards, seek ? &target : nullptr,
+                     std::numeric_limits<size_t>::max())
+                .size();
+        ASSERT_EQ(kvstore_iterator_eof(it) != 0, total == got.size());
+        if (!kvstore_iterator_eof(it)) {
+          rc = backwards ? kvstore_iterator_next(it) : kvstore_iterator_prev(it);
+          ASSERT_EQ(rc, KVSTORE_OK);
+          ASSERT_FALSE(kvstore_iterator_eof(it));
+          EXPECT_EQ(IterKey(it), got.back().first);
+        }
+      }
+      kvstore_iterator_close(it);
+    }
+  }
+  EXPECT_EQ(kvstore_close(b), KVSTORE_OK);
+  EXPECT_EQ(kvstore_close(a), KVSTORE_OK);
+}
+
+// A short scan started on the pages, then the handle writes: the rows it
+// goes on to deliver are SQLite's view (its own writes included), never a
+// stale batch; and an iterator opened in a write transaction with buffered
+// puts sees them.
+TEST(PageReadShortScans, OwnWritesDuringAndBeforeAScan) {
+  TempDir dir;
+  const std::string path = dir.file("own.db");
+  KVStoreConfig cfg = WalConfig();
+  KVStore* kv = nullptr;
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &kv, &cfg), KVSTORE_OK);
+  Model model;
+  for (int i = 0; i < 400; i += 2) model[Key("k", i)] = Bytes(40, i);
+  PutAll(kv, model);
+  for (int repeat = 0; repeat < kReads; ++repeat) {
+    SCOPED_TRACE("repeat " + std::to_string(repeat));
+    KVIterator* it = nullptr;
+    ASSERT_EQ(kvstore_iterator_create(kv, &it), KVSTORE_OK);
+    const std::string from = Key("k", 100 + repeat * 10);
+    ASSERT_EQ(kvstore_iterator_seek(it, from.data(), Len(from)), KVSTORE_OK);
+    int rc = KVSTORE_OK;
+    Rows got = Take(it, false, 3, &rc);
+    ASSERT_EQ(rc, KVSTORE_OK);
+    // A key just ahead of the iterator, written by its own handle.
+    const std::string odd = Key("k", 100 + repeat * 10 + 7);
+    ASSERT_EQ(Put(kv, odd, "mine"), KVSTORE_OK);
+    model[odd] = "mine";
+    Rows more = Take(it, false, 5, &rc);
+    ASSERT_EQ(rc, KVSTORE_OK);
+    got.insert(got.end(), more.begin(), more.end());
+    const Rows want = Expected(model, "", false, &from, 8);
+    EXPECT_TRUE(SameRows(got, want));
+    kvstore_iterator_close(it);
+  }
+  ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
+  ASSERT_EQ(Put(kv, Key("k", 301), "buffered"), KVSTORE_OK);
+  model[Key("k", 301)] = "buffered";
+  KVIterator* it = nullptr;
+  ASSERT_EQ(kvstore_prefix_iterator_create(kv, "k003", 4, &it), KVSTORE_OK);
+  ASSERT_EQ(kvstore_iterator_first(it), KVSTORE_OK);
+  int rc = KVSTORE_OK;
+  EXPECT_TRUE(SameRows(Take(it, false, 1000, &rc),
+                       Expected(model, "k003", false, nullptr, 1000)));
+  EXPECT_EQ(rc, KVSTORE_OK);
+  kvstore_iterator_close(it);
+  ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
+  EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
 }  // namespace

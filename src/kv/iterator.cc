@@ -53,6 +53,11 @@ const char* ShapeSql(int shape) {
   return kSql[shape];
 }
 
+// Rows in the first batch of a scan that pages from its start; later
+// batches double up to RowBatch::kMaxRows. A seek that reads ten rows
+// should not copy sixty-four.
+constexpr size_t kFirstPagedRows = 16;
+
 std::string WithTable(const char* sql, const std::string& table) {
   std::string out(sql);
   out.replace(out.find("%T"), 2, table);
@@ -174,6 +179,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   }
   paging_ = false;
   cursor_.reset();
+  if (!keep_snapshot && StartPagedScan(shape)) return StepCollecting();
   Status s = PrepareShape(shape);
   if (!s.ok()) {
     if (previous != nullptr) previous->Reset();
@@ -229,6 +235,89 @@ void IteratorCore::StartPaging(bool forward) {
   }
   cursor_at_end_ = r == engine::CursorResult::kEnd;
   paging_ = true;
+}
+
+bool IteratorCore::StartPagedScan(Shape shape) {
+  if (!page_snapshot_.usable() || store_->change_epoch() != page_epoch_ ||
+      store_->has_pending_writes()) {
+    return false;
+  }
+  const bool forward = IsForward(shape);
+  // Should pages give out, SQL goes on after the last row collected,
+  // filtering expiries (the check for a family without TTLs is not worth
+  // its cost on a short scan).
+  const Shape collecting = forward ? Shape::kGtCollect : Shape::kLtCollect;
+  if (!PrepareShape(collecting).ok()) return false;
+  const uint32_t root =
+      store_->RootPage(*family_, page_snapshot_.schema_cookie);
+  if (root == 0) return false;
+  Pin();
+  if (pin_ == nullptr) return false;
+  now_ms_ = NowMs();
+  batch_.Start(prefix_, now_ms_, kFirstPagedRows);
+  batch_next_ = 0;
+  engine::CursorResult r = engine::CursorResult::kFallback;
+  {
+    engine::PageSource::ReadScope scope(store_->pages());
+    cursor_.emplace(store_->pages(), page_snapshot_, root);
+    switch (shape) {
+      case Shape::kFirst:
+        r = cursor_->SeekFirst();
+        break;
+      case Shape::kLast:
+        r = cursor_->SeekLast();
+        break;
+      case Shape::kGe:
+        r = cursor_->SeekForward(bound_, true);
+        break;
+      case Shape::kGt:
+        r = cursor_->SeekForward(bound_, false);
+        break;
+      case Shape::kLe:
+        r = cursor_->SeekBackward(bound_, true);
+        break;
+      case Shape::kLt:
+        r = cursor_->SeekBackward(bound_, false);
+        break;
+      default:
+        break;  // collecting shapes are positioned by StartPaging
+    }
+  }
+  PageFill fill = PageFill::kUseSql;
+  if (r != engine::CursorResult::kFallback) {
+    cursor_at_end_ = r == engine::CursorResult::kEnd;
+    try {
+      fill = FillFromPages(forward);
+    } catch (const std::bad_alloc&) {
+      fill = PageFill::kUseSql;  // SQL reports the shortage, if it persists
+    }
+  }
+  if (fill == PageFill::kUseSql && batch_.size() == 0) {
+    // Nothing collected, so no row to go on after: start over in SQL.
+    cursor_.reset();
+    batch_.Clear();
+    Unpin();
+    return false;
+  }
+  engine::Statement& stmt = stmts_[static_cast<size_t>(collecting)];
+  if (batch_.size() > 0) {
+    const Slice last = batch_.row(batch_.size() - 1).key;
+    bound_.assign(last.data(), last.size());
+  }
+  paging_ = fill != PageFill::kUseSql;
+  if (paging_) {
+    if (fill == PageFill::kEnd) batch_.MarkEnd();
+  } else {
+    cursor_.reset();
+    stmt.BindBlob(1, bound_);  // SQLITE_STATIC: bound_ is left alone now
+  }
+  running_ = &stmt;
+  running_shape_ = collecting;
+  collecting_.store(true, std::memory_order_relaxed);
+  batch_epoch_ = store_->change_epoch();
+  rows_read_ = 0;
+  collect_checked_ = true;
+  return true;
 }
 
 IteratorCore::PageFill IteratorCore::FillFromPages(bool forward) {
@@ -341,6 +430,7 @@ Status IteratorCore::StepCollecting() {
       return Status::OK();
     }
     batch_.Clear();
+    batch_.RaiseLimit();
     batch_next_ = 0;
     store_->NoteSnapshotUse();  // a scan is no idle handle
     int rc = SQLITE_ROW;

@@ -104,6 +104,14 @@ class IteratorCore {
   // the store's validated one, the handle has not written since, and the
   // pin that keeps the snapshot alive is in place. Sets paging_.
   void StartPaging(bool forward);
+  // For a fresh positioning of a plain shape: when the snapshot's pages can
+  // be read (as StartPaging requires), seeks there and fills the first
+  // batch, leaving the iterator as a collecting scan that pages; a short
+  // scan (a prefix, a seek and a few rows) then never steps SQL per row.
+  // Returns false, having changed nothing the caller sees, when it cannot
+  // (the caller then runs `shape` in SQL). bound_ holds the bound of a
+  // bounded shape.
+  bool StartPagedScan(Shape shape);
   enum class PageFill { kFull, kEnd, kUseSql };
   // Adds rows to batch_ from cursor_ (store mutex held).
   PageFill FillFromPages(bool forward);
@@ -111,8 +119,10 @@ class IteratorCore {
   void Finish();
   // Keeps the read transaction open with the kPin statement, so that the
   // snapshot outlives a collecting statement that finishes while rows of
-  // its last batch are still to be delivered. Best effort: call it while
-  // another statement holds the transaction.
+  // its last batch are still to be delivered, and holds it for scans that
+  // read pages. Best effort: call it while another statement or the
+  // store's cached snapshot holds the transaction; takes no pin on an
+  // empty table.
   void Pin();
   void Unpin();
   // True when the running scan should continue with *target, a collecting

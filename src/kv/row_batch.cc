@@ -25,7 +25,7 @@ void Collect(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const bool has_expiry =
       argc == 3 && sqlite3_value_type(argv[2]) != SQLITE_NULL;
   const int64_t expires = has_expiry ? sqlite3_value_int64(argv[2]) : 0;
-  if (batch->size() == RowBatch::kMaxRows) {
+  if (batch->full()) {
     // SQLite went on after we asked it to stop: never drop a row.
     sqlite3_result_error(ctx, "snkv_collect: called on a full batch", -1);
     return;
@@ -41,10 +41,15 @@ void Collect(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 }  // namespace
 
-void RowBatch::Start(Slice prefix, int64_t now_ms) {
+void RowBatch::Start(Slice prefix, int64_t now_ms, size_t max_rows) {
   Clear();
   prefix_ = prefix;
   now_ms_ = now_ms;
+  max_rows_ = std::clamp<size_t>(max_rows, 1, kMaxRows);
+}
+
+void RowBatch::RaiseLimit() noexcept {
+  max_rows_ = std::min(max_rows_ * 2, kMaxRows);
 }
 
 void RowBatch::Clear() noexcept {
@@ -89,7 +94,7 @@ bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
   std::memcpy(out + key.size(), value.data(), value.size());
   rows_[count_++] = {used_, key.size(), value.size()};
   used_ += size;
-  return count_ == kMaxRows || used_ >= kMaxBytes;
+  return count_ == max_rows_ || used_ >= kMaxBytes;
 }
 
 Status RegisterCollectFunction(sqlite3* db, RowBatch** slot) {

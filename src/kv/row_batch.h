@@ -32,10 +32,16 @@ class RowBatch {
 
   // Empties the batch and sets its filters: rows whose key does not start
   // with `prefix` end the scan, rows that expired at or before `now_ms`
-  // are dropped. `prefix` must outlive the batch's use.
-  void Start(Slice prefix, int64_t now_ms);
+  // are dropped. The batch holds up to `max_rows` rows (1..kMaxRows).
+  // `prefix` must outlive the batch's use.
+  void Start(Slice prefix, int64_t now_ms, size_t max_rows = kMaxRows);
   // Empties the batch, keeping its filters and memory.
   void Clear() noexcept;
+  // Doubles the rows the next batches may hold, up to kMaxRows: a scan
+  // that starts small (it may be abandoned after a few rows) grows once it
+  // goes on.
+  void RaiseLimit() noexcept;
+  bool full() const noexcept { return count_ == max_rows_; }
 
   size_t size() const noexcept { return count_; }
   // Valid until the next Clear/Start; rows are in the order collected.
@@ -69,6 +75,7 @@ class RowBatch {
   size_t used_ = 0;
   std::array<Offsets, kMaxRows> rows_;
   size_t count_ = 0;
+  size_t max_rows_ = kMaxRows;
   Slice prefix_;
   int64_t now_ms_ = 0;
   bool at_end_ = false;
