@@ -1633,7 +1633,10 @@ TEST(PageReadShortScans, EveryPositioningMatchesTheModel) {
   auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
   // Keys from a small alphabet so that prefixes of one to three bytes
   // match many keys; values mostly short, a few past a page.
-  const std::string alphabet("\x00\x01" "ab\x7f\xfe\xff", 7);
+  const std::string alphabet(
+      "\x00\x01"
+      "ab\x7f\xfe\xff",
+      7);
   auto random_key = [&] {
     std::string k;
     const uint32_t n = 1 + pick(12);
@@ -1687,9 +1690,9 @@ TEST(PageReadShortScans, EveryPositioningMatchesTheModel) {
         Expected(model, prefix, backwards, seek ? &target : nullptr, limit);
     for (int repeat = 0; repeat < 4; ++repeat) {
       SCOPED_TRACE("prefix \"" + prefix + "\" backwards " +
-                   std::to_string(backwards) + " seek " +
-                   std::to_string(seek) + " limit " + std::to_string(limit) +
-                   " repeat " + std::to_string(repeat));
+                   std::to_string(backwards) + " seek " + std::to_string(seek) +
+                   " limit " + std::to_string(limit) + " repeat " +
+                   std::to_string(repeat));
       KVIterator* it = nullptr;
       int rc = KVSTORE_OK;
       if (prefix.empty()) {
@@ -1719,7 +1722,8 @@ TEST(PageReadShortScans, EveryPositioningMatchesTheModel) {
                 .size();
         ASSERT_EQ(kvstore_iterator_eof(it) != 0, total == got.size());
         if (!kvstore_iterator_eof(it)) {
-          rc = backwards ? kvstore_iterator_next(it) : kvstore_iterator_prev(it);
+          rc =
+              backwards ? kvstore_iterator_next(it) : kvstore_iterator_prev(it);
           ASSERT_EQ(rc, KVSTORE_OK);
           ASSERT_FALSE(kvstore_iterator_eof(it));
           EXPECT_EQ(IterKey(it), got.back().first);
