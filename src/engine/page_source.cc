@@ -174,11 +174,14 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
 }
 
 void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
-  // Safe because our read mark is max_frame: a checkpoint copies no frame
-  // past it, so for a page with no frame in (backfilled, max_frame] the
-  // file holds the snapshot's copy, now and for as long as the mark is
-  // held. The same reasoning lets SQLite skip backfilled frames. A smaller
-  // value (a WAL reset, only possible without a mark) changes nothing.
+  // Safe because our read mark is at most max_frame and no checkpoint
+  // copies a frame past any reader's mark: every frame it copies into the
+  // file from now on is in (backfilled, max_frame], which we still read
+  // from the WAL, so for every other page the file holds the snapshot's
+  // copy for as long as the mark is held. (Under read lock 0 the snapshot
+  // reads no frames and backfilled equals max_frame: nothing to move.)
+  // The same reasoning lets SQLite skip backfilled frames. A smaller value
+  // (a WAL reset, only possible without a mark) changes nothing.
   if (!snap->usable() || backfilled < snap->min_frame ||
       backfilled > snap->max_frame) {
     return;
