@@ -1784,4 +1784,90 @@ TEST(PageReadShortScans, OwnWritesDuringAndBeforeAScan) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
+// A writer thread rewrites groups of 40 keys, each group in one
+// transaction and all its values carrying the transaction's number, while
+// another handle scans groups with short prefix scans (forward and back),
+// sometimes pausing past the idle release (5 ms) mid-scan. Every scan
+// must see one whole transaction: 40 rows, one number, never a mix, and
+// never a number older than one it saw before for that group.
+TEST(PageReadShortScans, ScansSeeWholeCommitsWhileAWriterRuns) {
+  TempDir dir;
+  const std::string path = dir.file("race.db");
+  KVStoreConfig cfg = WalConfig();
+  cfg.busyTimeout = 10000;
+  KVStore* w = nullptr;
+  KVStore* r = nullptr;
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &w, &cfg), KVSTORE_OK);
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &r, &cfg), KVSTORE_OK);
+  constexpr int kGroups = 8;
+  constexpr int kPerGroup = 40;
+  auto write_group = [](KVStore* kv, int group, int serial) {
+    if (kvstore_begin(kv, 1) != KVSTORE_OK) return false;
+    for (int i = 0; i < kPerGroup; ++i) {
+      const std::string k = Key(("g" + std::to_string(group) + "/").c_str(), i);
+      const std::string v = std::to_string(serial) + ":" + Bytes(20 + i, i);
+      if (Put(kv, k, v) != KVSTORE_OK) {
+        (void)kvstore_rollback(kv);
+        return false;
+      }
+    }
+    return kvstore_commit(kv) == KVSTORE_OK;
+  };
+  for (int g = 0; g < kGroups; ++g) ASSERT_TRUE(write_group(w, g, 0));
+  std::atomic<bool> stop{false};
+  std::atomic<int> writer_failures{0};
+  std::thread writer([&] {
+    for (int serial = 1; !stop.load(); ++serial) {
+      if (!write_group(w, serial % kGroups, serial)) ++writer_failures;
+    }
+  });
+  std::mt19937 rng(99);
+  std::vector<int> seen(kGroups, 0);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  int scans = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    const int group = static_cast<int>(rng() % kGroups);
+    const bool backwards = rng() % 2 == 0;
+    const std::string prefix = "g" + std::to_string(group) + "/";
+    KVIterator* it = nullptr;
+    ASSERT_EQ(backwards ? kvstore_reverse_prefix_iterator_create(
+                              r, prefix.data(), Len(prefix), &it)
+                        : kvstore_prefix_iterator_create(r, prefix.data(),
+                                                         Len(prefix), &it),
+              KVSTORE_OK);
+    ASSERT_EQ(
+        backwards ? kvstore_iterator_last(it) : kvstore_iterator_first(it),
+        KVSTORE_OK);
+    int rows = 0;
+    std::set<std::string> serials;
+    const bool pause = rng() % 8 == 0;
+    while (!kvstore_iterator_eof(it)) {
+      const std::string v = IterValue(it);
+      serials.insert(v.substr(0, v.find(':')));
+      ++rows;
+      if (pause && rows == 3) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(12));
+      }
+      ASSERT_EQ(
+          backwards ? kvstore_iterator_prev(it) : kvstore_iterator_next(it),
+          KVSTORE_OK);
+    }
+    kvstore_iterator_close(it);
+    ASSERT_EQ(rows, kPerGroup) << "group " << group;
+    ASSERT_EQ(serials.size(), 1u)
+        << "group " << group << " mixed " << *serials.begin() << " and "
+        << *serials.rbegin();
+    const int serial = std::stoi(*serials.begin());
+    ASSERT_GE(serial, seen[group]) << "group " << group << " went back";
+    seen[group] = serial;
+    ++scans;
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(writer_failures.load(), 0);
+  EXPECT_GT(scans, 100);
+  EXPECT_EQ(kvstore_close(r), KVSTORE_OK);
+  EXPECT_EQ(kvstore_close(w), KVSTORE_OK);
+}
+
 }  // namespace
