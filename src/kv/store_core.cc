@@ -1025,6 +1025,7 @@ void StoreCore::ForgetTransaction() {
       // The schema version goes back too, and may come round again with
       // a different schema: what was seen under it is no longer known.
       cf->no_ttl_schema_version = -1;
+      cf->exists_schema_version = -1;
     }
   }
 }
