@@ -214,83 +214,70 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   return s;
 }
 
-void IteratorCore::StartPaging(bool forward) {
-  if (!page_snapshot_.usable() || store_->change_epoch() != page_epoch_ ||
-      store_->has_pending_writes()) {
-    return;
-  }
-  Pin();
-  if (pin_ == nullptr) return;
-  const uint32_t root =
-      store_->RootPage(*family_, page_snapshot_.schema_cookie);
-  if (root == 0) return;
-  engine::PageSource::ReadScope scope(store_->pages());
-  cursor_.emplace(store_->pages(), page_snapshot_, root);
-  // The collecting shapes' bounds are strict: k > bound or k < bound.
-  const engine::CursorResult r = forward ? cursor_->SeekForward(bound_, false)
-                                         : cursor_->SeekBackward(bound_, false);
-  if (r == engine::CursorResult::kFallback) {
-    cursor_.reset();
-    return;
-  }
-  cursor_at_end_ = r == engine::CursorResult::kEnd;
-  paging_ = true;
-}
-
-bool IteratorCore::StartPagedScan(Shape shape) {
+bool IteratorCore::SeekPages(Shape shape) {
   if (!page_snapshot_.usable() || store_->change_epoch() != page_epoch_ ||
       store_->has_pending_writes()) {
     return false;
   }
+  Pin();
+  if (pin_ == nullptr) return false;
+  const uint32_t root =
+      store_->RootPage(*family_, page_snapshot_.schema_cookie);
+  if (root == 0) return false;
+  engine::PageSource::ReadScope scope(store_->pages());
+  cursor_.emplace(store_->pages(), page_snapshot_, root);
+  const engine::CursorResult r = SeekCursor(shape);
+  if (r == engine::CursorResult::kFallback) {
+    cursor_.reset();
+    return false;
+  }
+  cursor_at_end_ = r == engine::CursorResult::kEnd;
+  return true;
+}
+
+engine::CursorResult IteratorCore::SeekCursor(Shape shape) {
+  switch (shape) {
+    case Shape::kFirst:
+      return cursor_->SeekFirst();
+    case Shape::kLast:
+      return cursor_->SeekLast();
+    case Shape::kGe:
+      return cursor_->SeekForward(bound_, true);
+    case Shape::kGt:
+      return cursor_->SeekForward(bound_, false);
+    case Shape::kLe:
+      return cursor_->SeekBackward(bound_, true);
+    case Shape::kLt:
+      return cursor_->SeekBackward(bound_, false);
+    default:
+      return engine::CursorResult::kFallback;  // not a plain shape
+  }
+}
+
+void IteratorCore::StartPaging(bool forward) {
+  // The collecting shapes' bounds are strict: k > bound or k < bound.
+  if (SeekPages(forward ? Shape::kGt : Shape::kLt)) paging_ = true;
+}
+
+bool IteratorCore::StartPagedScan(Shape shape) {
   const bool forward = IsForward(shape);
   // Should pages give out, SQL goes on after the last row collected,
   // filtering expiries (the check for a family without TTLs is not worth
   // its cost on a short scan).
   const Shape collecting = forward ? Shape::kGtCollect : Shape::kLtCollect;
-  if (!PrepareShape(collecting).ok()) return false;
-  const uint32_t root =
-      store_->RootPage(*family_, page_snapshot_.schema_cookie);
-  if (root == 0) return false;
-  Pin();
-  if (pin_ == nullptr) return false;
+  if (!SeekPages(shape) || !PrepareShape(collecting).ok()) {
+    cursor_.reset();
+    Unpin();
+    return false;
+  }
   now_ms_ = NowMs();
   batch_.Start(prefix_, now_ms_, kFirstPagedRows);
   batch_next_ = 0;
-  engine::CursorResult r = engine::CursorResult::kFallback;
-  {
-    engine::PageSource::ReadScope scope(store_->pages());
-    cursor_.emplace(store_->pages(), page_snapshot_, root);
-    switch (shape) {
-      case Shape::kFirst:
-        r = cursor_->SeekFirst();
-        break;
-      case Shape::kLast:
-        r = cursor_->SeekLast();
-        break;
-      case Shape::kGe:
-        r = cursor_->SeekForward(bound_, true);
-        break;
-      case Shape::kGt:
-        r = cursor_->SeekForward(bound_, false);
-        break;
-      case Shape::kLe:
-        r = cursor_->SeekBackward(bound_, true);
-        break;
-      case Shape::kLt:
-        r = cursor_->SeekBackward(bound_, false);
-        break;
-      default:
-        break;  // collecting shapes are positioned by StartPaging
-    }
-  }
   PageFill fill = PageFill::kUseSql;
-  if (r != engine::CursorResult::kFallback) {
-    cursor_at_end_ = r == engine::CursorResult::kEnd;
-    try {
-      fill = FillFromPages(forward);
-    } catch (const std::bad_alloc&) {
-      fill = PageFill::kUseSql;  // SQL reports the shortage, if it persists
-    }
+  try {
+    fill = FillFromPages(forward);
+  } catch (const std::bad_alloc&) {
+    fill = PageFill::kUseSql;  // SQL reports the shortage, if it persists
   }
   if (fill == PageFill::kUseSql && batch_.size() == 0) {
     // Nothing collected, so no row to go on after: start over in SQL.

@@ -98,14 +98,20 @@ class IteratorCore {
   // Step() for a collecting statement: the next row of the batch, filling
   // the batch again when it runs out.
   Status StepCollecting();
+  // Positions cursor_ for plain shape `shape` (bounded shapes seek from
+  // bound_) on the snapshot's pages, when the iterator's snapshot is the
+  // store's validated one, the handle has not written since, and the pin
+  // that keeps the snapshot alive could be taken. False otherwise, with
+  // cursor_ reset; the pin may then be held.
+  bool SeekPages(Shape shape);
+  // The cursor_ seek that starts plain shape `shape`.
+  engine::CursorResult SeekCursor(Shape shape);
   // For a collecting shape just positioned from bound_: reads the batches
   // straight from the snapshot's pages instead of stepping the statement
-  // (see "Read path" in docs/design.md), when the iterator's snapshot is
-  // the store's validated one, the handle has not written since, and the
-  // pin that keeps the snapshot alive is in place. Sets paging_.
+  // (see "Read path" in docs/design.md) when SeekPages can. Sets paging_.
   void StartPaging(bool forward);
   // For a fresh positioning of a plain shape: when the snapshot's pages can
-  // be read (as StartPaging requires), seeks there and fills the first
+  // be read (see SeekPages), seeks there and fills the first
   // batch, leaving the iterator as a collecting scan that pages; a short
   // scan (a prefix, a seek and a few rows) then never steps SQL per row.
   // Returns false, having changed nothing the caller sees, when it cannot
