@@ -1617,6 +1617,20 @@ TEST(PageReadLarge, FiftyThousandKeysAcrossWalUnitsAndCheckpoints) {
 
 // ---- 10. Short scans: positioned on the pages from the first row -----------
 
+// Creates an iterator on kv's default family: over keys starting with
+// `prefix` (all keys if empty), descending if backwards. Returns the rc.
+int NewIterator(KVStore* kv, const std::string& prefix, bool backwards,
+                KVIterator** it) {
+  if (prefix.empty()) {
+    return backwards ? kvstore_reverse_iterator_create(kv, it)
+                     : kvstore_iterator_create(kv, it);
+  }
+  return backwards ? kvstore_reverse_prefix_iterator_create(kv, prefix.data(),
+                                                            Len(prefix), it)
+                   : kvstore_prefix_iterator_create(kv, prefix.data(),
+                                                    Len(prefix), it);
+}
+
 // What a scan from a fresh positioning should give, per the model: the rows
 // of m (only those starting with `prefix`) from `seek` on (nullptr: from
 // the start), forward or backward, at most `limit` of them.
@@ -1715,16 +1729,7 @@ TEST(PageReadShortScans, EveryPositioningMatchesTheModel) {
                    " limit " + std::to_string(limit) + " repeat " +
                    std::to_string(repeat));
       KVIterator* it = nullptr;
-      int rc = KVSTORE_OK;
-      if (prefix.empty()) {
-        rc = backwards ? kvstore_reverse_iterator_create(a, &it)
-                       : kvstore_iterator_create(a, &it);
-      } else {
-        rc = backwards ? kvstore_reverse_prefix_iterator_create(
-                             a, prefix.data(), Len(prefix), &it)
-                       : kvstore_prefix_iterator_create(a, prefix.data(),
-                                                        Len(prefix), &it);
-      }
+      int rc = NewIterator(a, prefix, backwards, &it);
       ASSERT_EQ(rc, KVSTORE_OK);
       if (seek) {
         rc = kvstore_iterator_seek(it, target.data(), Len(target));
@@ -1851,11 +1856,7 @@ TEST(PageReadShortScans, ScansSeeWholeCommitsWhileAWriterRuns) {
     const bool backwards = rng() % 2 == 0;
     const std::string prefix = "g" + std::to_string(group) + "/";
     KVIterator* it = nullptr;
-    ASSERT_EQ(backwards ? kvstore_reverse_prefix_iterator_create(
-                              r, prefix.data(), Len(prefix), &it)
-                        : kvstore_prefix_iterator_create(r, prefix.data(),
-                                                         Len(prefix), &it),
-              KVSTORE_OK);
+    ASSERT_EQ(NewIterator(r, prefix, backwards, &it), KVSTORE_OK);
     ASSERT_EQ(
         backwards ? kvstore_iterator_last(it) : kvstore_iterator_first(it),
         KVSTORE_OK);
