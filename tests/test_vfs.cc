@@ -17,6 +17,7 @@ struct File {
   sqlite3_file base;
   sqlite3_file* real;
   bool watched;
+  bool wal;
   bool fail_syncs;
   std::atomic<bool> sync_failed;
 };
@@ -31,6 +32,7 @@ std::atomic<int> g_writes{0};
 std::atomic<int> g_syncs{0};
 std::atomic<int> g_failed_syncs{0};
 std::atomic<int> g_syncs_after_failure{0};
+std::atomic<bool> g_fail_wal_writes{false};
 
 File* Of(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
 sqlite3_file* Real(sqlite3_file* f) { return Of(f)->real; }
@@ -45,6 +47,9 @@ int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 off) {
 }
 int Write(sqlite3_file* f, const void* p, int n, sqlite3_int64 off) {
   if (Of(f)->watched) ++g_writes;
+  if (Of(f)->watched && Of(f)->wal && g_fail_wal_writes) {
+    return SQLITE_IOERR_WRITE;
+  }
   return Real(f)->pMethods->xWrite(Real(f), p, n, off);
 }
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
@@ -131,6 +136,7 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
   // runs the destructor and SQLite frees the memory.
   File* file = new (f) File{};  // NOLINT(cppcoreguidelines-owning-memory)
   file->real = real;
+  file->wal = (flags & SQLITE_OPEN_WAL) != 0;
   if (name != nullptr) {
     std::lock_guard<std::mutex> lock(g_names_mu);
     file->watched =
@@ -174,6 +180,8 @@ void FailSyncsOf(const std::string& path) {
   std::lock_guard<std::mutex> lock(g_names_mu);
   g_fail_path = path;
 }
+
+void FailWalWrites(bool on) { g_fail_wal_writes = on; }
 
 int FailedSyncs() { return g_failed_syncs; }
 int SyncsAfterAFailure() { return g_syncs_after_failure; }

@@ -32,6 +32,10 @@ void FailSyncsOf(const std::string& path);
 int FailedSyncs();
 int SyncsAfterAFailure();
 
+// While on, every write to a watched WAL file fails with SQLITE_IOERR_WRITE
+// and writes nothing; it takes effect at once, on open files too.
+void FailWalWrites(bool on);
+
 }  // namespace snkv::test::vfs
 
 #endif  // SNKV_TESTS_TEST_VFS_H

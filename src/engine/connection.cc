@@ -1,6 +1,7 @@
 #include "engine/connection.h"
 
 #include "engine/sqlite_status.h"
+#include "engine/wal_write_vfs.h"
 
 namespace snkv::engine {
 
@@ -16,8 +17,10 @@ Connection& Connection::operator=(Connection&& other) noexcept {
 Status Connection::Open(const std::string& path, int flags) {
   Close();
   sqlite3* db = nullptr;
+  // The coalescing VFS only changes how WAL frames reach the file
+  // (engine/wal_write_vfs.h); without it SQLite's default does the same.
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_EXRESCODE,
-                           nullptr);
+                           CoalescingVfsName());
   if (rc != SQLITE_OK) {
     Status s = StatusFromSqlite(rc, db, "cannot open '" + path + "'");
     sqlite3_close_v2(db);  // a handle is returned even on most failures

@@ -5,7 +5,7 @@
 #include <mutex>
 #include <thread>
 
-#include "kv/process_state.h"
+#include "engine/process_state.h"
 #include "kv/store_core.h"
 
 namespace snkv::internal {
@@ -19,7 +19,7 @@ struct State {
   bool thread_running = false;
 };
 
-State& GetState() { return ProcessState<State>(); }
+State& GetState() { return engine::ProcessState<State>(); }
 
 void Run(State* st) {
   std::unique_lock<std::mutex> lock(st->mu);

@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "kv/process_state.h"
+#include "engine/process_state.h"
 #include "kv/store_core.h"
 
 namespace snkv::internal {
@@ -21,7 +21,7 @@ struct State {
   bool thread_running = false;
 };
 
-State& GetState() { return ProcessState<State>(); }
+State& GetState() { return engine::ProcessState<State>(); }
 
 std::vector<std::shared_ptr<StoreCore>> Snapshot(State& st) {
   std::lock_guard<std::mutex> lock(st.mu);

@@ -1,13 +1,13 @@
 // ProcessState<T>(): one T per process for the library's background
 // threads, safe against fork().
-#ifndef SNKV_KV_PROCESS_STATE_H
-#define SNKV_KV_PROCESS_STATE_H
+#ifndef SNKV_ENGINE_PROCESS_STATE_H
+#define SNKV_ENGINE_PROCESS_STATE_H
 
 #include <pthread.h>
 
 #include <mutex>
 
-namespace snkv::internal {
+namespace snkv::engine {
 
 // The process's T, created on first use. It is never destroyed, because a
 // detached thread may still use it during static destruction. A forked
@@ -26,6 +26,6 @@ T& ProcessState() {
   return *state;
 }
 
-}  // namespace snkv::internal
+}  // namespace snkv::engine
 
-#endif  // SNKV_KV_PROCESS_STATE_H
+#endif  // SNKV_ENGINE_PROCESS_STATE_H
