@@ -57,10 +57,12 @@ struct WalFile {
   sqlite3_file header{};
   sqlite3_file* real = nullptr;
   DbFile* db = nullptr;
-  std::unique_ptr<char[]> buf;      // made on the first held write
-  sqlite3_int64 offset = 0;         // file offset of buf[0]
-  size_t held = 0;                  // bytes in buf
-  sqlite3_int64 end = 0;            // end of the WAL written so far
+  std::unique_ptr<char[]> buf;  // made on the first held write
+  sqlite3_int64 offset = 0;     // file offset of buf[0]
+  size_t held = 0;              // bytes in buf
+  // End of what this write transaction wrote: frame headers below it are
+  // rewrites. Reset when the transaction takes the write lock.
+  sqlite3_int64 end = 0;
   bool page_may_follow = false;     // last write: a frame header, held
   bool commit_header_held = false;  // ... and it was a commit frame's
   bool direct = false;              // buffering given up: write through
@@ -152,9 +154,6 @@ int WalRead(sqlite3_file* f, void* out, int n, sqlite3_int64 at) {
 int WalWrite(sqlite3_file* f, const void* data, int n, sqlite3_int64 at) {
   WalFile* wal = Wal(f);
   const bool append = at >= wal->end;
-  if (at == 0 && n == static_cast<int>(format::kWalHeaderSize)) {
-    wal->end = 0;  // a new WAL header: frames start over after it
-  }
   wal->end = std::max(wal->end, at + n);
   if (!wal->direct && append &&
       n == static_cast<int>(format::kWalFrameHeaderSize)) {
@@ -303,7 +302,16 @@ int DbShmMap(sqlite3_file* f, int region, int size, int extend,
   return RealOf(f)->pMethods->xShmMap(RealOf(f), region, size, extend, out);
 }
 int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return RealOf(f)->pMethods->xShmLock(RealOf(f), offset, n, flags);
+  const int rc = RealOf(f)->pMethods->xShmLock(RealOf(f), offset, n, flags);
+  // Lock 0 is WAL_WRITE_LOCK (walformat.html): a write transaction starts,
+  // and may append anywhere past the last commit, whoever wrote it.
+  constexpr int kTakeWriteLock = SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE;
+  DbFile* db = Db(f);
+  if (rc == SQLITE_OK && offset == 0 && n == 1 && flags == kTakeWriteLock &&
+      db->wal != nullptr) {
+    db->wal->end = 0;
+  }
+  return rc;
 }
 void DbShmBarrier(sqlite3_file* f) {
   DbFile* db = Db(f);

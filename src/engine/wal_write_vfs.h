@@ -13,11 +13,12 @@
 // held here. A failed write-out is the error of the write that caused it,
 // which fails that transaction as a direct write would have.
 //
-// Only appends are held: a frame header written below the end of the WAL
-// is SQLite redoing the checksums of frames it rewrote in place, and goes
-// straight to the file, as does every other write. Every other call on the
-// WAL file (read, sync, size, truncate, lock, file control, close) first
-// writes out what is held.
+// Only appends are held: a frame header written below the end of what the
+// current write transaction wrote is SQLite redoing the checksums of frames
+// it rewrote in place, and goes straight to the file, as does every other
+// write (the main database file's wrapper sees a transaction start when it
+// takes the write lock). Every other call on the WAL file (read, sync,
+// size, truncate, lock, file control, close) first writes out what is held.
 //
 // Safety net: a writable main database file is wrapped too, and its
 // xShmBarrier (SQLite calls it between the two copies of the WAL-index
