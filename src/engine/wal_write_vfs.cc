@@ -103,6 +103,16 @@ struct WalFile {
   }
 };
 
+// Where the base VFS's file lives: right after our wrapper, aligned, for
+// both kinds of wrapper.
+constexpr size_t kWrapperBytes =
+    (std::max(sizeof(WalFile), sizeof(DbFile)) + 15) / 16 * 16;
+
+sqlite3_file* RealOf(sqlite3_file* f) {
+  return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) +
+                                         kWrapperBytes);
+}
+
 // The process's coalescing VFSs and open database files. A forked child
 // starts with an empty one (ProcessState): connections do not cross a
 // fork, and a VFS registered again under the same name takes the place of
@@ -132,6 +142,25 @@ int FlushThen(sqlite3_file* f, Call call) {
   return rc != SQLITE_OK ? rc : call(wal->real);
 }
 
+// Forward<&sqlite3_io_methods::xMethod>: a method that passes its call on
+// to the wrapped file (ToReal), or, for a WAL file, does so after writing
+// out what is held (ToWal).
+template <auto Method>
+struct Forward;
+template <typename R, typename... Args,
+          R (*sqlite3_io_methods::*Method)(sqlite3_file*, Args...)>
+struct Forward<Method> {
+  static R ToReal(sqlite3_file* f, Args... args) {
+    sqlite3_file* real = RealOf(f);
+    return (real->pMethods->*Method)(real, args...);
+  }
+  static R ToWal(sqlite3_file* f, Args... args) {
+    return FlushThen(f, [&](sqlite3_file* real) {
+      return (real->pMethods->*Method)(real, args...);
+    });
+  }
+};
+
 // ---- WAL file methods ----
 
 int WalClose(sqlite3_file* f) {
@@ -144,11 +173,6 @@ int WalClose(sqlite3_file* f) {
   const int closed = wal->real->pMethods->xClose(wal->real);
   wal->~WalFile();
   return flushed != SQLITE_OK ? flushed : closed;
-}
-
-int WalRead(sqlite3_file* f, void* out, int n, sqlite3_int64 at) {
-  return FlushThen(
-      f, [&](sqlite3_file* r) { return r->pMethods->xRead(r, out, n, at); });
 }
 
 int WalWrite(sqlite3_file* f, const void* data, int n, sqlite3_int64 at) {
@@ -176,78 +200,30 @@ int WalWrite(sqlite3_file* f, const void* data, int n, sqlite3_int64 at) {
       f, [&](sqlite3_file* r) { return r->pMethods->xWrite(r, data, n, at); });
 }
 
-int WalTruncate(sqlite3_file* f, sqlite3_int64 size) {
-  return FlushThen(
-      f, [&](sqlite3_file* r) { return r->pMethods->xTruncate(r, size); });
-}
-
-int WalSync(sqlite3_file* f, int flags) {
-  return FlushThen(
-      f, [&](sqlite3_file* r) { return r->pMethods->xSync(r, flags); });
-}
-
-int WalFileSize(sqlite3_file* f, sqlite3_int64* size) {
-  return FlushThen(
-      f, [&](sqlite3_file* r) { return r->pMethods->xFileSize(r, size); });
-}
-
-int WalLock(sqlite3_file* f, int level) {
-  return FlushThen(
-      f, [&](sqlite3_file* r) { return r->pMethods->xLock(r, level); });
-}
-
-int WalUnlock(sqlite3_file* f, int level) {
-  return FlushThen(
-      f, [&](sqlite3_file* r) { return r->pMethods->xUnlock(r, level); });
-}
-
-int WalCheckReservedLock(sqlite3_file* f, int* out) {
-  return FlushThen(f, [&](sqlite3_file* r) {
-    return r->pMethods->xCheckReservedLock(r, out);
-  });
-}
-
-int WalFileControl(sqlite3_file* f, int op, void* arg) {
-  return FlushThen(f, [&](sqlite3_file* r) {
-    return r->pMethods->xFileControl(r, op, arg);
-  });
-}
-
-int WalSectorSize(sqlite3_file* f) {
-  sqlite3_file* r = Wal(f)->real;
-  return r->pMethods->xSectorSize(r);
-}
-
-int WalDeviceCharacteristics(sqlite3_file* f) {
-  sqlite3_file* r = Wal(f)->real;
-  return r->pMethods->xDeviceCharacteristics(r);
-}
-
 // Version 1: SQLite maps neither the WAL nor its shared memory through the
 // WAL file's methods.
-const sqlite3_io_methods kWalMethods = {1,
-                                        WalClose,
-                                        WalRead,
-                                        WalWrite,
-                                        WalTruncate,
-                                        WalSync,
-                                        WalFileSize,
-                                        WalLock,
-                                        WalUnlock,
-                                        WalCheckReservedLock,
-                                        WalFileControl,
-                                        WalSectorSize,
-                                        WalDeviceCharacteristics,
-                                        nullptr,
-                                        nullptr,
-                                        nullptr,
-                                        nullptr,
-                                        nullptr,
-                                        nullptr};
+const sqlite3_io_methods kWalMethods = {
+    1,
+    WalClose,
+    Forward<&sqlite3_io_methods::xRead>::ToWal,
+    WalWrite,
+    Forward<&sqlite3_io_methods::xTruncate>::ToWal,
+    Forward<&sqlite3_io_methods::xSync>::ToWal,
+    Forward<&sqlite3_io_methods::xFileSize>::ToWal,
+    Forward<&sqlite3_io_methods::xLock>::ToWal,
+    Forward<&sqlite3_io_methods::xUnlock>::ToWal,
+    Forward<&sqlite3_io_methods::xCheckReservedLock>::ToWal,
+    Forward<&sqlite3_io_methods::xFileControl>::ToWal,
+    Forward<&sqlite3_io_methods::xSectorSize>::ToReal,
+    Forward<&sqlite3_io_methods::xDeviceCharacteristics>::ToReal,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr};
 
 // ---- main database file methods: forwarders, plus the safety net ----
-
-sqlite3_file* RealOf(sqlite3_file* f) { return Db(f)->real; }
 
 int DbClose(sqlite3_file* f) {
   DbFile* db = Db(f);
@@ -264,45 +240,9 @@ int DbClose(sqlite3_file* f) {
   db->~DbFile();
   return rc;
 }
-int DbRead(sqlite3_file* f, void* out, int n, sqlite3_int64 at) {
-  return RealOf(f)->pMethods->xRead(RealOf(f), out, n, at);
-}
-int DbWrite(sqlite3_file* f, const void* data, int n, sqlite3_int64 at) {
-  return RealOf(f)->pMethods->xWrite(RealOf(f), data, n, at);
-}
-int DbTruncate(sqlite3_file* f, sqlite3_int64 size) {
-  return RealOf(f)->pMethods->xTruncate(RealOf(f), size);
-}
-int DbSync(sqlite3_file* f, int flags) {
-  return RealOf(f)->pMethods->xSync(RealOf(f), flags);
-}
-int DbFileSize(sqlite3_file* f, sqlite3_int64* size) {
-  return RealOf(f)->pMethods->xFileSize(RealOf(f), size);
-}
-int DbLock(sqlite3_file* f, int level) {
-  return RealOf(f)->pMethods->xLock(RealOf(f), level);
-}
-int DbUnlock(sqlite3_file* f, int level) {
-  return RealOf(f)->pMethods->xUnlock(RealOf(f), level);
-}
-int DbCheckReservedLock(sqlite3_file* f, int* out) {
-  return RealOf(f)->pMethods->xCheckReservedLock(RealOf(f), out);
-}
-int DbFileControl(sqlite3_file* f, int op, void* arg) {
-  return RealOf(f)->pMethods->xFileControl(RealOf(f), op, arg);
-}
-int DbSectorSize(sqlite3_file* f) {
-  return RealOf(f)->pMethods->xSectorSize(RealOf(f));
-}
-int DbDeviceCharacteristics(sqlite3_file* f) {
-  return RealOf(f)->pMethods->xDeviceCharacteristics(RealOf(f));
-}
-int DbShmMap(sqlite3_file* f, int region, int size, int extend,
-             void volatile** out) {
-  return RealOf(f)->pMethods->xShmMap(RealOf(f), region, size, extend, out);
-}
 int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  const int rc = RealOf(f)->pMethods->xShmLock(RealOf(f), offset, n, flags);
+  sqlite3_file* real = Db(f)->real;
+  const int rc = real->pMethods->xShmLock(real, offset, n, flags);
   // Lock 0 is WAL_WRITE_LOCK (walformat.html): a write transaction starts,
   // and may append anywhere past the last commit, whoever wrote it.
   constexpr int kTakeWriteLock = SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE;
@@ -324,57 +264,49 @@ void DbShmBarrier(sqlite3_file* f) {
   }
   db->real->pMethods->xShmBarrier(db->real);
 }
-int DbShmUnmap(sqlite3_file* f, int delete_flag) {
-  return RealOf(f)->pMethods->xShmUnmap(RealOf(f), delete_flag);
-}
-int DbFetch(sqlite3_file* f, sqlite3_int64 at, int n, void** out) {
-  return RealOf(f)->pMethods->xFetch(RealOf(f), at, n, out);
-}
-int DbUnfetch(sqlite3_file* f, sqlite3_int64 at, void* page) {
-  return RealOf(f)->pMethods->xUnfetch(RealOf(f), at, page);
-}
-
 // The database file's methods: the real file's version, and only the
 // methods it has.
 sqlite3_io_methods DbMethodsFor(const sqlite3_io_methods& real) {
-  sqlite3_io_methods m = {1,
-                          DbClose,
-                          DbRead,
-                          DbWrite,
-                          DbTruncate,
-                          DbSync,
-                          DbFileSize,
-                          DbLock,
-                          DbUnlock,
-                          DbCheckReservedLock,
-                          DbFileControl,
-                          DbSectorSize,
-                          DbDeviceCharacteristics,
-                          nullptr,
-                          nullptr,
-                          nullptr,
-                          nullptr,
-                          nullptr,
-                          nullptr};
+  sqlite3_io_methods m = {
+      1,
+      DbClose,
+      Forward<&sqlite3_io_methods::xRead>::ToReal,
+      Forward<&sqlite3_io_methods::xWrite>::ToReal,
+      Forward<&sqlite3_io_methods::xTruncate>::ToReal,
+      Forward<&sqlite3_io_methods::xSync>::ToReal,
+      Forward<&sqlite3_io_methods::xFileSize>::ToReal,
+      Forward<&sqlite3_io_methods::xLock>::ToReal,
+      Forward<&sqlite3_io_methods::xUnlock>::ToReal,
+      Forward<&sqlite3_io_methods::xCheckReservedLock>::ToReal,
+      Forward<&sqlite3_io_methods::xFileControl>::ToReal,
+      Forward<&sqlite3_io_methods::xSectorSize>::ToReal,
+      Forward<&sqlite3_io_methods::xDeviceCharacteristics>::ToReal,
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr};
   m.iVersion = real.iVersion < 3 ? real.iVersion : 3;
   if (m.iVersion >= 2) {
-    m.xShmMap = real.xShmMap ? DbShmMap : nullptr;
+    m.xShmMap =
+        real.xShmMap ? Forward<&sqlite3_io_methods::xShmMap>::ToReal : nullptr;
     m.xShmLock = real.xShmLock ? DbShmLock : nullptr;
     m.xShmBarrier = real.xShmBarrier ? DbShmBarrier : nullptr;
-    m.xShmUnmap = real.xShmUnmap ? DbShmUnmap : nullptr;
+    m.xShmUnmap = real.xShmUnmap
+                      ? Forward<&sqlite3_io_methods::xShmUnmap>::ToReal
+                      : nullptr;
   }
   if (m.iVersion >= 3) {
-    m.xFetch = real.xFetch ? DbFetch : nullptr;
-    m.xUnfetch = real.xUnfetch ? DbUnfetch : nullptr;
+    m.xFetch =
+        real.xFetch ? Forward<&sqlite3_io_methods::xFetch>::ToReal : nullptr;
+    m.xUnfetch = real.xUnfetch ? Forward<&sqlite3_io_methods::xUnfetch>::ToReal
+                               : nullptr;
   }
   return m;
 }
 
 // ---- the VFS ----
-
-// Where the base VFS's file lives: right after our wrapper, aligned.
-constexpr size_t kWrapperBytes =
-    (std::max(sizeof(WalFile), sizeof(DbFile)) + 15) / 16 * 16;
 
 int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags,
          int* out_flags) {
