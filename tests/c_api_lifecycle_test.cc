@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -24,6 +23,7 @@ using snkv::test::Get;
 using snkv::test::Put;
 using snkv::test::ReadFile;
 using snkv::test::TempDir;
+using snkv::test::WriteFile;
 
 // ---- helpers ----------------------------------------------------------------
 
@@ -33,11 +33,6 @@ KVStore* MustOpen(const char* path, const KVStoreConfig* cfg) {
   EXPECT_EQ(rc, KVSTORE_OK) << kvstore_errmsg(nullptr);
   EXPECT_NE(kv, nullptr);
   return kv;
-}
-
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // A separate plain SQLite connection, for looking at a store from outside.
@@ -689,7 +684,7 @@ TEST(CApiForeignFiles, RandomBytesAreCorruptAndLeftUnchanged) {
   std::mt19937 rng(12345);
   std::string bytes(3 * 4096, '\0');
   for (char& c : bytes) c = static_cast<char>(rng() & 0xff);
-  WriteBytes(path, bytes);
+  WriteFile(path, bytes);
   for (int journal : {KVSTORE_JOURNAL_WAL, KVSTORE_JOURNAL_DELETE}) {
     SCOPED_TRACE(journal);
     KVStore* kv = reinterpret_cast<KVStore*>(0x1);
@@ -712,7 +707,7 @@ TEST(CApiForeignFiles, ShortTextFileIsCorruptAndLeftUnchanged) {
   const std::string text =
       "These are my notes. They are definitely not a database, but they are "
       "longer than a hundred bytes so that SQLite reads a full header.\n";
-  WriteBytes(path, text);
+  WriteFile(path, text);
   KVStore* kv = nullptr;
   EXPECT_EQ(kvstore_open_v2(path.c_str(), &kv, nullptr), KVSTORE_CORRUPT);
   EXPECT_EQ(kv, nullptr);
@@ -765,7 +760,7 @@ TEST(CApiForeignFiles, StoreOfANewerFormatIsRefusedAndUnchanged) {
 TEST(CApiForeignFiles, EmptyFileBecomesAStore) {
   TempDir dir;
   std::string path = dir.file("empty.db");
-  WriteBytes(path, "");
+  WriteFile(path, "");
   ASSERT_TRUE(FileExists(path));
   KVStore* kv = MustOpen(path.c_str(), nullptr);
   ASSERT_NE(kv, nullptr);

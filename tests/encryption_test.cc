@@ -23,7 +23,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,6 +43,7 @@ using snkv::test::FileExists;
 using snkv::test::Put;
 using snkv::test::ReadFile;
 using snkv::test::TempDir;
+using snkv::test::WriteFile;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kOverhead = 40;  // 24-byte nonce + 16-byte tag
@@ -157,9 +157,7 @@ int DrainC(KVIterator* it, bool backwards, Pairs* out) {
 }
 
 void CopyFile(const std::string& from, const std::string& to) {
-  std::string data = ReadFile(from);
-  std::ofstream f(to, std::ios::binary | std::ios::trunc);
-  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  WriteFile(to, ReadFile(from));
 }
 
 // Copies a closed store (and any WAL it left) to `to`.

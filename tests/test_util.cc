@@ -36,6 +36,11 @@ std::string ReadFile(const std::string& path) {
   return out.str();
 }
 
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 bool FileExists(const std::string& path) {
   return std::filesystem::exists(path);
 }

@@ -25,6 +25,8 @@ class TempDir {
 
 // The whole content of a file ("" if it does not exist).
 std::string ReadFile(const std::string& path);
+// Replaces the file's content with `bytes`, creating it if need be.
+void WriteFile(const std::string& path, const std::string& bytes);
 bool FileExists(const std::string& path);
 
 }  // namespace snkv::test

@@ -11,7 +11,6 @@
 #include <sqlite3.h>
 
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <string>
 
@@ -24,8 +23,9 @@ namespace {
 
 using Rows = std::map<std::string, std::string>;
 
-// The default family's rows, read by a plain SQLite connection; "error" if
-// the file cannot be read or fails its integrity check.
+// Reads the default family's rows through a plain SQLite connection.
+// Returns "" if all went well, else what failed: the open, the integrity
+// check or the scan.
 std::string ReadPlain(const std::string& path, Rows* rows) {
   rows->clear();
   sqlite3* db = nullptr;
@@ -61,11 +61,6 @@ std::string ReadPlain(const std::string& path, Rows* rows) {
   return problem;
 }
 
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 std::string Key(int i) { return "k" + std::to_string(100000 + i); }
 std::string Value(int i, int round, size_t size) {
   std::string v = std::to_string(i) + "/" + std::to_string(round) + ":";
@@ -87,8 +82,8 @@ class WalWriteVfsTest : public ::testing::Test {
     EXPECT_TRUE(live == model_) << when << ": live files differ from the model";
     const std::string copy = dir_.file("copy.db");
     std::remove((copy + "-shm").c_str());
-    WriteFile(copy, test::ReadFile(path_));
-    WriteFile(copy + "-wal", test::ReadFile(path_ + "-wal"));
+    test::WriteFile(copy, test::ReadFile(path_));
+    test::WriteFile(copy + "-wal", test::ReadFile(path_ + "-wal"));
     Rows recovered;
     EXPECT_EQ(ReadPlain(copy, &recovered), "") << when;
     EXPECT_TRUE(recovered == model_)

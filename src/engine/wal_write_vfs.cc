@@ -42,20 +42,20 @@ sqlite3_vfs* BaseOf(sqlite3_vfs* vfs) {
 
 struct WalFile;
 
-// The wrapper of a writable main database file; `real` (the base VFS's
-// file) follows it in the memory SQLite allocated.
+sqlite3_file* RealOf(sqlite3_file* f);
+
+// The wrapper of a writable main database file. The base VFS's file
+// follows it in the memory SQLite allocated (RealOf).
 struct DbFile {
-  sqlite3_file header{};  // must be first: SQLite sees a sqlite3_file
-  sqlite3_file* real = nullptr;
+  sqlite3_file header{};      // must be first: SQLite sees a sqlite3_file
   const char* key = nullptr;  // SQLite's name object, shared with the WAL
   WalFile* wal = nullptr;     // this connection's WAL file, while open
   sqlite3_io_methods methods{};
 };
 
-// The wrapper of a WAL file.
+// The wrapper of a WAL file, laid out as DbFile is.
 struct WalFile {
   sqlite3_file header{};
-  sqlite3_file* real = nullptr;
   DbFile* db = nullptr;
   std::unique_ptr<char[]> buf;  // made on the first held write
   sqlite3_int64 offset = 0;     // file offset of buf[0]
@@ -70,6 +70,7 @@ struct WalFile {
   // Writes out what is held. The bytes are dropped either way: on failure
   // the transaction they belong to fails, as a failed direct write would.
   int Flush() noexcept {
+    sqlite3_file* real = RealOf(&header);
     int rc = SQLITE_OK;
     for (size_t done = 0; done < held && rc == SQLITE_OK;) {
       const size_t n = std::min(held - done, kMaxWriteBytes);
@@ -94,6 +95,7 @@ struct WalFile {
       buf = std::unique_ptr<char[]>(new (std::nothrow) char[kBufferBytes]);
     }
     if (!buf || size > kBufferBytes) {
+      sqlite3_file* real = RealOf(&header);
       return real->pMethods->xWrite(real, data, n, at);
     }
     if (held == 0) offset = at;
@@ -108,6 +110,7 @@ struct WalFile {
 constexpr size_t kWrapperBytes =
     (std::max(sizeof(WalFile), sizeof(DbFile)) + 15) / 16 * 16;
 
+// The base VFS's file of either wrapper.
 sqlite3_file* RealOf(sqlite3_file* f) {
   return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) +
                                          kWrapperBytes);
@@ -139,7 +142,7 @@ int FlushThen(sqlite3_file* f, Call call) {
   wal->page_may_follow = false;
   wal->commit_header_held = false;
   const int rc = wal->Flush();
-  return rc != SQLITE_OK ? rc : call(wal->real);
+  return rc != SQLITE_OK ? rc : call(RealOf(f));
 }
 
 // Forward<&sqlite3_io_methods::xMethod>: a method that passes its call on
@@ -170,7 +173,8 @@ int WalClose(sqlite3_file* f) {
     std::lock_guard<std::mutex> lock(Files().mu);
     if (wal->db != nullptr) wal->db->wal = nullptr;
   }
-  const int closed = wal->real->pMethods->xClose(wal->real);
+  sqlite3_file* real = RealOf(f);
+  const int closed = real->pMethods->xClose(real);
   wal->~WalFile();
   return flushed != SQLITE_OK ? flushed : closed;
 }
@@ -236,17 +240,18 @@ int DbClose(sqlite3_file* f) {
     }
     if (db->wal != nullptr) db->wal->db = nullptr;
   }
-  const int rc = db->real->pMethods->xClose(db->real);
+  sqlite3_file* real = RealOf(f);
+  const int rc = real->pMethods->xClose(real);
   db->~DbFile();
   return rc;
 }
 int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  sqlite3_file* real = Db(f)->real;
+  sqlite3_file* real = RealOf(f);
   const int rc = real->pMethods->xShmLock(real, offset, n, flags);
   // Lock 0 is WAL_WRITE_LOCK (walformat.html): a write transaction starts,
   // and may append anywhere past the last commit, whoever wrote it.
   constexpr int kTakeWriteLock = SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE;
-  DbFile* db = Db(f);
+  const DbFile* db = Db(f);
   if (rc == SQLITE_OK && offset == 0 && n == 1 && flags == kTakeWriteLock &&
       db->wal != nullptr) {
     db->wal->end = 0;
@@ -262,7 +267,8 @@ void DbShmBarrier(sqlite3_file* f) {
     (void)wal->Flush();  // a barrier cannot fail; the next write reports
     wal->direct = true;
   }
-  db->real->pMethods->xShmBarrier(db->real);
+  sqlite3_file* real = RealOf(f);
+  real->pMethods->xShmBarrier(real);
 }
 // The database file's methods: the real file's version, and only the
 // methods it has.
@@ -317,8 +323,7 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags,
   if ((!wal && !writable_db) || name == nullptr) {
     return base->xOpen(base, name, f, flags, out_flags);
   }
-  auto* real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) +
-                                               kWrapperBytes);
+  sqlite3_file* real = RealOf(f);
   std::memset(real, 0, static_cast<size_t>(base->szOsFile));
   const int rc = base->xOpen(base, name, real, flags, out_flags);
   if (rc != SQLITE_OK || real->pMethods == nullptr) {
@@ -330,7 +335,6 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags,
   // xClose methods run the destructors and SQLite frees the memory.
   if (wal) {
     auto* file = new (f) WalFile{};  // NOLINT(cppcoreguidelines-owning-memory)
-    file->real = real;
     Registry& files = Files();
     std::lock_guard<std::mutex> lock(files.mu);
     auto it = files.db_files.find(sqlite3_filename_database(name));
@@ -342,7 +346,6 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags,
     return SQLITE_OK;
   }
   auto* file = new (f) DbFile{};  // NOLINT(cppcoreguidelines-owning-memory)
-  file->real = real;
   file->key = name;
   file->methods = DbMethodsFor(*real->pMethods);
   {
@@ -354,71 +357,33 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags,
   return SQLITE_OK;
 }
 
-int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xDelete(base, name, sync_dir);
-}
-int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xAccess(base, name, flags, out);
-}
-int FullPathname(sqlite3_vfs* vfs, const char* name, int n, char* out) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xFullPathname(base, name, n, out);
-}
-void* DlOpen(sqlite3_vfs* vfs, const char* name) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xDlOpen(base, name);
-}
-void DlError(sqlite3_vfs* vfs, int n, char* out) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  base->xDlError(base, n, out);
-}
-void (*DlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xDlSym(base, handle, symbol);
-}
-void DlClose(sqlite3_vfs* vfs, void* handle) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  base->xDlClose(base, handle);
-}
-int Randomness(sqlite3_vfs* vfs, int n, char* out) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xRandomness(base, n, out);
-}
-int Sleep(sqlite3_vfs* vfs, int micros) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xSleep(base, micros);
-}
-int CurrentTime(sqlite3_vfs* vfs, double* out) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xCurrentTime(base, out);
-}
+// VfsForward<&sqlite3_vfs::xMethod>::Call: passes a VFS call on to the
+// base VFS.
+template <auto Method>
+struct VfsForward;
+template <typename R, typename... Args,
+          R (*sqlite3_vfs::*Method)(sqlite3_vfs*, Args...)>
+struct VfsForward<Method> {
+  static R Call(sqlite3_vfs* vfs, Args... args) {
+    sqlite3_vfs* base = BaseOf(vfs);
+    return (base->*Method)(base, args...);
+  }
+};
+
 int GetLastError(sqlite3_vfs* vfs, int n, char* out) {
   sqlite3_vfs* base = BaseOf(vfs);
   return base->xGetLastError ? base->xGetLastError(base, n, out) : 0;
 }
-int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xCurrentTimeInt64(base, out);
-}
-int SetSystemCall(sqlite3_vfs* vfs, const char* name,
-                  sqlite3_syscall_ptr call) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xSetSystemCall(base, name, call);
-}
-sqlite3_syscall_ptr GetSystemCall(sqlite3_vfs* vfs, const char* name) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xGetSystemCall(base, name);
-}
-const char* NextSystemCall(sqlite3_vfs* vfs, const char* name) {
-  sqlite3_vfs* base = BaseOf(vfs);
-  return base->xNextSystemCall(base, name);
+
+// VfsForward's Call for a method, or nullptr if `base` lacks it.
+template <auto Method>
+auto ForwardIfPresent(const sqlite3_vfs* base) {
+  return base->*Method != nullptr ? VfsForward<Method>::Call : nullptr;
 }
 
 // Fills shim->vfs as a wrapper of shim->base.
 void Describe(Shim* shim) {
-  sqlite3_vfs* base = shim->base;
+  const sqlite3_vfs* base = shim->base;
   sqlite3_vfs& v = shim->vfs;
   v.iVersion = base->iVersion < 3 ? base->iVersion : 3;
   v.szOsFile = static_cast<int>(kWrapperBytes) + base->szOsFile;
@@ -426,24 +391,25 @@ void Describe(Shim* shim) {
   v.zName = shim->name.c_str();
   v.pAppData = shim;
   v.xOpen = Open;
-  v.xDelete = Delete;
-  v.xAccess = Access;
-  v.xFullPathname = FullPathname;
-  v.xDlOpen = base->xDlOpen ? DlOpen : nullptr;
-  v.xDlError = base->xDlError ? DlError : nullptr;
-  v.xDlSym = base->xDlSym ? DlSym : nullptr;
-  v.xDlClose = base->xDlClose ? DlClose : nullptr;
-  v.xRandomness = Randomness;
-  v.xSleep = Sleep;
-  v.xCurrentTime = CurrentTime;
+  v.xDelete = VfsForward<&sqlite3_vfs::xDelete>::Call;
+  v.xAccess = VfsForward<&sqlite3_vfs::xAccess>::Call;
+  v.xFullPathname = VfsForward<&sqlite3_vfs::xFullPathname>::Call;
+  v.xDlOpen = ForwardIfPresent<&sqlite3_vfs::xDlOpen>(base);
+  v.xDlError = ForwardIfPresent<&sqlite3_vfs::xDlError>(base);
+  v.xDlSym = ForwardIfPresent<&sqlite3_vfs::xDlSym>(base);
+  v.xDlClose = ForwardIfPresent<&sqlite3_vfs::xDlClose>(base);
+  v.xRandomness = VfsForward<&sqlite3_vfs::xRandomness>::Call;
+  v.xSleep = VfsForward<&sqlite3_vfs::xSleep>::Call;
+  v.xCurrentTime = VfsForward<&sqlite3_vfs::xCurrentTime>::Call;
   v.xGetLastError = GetLastError;
   if (v.iVersion >= 2) {
-    v.xCurrentTimeInt64 = base->xCurrentTimeInt64 ? CurrentTimeInt64 : nullptr;
+    v.xCurrentTimeInt64 =
+        ForwardIfPresent<&sqlite3_vfs::xCurrentTimeInt64>(base);
   }
   if (v.iVersion >= 3) {
-    v.xSetSystemCall = base->xSetSystemCall ? SetSystemCall : nullptr;
-    v.xGetSystemCall = base->xGetSystemCall ? GetSystemCall : nullptr;
-    v.xNextSystemCall = base->xNextSystemCall ? NextSystemCall : nullptr;
+    v.xSetSystemCall = ForwardIfPresent<&sqlite3_vfs::xSetSystemCall>(base);
+    v.xGetSystemCall = ForwardIfPresent<&sqlite3_vfs::xGetSystemCall>(base);
+    v.xNextSystemCall = ForwardIfPresent<&sqlite3_vfs::xNextSystemCall>(base);
   }
 }
 
