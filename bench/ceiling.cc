@@ -73,6 +73,45 @@ struct Variant {
   // update/delete: the WAL file already has room for every frame the run
   // writes, as a WAL that checkpoints keep resetting would (see allocate_wal).
   bool wal_allocated = false;
+  // update/delete: a read statement is kept stepped (not reset) across the
+  // autocommit writes, so each write upgrades a read transaction that
+  // outlives its commit instead of starting a new one; it is re-stepped
+  // every kPinnedWrites writes so checkpoints can move past it.
+  bool pinned_read = false;
+};
+
+constexpr uint64_t kPinnedWrites = 1000;
+
+// Holds a read transaction open on a connection while active (see
+// Variant::pinned_read).
+class ReadPin {
+ public:
+  ReadPin(sqlite3* db, bool on) : db_(db), on_(on) {
+    if (!on_) return;
+    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM kv LIMIT 1", -1, &stmt_,
+                           nullptr) != SQLITE_OK)
+      throw std::runtime_error(sqlite3_errmsg(db_));
+    Renew();
+  }
+  ~ReadPin() { sqlite3_finalize(stmt_); }
+  ReadPin(const ReadPin&) = delete;
+  ReadPin& operator=(const ReadPin&) = delete;
+  // Called after each write: every kPinnedWrites, ends the read
+  // transaction and starts a new one.
+  void Wrote() {
+    if (on_ && ++writes_ % kPinnedWrites == 0) Renew();
+  }
+
+ private:
+  void Renew() {
+    sqlite3_reset(stmt_);
+    if (sqlite3_step(stmt_) != SQLITE_ROW)
+      throw std::runtime_error("pin: " + std::string(sqlite3_errmsg(db_)));
+  }
+  sqlite3* db_;
+  bool on_;
+  sqlite3_stmt* stmt_ = nullptr;
+  uint64_t writes_ = 0;
 };
 
 // A connection with the common settings; owns its prepared statements,
@@ -342,13 +381,17 @@ double update_autocommit(const Run& r, const Variant& v, size_t index) {
   std::vector<uint64_t> done;
   std::string value;
   bench::Timer timer;
-  for (uint64_t op = 0; op < r.n.updates; ++op) {
-    uint64_t i = rng.below(r.n.keys);
-    std::string key = make_key(i);
-    db.bind(put, 1, key);
-    db.bind(put, 2, make_value(i, gen, kValueSize, &value));
-    db.run(put);
-    done.push_back(i);
+  {
+    ReadPin pin(db.get(), v.pinned_read);
+    for (uint64_t op = 0; op < r.n.updates; ++op) {
+      uint64_t i = rng.below(r.n.keys);
+      std::string key = make_key(i);
+      db.bind(put, 1, key);
+      db.bind(put, 2, make_value(i, gen, kValueSize, &value));
+      db.run(put);
+      pin.Wrote();
+      done.push_back(i);
+    }
   }
   double rate = static_cast<double>(r.n.updates) / timer.seconds();
   for (size_t j = 0; j < done.size(); j += 1 + done.size() / 200) {
@@ -379,11 +422,15 @@ double delete_autocommit(const Run& r, const Variant& v, size_t index) {
   std::vector<uint64_t> mine(first,
                              first + static_cast<ptrdiff_t>(r.n.deletes));
   bench::Timer timer;
-  for (uint64_t i : mine) {
-    std::string key = make_key(i);
-    db.bind(del, 1, key);
-    db.run(del);
-    if (sqlite3_changes(db.get()) != 1) failed(v.name + ": delete of " + key);
+  {
+    ReadPin pin(db.get(), v.pinned_read);
+    for (uint64_t i : mine) {
+      std::string key = make_key(i);
+      db.bind(del, 1, key);
+      db.run(del);
+      if (sqlite3_changes(db.get()) != 1) failed(v.name + ": delete of " + key);
+      pin.Wrote();
+    }
   }
   return static_cast<double>(mine.size()) / timer.seconds();
 }
@@ -406,7 +453,11 @@ std::vector<Workload> workloads(const Counts& n) {
       {.name = "nockpt_wal_allocated",
        .pragmas = {kNoCheckpoints},
        .wal_allocated = true},
-      {.name = "nockpt_exclusive", .pragmas = {kNoCheckpoints, kExclusive}}};
+      {.name = "nockpt_exclusive", .pragmas = {kNoCheckpoints, kExclusive}},
+      {.name = "pinned_read", .pinned_read = true},
+      {.name = "nockpt_pinned_read",
+       .pragmas = {kNoCheckpoints},
+       .pinned_read = true}};
   return {
       {"seq_write",
        seq_write,

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -272,6 +273,103 @@ TEST_F(FreshReadTest, AnotherProcessSeesCommitsAndCanTruncate) {
   EXPECT_EQ(GetOrDie(b_, "key"), "child");
   ASSERT_EQ(Peer(path_ + " put key again"), 0);
   EXPECT_EQ(GetOrDie(b_, "key"), "again");
+}
+
+// Autocommit writes keep a read transaction open between them (the write
+// pin, docs/design.md "Writes"). Another handle's commit makes it stale:
+// the next write must notice, start over on the latest data and lose
+// nothing, whichever handle wrote last.
+TEST_F(FreshReadTest, AutocommitWritesFromTwoHandlesInTurnAreAllKept) {
+  std::map<std::string, std::string> model;
+  Store* handles[2] = {&a_, &b_};
+  for (int i = 0; i < 3000; ++i) {
+    Store& w = *handles[(i / 3) % 2];  // three writes each, then the other
+    const std::string key = "k" + std::to_string(i % 41);
+    const std::string value = "v" + std::to_string(i);
+    switch (i % 5) {
+      case 0: {
+        Status st = w.Delete(key);
+        ASSERT_TRUE(st.ok() || st.IsNotFound()) << st.ToString();
+        ASSERT_EQ(st.ok(), model.erase(key) == 1) << "iteration " << i;
+        break;
+      }
+      case 1: {
+        bool inserted = false;
+        ASSERT_TRUE(
+            w.DefaultColumnFamily().PutIfAbsent(key, value, 0, &inserted).ok());
+        ASSERT_EQ(inserted, model.count(key) == 0) << "iteration " << i;
+        model.emplace(key, value);
+        break;
+      }
+      default:
+        ASSERT_TRUE(w.Put(key, value).ok()) << "iteration " << i;
+        model[key] = value;
+    }
+  }
+  for (Store* s : handles) {
+    std::map<std::string, std::string> seen;
+    for (const auto& [k, v] : s->NewIterator({})) {
+      seen.emplace(std::string(k.view()), std::string(v.view()));
+    }
+    EXPECT_EQ(seen, model);
+  }
+}
+
+// A write upgrading the pinned read transaction cannot wait for the write
+// lock; it must fall back to an ordinary write that waits the busy timeout.
+TEST_F(FreshReadTest, AutocommitWriteWaitsOutAnotherHandlesTransaction) {
+  Options waiting;
+  waiting.busy_timeout_ms = 10000;
+  Store a;
+  Store b;
+  ASSERT_TRUE(Store::Open(path_, waiting, &a).ok());
+  ASSERT_TRUE(Store::Open(path_, waiting, &b).ok());
+  for (int i = 0; i < 10; ++i) {  // a's pin is held from here on
+    ASSERT_TRUE(a.Put("a" + std::to_string(i), "x").ok());
+  }
+  std::atomic<bool> holding{false};
+  std::thread other([&] {
+    Transaction txn;
+    ASSERT_TRUE(b.BeginTransaction(TxnMode::kWrite, &txn).ok());
+    ASSERT_TRUE(b.Put("shared", "from b").ok());
+    holding = true;
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_TRUE(txn.Commit().ok());
+  });
+  while (!holding) std::this_thread::yield();
+  Status put = a.Put("shared+", "from a");  // waits for b's commit
+  other.join();
+  ASSERT_TRUE(put.ok()) << put.ToString();
+  EXPECT_EQ(GetOrDie(a, "shared"), "from b");
+  EXPECT_EQ(GetOrDie(b, "shared+"), "from a");
+  ASSERT_TRUE(a.Put("a0", "y").ok());  // and the pin works again
+  EXPECT_EQ(GetOrDie(b, "a0"), "y");
+}
+
+// A handle that wrote and then went idle holds nothing another process's
+// TRUNCATE checkpoint would wait for.
+TEST_F(FreshReadTest, IdleWriterLetsAnotherProcessTruncate) {
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(a_.Put("k" + std::to_string(i), "v").ok());
+  }
+  std::this_thread::sleep_for(milliseconds(100));  // past the idle period
+  ASSERT_EQ(Peer(path_ + " truncate"), 0);
+  EXPECT_EQ(test::ReadFile(path_ + "-wal").size(), 0u);
+  ASSERT_TRUE(a_.Put("after", "truncate").ok());
+  EXPECT_EQ(GetOrDie(b_, "after"), "truncate");
+  EXPECT_EQ(GetOrDie(a_, "k49"), "v");
+}
+
+// Reads after the handle's own writes see them, and see another handle's
+// commit made in between.
+TEST_F(FreshReadTest, ReadsBetweenAutocommitWritesAreFresh) {
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(a_.Put("mine", std::to_string(i)).ok());
+    ASSERT_TRUE(a_.Put("mine2", std::to_string(i)).ok());
+    if (i % 3 == 0) ASSERT_TRUE(b_.Put("theirs", std::to_string(i)).ok());
+    ASSERT_EQ(GetOrDie(a_, "mine2"), std::to_string(i));
+    ASSERT_EQ(GetOrDie(a_, "theirs"), std::to_string(i - i % 3));
+  }
 }
 
 }  // namespace

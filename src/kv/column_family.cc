@@ -197,7 +197,8 @@ Status StoreCore::PrepareValueWrite(ColumnFamilyState& cf, Slice key,
   }
   Status s = CheckSize(key, value);
   if (!s.ok()) return s;
-  s = PrepareWrite();
+  // Creating the expiry index is a schema change, which needs the pin gone.
+  s = PrepareWrite(/*keep_write_pin=*/expire_at_ms == 0 || cf.has_expiry_index);
   if (!s.ok()) return s;
   s = CheckUsable(cf);
   if (!s.ok()) return s;
@@ -221,7 +222,7 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
     if (!s.ok()) return s;
     engine::ResetGuard reset(*stmt);
     BindRow(*stmt, 1, key, stored, expire_at_ms);
-    int rc = stmt->Step();
+    int rc = StepAutocommitWrite(*stmt);
     if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
   }
   if (!s.ok()) return s;
@@ -515,7 +516,7 @@ Status StoreCore::TtlRemaining(ColumnFamilyState& cf, Slice key,
 }
 
 Status StoreCore::Delete(ColumnFamilyState& cf, Slice key) {
-  Status s = PrepareWrite();
+  Status s = PrepareWrite(/*keep_write_pin=*/true);
   if (!s.ok()) return s;
   engine::Statement* stmt = nullptr;
   s = Statement(cf, CfStatement::kDelete, &stmt);
@@ -525,7 +526,7 @@ Status StoreCore::Delete(ColumnFamilyState& cf, Slice key) {
     engine::ResetGuard reset(*stmt);
     stmt->BindBlob(1, key);
     stmt->BindInt(2, now);
-    int rc = stmt->Step();
+    int rc = StepAutocommitWrite(*stmt);
     if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "delete");
   }
   if (sqlite3_changes(conn_.get()) > 0) {
@@ -584,7 +585,7 @@ Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
   engine::ResetGuard reset(*stmt);
   BindRow(*stmt, 1, key, stored, expire_at_ms);
   stmt->BindInt(4, NowMs());
-  int rc = stmt->Step();
+  int rc = StepAutocommitWrite(*stmt);
   if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put_if_absent");
   bool wrote = sqlite3_changes(conn_.get()) > 0;
   if (wrote) {

@@ -304,6 +304,7 @@ Status StoreCore::Close() {
   begin_stmt_.Finalize();
   touch_stmt_.Finalize();
   commit_stmt_.Finalize();
+  write_pin_stmt_.Finalize();
   conn_.Close();
   return Status::OK();
 }
@@ -412,34 +413,48 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
         if (!core->ckpt_requested_.exchange(true)) {
           BackgroundCheckpointer::Request(core->shared_from_this());
         }
+        core->renew_write_pin_ = true;  // let the pass copy past the pin
       }
     } else if (frames >= core->next_background_frames_ &&
                core->background_checkpoints_enabled_ &&
                !core->ckpt_requested_.exchange(true)) {
       core->next_background_frames_ = frames + kBackgroundCheckpointFrames;
       BackgroundCheckpointer::Request(core->shared_from_this());
+      core->renew_write_pin_ = true;  // let the pass copy past the pin
     }
   }
   if (run) {
-    core->commits_since_checkpoint_ = 0;
-    // Idle handles of this process would hold the checkpoint back and keep
-    // the WAL from being reset.
-    IdleReleaser::ReleaseOthers(core);
-    // Waits for a pass in progress (it would make this checkpoint fail
-    // with BUSY at once); a catch-up pass has just ended, so normally none.
-    std::lock_guard<std::mutex> ckpt_lock(core->ckpt_mu_);
-    core->catch_up_asked_ = false;
-    core->catch_up_done_ = false;
-    int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
-                                       nullptr, nullptr);
-    if (rc == SQLITE_OK) ++core->stats_.checkpoints;
-    // Count the next kAutoCheckpointFrames from this attempt, unless another
-    // process's checkpoint was running (BUSY): then try again.
-    if (rc != SQLITE_BUSY && core->wal_size_limit_ == 0) {
-      core->next_checkpoint_frames_ = frames + kAutoCheckpointFrames;
+    if (core->write_pin_held_) {
+      // Not while the write pin holds a read transaction: the write's
+      // StepAutocommitWrite runs it as soon as it has released the pin.
+      core->checkpoint_due_ = true;
+      core->checkpoint_due_frames_ = frames;
+      core->renew_write_pin_ = true;
+    } else {
+      core->CheckpointInline(db, schema, frames);
     }
   }
   return SQLITE_OK;
+}
+
+void StoreCore::CheckpointInline(sqlite3* db, const char* schema, int frames) {
+  commits_since_checkpoint_ = 0;
+  // Idle handles of this process would hold the checkpoint back and keep
+  // the WAL from being reset.
+  IdleReleaser::ReleaseOthers(this);
+  // Waits for a pass in progress (it would make this checkpoint fail
+  // with BUSY at once); a catch-up pass has just ended, so normally none.
+  std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
+  catch_up_asked_ = false;
+  catch_up_done_ = false;
+  int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
+                                     nullptr, nullptr);
+  if (rc == SQLITE_OK) ++stats_.checkpoints;
+  // Count the next kAutoCheckpointFrames from this attempt, unless another
+  // process's checkpoint was running (BUSY): then try again.
+  if (rc != SQLITE_BUSY && wal_size_limit_ == 0) {
+    next_checkpoint_frames_ = frames + kAutoCheckpointFrames;
+  }
 }
 
 void StoreCore::RunBackgroundCheckpoint() {
@@ -540,6 +555,8 @@ void StoreCore::RunBackgroundCheckpoint() {
 // ran at 0.4-0.6x of those with it off. So the map is on only while reads
 // keep hitting a held snapshot.
 Status StoreCore::PrepareRead() {
+  // The pin's snapshot may be older than another connection's commit.
+  ReleaseWritePin();
   if (txn_ != Txn::kNone || !wal_mode_) return Status::OK();
   last_read_ = std::chrono::steady_clock::now();
   if (snapshot_open_) {
@@ -756,6 +773,11 @@ void StoreCore::DescribePages(const engine::WalWatch::Header& header,
 }
 
 void StoreCore::EndSnapshot() noexcept {
+  ReleaseWritePin();
+  EndHeldSnapshot();
+}
+
+void StoreCore::EndHeldSnapshot() noexcept {
   page_snapshot_ = engine::PageSnapshot{};
   if (!snapshot_open_) return;
   snapshot_open_ = false;
@@ -768,7 +790,7 @@ bool StoreCore::ReleaseSnapshotIfIdle(std::chrono::steady_clock::time_point now,
                                       std::chrono::milliseconds idle) {
   std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
   if (!lock.owns_lock()) return false;  // inside a call: look again later
-  if (!snapshot_open_ || !conn_.is_open()) {
+  if ((!snapshot_open_ && !write_pin_held_) || !conn_.is_open()) {
     watched_ = false;
     return true;
   }
@@ -778,14 +800,74 @@ bool StoreCore::ReleaseSnapshotIfIdle(std::chrono::steady_clock::time_point now,
   return true;
 }
 
-Status StoreCore::PrepareWrite() {
+Status StoreCore::PrepareWrite(bool keep_write_pin) {
   if (read_only_) return Status::ReadOnly("the store is open read-only");
   if (txn_ == Txn::kRead) {
     return Status::ReadOnly("cannot write inside a read transaction");
   }
-  EndSnapshot();
+  if (keep_write_pin) {
+    EndHeldSnapshot();
+  } else {
+    EndSnapshot();
+  }
   wrote_since_read_ = true;
   return Status::OK();
+}
+
+int StoreCore::StepAutocommitWrite(engine::Statement& stmt) {
+  // Renewed this often even without a checkpoint request, so that the
+  // pin's read mark never falls far behind the WAL.
+  constexpr int kWritesPerPin = 1000;
+  if (!write_pin_held_) {
+    // Only where no other read transaction is open (an iterator's) and
+    // nothing could be stale: outside transactions, in WAL mode.
+    if (txn_ != Txn::kNone || !wal_mode_ ||
+        sqlite3_txn_state(conn_.get(), nullptr) != SQLITE_TXN_NONE) {
+      return stmt.Step();
+    }
+    if (!write_pin_stmt_.is_prepared() &&
+        !write_pin_stmt_.Prepare(conn_, "SELECT 1 FROM sqlite_schema LIMIT 1")
+             .ok()) {
+      return stmt.Step();
+    }
+    if (write_pin_stmt_.Step() != SQLITE_ROW) {
+      write_pin_stmt_.Reset();
+      return stmt.Step();
+    }
+    write_pin_held_ = true;
+    writes_under_pin_ = 0;
+    if (!watched_) {  // so that an idle handle lets the pin go
+      IdleReleaser::Watch(shared_from_this());
+      watched_ = true;
+    }
+  }
+  last_read_ = std::chrono::steady_clock::now();
+  int rc = stmt.Step();
+  if ((rc & 0xff) == SQLITE_BUSY) {
+    // Busy or stale (see above): without the pin, the write waits.
+    ReleaseWritePin();
+    stmt.Reset();
+    return stmt.Step();
+  }
+  // Any other failure is the caller's to report; releasing the pin now
+  // would replace SQLite's error message. The next read releases it.
+  if (rc != SQLITE_DONE) return rc;
+  if (++writes_under_pin_ >= kWritesPerPin) renew_write_pin_ = true;
+  if (renew_write_pin_) {
+    ReleaseWritePin();
+    if (checkpoint_due_) {
+      checkpoint_due_ = false;
+      CheckpointInline(conn_.get(), "main", checkpoint_due_frames_);
+    }
+  }
+  return rc;
+}
+
+void StoreCore::ReleaseWritePin() noexcept {
+  renew_write_pin_ = false;
+  if (!write_pin_held_) return;
+  write_pin_held_ = false;
+  write_pin_stmt_.Reset();
 }
 
 Status StoreCore::CheckUsable(const ColumnFamilyState& cf) const {

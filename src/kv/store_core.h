@@ -314,8 +314,23 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status Statement(ColumnFamilyState& cf, CfStatement which,
                    engine::Statement** out);
   // Refuses writes on a read-only store or in a read transaction, and gets
-  // the connection ready to write.
-  Status PrepareWrite();
+  // the connection ready to write: ends the cached read snapshot and, unless
+  // `keep_write_pin` (only for a statement then run by StepAutocommitWrite),
+  // the write pin.
+  Status PrepareWrite(bool keep_write_pin = false);
+  // Steps `stmt`, a single autocommit write statement (put, delete,
+  // put-if-absent), inside the write pin when it can: a read transaction
+  // held open by a pending statement, so that the write upgrades it and it
+  // outlives the commit, and the next write needs only the write lock
+  // instead of also a new read transaction (two locking system calls
+  // instead of six; docs/design.md, "Writes"). SQLite refuses the upgrade
+  // with SQLITE_BUSY_SNAPSHOT if another connection has committed since,
+  // and with SQLITE_BUSY, without waiting, if the write lock is taken: then
+  // the pin is released and the statement runs again as a plain autocommit
+  // statement, which waits up to the busy timeout. Returns the step's code.
+  int StepAutocommitWrite(engine::Statement& stmt);
+  // Ends the write pin, if held.
+  void ReleaseWritePin() noexcept;
   Status EnsureExpiryIndex(ColumnFamilyState& cf);
   // The checks and preparation every put shares: a valid expiry and size, a
   // writable store and family, the expiry index if needed; *stored receives
@@ -374,8 +389,12 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // its pages can be read directly).
   void DescribePages(const engine::WalWatch::Header& header,
                      uint32_t backfilled);
-  // Ends the cached read transaction, if any.
+  // Ends the cached read transaction and the write pin, if any.
   void EndSnapshot() noexcept;
+  // Ends the cached read transaction only.
+  void EndHeldSnapshot() noexcept;
+  // The inline checkpoint of OnWalCommit.
+  void CheckpointInline(sqlite3* db, const char* schema, int frames);
   // Accounts a read that found another connection's commit.
   void NoteChangedRead();
   // Turns memory-mapped reads on or off.
@@ -465,6 +484,16 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::Statement begin_stmt_;
   engine::Statement touch_stmt_;  // any read: makes BEGIN take its snapshot
   engine::Statement commit_stmt_;
+  // The write pin (see StepAutocommitWrite): a pending one-row read.
+  engine::Statement write_pin_stmt_;
+  bool write_pin_held_ = false;
+  int writes_under_pin_ = 0;
+  // Set by OnWalCommit under the pin: the pin must go so that a checkpoint
+  // can copy past it, and maybe an inline checkpoint is due (it cannot run
+  // while the pin holds a read transaction).
+  bool renew_write_pin_ = false;
+  bool checkpoint_due_ = false;
+  int checkpoint_due_frames_ = 0;
   // Reads that bypass SQL (docs/design.md, "Read path"): the pages of the
   // validated cached snapshot. Declared after conn_, so destroyed first.
   engine::PageSource pages_;
