@@ -263,6 +263,33 @@ uint64_t Seed() {
   return ::testing::AssertionSuccess();
 }
 
+// Lets `child` run until it has printed `lines` lines (0: not at all;
+// the wait is bounded so that a hung child cannot hang us, and is no
+// assertion), then for `delay_ms` more, and SIGKILLs it. Fails if it exited
+// by itself.
+::testing::AssertionResult KillAfter(Child& child, size_t lines, int delay_ms) {
+  bool alive = true;
+  const auto limit = Clock::now() + std::chrono::seconds(20);
+  while (alive &&
+         static_cast<size_t>(std::count(child.text().begin(),
+                                        child.text().end(), '\n')) < lines &&
+         Clock::now() < limit) {
+    alive = child.Pump(Clock::now() + std::chrono::milliseconds(10));
+  }
+  if (alive) child.Pump(Clock::now() + std::chrono::milliseconds(delay_ms));
+  if (child.Exited()) {
+    return ::testing::AssertionFailure() << "writer exited by itself (status "
+                                         << child.status() << "), output:\n"
+                                         << child.text();
+  }
+  child.Kill();
+  child.Drain();
+  if (!WIFSIGNALED(child.status())) {
+    return ::testing::AssertionFailure() << "writer was not killed";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 void RunCrashRounds(const Config& cfg) {
   snkv::test::TempDir dir;
   const std::string path = dir.file("crash.db");
@@ -293,29 +320,12 @@ void RunCrashRounds(const Config& cfg) {
     } else {
       delay_ms = 20 + static_cast<int>(rng() % 280);
     }
-    bool alive = true;
-    if (!early) {
-      // Start the clock once the writer is ready ("start"), or, in half of
-      // the rounds, once it has committed its first transaction, so that
-      // every run makes progress however slow the machine is. The wait is
-      // bounded so that a hung child cannot hang us (it is no assertion).
-      const size_t lines = rng() % 2 == 0 ? 1 : 2;
-      auto limit = Clock::now() + std::chrono::seconds(20);
-      while (alive &&
-             static_cast<size_t>(std::count(
-                 child.text().begin(), child.text().end(), '\n')) < lines &&
-             Clock::now() < limit) {
-        alive = child.Pump(Clock::now() + std::chrono::milliseconds(10));
-      }
-    }
-    if (alive)
-      alive = child.Pump(Clock::now() + std::chrono::milliseconds(delay_ms));
-    ASSERT_FALSE(child.Exited()) << "writer exited by itself (status "
-                                 << child.status() << "), output:\n"
-                                 << child.text();
-    child.Kill();
-    child.Drain();
-    ASSERT_TRUE(WIFSIGNALED(child.status()));
+    // Start the clock once the writer is ready ("start"), or, in half of
+    // the rounds, once it has committed its first transaction, so that
+    // every run makes progress however slow the machine is.
+    size_t lines = 0;
+    if (!early) lines = rng() % 2 == 0 ? 1 : 2;
+    ASSERT_TRUE(KillAfter(child, lines, delay_ms));
 
     bool started = false;
     uint64_t acked = 0;
@@ -436,23 +446,8 @@ TEST(CrashTest, WalNormalAutocommitWritesSurviveSigkill) {
     const std::string path = dir.file("auto.db");
     Child child({SNKV_TOOL_AUTOCOMMIT_WRITER, path});
     ASSERT_TRUE(child.started());
-    // From the first acknowledged write (bounded wait, no assertion), then
-    // a random delay.
-    bool alive = true;
-    auto limit = Clock::now() + std::chrono::seconds(20);
-    while (alive &&
-           std::count(child.text().begin(), child.text().end(), '\n') < 2 &&
-           Clock::now() < limit) {
-      alive = child.Pump(Clock::now() + std::chrono::milliseconds(10));
-    }
-    const int delay_ms = 1 + static_cast<int>(rng() % 300);
-    if (alive)
-      alive = child.Pump(Clock::now() + std::chrono::milliseconds(delay_ms));
-    ASSERT_FALSE(child.Exited()) << "writer exited by itself, output:\n"
-                                 << child.text();
-    child.Kill();
-    child.Drain();
-    ASSERT_TRUE(WIFSIGNALED(child.status()));
+    // From the first acknowledged write, then a random delay.
+    ASSERT_TRUE(KillAfter(child, 2, 1 + static_cast<int>(rng() % 300)));
 
     bool started = false;
     uint64_t acked = 0;
