@@ -28,6 +28,26 @@ std::string KeyOf(int thread, int i) {
   return k;
 }
 
+// Failures seen by several threads, each with what failed (and SQLite's
+// code where there is one), so that a failed run says what went wrong.
+class Failures {
+ public:
+  void Add(const std::string& what, int rc = KVSTORE_OK) {
+    std::lock_guard<std::mutex> lock(mu_);
+    text_ += what;
+    if (rc != KVSTORE_OK) text_ += " (rc " + std::to_string(rc) + ")";
+    text_ += "\n";
+  }
+  std::string Text() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string text_;
+};
+
 TEST(CApiThreads, OneHandleSharedByFourThreads) {
   TempDir dir;
   KVStore* kv = OpenWal(dir.file("a.db"), 0);
@@ -35,19 +55,22 @@ TEST(CApiThreads, OneHandleSharedByFourThreads) {
   ASSERT_EQ(kvstore_cf_create(kv, "shared", &cf), KVSTORE_OK);
   constexpr int kThreads = 4;
   constexpr int kKeys = 400;
-  std::atomic<int> errors{0};
+  Failures errors;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kKeys; ++i) {
         std::string k = KeyOf(t, i);
         std::string v = "value-" + k;
-        if (Put(kv, k, v) != KVSTORE_OK) ++errors;
+        if (int rc = Put(kv, k, v); rc != KVSTORE_OK)
+          errors.Add("put " + k, rc);
         if (kvstore_cf_put(cf, k.data(), static_cast<int>(k.size()), v.data(),
                            static_cast<int>(v.size())) != KVSTORE_OK) {
-          ++errors;
+          errors.Add("cf put " + k);
         }
-        if (Get(kv, k) != v) ++errors;
+        if (std::string got = Get(kv, k); got != v) {
+          errors.Add("get " + k + ": " + got);
+        }
         if (i % 50 == 49) {
           // Scan this thread's own keys so far with a private iterator.
           std::string prefix = "t" + std::to_string(t) + ":";
@@ -55,7 +78,7 @@ TEST(CApiThreads, OneHandleSharedByFourThreads) {
           if (kvstore_prefix_iterator_create(kv, prefix.data(),
                                              static_cast<int>(prefix.size()),
                                              &it) != KVSTORE_OK) {
-            ++errors;
+            errors.Add("prefix iterator create");
             continue;
           }
           int seen = 0;
@@ -64,38 +87,47 @@ TEST(CApiThreads, OneHandleSharedByFourThreads) {
             void* kp = nullptr;
             int kn = 0;
             if (kvstore_iterator_key(it, &kp, &kn) != KVSTORE_OK) {
-              ++errors;
+              errors.Add("iterator key");
               break;
             }
             std::string key(static_cast<char*>(kp), static_cast<size_t>(kn));
-            if (!last.empty() && key <= last) ++errors;
+            if (!last.empty() && key <= last) {
+              errors.Add("iterator order: " + key + " after " + last);
+            }
             last = key;
             ++seen;
-            if (kvstore_iterator_next(it) != KVSTORE_OK) ++errors;
+            if (int rc = kvstore_iterator_next(it); rc != KVSTORE_OK) {
+              errors.Add("iterator next", rc);
+            }
           }
           kvstore_iterator_close(it);
-          if (seen != i + 1) ++errors;
+          if (seen != i + 1) {
+            errors.Add("prefix scan saw " + std::to_string(seen) + " of " +
+                       std::to_string(i + 1));
+          }
           KVIterator* rit = nullptr;
           if (kvstore_cf_reverse_iterator_create(cf, &rit) == KVSTORE_OK) {
             kvstore_iterator_last(rit);
             while (!kvstore_iterator_eof(rit)) kvstore_iterator_prev(rit);
             kvstore_iterator_close(rit);
           } else {
-            ++errors;
+            errors.Add("reverse iterator create");
           }
         }
         if (i % 3 == 0) {
-          if (kvstore_delete(kv, k.data(), static_cast<int>(k.size())) !=
-              KVSTORE_OK) {
-            ++errors;
+          if (int rc = kvstore_delete(kv, k.data(), static_cast<int>(k.size()));
+              rc != KVSTORE_OK) {
+            errors.Add("delete " + k, rc);
           }
-          if (Put(kv, k, v) != KVSTORE_OK) ++errors;
+          if (int rc = Put(kv, k, v); rc != KVSTORE_OK) {
+            errors.Add("put again " + k, rc);
+          }
         }
       }
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(errors.Text(), "");
   EXPECT_EQ(Count(kv), kThreads * kKeys);
   int64_t n = -1;
   ASSERT_EQ(kvstore_cf_count(cf, &n), KVSTORE_OK);

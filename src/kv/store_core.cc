@@ -819,9 +819,10 @@ int StoreCore::StepAutocommitWrite(engine::Statement& stmt) {
   // pin's read mark never falls far behind the WAL.
   constexpr int kWritesPerPin = 1000;
   if (!write_pin_held_) {
-    // Only where no other read transaction is open (an iterator's) and
-    // nothing could be stale: outside transactions, in WAL mode.
-    if (txn_ != Txn::kNone || !wal_mode_ ||
+    // Only where nothing could be stale (outside transactions, in WAL
+    // mode) and no other read transaction is or may soon be open: with an
+    // iterator on the handle, writes run as they did before the pin.
+    if (txn_ != Txn::kNone || !wal_mode_ || !iterators_.empty() ||
         sqlite3_txn_state(conn_.get(), nullptr) != SQLITE_TXN_NONE) {
       return stmt.Step();
     }
