@@ -82,38 +82,6 @@ struct Variant {
 
 constexpr uint64_t kPinnedWrites = 1000;
 
-// Holds a read transaction open on a connection while active (see
-// Variant::pinned_read).
-class ReadPin {
- public:
-  ReadPin(sqlite3* db, bool on) : db_(db), on_(on) {
-    if (!on_) return;
-    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM kv LIMIT 1", -1, &stmt_,
-                           nullptr) != SQLITE_OK)
-      throw std::runtime_error(sqlite3_errmsg(db_));
-    Renew();
-  }
-  ~ReadPin() { sqlite3_finalize(stmt_); }
-  ReadPin(const ReadPin&) = delete;
-  ReadPin& operator=(const ReadPin&) = delete;
-  // Called after each write: every kPinnedWrites, ends the read
-  // transaction and starts a new one.
-  void Wrote() {
-    if (on_ && ++writes_ % kPinnedWrites == 0) Renew();
-  }
-
- private:
-  void Renew() {
-    sqlite3_reset(stmt_);
-    if (sqlite3_step(stmt_) != SQLITE_ROW)
-      throw std::runtime_error("pin: " + std::string(sqlite3_errmsg(db_)));
-  }
-  sqlite3* db_;
-  bool on_;
-  sqlite3_stmt* stmt_ = nullptr;
-  uint64_t writes_ = 0;
-};
-
 // A connection with the common settings; owns its prepared statements,
 // which are finalized before it is closed (members die in reverse order).
 class Db {
@@ -346,6 +314,37 @@ double full_scan(const Run& r, const Variant& v, size_t) {
   return rate;
 }
 
+// Holds a read transaction open on db while active (see
+// Variant::pinned_read).
+class ReadPin {
+ public:
+  ReadPin(Db& db, bool on) : db_(db), on_(on) {
+    if (!on_) return;
+    stmt_ = db_.prepare("SELECT 1 FROM kv LIMIT 1");
+    Renew();
+  }
+  ~ReadPin() {
+    if (stmt_ != nullptr) sqlite3_reset(stmt_);
+  }
+  ReadPin(const ReadPin&) = delete;
+  ReadPin& operator=(const ReadPin&) = delete;
+  // Called after each write: every kPinnedWrites, ends the read
+  // transaction and starts a new one.
+  void Wrote() {
+    if (on_ && ++writes_ % kPinnedWrites == 0) Renew();
+  }
+
+ private:
+  void Renew() {
+    sqlite3_reset(stmt_);
+    if (!db_.row(stmt_)) db_.fail("pin: no row");
+  }
+  Db& db_;
+  bool on_;
+  sqlite3_stmt* stmt_ = nullptr;  // owned by db_
+  uint64_t writes_ = 0;
+};
+
 // Random gets of present keys, autocommit or in one held read transaction.
 double random_read(const Run& r, const Variant& v, size_t) {
   Db db(r.main_db, v.pragmas);
@@ -382,7 +381,7 @@ double update_autocommit(const Run& r, const Variant& v, size_t index) {
   std::string value;
   bench::Timer timer;
   {
-    ReadPin pin(db.get(), v.pinned_read);
+    ReadPin pin(db, v.pinned_read);
     for (uint64_t op = 0; op < r.n.updates; ++op) {
       uint64_t i = rng.below(r.n.keys);
       std::string key = make_key(i);
@@ -423,7 +422,7 @@ double delete_autocommit(const Run& r, const Variant& v, size_t index) {
                              first + static_cast<ptrdiff_t>(r.n.deletes));
   bench::Timer timer;
   {
-    ReadPin pin(db.get(), v.pinned_read);
+    ReadPin pin(db, v.pinned_read);
     for (uint64_t i : mine) {
       std::string key = make_key(i);
       db.bind(del, 1, key);

@@ -427,7 +427,6 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
     if (core->write_pin_held_) {
       // Not while the write pin holds a read transaction: the write's
       // StepAutocommitWrite runs it as soon as it has released the pin.
-      core->checkpoint_due_ = true;
       core->checkpoint_due_frames_ = frames;
       core->renew_write_pin_ = true;
     } else {
@@ -856,9 +855,10 @@ int StoreCore::StepAutocommitWrite(engine::Statement& stmt) {
   if (++writes_under_pin_ >= kWritesPerPin) renew_write_pin_ = true;
   if (renew_write_pin_) {
     ReleaseWritePin();
-    if (checkpoint_due_) {
-      checkpoint_due_ = false;
-      CheckpointInline(conn_.get(), "main", checkpoint_due_frames_);
+    if (checkpoint_due_frames_) {
+      const int frames = *checkpoint_due_frames_;
+      checkpoint_due_frames_.reset();
+      CheckpointInline(conn_.get(), "main", frames);
     }
   }
   return rc;

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -319,14 +320,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // the write pin.
   Status PrepareWrite(bool keep_write_pin = false);
   // Steps `stmt`, a single autocommit write statement (put, delete,
-  // put-if-absent), inside the write pin when it can: a read transaction
+  // put-if-absent), inside the write pin when it can (outside transactions,
+  // in WAL mode, with no iterator open on the handle): a read transaction
   // held open by a pending statement, so that the write upgrades it and it
   // outlives the commit, and the next write needs only the write lock
   // instead of also a new read transaction (two locking system calls
-  // instead of six; docs/design.md, "Writes"). SQLite refuses the upgrade
-  // with SQLITE_BUSY_SNAPSHOT if another connection has committed since,
-  // and with SQLITE_BUSY, without waiting, if the write lock is taken: then
-  // the pin is released and the statement runs again as a plain autocommit
+  // instead of six; docs/design.md, "The write pin"). SQLite refuses the
+  // upgrade with SQLITE_BUSY_SNAPSHOT if another connection has committed
+  // since, and with SQLITE_BUSY, without waiting, if the write lock is taken:
+  // then the pin is released and the statement runs again as a plain autocommit
   // statement, which waits up to the busy timeout. Returns the step's code.
   int StepAutocommitWrite(engine::Statement& stmt);
   // Ends the write pin, if held.
@@ -489,11 +491,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool write_pin_held_ = false;
   int writes_under_pin_ = 0;
   // Set by OnWalCommit under the pin: the pin must go so that a checkpoint
-  // can copy past it, and maybe an inline checkpoint is due (it cannot run
-  // while the pin holds a read transaction).
+  // can copy past it, and maybe an inline checkpoint is due, at this WAL
+  // size (it cannot run while the pin holds a read transaction).
   bool renew_write_pin_ = false;
-  bool checkpoint_due_ = false;
-  int checkpoint_due_frames_ = 0;
+  std::optional<int> checkpoint_due_frames_;
   // Reads that bypass SQL (docs/design.md, "Read path"): the pages of the
   // validated cached snapshot. Declared after conn_, so destroyed first.
   engine::PageSource pages_;
