@@ -85,12 +85,25 @@ struct KVStoreConfig {
   int readOnly;     /* non-zero: open read-only, every write fails */
   int busyTimeout;  /* ms to wait for another connection's lock; 0 = none */
   int walSizeLimit; /* > 0: PASSIVE checkpoint every N commits; 0 = automatic */
+  int noMmap;       /* non-zero: never memory-map the file (see below) */
 };
 /*
 ** Note on journalMode: its C value 0 is KVSTORE_JOURNAL_DELETE, so a zeroed
 ** config asks for DELETE mode, exactly as the constant says. A NULL config
 ** asks for the defaults, which include WAL. syncLevel 0 likewise means OFF
 ** when a config is given. (Both follow the reference's struct layout.)
+**
+** Note on noMmap: by default a read-write handle reads the database file
+** through a memory map of its own (a large part of why reads are fast).
+** As with SQLite's mmap_size, if another process truncates the file while
+** a handle has it mapped, a read can then touch a page that is gone and
+** the process gets SIGBUS. snkv checks the file's size whenever a read
+** snapshot begins and never reads past it, but cannot see a truncation
+** that happens while it holds one. If other programs may shrink the file
+** behind snkv's back (anything but SQLite and snkv, which never do that
+** under a reader), set noMmap: every page is then read with a system call
+** (random reads about half as fast), and a damaged or truncated file
+** gives an error code, never a signal.
 */
 
 /* Cumulative counters since open or the last kvstore_stats_reset(). */

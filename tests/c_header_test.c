@@ -65,7 +65,7 @@ STATIC_CHECK(max_cf, KVSTORE_MAX_COLUMN_FAMILIES == 64);
 STATIC_CHECK(no_ttl, KVSTORE_NO_TTL == -1);
 
 /* The structs have the reference's layout: seven ints, twelve uint64s. */
-STATIC_CHECK(cfg_size, sizeof(KVStoreConfig) == 7 * sizeof(int));
+STATIC_CHECK(cfg_size, sizeof(KVStoreConfig) == 8 * sizeof(int));
 STATIC_CHECK(cfg_0, offsetof(KVStoreConfig, journalMode) == 0 * sizeof(int));
 STATIC_CHECK(cfg_1, offsetof(KVStoreConfig, syncLevel) == 1 * sizeof(int));
 STATIC_CHECK(cfg_2, offsetof(KVStoreConfig, cacheSize) == 2 * sizeof(int));
@@ -73,6 +73,7 @@ STATIC_CHECK(cfg_3, offsetof(KVStoreConfig, pageSize) == 3 * sizeof(int));
 STATIC_CHECK(cfg_4, offsetof(KVStoreConfig, readOnly) == 4 * sizeof(int));
 STATIC_CHECK(cfg_5, offsetof(KVStoreConfig, busyTimeout) == 5 * sizeof(int));
 STATIC_CHECK(cfg_6, offsetof(KVStoreConfig, walSizeLimit) == 6 * sizeof(int));
+STATIC_CHECK(cfg_7, offsetof(KVStoreConfig, noMmap) == 7 * sizeof(int));
 STATIC_CHECK(stats_size, sizeof(KVStoreStats) == 12 * sizeof(uint64_t));
 STATIC_CHECK(st_0, offsetof(KVStoreStats, nPuts) == 0 * 8);
 STATIC_CHECK(st_1, offsetof(KVStoreStats, nGets) == 1 * 8);

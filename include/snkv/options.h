@@ -28,6 +28,8 @@ struct Options {
   bool read_only = false;
   int busy_timeout_ms = 0;  // >= 0
   int wal_size_limit = 0;   // > 0: PASSIVE checkpoint every N commits
+  // false: never memory-map the database file (KVStoreConfig.noMmap).
+  bool memory_map = true;
 };
 
 // Cumulative counters; see kvstore.h for each one's meaning.

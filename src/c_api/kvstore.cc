@@ -93,6 +93,7 @@ snkv::Options ToOptions(const KVStoreConfig* c) {
   o.read_only = c->readOnly != 0;
   o.busy_timeout_ms = c->busyTimeout;
   o.wal_size_limit = c->walSizeLimit;
+  o.memory_map = c->noMmap == 0;
   return o;
 }
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <new>
+#include <exception>
 
 #include "engine/sqlite_format.h"
 
@@ -39,6 +39,8 @@ bool DecodeRecord(Slice record, RecordField* fields, size_t count) noexcept {
 }
 
 bool IndexCursor::Push(uint32_t pgno) noexcept {
+  // SQLite's limit too: a deeper tree (or a cycle of child pointers) is
+  // damage it reports.
   if (depth_ >= kMaxDepth) return false;
   const uint8_t* page = source_->Page(snap_, pgno);
   if (page == nullptr) return false;
@@ -52,6 +54,11 @@ bool IndexCursor::Push(uint32_t pgno) noexcept {
   }
   level.leaf = kind == format::kIndexLeafPage;
   level.cells = format::Get16(page + level.header + 3);
+  // Only a tree's root may be empty, and only as a leaf (an empty table);
+  // an empty page anywhere else is damage SQLite reports. So is a count
+  // above what a page can hold (SQLite's MX_CELL).
+  if (level.cells == 0 && (pgno != root_ || !level.leaf)) return false;
+  if (level.cells > (source_->page_size() - 8) / 6) return false;
   const uint32_t header_size = level.leaf ? 8 : 12;
   if (level.header + header_size + 2 * level.cells > snap_.usable_size) {
     return false;
@@ -102,52 +109,76 @@ bool IndexCursor::ReadCell(const Level& level, uint32_t i,
     const uint64_t k = min_local + (payload - min_local) % (usable - 4);
     local = k <= max_local ? k : min_local;
   }
+  // local <= max_local < usable, so neither sum can wrap.
   const uint64_t need = local + (local < payload ? 4 : 0);
   if (need > room) return false;
   cell->local = p;
   cell->local_size = static_cast<uint32_t>(local);
   cell->payload_size = payload;
-  cell->overflow = local < payload ? format::Get32(p + local) : 0;
+  cell->overflow = 0;
+  if (local < payload) {
+    // The rest needs this many overflow pages; a chain longer than the
+    // pages that can exist is damage (SQLite checks payload / usable size
+    // against its page count). This also bounds every buffer sized from
+    // the payload by the size of the files themselves.
+    const uint64_t pages = (payload - local - 1) / (usable - 4) + 1;
+    if (pages > snap_.chain_limit) return false;
+    cell->overflow = format::Get32(p + local);
+    if (cell->overflow == 0) return false;
+  }
   return true;
 }
 
-bool IndexCursor::PayloadPrefix(const Cell& cell, uint64_t n, std::string* buf,
-                                Slice* out) noexcept {
+bool IndexCursor::PayloadPrefix(const Cell& cell, uint64_t n, bool whole_chain,
+                                std::string* buf, Slice* out) noexcept {
   if (n > cell.payload_size) return false;
-  if (n <= cell.local_size) {
+  if (n <= cell.local_size && (!whole_chain || cell.overflow == 0)) {
     *out = Slice(reinterpret_cast<const char*>(cell.local),
                  static_cast<size_t>(n));
     return true;
   }
-  try {
-    buf->resize(static_cast<size_t>(n));
-  } catch (const std::bad_alloc&) {
-    return false;
+  const bool copy = n > cell.local_size;
+  if (copy) {
+    // ReadCell bounded payload_size by the pages that exist, so this
+    // reservation is at most the size of the files.
+    try {
+      buf->clear();
+      buf->reserve(static_cast<size_t>(n));
+      buf->append(reinterpret_cast<const char*>(cell.local), cell.local_size);
+    } catch (const std::exception&) {
+      return false;
+    }
   }
-  char* dst = buf->data();
-  std::memcpy(dst, cell.local, cell.local_size);
-  uint64_t copied = cell.local_size;
+  // Follows exactly the pages the payload needs (no loop can outlast
+  // them), copying the first n bytes and, with whole_chain, checking the
+  // rest of the chain as SQLite does when it reads the record: every link
+  // non-zero and within the snapshot's pages.
   const uint32_t chunk = snap_.usable_size - 4;
-  // A chain longer than the payload needs loops through damaged pages.
-  uint64_t pages_left = (cell.payload_size - cell.local_size) / chunk + 1;
+  const uint64_t end = whole_chain ? cell.payload_size : n;
+  uint64_t covered = cell.local_size;
   uint32_t next = cell.overflow;
-  while (copied < n) {
-    if (next == 0 || pages_left-- == 0) return false;
+  while (covered < end) {
+    if (next == 0 || next > snap_.db_pages) return false;
     const uint8_t* page = source_->PageOnce(snap_, next);
     if (page == nullptr) return false;
-    const uint64_t take = std::min<uint64_t>(chunk, n - copied);
-    std::memcpy(dst + copied, page + 4, static_cast<size_t>(take));
-    copied += take;
+    if (copy && covered < n) {
+      const uint64_t take = std::min<uint64_t>(chunk, n - covered);
+      buf->append(reinterpret_cast<const char*>(page + 4),
+                  static_cast<size_t>(take));  // reserved: cannot throw
+    }
+    covered += std::min<uint64_t>(chunk, cell.payload_size - covered);
     next = format::Get32(page);
   }
-  *out = Slice(dst, static_cast<size_t>(n));
+  *out = copy ? Slice(buf->data(), static_cast<size_t>(n))
+              : Slice(reinterpret_cast<const char*>(cell.local),
+                      static_cast<size_t>(n));
   return true;
 }
 
 bool IndexCursor::CompareKey(const Cell& cell, Slice key, int* cmp) noexcept {
   Slice head;
   if (!PayloadPrefix(cell, std::min(cell.payload_size, kKeyHeaderPrefix),
-                     &key_buf_, &head)) {
+                     /*whole_chain=*/false, &key_buf_, &head)) {
     return false;
   }
   const auto* p = reinterpret_cast<const uint8_t*>(head.data());
@@ -158,10 +189,18 @@ bool IndexCursor::CompareKey(const Cell& cell, Slice key, int* cmp) noexcept {
   const size_t b = format::GetVarint(p + a, head.size() - a, &serial);
   // Only blob keys are ordered by plain byte comparison.
   if (b == 0 || !format::IsBlob(serial) || header_size < a + b) return false;
+  // Both sizes are untrusted and may be near 2^64: compare each with what
+  // remains instead of adding them.
   const uint64_t key_size = format::SerialSize(serial);
-  if (header_size + key_size > cell.payload_size) return false;
+  if (header_size > cell.payload_size ||
+      key_size > cell.payload_size - header_size) {
+    return false;
+  }
+  // SQLite reads the whole record of every cell it compares, so a broken
+  // chain anywhere in it is damage it reports: check the chain too.
   Slice stored;
-  if (!PayloadPrefix(cell, header_size + key_size, &key_buf_, &stored)) {
+  if (!PayloadPrefix(cell, header_size + key_size, /*whole_chain=*/true,
+                     &key_buf_, &stored)) {
     return false;
   }
   *cmp = Slice(stored.data() + header_size, static_cast<size_t>(key_size))
@@ -184,28 +223,27 @@ void IndexCursor::PrefetchCells(const Level& level) const noexcept {
   }
 }
 
-bool IndexCursor::LowerBound(const Level& level, Slice key, uint32_t* index,
-                             bool* equal) noexcept {
+bool IndexCursor::LowerBound(const Level& level, Slice key, bool equal_below,
+                             uint32_t* index) noexcept {
+  // The probes are SQLite's own (sqlite3BtreeIndexMoveto: midpoint
+  // (lwr + upr) / 2 of the inclusive range, no stop on an equal key, which
+  // its seeks give a fixed order). On a sound page any order finds the
+  // same cell; on one whose keys are out of order (damage SQLite does not
+  // detect) this lands where SQLite lands, so both answer alike.
   uint32_t lo = 0;
-  uint32_t hi = level.cells;
-  *equal = false;
+  uint32_t hi = level.cells;  // the answer is in [lo, hi]
   PrefetchCells(level);
   while (lo < hi) {
-    const uint32_t mid = lo + (hi - lo) / 2;
+    const uint32_t mid = lo + (hi - lo - 1) / 2;
     Cell cell;
     int cmp = 0;
     if (!ReadCell(level, mid, &cell) || !CompareKey(cell, key, &cmp)) {
       return false;
     }
-    if (cmp < 0) {
+    if (cmp < 0 || (cmp == 0 && equal_below)) {
       lo = mid + 1;
-    } else if (cmp > 0) {
-      hi = mid;
     } else {
-      // Keys are unique: this is the one.
-      *index = mid;
-      *equal = true;
-      return true;
+      hi = mid;
     }
   }
   *index = lo;
@@ -252,21 +290,18 @@ CursorResult IndexCursor::Seek(Slice bound, bool inclusive,
                                bool forward) noexcept {
   depth_ = 0;
   read_epoch_ = source_->read_epoch();
+  // As SQLite's SeekGE/GT/LE/LT: find the first entry above the bound
+  // (counting an equal key as below it for GT and LE), then step back one
+  // entry for the backward seeks.
+  const bool equal_below = forward != inclusive;
   uint32_t pgno = root_;
   for (;;) {
     if (!Push(pgno)) return Fail();
     Level& level = stack_[depth_ - 1];
     uint32_t i = 0;
-    bool equal = false;
-    if (!LowerBound(level, bound, &i, &equal)) return Fail();
+    if (!LowerBound(level, bound, equal_below, &i)) return Fail();
     level.index = i;
-    if (equal) {
-      if (inclusive) return CursorResult::kOk;
-      return forward ? Next() : Prev();
-    }
     if (level.leaf) {
-      // Cell i is the first above the bound: forward, the answer; backward,
-      // the one before it.
       if (forward) {
         return i < level.cells ? CursorResult::kOk : AscendForward();
       }
@@ -383,7 +418,8 @@ CursorResult IndexCursor::Record(std::string* buf, Slice* record) noexcept {
   const Level& top = stack_[depth_ - 1];
   Cell cell;
   if (!ReadCell(top, top.index, &cell) ||
-      !PayloadPrefix(cell, cell.payload_size, buf, record)) {
+      !PayloadPrefix(cell, cell.payload_size, /*whole_chain=*/true, buf,
+                     record)) {
     return Fail();
   }
   return CursorResult::kOk;

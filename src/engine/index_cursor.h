@@ -96,18 +96,18 @@ class IndexCursor {
   bool Refresh() noexcept;
   bool ReadCell(const Level& level, uint32_t i, Cell* cell) const noexcept;
   // The first `n` payload bytes of `cell` (n <= payload_size), copied into
-  // *buf if they reach past the page.
-  bool PayloadPrefix(const Cell& cell, uint64_t n, std::string* buf,
-                     Slice* out) noexcept;
+  // *buf if they reach past the page. With `whole_chain`, also follows the
+  // rest of the overflow chain and fails if it is broken.
+  bool PayloadPrefix(const Cell& cell, uint64_t n, bool whole_chain,
+                     std::string* buf, Slice* out) noexcept;
   // Compares the key of `cell` with `key` (<0, 0, >0) into *cmp.
   bool CompareKey(const Cell& cell, Slice key, int* cmp) noexcept;
   // Asks the CPU for the start of every cell of `level`.
-  // Asks the CPU for the start of every cell of `level`.
   void PrefetchCells(const Level& level) const noexcept;
-  // The first cell of `level` whose key is >= key, into *index; *equal when
-  // that cell's key is `key`.
-  bool LowerBound(const Level& level, Slice key, uint32_t* index,
-                  bool* equal) noexcept;
+  // The first cell of `level` whose key is >= key (> key if
+  // `equal_below`), into *index (cells if none).
+  bool LowerBound(const Level& level, Slice key, bool equal_below,
+                  uint32_t* index) noexcept;
   // SeekForward (forward) or SeekBackward: one descent by `bound`.
   CursorResult Seek(Slice bound, bool inclusive, bool forward) noexcept;
   // Descents from page `pgno` to its first / last entry.

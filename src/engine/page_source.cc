@@ -51,7 +51,8 @@ T LoadShared(const volatile uint8_t* p) {
 
 }  // namespace
 
-bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
+bool PageSource::Attach(sqlite3* db, uint32_t page_size,
+                        bool use_map) noexcept {
   Detach();
   if (page_size < 512 || page_size > 65536) return false;
   sqlite3_file* db_file = nullptr;
@@ -91,10 +92,11 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   }
   // Map as much as SQLite allows (it caps the request at its compiled
   // limit); the map is made on the first fetch.
-  sqlite3_int64 limit = std::numeric_limits<sqlite3_int64>::max();
+  sqlite3_int64 limit = use_map ? std::numeric_limits<sqlite3_int64>::max() : 0;
   (void)file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit);
   limit = -1;  // a negative request only reports the limit in force
-  if (file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit) !=
+  if (!use_map ||
+      file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit) !=
           SQLITE_OK ||
       limit < 0) {
     limit = 0;
@@ -145,19 +147,21 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
   snap.max_frame = max_frame;
   snap.min_frame = backfilled + 1;
 
-  // As SQLite does: the header's size, or the file's when it has none.
-  if (db_pages == 0) {
-    sqlite3_int64 bytes = 0;
-    if (file_->pMethods->xFileSize(file_, &bytes) != SQLITE_OK) return snap;
-    db_pages = static_cast<uint32_t>(
-        std::min<sqlite3_int64>(bytes / page_size_, UINT32_MAX));
-  }
+  // The file's size now: one fstat per snapshot (not per read). Pages
+  // past it are never read through the map.
+  sqlite3_int64 bytes = 0;
+  if (file_->pMethods->xFileSize(file_, &bytes) != SQLITE_OK) return snap;
+  const auto file_pages = static_cast<uint32_t>(
+      std::min<sqlite3_int64>(bytes / page_size_, UINT32_MAX));
+  // As SQLite's pager does: the WAL's size, or the file's when it has none.
+  if (db_pages == 0) db_pages = file_pages;
   if (db_pages == 0) return snap;
   // Units for the frames the snapshot reads are looked up afresh.
   units_.clear();
-  MapPages(db_pages);
+  MapPages(std::min(db_pages, file_pages));
 
   snap.db_pages = db_pages;
+  snap.file_pages = file_pages;
   snap.usable_size = page_size_;  // enough to read page 1's header
   ReadScope scope(*this);
   const uint8_t* first = Page(snap, 1);
@@ -168,6 +172,25 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
     snap.db_pages = 0;
     return snap;
   }
+  // SQLite's B-tree layer takes the size in page 1's header when that is
+  // valid (its version-valid-for number matches the change counter), calls
+  // a header claiming more pages than the pager has damage, and reports
+  // pages past it as damage: read no further than it would.
+  const uint32_t header_pages = format::Get32(first + format::kDbPagesOffset);
+  if (header_pages != 0 &&
+      std::memcmp(first + format::kChangeCounterOffset,
+                  first + format::kValidForOffset, 4) == 0) {
+    if (header_pages > db_pages) {
+      snap.db_pages = 0;  // SQL reports it
+      return snap;
+    }
+    snap.db_pages = header_pages;
+  }
+  const uint64_t frames = snap.max_frame >= snap.min_frame
+                              ? snap.max_frame - snap.min_frame + 1
+                              : 0;
+  snap.chain_limit = static_cast<uint32_t>(
+      std::min<uint64_t>(snap.db_pages, uint64_t{file_pages} + frames));
   snap.usable_size = page_size_ - reserved;
   snap.schema_cookie = format::Get32(first + format::kSchemaCookieOffset);
   return snap;
@@ -187,7 +210,17 @@ void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
     return;
   }
   snap->min_frame = backfilled + 1;
-  MapPages(snap->db_pages);  // the checkpoint may have grown the file
+  // The checkpoint may have grown the file: map the pages it copied there
+  // (rare: only after a checkpoint moved on, so the fstat is not per read).
+  if (snap->file_pages < snap->db_pages) {
+    sqlite3_int64 bytes = 0;
+    if (file_->pMethods->xFileSize(file_, &bytes) == SQLITE_OK) {
+      snap->file_pages = static_cast<uint32_t>(std::max<sqlite3_int64>(
+          snap->file_pages,
+          std::min<sqlite3_int64>(bytes / page_size_, UINT32_MAX)));
+      MapPages(std::min(snap->db_pages, snap->file_pages));
+    }
+  }
 }
 
 const volatile uint8_t* PageSource::IndexUnit(uint32_t unit) noexcept {
@@ -290,7 +323,7 @@ const uint8_t* PageSource::Page(const PageSnapshot& snap,
   const int64_t frame = FindFrame(snap, pgno);
   if (frame < 0) return nullptr;
   if (frame == 0) {
-    if (pgno <= map_pages_) {
+    if (pgno <= map_pages_ && pgno <= snap.file_pages) {
       return map_ + static_cast<size_t>(pgno - 1) * page_size_;
     }
     uint8_t* buf = ScratchBuffer();
@@ -333,7 +366,7 @@ const uint8_t* PageSource::PageOnce(const PageSnapshot& snap,
   if (pgno == 0 || pgno > snap.db_pages) return nullptr;
   const int64_t frame = FindFrame(snap, pgno);
   if (frame < 0) return nullptr;
-  if (frame == 0 && pgno <= map_pages_) {
+  if (frame == 0 && pgno <= map_pages_ && pgno <= snap.file_pages) {
     return map_ + static_cast<size_t>(pgno - 1) * page_size_;
   }
   if (!once_) {

@@ -36,9 +36,17 @@ namespace snkv::engine {
 
 // One read snapshot, as PageSource reads it.
 struct PageSnapshot {
-  uint32_t max_frame = 0;      // the WAL frames the snapshot covers: 1..max
-  uint32_t min_frame = 1;      // frames below this are in the database file
-  uint32_t db_pages = 0;       // the database's size in pages; 0: not usable
+  uint32_t max_frame = 0;  // the WAL frames the snapshot covers: 1..max
+  uint32_t min_frame = 1;  // frames below this are in the database file
+  uint32_t db_pages = 0;   // the database's size in pages; 0: not usable
+  // Pages the database file had when the snapshot was described: the map
+  // is read only below this, so a file that shrank since it was mapped is
+  // not read past its end (which would raise SIGBUS).
+  uint32_t file_pages = 0;
+  // At most this many distinct pages can be read: the file's pages plus
+  // the WAL frames the snapshot covers (never above db_pages). Bounds
+  // overflow chains, and so every buffer sized by a payload.
+  uint32_t chain_limit = 0;
   uint64_t salt = 0;           // the WAL's salts: which WAL the frames are in
   uint32_t usable_size = 0;    // page size less the reserved bytes
   uint32_t schema_cookie = 0;  // changes with every schema change
@@ -56,8 +64,10 @@ class PageSource {
   // Opens the main database file of `db` (WAL mode, inside a read
   // transaction) for direct reads. False when that is not possible: an
   // in-memory database, or a VFS without the methods needed. `page_size`
-  // is the database's page size.
-  bool Attach(sqlite3* db, uint32_t page_size) noexcept;
+  // is the database's page size. With `use_map` false the file is never
+  // memory-mapped: every page of it is read with xRead (a system call),
+  // so that another process truncating the file cannot raise SIGBUS here.
+  bool Attach(sqlite3* db, uint32_t page_size, bool use_map = true) noexcept;
   // Closes the file. Must be called before the connection closes.
   void Detach() noexcept;
   bool attached() const noexcept { return file_ != nullptr; }

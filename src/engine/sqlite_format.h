@@ -69,6 +69,9 @@ inline int64_t GetInteger(uint64_t serial, const uint8_t* p) noexcept {
 inline constexpr size_t kFileHeaderSize = 100;  // page 1 starts with it
 inline constexpr size_t kSchemaCookieOffset = 40;
 inline constexpr size_t kReservedBytesOffset = 20;
+inline constexpr size_t kChangeCounterOffset = 24;
+inline constexpr size_t kDbPagesOffset = 28;
+inline constexpr size_t kValidForOffset = 92;
 inline constexpr size_t kWalHeaderSize = 32;
 inline constexpr size_t kWalFrameHeaderSize = 24;
 inline constexpr uint8_t kIndexInteriorPage = 0x02;

@@ -116,6 +116,7 @@ Status StoreCore::Open(const std::string* path, const Options& options,
 Status StoreCore::OpenFile(const std::string& path, const Options& options,
                            const Slice* password) {
   read_only_ = options.read_only;
+  memory_map_ = options.memory_map;
   path_ = path;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
   flags |= read_only_ ? SQLITE_OPEN_READONLY
@@ -679,6 +680,7 @@ void StoreCore::UseMemoryMap(bool on) {
   // 2-3x faster without it). Only handles whose snapshot is read through
   // SQL (read-only ones, or where page reads are unavailable) map.
   if (on && !read_only_ && !pages_unavailable_) return;
+  if (on && !memory_map_) return;  // the user asked for no map at all
   // 256 MiB: SQLite maps no more than the file, and mapped pages count as
   // resident memory once read.
   if (conn_.Exec(on ? "PRAGMA mmap_size = 268435456" : "PRAGMA mmap_size = 0")
@@ -763,7 +765,8 @@ void StoreCore::DescribePages(const engine::WalWatch::Header& header,
   if (!pages_.attached()) {
     int64_t page_size = 0;
     if (!conn_.QueryInt("PRAGMA page_size", &page_size).ok() ||
-        !pages_.Attach(conn_.get(), static_cast<uint32_t>(page_size))) {
+        !pages_.Attach(conn_.get(), static_cast<uint32_t>(page_size),
+                       memory_map_)) {
       pages_unavailable_ = true;
       return;
     }

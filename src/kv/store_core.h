@@ -500,6 +500,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::PageSource pages_;
   engine::PageSnapshot page_snapshot_;
   bool pages_unavailable_ = false;  // attaching failed: SQL only
+  bool memory_map_ = true;          // Options::memory_map
   engine::Statement root_stmt_;     // see RootPage
   std::string page_buf_;            // records that spill onto overflow pages
   std::shared_ptr<ColumnFamilyState> default_cf_;
