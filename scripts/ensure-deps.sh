@@ -5,7 +5,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev
-          libsodium-dev libgtest-dev)
+          libsodium-dev libgtest-dev
+          clang libclang-rt-14-dev)  # the fuzzer (tests/fuzz)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
 fi

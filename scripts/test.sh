@@ -22,4 +22,24 @@ if [[ "${SNKV_SKIP_SANITIZE:-0}" != 1 ]]; then
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
 fi
+if [[ "${SNKV_SKIP_FUZZ:-0}" != 1 ]]; then
+  # The page reader's fuzzer (docs/design.md, "Fuzzing"): clang, libFuzzer,
+  # ASan + UBSan, a fixed minute from the committed seed corpus. Any crash,
+  # hang or disagreement with SQLite fails the run; libFuzzer leaves the
+  # input in build-fuzz/artifacts/.
+  echo "== fuzz the page reader (${SNKV_FUZZ_SECONDS:-60} s) =="
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSNKV_SANITIZE=ON -DSNKV_FUZZ=ON \
+    -DSNKV_LTO=OFF -DSNKV_BUILD_TESTS=OFF -DSNKV_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-fuzz -j "$jobs" --target page_reader_fuzzer
+  rm -rf build-fuzz/corpus build-fuzz/artifacts
+  mkdir -p build-fuzz/corpus build-fuzz/artifacts
+  cp tests/fuzz/corpus/* build-fuzz/corpus/
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    build-fuzz/tests/fuzz/page_reader_fuzzer \
+      -max_total_time="${SNKV_FUZZ_SECONDS:-60}" -timeout=30 \
+      -rss_limit_mb=4096 -print_final_stats=1 \
+      -artifact_prefix=build-fuzz/artifacts/ build-fuzz/corpus
+fi
 echo "All tests passed."

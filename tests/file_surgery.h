@@ -13,12 +13,24 @@
 
 #include <cstdint>
 #include <cstring>
-#include <optional>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace snkv::test::surgery {
+
+// The bytes of a file ("" if it cannot be read), and writing them back.
+inline std::string ReadFileBytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+inline bool WriteFileBytes(const std::string& path, const std::string& b) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(b.data(), static_cast<std::streamsize>(b.size()));
+  return static_cast<bool>(f);
+}
 
 inline uint32_t Get16(const std::string& b, size_t at) {
   if (at + 2 > b.size()) return 0;
@@ -237,43 +249,56 @@ struct SqliteAnswer {
   std::vector<SqliteRow> rows;
 };
 
-// Runs `sql` (columns k, v, expires; `key`, if given, bound to ?1) on a
-// read-only connection to `path` that never checkpoints or deletes the WAL.
-inline SqliteAnswer AskSqlite(const std::string& path, const std::string& sql,
+// Runs `sql` (columns k, v, expires; `key`, if given, bound to ?1) on `db`,
+// stopping after `max_rows` rows.
+inline SqliteAnswer AskSqlite(sqlite3* db, const std::string& sql,
                               const std::string* key = nullptr,
                               size_t max_rows = SIZE_MAX) {
   SqliteAnswer a;
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
   if (rc == SQLITE_OK) {
-    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-    sqlite3_stmt* st = nullptr;
-    rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    if (rc == SQLITE_OK) {
-      if (key != nullptr) {
-        sqlite3_bind_blob(st, 1, key->data(), static_cast<int>(key->size()),
-                          SQLITE_STATIC);
-      }
-      while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        SqliteRow r;
-        const auto* k = static_cast<const char*>(sqlite3_column_blob(st, 0));
-        r.k.assign(k ? k : "",
-                   static_cast<size_t>(sqlite3_column_bytes(st, 0)));
-        const auto* v = static_cast<const char*>(sqlite3_column_blob(st, 1));
-        r.v.assign(v ? v : "",
-                   static_cast<size_t>(sqlite3_column_bytes(st, 1)));
-        r.has_expiry = sqlite3_column_type(st, 2) != SQLITE_NULL;
-        a.rows.push_back(std::move(r));
-        if (a.rows.size() >= max_rows) {
-          rc = SQLITE_DONE;
-          break;
-        }
+    if (key != nullptr) {
+      sqlite3_bind_blob(st, 1, key->data(), static_cast<int>(key->size()),
+                        SQLITE_STATIC);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      SqliteRow r;
+      const auto* k = static_cast<const char*>(sqlite3_column_blob(st, 0));
+      r.k.assign(k ? k : "", static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+      const auto* v = static_cast<const char*>(sqlite3_column_blob(st, 1));
+      r.v.assign(v ? v : "", static_cast<size_t>(sqlite3_column_bytes(st, 1)));
+      r.has_expiry = sqlite3_column_type(st, 2) != SQLITE_NULL;
+      a.rows.push_back(std::move(r));
+      if (a.rows.size() >= max_rows) {
+        rc = SQLITE_DONE;
+        break;
       }
     }
-    sqlite3_finalize(st);
   }
-  sqlite3_close_v2(db);
+  sqlite3_finalize(st);
   a.rc = rc & 0xff;
+  return a;
+}
+
+// A read-only connection to `path` that never checkpoints or deletes the
+// WAL (nullptr-safe to close with sqlite3_close_v2).
+inline sqlite3* OpenOracle(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  }
+  return db;
+}
+
+// As above, on a connection of its own.
+inline SqliteAnswer AskSqlite(const std::string& path, const std::string& sql,
+                              const std::string* key = nullptr,
+                              size_t max_rows = SIZE_MAX) {
+  sqlite3* db = OpenOracle(path);
+  SqliteAnswer a = AskSqlite(db, sql, key, max_rows);
+  sqlite3_close_v2(db);
   return a;
 }
 

@@ -325,6 +325,13 @@ TEST_F(IndexCursorTest, DecodeRecordRejectsMalformedRecords) {
   // Reserved serial type.
   const char bad3[] = {0x02, 0x0a};
   EXPECT_FALSE(DecodeRecord(Slice(bad3, sizeof(bad3)), f, 3));
+  // Bytes after the last field of a header read to its end: SQLite calls
+  // the row corrupt when it reads it, so the reader must not accept it.
+  const char bad4[] = {0x03, 0x0e, 0x0e, 'a', 'b', 'c'};
+  EXPECT_FALSE(DecodeRecord(Slice(bad4, sizeof(bad4)), f, 3));
+  // Fields past those asked for: the record only has to hold those read.
+  const char more[] = {0x05, 0x0e, 0x0e, 0x00, 0x0e, 'a', 'b', 'c', 'd'};
+  EXPECT_TRUE(DecodeRecord(Slice(more, sizeof(more)), f, 3));
   // A record of one blob: the other fields read as NULL.
   const char good[] = {0x02, 0x0e, 'a'};
   ASSERT_TRUE(DecodeRecord(Slice(good, sizeof(good)), f, 3));

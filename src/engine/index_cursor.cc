@@ -35,6 +35,10 @@ bool DecodeRecord(Slice record, RecordField* fields, size_t count) noexcept {
     fields[i].bytes = Slice(record.data() + body, static_cast<size_t>(len));
     body += len;
   }
+  // As SQLite's OP_Column: a header read to its end must end exactly
+  // there, and its fields must then fill the record exactly; anything else
+  // is damage SQLite reports when it reads the row.
+  if (at >= header_size && (at != header_size || body != size)) return false;
   return true;
 }
 

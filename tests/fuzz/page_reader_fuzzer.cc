@@ -1,0 +1,681 @@
+// libFuzzer target for snkv's page reader (issue 18; docs/design.md,
+// "Fuzzing"). At start-up it writes small stores (page sizes 512, 4096 and
+// 65536; each once fully checkpointed and once with a live WAL of later
+// commits). Each input picks a store and a list of structure-aware
+// mutations (cell counts, cell pointers, varints in cells, child
+// pointers, overflow links, page types, database header fields, random
+// bytes, whole pages, truncation, WAL frames forged with valid checksums),
+// applies them, and then reads the damaged files twice: with plain SQLite
+// (the oracle) and through snkv's public C API (gets, exists, full scans
+// both ways, prefix scans, seeks). It aborts, so that libFuzzer keeps the
+// input, whenever snkv answers differently from what SQLite allows:
+//
+//   - where SQLite reads a key's row, snkv returns the same value or an
+//     error (never NOTFOUND, never other bytes);
+//   - where SQLite finds no row, snkv says NOTFOUND or an error;
+//   - where SQLite reports an error, snkv reports one;
+//   - a scan returns SQLite's rows in SQLite's order, then either ends where
+//     SQLite's ends or fails; it ends cleanly only if SQLite's did.
+//
+// Rows with an expiry (a mutation can give a row one) may be missing from
+// snkv's answers, which hide expired keys. Where SQLite's own scan is out
+// of order (damage SQLite does not detect), only "every row snkv returns is
+// one SQLite returns" is checked: SQLite's seeks then disagree with its
+// scans, so no single answer is SQLite's.
+#include <fuzzer/FuzzedDataProvider.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "file_surgery.h"
+#include "kvstore.h"
+
+namespace {
+
+namespace sg = snkv::test::surgery;
+namespace fs = std::filesystem;
+
+struct Base {
+  uint32_t page_size = 0;
+  std::string db;
+  std::string wal;                // empty: no live WAL
+  std::vector<std::string> keys;  // every key the store ever had
+};
+std::vector<Base> g_bases;
+std::string g_dir;  // where the damaged copies are written
+// SNKV_FUZZ_VERBOSE=1: print each mutation and keep the files (to see
+// what an input does: run the target on it alone).
+const bool g_verbose = std::getenv("SNKV_FUZZ_VERBOSE") != nullptr;
+
+std::string Key(int i) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "key%06d", i);
+  return buf;
+}
+std::string Value(int i, size_t n) {
+  std::string v(n, static_cast<char>('a' + i % 26));
+  for (size_t j = 0; j < n; j += 7) v[j] = static_cast<char>(i * 31 + j);
+  return v;
+}
+
+[[noreturn]] void Fail(const char* what) {
+  std::fprintf(stderr, "page_reader_fuzzer: %s\n", what);
+  std::abort();
+}
+
+// Writes a store through snkv, then (with_wal) more commits through plain
+// SQLite with checkpoints off, and copies the files while they are open.
+Base MakeBase(uint32_t page_size, bool with_wal) {
+  Base b;
+  b.page_size = page_size;
+  const std::string path = g_dir + "/base.db";
+  for (const char* s : {"", "-wal", "-shm"}) fs::remove(path + s);
+  KVStoreConfig cfg = {};
+  cfg.journalMode = KVSTORE_JOURNAL_WAL;
+  cfg.syncLevel = KVSTORE_SYNC_OFF;
+  cfg.pageSize = static_cast<int>(page_size);
+  KVStore* kv = nullptr;
+  if (kvstore_open_v2(path.c_str(), &kv, &cfg) != KVSTORE_OK) Fail("open");
+  // Enough rows for two or three levels, and a few values on overflow
+  // chains of several pages.
+  const int n = page_size == 512 ? 120 : page_size == 4096 ? 300 : 900;
+  kvstore_begin(kv, 1);
+  for (int i = 0; i < n; ++i) {
+    size_t size = 20 + static_cast<size_t>(i * 37 % 120);
+    if (i % 40 == 7) size = page_size * 3 + 100;
+    const std::string k = Key(i);
+    const std::string v = Value(i, size);
+    kvstore_put(kv, k.data(), static_cast<int>(k.size()), v.data(),
+                static_cast<int>(v.size()));
+    b.keys.push_back(k);
+  }
+  if (kvstore_commit(kv) != KVSTORE_OK) Fail("commit");
+  kvstore_close(kv);
+  if (with_wal) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_exec(db, "PRAGMA wal_autocheckpoint = 0", nullptr, nullptr,
+                 nullptr);
+    sqlite3_stmt* put = nullptr;
+    sqlite3_prepare_v2(db, "REPLACE INTO kv_0(k, v) VALUES(?1, ?2)", -1, &put,
+                       nullptr);
+    for (int round = 0; round < 3; ++round) {
+      sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+      for (int i = round; i < n + 40; i += 5) {
+        const std::string k = Key(i);
+        const std::string v =
+            Value(i + round, i % 50 == 3 ? page_size * 2 : 30 + i % 60);
+        sqlite3_bind_blob(put, 1, k.data(), static_cast<int>(k.size()),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_blob(put, 2, v.data(), static_cast<int>(v.size()),
+                          SQLITE_TRANSIENT);
+        sqlite3_step(put);
+        sqlite3_reset(put);
+        if (i >= n && round == 0) b.keys.push_back(k);
+      }
+      sqlite3_exec(db, "DELETE FROM kv_0 WHERE k LIKE 'key%3'", nullptr,
+                   nullptr, nullptr);
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    }
+    sqlite3_finalize(put);
+    b.db = sg::ReadFileBytes(path);
+    b.wal = sg::ReadFileBytes(path + "-wal");
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    sqlite3_close(db);
+    if (b.wal.empty()) Fail("no WAL");
+  } else {
+    b.db = sg::ReadFileBytes(path);
+  }
+  return b;
+}
+
+// ---- Mutations --------------------------------------------------------
+
+// A value of the kind that breaks readers: boundaries, powers of two,
+// near-wrap numbers, or anything.
+uint64_t Nasty(FuzzedDataProvider& in, uint32_t page_size) {
+  static const uint64_t kValues[] = {0,
+                                     1,
+                                     2,
+                                     12,
+                                     13,
+                                     127,
+                                     128,
+                                     255,
+                                     480,
+                                     0x7fff,
+                                     0xffff,
+                                     0x10000,
+                                     0x7fffffff,
+                                     0xffffffff,
+                                     uint64_t{1} << 32,
+                                     uint64_t{1} << 40,
+                                     (uint64_t{1} << 41) + 12,
+                                     uint64_t{1} << 63,
+                                     ~uint64_t{0},
+                                     ~uint64_t{0} - (uint64_t{1} << 40) + 16};
+  switch (in.ConsumeIntegralInRange<int>(0, 3)) {
+    case 0:
+      return kValues[in.ConsumeIntegralInRange<size_t>(
+          0, sizeof kValues / sizeof kValues[0] - 1)];
+    case 1:
+      return page_size + in.ConsumeIntegralInRange<int64_t>(-40, 40);
+    case 2:
+      return in.ConsumeIntegralInRange<uint64_t>(0, 300);
+    default:
+      return in.ConsumeIntegral<uint64_t>();
+  }
+}
+
+// One page image to damage: in the database file or in a WAL frame.
+struct Target {
+  std::string* image = nullptr;
+  size_t base = 0;
+  uint32_t pgno = 0;
+};
+
+Target PickTarget(FuzzedDataProvider& in, const Base& b, std::string* db,
+                  std::string* wal) {
+  const uint32_t ps = b.page_size;
+  Target t;
+  const size_t frames = sg::WalFrames(*wal);
+  if (frames > 0 && in.ConsumeBool()) {
+    const size_t f = in.ConsumeIntegralInRange<size_t>(0, frames - 1);
+    t.image = wal;
+    t.base = sg::FrameOffset(ps, f) + sg::kFrameHeader;
+    t.pgno = sg::Get32(*wal, sg::FrameOffset(ps, f));
+    return t;
+  }
+  const size_t pages = db->size() / ps;
+  if (pages == 0) return t;
+  t.image = db;
+  t.pgno = in.ConsumeIntegralInRange<uint32_t>(1, static_cast<uint32_t>(pages));
+  t.base = size_t{t.pgno - 1} * ps;
+  return t;
+}
+
+void Mutate(FuzzedDataProvider& in, const Base& b, std::string* db,
+            std::string* wal) {
+  const uint32_t ps = b.page_size;
+  const int op = in.ConsumeIntegralInRange<int>(0, 12);
+  if (g_verbose) std::fprintf(stderr, "mutation %d\n", op);
+  if (op == 10) {  // truncate the database file or the WAL
+    std::string* f = in.ConsumeBool() || wal->empty() ? db : wal;
+    const size_t n = in.ConsumeBool()
+                         ? in.ConsumeIntegralInRange<size_t>(0, f->size())
+                         : f->size() / ps * ps / 2;
+    f->resize(n);
+    return;
+  }
+  if (op == 11) {  // forge a WAL frame: a page image as a new commit
+    if (wal->empty()) {
+      wal->assign(sg::kWalHeader, '\0');
+      sg::Put32(wal, 0, 0x377f0682);
+      sg::Put32(wal, 4, 3007000);
+      sg::Put32(wal, 8, ps == 65536 ? 1 : ps);
+      sg::Put32(wal, 16, in.ConsumeIntegral<uint32_t>());
+      sg::Put32(wal, 20, in.ConsumeIntegral<uint32_t>());
+    }
+    const uint32_t pages = static_cast<uint32_t>(db->size() / ps);
+    const uint32_t pgno = in.ConsumeIntegralInRange<uint32_t>(1, pages + 2);
+    std::string page = pgno <= pages ? db->substr(size_t{pgno - 1} * ps, ps)
+                                     : std::string(ps, '\0');
+    for (int k = in.ConsumeIntegralInRange<int>(0, 4); k > 0; --k) {
+      page[in.ConsumeIntegralInRange<size_t>(0, ps - 1)] =
+          static_cast<char>(in.ConsumeIntegral<uint8_t>());
+    }
+    const uint32_t commit = in.ConsumeBool()
+                                ? std::max(pages, pgno)
+                                : static_cast<uint32_t>(Nasty(in, ps));
+    sg::AppendFrame(wal, pgno, page, commit);
+    return;
+  }
+  Target t = PickTarget(in, b, db, wal);
+  if (t.image == nullptr) return;
+  if (g_verbose) {
+    std::fprintf(stderr, "  page %u in the %s\n", t.pgno,
+                 t.image == db ? "database" : "WAL");
+  }
+  std::string& img = *t.image;
+  const sg::Page p = sg::ReadPage(img, t.base, t.pgno);
+  const uint32_t cell = p.cells == 0 ? 0
+                                     : in.ConsumeIntegralInRange<uint32_t>(
+                                           0, std::min(p.cells, 4000u) - 1);
+  switch (op) {
+    case 0:  // cell count
+      sg::Put16(&img, t.base + p.header + 3,
+                in.ConsumeBool()
+                    ? static_cast<uint32_t>(Nasty(in, ps))
+                    : p.cells + in.ConsumeIntegralInRange<int>(-2, 2));
+      break;
+    case 1:  // a cell pointer
+      sg::Put16(&img, p.pointer_at(cell),
+                in.ConsumeBool() ? static_cast<uint32_t>(Nasty(in, ps))
+                                 : sg::Get16(img, p.pointer_at(cell)) +
+                                       in.ConsumeIntegralInRange<int>(-8, 8));
+      break;
+    case 2: {  // a varint in a cell: payload size, header size, serial type
+      size_t at = p.cell_at(img, cell) + (p.leaf() ? 0 : 4);
+      for (int skip = in.ConsumeIntegralInRange<int>(0, 3); skip > 0; --skip) {
+        uint64_t v = 0;
+        const size_t n = sg::ReadVarint(img, at, &v);
+        if (n == 0) break;
+        at += n;
+      }
+      sg::PutBytes(&img, at, sg::Varint(Nasty(in, ps)));
+      break;
+    }
+    case 3:  // a child pointer
+      if (!p.leaf()) {
+        const size_t at =
+            in.ConsumeBool() ? p.right_child_at() : p.cell_at(img, cell);
+        const uint32_t pages = static_cast<uint32_t>(db->size() / ps);
+        sg::Put32(&img, at,
+                  in.ConsumeBool()
+                      ? in.ConsumeIntegralInRange<uint32_t>(0, pages + 2)
+                      : static_cast<uint32_t>(Nasty(in, ps)));
+      }
+      break;
+    case 4:  // an overflow link: a page's first 4 bytes, or a cell's end
+      if (in.ConsumeBool()) {
+        sg::Put32(&img, t.base, static_cast<uint32_t>(Nasty(in, ps)));
+      } else {
+        size_t at = p.cell_at(img, cell) + (p.leaf() ? 0 : 4);
+        uint64_t payload = 0;
+        at += sg::ReadVarint(img, at, &payload);
+        const uint64_t max_local = (uint64_t{ps} - 12) * 64 / 255 - 23;
+        const uint64_t min_local = (uint64_t{ps} - 12) * 32 / 255 - 23;
+        if (payload > max_local) {
+          uint64_t local = min_local + (payload - min_local) % (ps - 4);
+          if (local > max_local) local = min_local;
+          sg::Put32(&img, at + local, static_cast<uint32_t>(Nasty(in, ps)));
+        }
+      }
+      break;
+    case 5: {  // page type
+      static const uint8_t kTypes[] = {0x02, 0x05, 0x0a, 0x0d, 0x00, 0xff};
+      if (t.base + p.header < img.size()) {
+        img[t.base + p.header] = static_cast<char>(
+            in.ConsumeBool() ? kTypes[in.ConsumeIntegralInRange<int>(0, 5)]
+                             : in.ConsumeIntegral<uint8_t>());
+      }
+      break;
+    }
+    case 6: {  // a database header field
+      static const size_t kFields[] = {16, 18, 19, 20, 21, 24, 28, 32,
+                                       36, 40, 44, 52, 56, 92, 96};
+      const size_t at = kFields[in.ConsumeIntegralInRange<size_t>(0, 14)];
+      const uint32_t v = static_cast<uint32_t>(Nasty(in, ps));
+      if (in.ConsumeBool()) {
+        sg::Put32(db, at, v);
+      } else if (at < db->size()) {
+        (*db)[at] = static_cast<char>(v);
+      }
+      break;
+    }
+    case 7:  // random bytes of the page
+      for (int k = in.ConsumeIntegralInRange<int>(1, 8); k > 0; --k) {
+        const size_t at = t.base + in.ConsumeIntegralInRange<size_t>(0, ps - 1);
+        if (at < img.size()) {
+          img[at] = static_cast<char>(in.ConsumeIntegral<uint8_t>());
+        }
+      }
+      break;
+    case 8:  // swap two cell pointers
+      if (p.cells >= 2) {
+        const uint32_t other = in.ConsumeIntegralInRange<uint32_t>(
+            0, std::min(p.cells, 4000u) - 1);
+        const uint32_t a = sg::Get16(img, p.pointer_at(cell));
+        sg::Put16(&img, p.pointer_at(cell),
+                  sg::Get16(img, p.pointer_at(other)));
+        sg::Put16(&img, p.pointer_at(other), a);
+      }
+      break;
+    case 9: {  // another page's image over this one
+      const size_t pages = db->size() / ps;
+      if (pages > 0 && t.base + ps <= img.size()) {
+        const size_t from = in.ConsumeIntegralInRange<size_t>(0, pages - 1);
+        const std::string copy = db->substr(from * ps, ps);
+        img.replace(t.base, ps, copy);
+      }
+      break;
+    }
+    default: {  // the record body: a key byte (keys out of order)
+      size_t at = p.cell_at(img, cell) + (p.leaf() ? 0 : 4);
+      uint64_t v = 0;
+      at += sg::ReadVarint(img, at, &v);
+      const size_t hdr = sg::ReadVarint(img, at, &v);
+      if (hdr != 0 && v < 64) {
+        const size_t k = at + v + in.ConsumeIntegralInRange<size_t>(0, 10);
+        if (k < img.size())
+          img[k] = static_cast<char>(in.ConsumeIntegral<uint8_t>());
+      }
+      break;
+    }
+  }
+}
+
+// ---- The comparison -----------------------------------------------------
+
+bool IsError(int rc) { return rc != KVSTORE_OK && rc != KVSTORE_NOTFOUND; }
+
+struct Row {
+  std::string k;
+  std::string v;
+};
+struct ScanResult {
+  std::vector<Row> rows;
+  int rc = KVSTORE_OK;  // the failure that ended it, or OK at its end
+};
+
+// Reads up to `limit` rows from a positioned iterator (positioning rc in
+// `rc`), moving with next or prev.
+ScanResult Drain(KVIterator* it, int rc, bool backwards, size_t limit) {
+  ScanResult r;
+  r.rc = rc;
+  while (r.rc == KVSTORE_OK && !kvstore_iterator_eof(it) &&
+         r.rows.size() < limit) {
+    void* k = nullptr;
+    void* v = nullptr;
+    int nk = 0;
+    int nv = 0;
+    r.rc = kvstore_iterator_key(it, &k, &nk);
+    if (r.rc == KVSTORE_OK) r.rc = kvstore_iterator_value(it, &v, &nv);
+    if (r.rc != KVSTORE_OK) break;
+    r.rows.push_back(
+        {std::string(static_cast<char*>(k), static_cast<size_t>(nk)),
+         std::string(static_cast<char*>(v), static_cast<size_t>(nv))});
+    r.rc = backwards ? kvstore_iterator_prev(it) : kvstore_iterator_next(it);
+  }
+  return r;
+}
+
+void Report(const char* what, const std::string& key) {
+  std::string shown;
+  for (unsigned char c : key.substr(0, 40)) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, c >= 32 && c < 127 ? "%c" : "\\x%02x", c);
+    shown += buf;
+  }
+  std::fprintf(stderr, "disagreement: %s (key '%s')\n", what, shown.c_str());
+  Fail("snkv and SQLite disagree");
+}
+
+// `got` against SQLite's answer `want` for the same range, in the same
+// direction. `ordered`: SQLite's full scan is strictly ordered (so one
+// answer per range exists).
+void CheckScan(const ScanResult& got, const sg::SqliteAnswer& want,
+               bool ordered, const std::multimap<std::string, std::string>& all,
+               const char* what) {
+  if (g_verbose) {
+    std::fprintf(stderr, "%s: snkv %zu rows rc %d, SQLite %zu rows rc %d%s\n",
+                 what, got.rows.size(), got.rc, want.rows.size(), want.rc,
+                 ordered ? "" : " (out of order)");
+  }
+  // Every row snkv returns is a row of the table with SQLite's value.
+  for (const Row& r : got.rows) {
+    bool found = false;
+    auto [lo, hi] = all.equal_range(r.k);
+    for (auto i = lo; i != hi; ++i) found = found || i->second == r.v;
+    if (!found) Report(what, r.k);
+  }
+  bool expiring = false;
+  for (const sg::SqliteRow& r : want.rows) expiring = expiring || r.has_expiry;
+  if (!ordered || expiring) return;
+  // Then SQLite's rows in its order, as far as snkv got.
+  if (got.rows.size() > want.rows.size()) Report(what, got.rows.back().k);
+  for (size_t i = 0; i < got.rows.size(); ++i) {
+    if (got.rows[i].k != want.rows[i].k || got.rows[i].v != want.rows[i].v) {
+      Report(what, got.rows[i].k);
+    }
+  }
+  if (!IsError(got.rc)) {
+    // Ended cleanly: only where SQLite's did, with all its rows.
+    if (want.rc != SQLITE_DONE) Report(what, "<SQLite failed, snkv did not>");
+    if (got.rows.size() != want.rows.size()) Report(what, "<rows missing>");
+  }
+}
+
+void RunOne(FuzzedDataProvider& in) {
+  const Base& b =
+      g_bases[in.ConsumeIntegralInRange<size_t>(0, g_bases.size() - 1)];
+  std::string db = b.db;
+  std::string wal = b.wal;
+  const int mutations = in.ConsumeIntegralInRange<int>(1, 6);
+  for (int i = 0; i < mutations && in.remaining_bytes() > 0; ++i) {
+    Mutate(in, b, &db, &wal);
+  }
+  // Usually a WAL SQLite accepts whole; sometimes one whose checksums
+  // stop somewhere (recovery then drops the rest).
+  if (!wal.empty() && in.ConsumeIntegralInRange<int>(0, 9) != 0) {
+    sg::FixWalChecksums(&wal);
+  }
+  // Keys to look up: a spread of the store's, plus ones that are not.
+  std::vector<std::string> keys;
+  const size_t step = std::max<size_t>(1, b.keys.size() / 24);
+  for (size_t i = in.ConsumeIntegralInRange<size_t>(0, step - 1);
+       i < b.keys.size(); i += step) {
+    keys.push_back(b.keys[i]);
+  }
+  keys.push_back("");
+  keys.push_back("key");
+  keys.push_back(b.keys[b.keys.size() / 2] + "x");
+  keys.push_back("\xff\xff");
+  const std::string prefix = b.keys[b.keys.size() / 3].substr(0, 7);
+  const std::string seek = in.ConsumeRandomLengthString(12);
+
+  // Two copies: SQLite must not see snkv's changes (an expiry it deletes)
+  // and snkv must not see SQLite's -shm.
+  const std::string oracle_path = g_dir + "/oracle.db";
+  const std::string snkv_path = g_dir + "/snkv.db";
+  for (const std::string& p : {oracle_path, snkv_path}) {
+    for (const char* s : {"", "-wal", "-shm"}) fs::remove(p + s);
+    sg::WriteFileBytes(p, db);
+    if (!wal.empty()) sg::WriteFileBytes(p + "-wal", wal);
+  }
+
+  // What SQLite reads.
+  sqlite3* oracle = sg::OpenOracle(oracle_path);
+  // Damage that drops the table from the schema leaves snkv nothing to
+  // read from pages: its SQL then says the family has no such key
+  // (NOTFOUND), where SQLite says "no such table".
+  const sg::SqliteAnswer table = sg::AskSqlite(
+      oracle, "SELECT name, '', NULL FROM sqlite_schema WHERE name = 'kv_0'");
+  if (table.rc == SQLITE_DONE && table.rows.empty()) {
+    sqlite3_close_v2(oracle);
+    return;
+  }
+  std::vector<sg::SqliteAnswer> gets;
+  for (const std::string& k : keys) {
+    gets.push_back(sg::AskSqlite(
+        oracle, "SELECT k, v, expires FROM kv_0 WHERE k = ?1", &k));
+  }
+  const sg::SqliteAnswer forward =
+      sg::AskSqlite(oracle, "SELECT k, v, expires FROM kv_0 ORDER BY k");
+  const sg::SqliteAnswer backward =
+      sg::AskSqlite(oracle, "SELECT k, v, expires FROM kv_0 ORDER BY k DESC");
+  const sg::SqliteAnswer seek_fwd = sg::AskSqlite(
+      oracle, "SELECT k, v, expires FROM kv_0 WHERE k >= ?1 ORDER BY k", &seek,
+      10);
+  const sg::SqliteAnswer seek_back = sg::AskSqlite(
+      oracle, "SELECT k, v, expires FROM kv_0 WHERE k <= ?1 ORDER BY k DESC",
+      &seek, 10);
+  sg::SqliteAnswer prefixed = sg::AskSqlite(
+      oracle, "SELECT k, v, expires FROM kv_0 WHERE k >= ?1 ORDER BY k",
+      &prefix);
+  sqlite3_close_v2(oracle);
+  // A prefix scan: the rows from the prefix on that carry it.
+  for (size_t i = 0; i < prefixed.rows.size(); ++i) {
+    if (prefixed.rows[i].k.compare(0, prefix.size(), prefix) != 0) {
+      prefixed.rows.resize(i);
+      prefixed.rc = SQLITE_DONE;
+      break;
+    }
+  }
+  bool ordered = forward.rc == SQLITE_DONE;
+  std::multimap<std::string, std::string> all;
+  for (size_t i = 0; i < forward.rows.size(); ++i) {
+    all.emplace(forward.rows[i].k, forward.rows[i].v);
+    if (i > 0 && !(forward.rows[i - 1].k < forward.rows[i].k)) ordered = false;
+  }
+  // Rows SQLite returned to other queries are rows too (a scan that
+  // failed part-way did not list them all).
+  for (const sg::SqliteAnswer* a :
+       {&backward, &seek_fwd, &seek_back, &std::as_const(prefixed)}) {
+    for (const sg::SqliteRow& r : a->rows) all.emplace(r.k, r.v);
+  }
+  for (const sg::SqliteAnswer& a : gets) {
+    for (const sg::SqliteRow& r : a.rows) all.emplace(r.k, r.v);
+  }
+
+  // What snkv reads.
+  KVStoreConfig cfg = {};
+  cfg.journalMode = KVSTORE_JOURNAL_WAL;
+  cfg.syncLevel = KVSTORE_SYNC_OFF;
+  KVStore* kv = nullptr;
+  if (kvstore_open_v2(snkv_path.c_str(), &kv, &cfg) != KVSTORE_OK) {
+    return;  // an error: allowed whatever SQLite says
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& k = keys[i];
+    const sg::SqliteAnswer& want = gets[i];
+    // SQLite's row for this key, if it read one (on out-of-order cells it
+    // can land on another key's row; snkv need not copy that).
+    const sg::SqliteRow* row =
+        want.rc == SQLITE_DONE && want.rows.size() == 1 && want.rows[0].k == k
+            ? &want.rows[0]
+            : nullptr;
+    const bool misread =
+        want.rc == SQLITE_DONE && want.rows.size() == 1 && row == nullptr;
+    // Three reads: the later ones come from the pages once the handle
+    // holds its snapshot.
+    for (int r = 0; r < 3; ++r) {
+      void* v = nullptr;
+      int nv = 0;
+      const int rc =
+          kvstore_get(kv, k.data(), static_cast<int>(k.size()), &v, &nv);
+      std::string got;
+      if (rc == KVSTORE_OK) {
+        got.assign(static_cast<char*>(v), static_cast<size_t>(nv));
+        snkv_free(v);
+      }
+      if (rc == KVSTORE_OK) {
+        if (row != nullptr ? got != row->v
+                           : !(misread && got == want.rows[0].v)) {
+          Report("get returned other data", k);
+        }
+      } else if (rc == KVSTORE_NOTFOUND) {
+        if (g_verbose) std::fprintf(stderr, "SQLite rc %d\n", want.rc);
+        if (row != nullptr && !row->has_expiry) {
+          Report("get: NOTFOUND for a row SQLite reads", k);
+        }
+        if (want.rc != SQLITE_DONE) {
+          Report("get: NOTFOUND where SQLite reports an error", k);
+        }
+      }
+      int exists = 0;
+      const int erc =
+          kvstore_exists(kv, k.data(), static_cast<int>(k.size()), &exists);
+      if (erc == KVSTORE_OK) {
+        if (want.rc != SQLITE_DONE) {
+          Report("exists: an answer where SQLite reports an error", k);
+        }
+        if (row != nullptr && !row->has_expiry && !exists) {
+          Report("exists: 0 for a row SQLite reads", k);
+        }
+        if (want.rows.empty() && exists) Report("exists: 1 for no row", k);
+      }
+    }
+  }
+  // Scans, each after a few gets so that the handle holds its snapshot
+  // (and so positions on the pages).
+  auto warm = [&] {
+    for (int r = 0; r < 4; ++r) {
+      void* v = nullptr;
+      int nv = 0;
+      if (kvstore_get(kv, keys[0].data(), static_cast<int>(keys[0].size()), &v,
+                      &nv) == KVSTORE_OK) {
+        snkv_free(v);
+      }
+    }
+  };
+  KVIterator* it = nullptr;
+  warm();
+  if (kvstore_iterator_create(kv, &it) == KVSTORE_OK) {
+    CheckScan(Drain(it, kvstore_iterator_first(it), false, SIZE_MAX), forward,
+              ordered, all, "full scan");
+    kvstore_iterator_close(it);
+  }
+  warm();
+  if (kvstore_reverse_iterator_create(kv, &it) == KVSTORE_OK) {
+    CheckScan(Drain(it, kvstore_iterator_last(it), true, SIZE_MAX), backward,
+              ordered, all, "reverse scan");
+    kvstore_iterator_close(it);
+  }
+  warm();
+  if (kvstore_prefix_iterator_create(kv, prefix.data(),
+                                     static_cast<int>(prefix.size()),
+                                     &it) == KVSTORE_OK) {
+    CheckScan(Drain(it, kvstore_iterator_first(it), false, SIZE_MAX), prefixed,
+              ordered, all, "prefix scan");
+    kvstore_iterator_close(it);
+  }
+  warm();
+  if (kvstore_iterator_create(kv, &it) == KVSTORE_OK) {
+    const int rc =
+        kvstore_iterator_seek(it, seek.data(), static_cast<int>(seek.size()));
+    ScanResult got = Drain(it, rc, false, 10);
+    if (got.rows.size() == 10) got.rc = KVSTORE_OK;
+    CheckScan(got, seek_fwd, ordered, all, "seek");
+    kvstore_iterator_close(it);
+  }
+  warm();
+  if (kvstore_reverse_iterator_create(kv, &it) == KVSTORE_OK) {
+    const int rc =
+        kvstore_iterator_seek(it, seek.data(), static_cast<int>(seek.size()));
+    ScanResult got = Drain(it, rc, true, 10);
+    if (got.rows.size() == 10) got.rc = KVSTORE_OK;
+    CheckScan(got, seek_back, ordered, all, "reverse seek");
+    kvstore_iterator_close(it);
+  }
+  kvstore_close(kv);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  char tmpl[] = "/dev/shm/snkv-fuzz-XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  if (dir == nullptr) {
+    char tmpl2[] = "/tmp/snkv-fuzz-XXXXXX";
+    dir = mkdtemp(tmpl2);
+    if (dir == nullptr) Fail("mkdtemp");
+    g_dir = dir;
+  } else {
+    g_dir = dir;
+  }
+  for (uint32_t ps : {512u, 4096u, 65536u}) {
+    g_bases.push_back(MakeBase(ps, false));
+    g_bases.push_back(MakeBase(ps, true));
+  }
+  if (!g_verbose) std::atexit([] { fs::remove_all(g_dir); });
+  if (g_verbose) std::fprintf(stderr, "files in %s\n", g_dir.c_str());
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  FuzzedDataProvider in(data, size);
+  RunOne(in);
+  return 0;
+}
