@@ -201,11 +201,18 @@ bool IndexCursor::CompareKey(const Cell& cell, Slice key, int* cmp) noexcept {
     return false;
   }
   // SQLite reads the whole record of every cell it compares, so a broken
-  // chain anywhere in it is damage it reports: check the chain too.
+  // chain anywhere in it is damage it reports: check the chain too, once
+  // per chain and snapshot.
+  const bool check_chain =
+      cell.overflow != 0 &&
+      !source_->ChainChecked(snap_, cell.overflow, cell.payload_size);
   Slice stored;
-  if (!PayloadPrefix(cell, header_size + key_size, /*whole_chain=*/true,
-                     &key_buf_, &stored)) {
+  if (!PayloadPrefix(cell, header_size + key_size, check_chain, &key_buf_,
+                     &stored)) {
     return false;
+  }
+  if (check_chain) {
+    source_->NoteChainChecked(snap_, cell.overflow, cell.payload_size);
   }
   *cmp = Slice(stored.data() + header_size, static_cast<size_t>(key_size))
              .compare(key);

@@ -162,6 +162,7 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
 
   snap.db_pages = db_pages;
   snap.file_pages = file_pages;
+  snap.id = next_snapshot_id_++;
   snap.usable_size = page_size_;  // enough to read page 1's header
   ReadScope scope(*this);
   const uint8_t* first = Page(snap, 1);

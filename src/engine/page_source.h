@@ -50,6 +50,7 @@ struct PageSnapshot {
   uint64_t salt = 0;           // the WAL's salts: which WAL the frames are in
   uint32_t usable_size = 0;    // page size less the reserved bytes
   uint32_t schema_cookie = 0;  // changes with every schema change
+  uint64_t id = 0;             // which Describe() made it (0: none)
 
   bool usable() const noexcept { return db_pages != 0; }
 };
@@ -96,6 +97,21 @@ class PageSource {
   // As Page(), for a page used once and then dropped (overflow pages):
   // not cached, and valid only until the next PageOnce() or EndRead().
   const uint8_t* PageOnce(const PageSnapshot& snap, uint32_t pgno) noexcept;
+  // Whether the overflow chain starting at page `first` was found whole
+  // for a payload of `payload` bytes in `snap` (NoteChainChecked). The
+  // pages of a snapshot never change, so one check per chain and
+  // snapshot is enough; this keeps the chains of hot interior cells from
+  // being walked on every search.
+  bool ChainChecked(const PageSnapshot& snap, uint32_t first,
+                    uint64_t payload) const noexcept {
+    const ChainEntry& e = chains_[ChainSlot(first)];
+    return e.snapshot == snap.id && e.first == first && e.payload == payload;
+  }
+  void NoteChainChecked(const PageSnapshot& snap, uint32_t first,
+                        uint64_t payload) noexcept {
+    chains_[ChainSlot(first)] = ChainEntry{snap.id, payload, first};
+  }
+
   // Ends one operation: every pointer Page() returned dies here.
   void EndRead() noexcept;
   // Changes at every EndRead(): pointers fetched under another value are
@@ -154,6 +170,21 @@ class PageSource {
   uint64_t cached_salt_ = 0;
   std::unordered_map<uint32_t, PageBuffer> frames_;
   std::vector<PageBuffer> spare_;  // buffers to reuse
+
+  // ChainChecked's memory: direct-mapped, so neither a lookup nor a note
+  // allocates; a collision only costs a walk.
+  struct ChainEntry {
+    uint64_t snapshot = 0;
+    uint64_t payload = 0;
+    uint32_t first = 0;
+  };
+  static constexpr size_t kChainSlots = 1024;
+  static size_t ChainSlot(uint32_t first) noexcept {
+    return (first * 2654435761u) >> 22;  // top 10 bits: kChainSlots
+  }
+  std::unique_ptr<ChainEntry[]> chains_ =
+      std::make_unique<ChainEntry[]>(kChainSlots);
+  uint64_t next_snapshot_id_ = 1;
 
   std::vector<PageBuffer> scratch_;  // uncached pages of this operation
   size_t scratch_used_ = 0;
