@@ -7,8 +7,8 @@
 // bytes, whole pages, truncation, WAL frames forged with valid checksums),
 // applies them, and then reads the damaged files twice: with plain SQLite
 // (the oracle) and through snkv's public C API (gets, exists, full scans
-// both ways, prefix scans, seeks). It aborts, so that libFuzzer keeps the
-// input, whenever snkv answers differently from what SQLite allows:
+// both ways, prefix scans, seeks, TTL lookups). It aborts, so that libFuzzer
+// keeps the input, whenever snkv answers differently from what SQLite allows:
 //
 //   - where SQLite reads a key's row, snkv returns the same value or an
 //     error (never NOTFOUND, never other bytes);
@@ -464,22 +464,44 @@ sg::SqliteAnswer AskRange(sqlite3* oracle, const char* columns,
 // one statement scanning past it fails. So where SQLite's scan fails and
 // snkv's goes on, snkv's rows must be SQLite's answer to "after the last
 // row before the failure", and so on.
+// Whether SQLite has the row r: among the rows its answers listed, or
+// what it reads for r's key (a scan that failed part-way did not list
+// every row).
+bool SqliteHasRow(sqlite3* oracle, std::multimap<std::string, std::string>& all,
+                  const Row& r) {
+  auto [lo, hi] = all.equal_range(r.k);
+  for (auto i = lo; i != hi; ++i) {
+    if (i->second == r.v) return true;
+  }
+  for (const char* columns : kColumns) {
+    const sg::SqliteAnswer a = sg::AskSqlite(
+        oracle, std::string("SELECT ") + columns + " FROM kv_0 WHERE k = ?1",
+        &r.k);
+    for (const sg::SqliteRow& row : a.rows) {
+      all.emplace(row.k, row.v);
+      if (row.k == r.k && row.v == r.v) return true;
+    }
+  }
+  return false;
+}
+
 const char* ScanMismatch(const ScanResult& got, sqlite3* oracle,
                          const char* columns, const Range& range, bool ordered,
-                         const std::multimap<std::string, std::string>& all) {
-  // Every row snkv returns is a row of the table with SQLite's value.
-  for (const Row& r : got.rows) {
-    bool found = false;
-    auto [lo, hi] = all.equal_range(r.k);
-    for (auto i = lo; i != hi; ++i) found = found || i->second == r.v;
-    if (!found) return "a row SQLite does not have";
-  }
-  if (!ordered) return nullptr;
+                         std::multimap<std::string, std::string>& all) {
+  // Without a single answer (SQLite's scans out of order, or rows with an
+  // expiry snkv may hide): every row snkv returns is one SQLite has.
+  auto members = [&]() -> const char* {
+    for (const Row& r : got.rows) {
+      if (!SqliteHasRow(oracle, all, r)) return "a row SQLite does not have";
+    }
+    return nullptr;
+  };
+  if (!ordered) return members();
   sg::SqliteAnswer want = AskRange(oracle, columns, range, nullptr);
   size_t at = 0;  // got.rows[at] is want.rows[0]
   for (int reseeks = 0;; ++reseeks) {
     for (const sg::SqliteRow& r : want.rows) {
-      if (r.has_expiry) return nullptr;  // snkv may hide it
+      if (r.has_expiry) return members();
     }
     const size_t n = std::min(got.rows.size() - at, want.rows.size());
     for (size_t i = 0; i < n; ++i) {
@@ -509,7 +531,7 @@ const char* ScanMismatch(const ScanResult& got, sqlite3* oracle,
 }
 
 void CheckScan(const ScanResult& got, sqlite3* oracle, const Range& range,
-               bool ordered, const std::multimap<std::string, std::string>& all,
+               bool ordered, std::multimap<std::string, std::string>& all,
                const char* what) {
   const char* first =
       ScanMismatch(got, oracle, kColumns[0], range, ordered, all);
@@ -665,6 +687,23 @@ void RunOne(FuzzedDataProvider& in) {
           Report("exists: 0 for a row SQLite reads", k);
         }
         if (want.rows.empty() && exists) Report("exists: 1 for no row", k);
+      }
+      // A TTL lookup reads the row through the same page search.
+      int64_t remaining = 0;
+      const int trc = kvstore_ttl_remaining(
+          kv, k.data(), static_cast<int>(k.size()), &remaining);
+      if (trc == KVSTORE_OK) {
+        if (want.rc != SQLITE_DONE) {
+          Report("ttl: an answer where SQLite reports an error", k);
+        }
+        if (want.rows.empty()) Report("ttl: a key SQLite does not have", k);
+      } else if (trc == KVSTORE_NOTFOUND) {
+        if (want.rc != SQLITE_DONE) {
+          Report("ttl: NOTFOUND where SQLite reports an error", k);
+        }
+        if (row != nullptr && !row->has_expiry) {
+          Report("ttl: NOTFOUND for a row SQLite reads", k);
+        }
       }
     }
   }
