@@ -101,8 +101,9 @@ struct KVStoreConfig {
 ** snapshot begins and never reads past it, but cannot see a truncation
 ** that happens while it holds one. If other programs may shrink the file
 ** behind snkv's back (anything but SQLite and snkv, which never do that
-** under a reader), set noMmap: every page is then read with a system call
-** (random reads about half as fast), and a damaged or truncated file
+** under a reader), set noMmap: reads then go through SQLite with its map
+** off and its page cache (random reads of a store larger than the cache
+** were 2-5x slower in one measurement), and a damaged or truncated file
 ** gives an error code, never a signal.
 */
 

@@ -382,8 +382,8 @@ TEST_F(PageDamage, HeaderPageCountBoundsTheReader) {
 }
 
 // Finding 4: another process truncates the database file while a handle
-// holds its snapshot. With noMmap every page is read with a system call,
-// so reads return an error or the right data, never SIGBUS; by default
+// holds its snapshot. With noMmap nothing is mapped (reads go through
+// SQL), so reads return an error or the right data, never SIGBUS; by default
 // (the map) a snapshot begun after the truncation never reads past the
 // file's new end. The reader is a program of its own (tools/
 // truncating_reader.cc), so a signal is seen as its exit status.
@@ -419,7 +419,7 @@ TEST_F(PageDamage, TruncationBeforeANewSnapshotGivesErrorsNotSigbus) {
   TruncateAndRead(path_, n_, /*no_mmap=*/false, /*new_snapshot=*/true);
 }
 
-// noMmap changes how pages are read, not what is read.
+// noMmap changes how rows are read, not what is read.
 TEST_F(PageDamage, NoMmapReadsTheSameRows) {
   MakeStore(2000, 700);
   KVStoreConfig cfg = {};

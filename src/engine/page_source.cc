@@ -51,8 +51,7 @@ T LoadShared(const volatile uint8_t* p) {
 
 }  // namespace
 
-bool PageSource::Attach(sqlite3* db, uint32_t page_size,
-                        bool use_map) noexcept {
+bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   Detach();
   if (page_size < 512 || page_size > 65536) return false;
   sqlite3_file* db_file = nullptr;
@@ -92,11 +91,10 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size,
   }
   // Map as much as SQLite allows (it caps the request at its compiled
   // limit); the map is made on the first fetch.
-  sqlite3_int64 limit = use_map ? std::numeric_limits<sqlite3_int64>::max() : 0;
+  sqlite3_int64 limit = std::numeric_limits<sqlite3_int64>::max();
   (void)file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit);
   limit = -1;  // a negative request only reports the limit in force
-  if (!use_map ||
-      file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit) !=
+  if (file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit) !=
           SQLITE_OK ||
       limit < 0) {
     limit = 0;

@@ -65,10 +65,8 @@ class PageSource {
   // Opens the main database file of `db` (WAL mode, inside a read
   // transaction) for direct reads. False when that is not possible: an
   // in-memory database, or a VFS without the methods needed. `page_size`
-  // is the database's page size. With `use_map` false the file is never
-  // memory-mapped: every page of it is read with xRead (a system call),
-  // so that another process truncating the file cannot raise SIGBUS here.
-  bool Attach(sqlite3* db, uint32_t page_size, bool use_map = true) noexcept;
+  // is the database's page size.
+  bool Attach(sqlite3* db, uint32_t page_size) noexcept;
   // Closes the file. Must be called before the connection closes.
   void Detach() noexcept;
   bool attached() const noexcept { return file_ != nullptr; }

@@ -761,12 +761,14 @@ void StoreCore::DescribePages(const engine::WalWatch::Header& header,
   page_snapshot_ = engine::PageSnapshot{};
   // A read-only handle may be reading a WAL index of its own in heap
   // memory, which the shared one we map need not match.
-  if (pages_unavailable_ || read_only_) return;
+  // Without a map of its own the page reader would read every page with a
+  // system call; SQL with SQLite's page cache does better (noMmap gets:
+  // 38-49K/s through SQL, 31-40K/s through pread, 500K keys).
+  if (pages_unavailable_ || read_only_ || !memory_map_) return;
   if (!pages_.attached()) {
     int64_t page_size = 0;
     if (!conn_.QueryInt("PRAGMA page_size", &page_size).ok() ||
-        !pages_.Attach(conn_.get(), static_cast<uint32_t>(page_size),
-                       memory_map_)) {
+        !pages_.Attach(conn_.get(), static_cast<uint32_t>(page_size))) {
       pages_unavailable_ = true;
       return;
     }
