@@ -235,7 +235,7 @@ void IndexCursor::PrefetchCells(const Level& level) const noexcept {
 }
 
 bool IndexCursor::LowerBound(const Level& level, Slice key, bool equal_below,
-                             uint32_t* index) noexcept {
+                             uint32_t* index, bool* eq_seen) noexcept {
   // The probes are SQLite's own (sqlite3BtreeIndexMoveto: midpoint
   // (lwr + upr) / 2 of the inclusive range, no stop on an equal key, which
   // its seeks give a fixed order). On a sound page any order finds the
@@ -251,6 +251,7 @@ bool IndexCursor::LowerBound(const Level& level, Slice key, bool equal_below,
     if (!ReadCell(level, mid, &cell) || !CompareKey(cell, key, &cmp)) {
       return false;
     }
+    if (cmp == 0) *eq_seen = true;
     if (cmp < 0 || (cmp == 0 && equal_below)) {
       lo = mid + 1;
     } else {
@@ -274,31 +275,41 @@ bool IndexCursor::ChildOf(const Level& level, uint32_t i,
 }
 
 CursorResult IndexCursor::Find(Slice key) noexcept {
-  CursorResult r = SeekForward(key, /*inclusive=*/true);
-  if (r != CursorResult::kOk) return r;
+  // SQLite's `k = ?` (OP_SeekGE on one key, eqOnly): a search that never
+  // compared a cell equal to the key is "not found" wherever it landed;
+  // one that did takes the cell it landed on as the row without comparing
+  // again. On a sound tree that cell is the key's. Where it is not (cells
+  // out of order), SQLite returns that other row or reports damage
+  // reading it: SQL is asked, so the answer is SQLite's.
+  bool eq_seen = false;
+  const CursorResult r =
+      Seek(key, /*inclusive=*/true, /*forward=*/true, &eq_seen);
+  if (r == CursorResult::kFallback) return r;
+  if (!eq_seen || r == CursorResult::kEnd) {
+    depth_ = 0;
+    return CursorResult::kEnd;
+  }
   Cell cell;
   int cmp = 0;
   if (!ReadCell(stack_[depth_ - 1], stack_[depth_ - 1].index, &cell) ||
-      !CompareKey(cell, key, &cmp)) {
+      !CompareKey(cell, key, &cmp) || cmp != 0) {
     return Fail();
-  }
-  if (cmp != 0) {
-    depth_ = 0;
-    return CursorResult::kEnd;
   }
   return CursorResult::kOk;
 }
 
 CursorResult IndexCursor::SeekForward(Slice bound, bool inclusive) noexcept {
-  return Seek(bound, inclusive, /*forward=*/true);
+  bool eq_seen = false;
+  return Seek(bound, inclusive, /*forward=*/true, &eq_seen);
 }
 
 CursorResult IndexCursor::SeekBackward(Slice bound, bool inclusive) noexcept {
-  return Seek(bound, inclusive, /*forward=*/false);
+  bool eq_seen = false;
+  return Seek(bound, inclusive, /*forward=*/false, &eq_seen);
 }
 
-CursorResult IndexCursor::Seek(Slice bound, bool inclusive,
-                               bool forward) noexcept {
+CursorResult IndexCursor::Seek(Slice bound, bool inclusive, bool forward,
+                               bool* eq_seen) noexcept {
   depth_ = 0;
   read_epoch_ = source_->read_epoch();
   // As SQLite's SeekGE/GT/LE/LT: find the first entry above the bound
@@ -310,7 +321,7 @@ CursorResult IndexCursor::Seek(Slice bound, bool inclusive,
     if (!Push(pgno)) return Fail();
     Level& level = stack_[depth_ - 1];
     uint32_t i = 0;
-    if (!LowerBound(level, bound, equal_below, &i)) return Fail();
+    if (!LowerBound(level, bound, equal_below, &i, eq_seen)) return Fail();
     level.index = i;
     if (level.leaf) {
       if (forward) {

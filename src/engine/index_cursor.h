@@ -105,11 +105,14 @@ class IndexCursor {
   // Asks the CPU for the start of every cell of `level`.
   void PrefetchCells(const Level& level) const noexcept;
   // The first cell of `level` whose key is >= key (> key if
-  // `equal_below`), into *index (cells if none).
+  // `equal_below`), into *index (cells if none). Sets *eq_seen when a
+  // cell compared equal to the key.
   bool LowerBound(const Level& level, Slice key, bool equal_below,
-                  uint32_t* index) noexcept;
-  // SeekForward (forward) or SeekBackward: one descent by `bound`.
-  CursorResult Seek(Slice bound, bool inclusive, bool forward) noexcept;
+                  uint32_t* index, bool* eq_seen) noexcept;
+  // SeekForward (forward) or SeekBackward: one descent by `bound`; *eq_seen
+  // as LowerBound's, over the whole descent.
+  CursorResult Seek(Slice bound, bool inclusive, bool forward,
+                    bool* eq_seen) noexcept;
   // Descents from page `pgno` to its first / last entry.
   CursorResult DescendFirst(uint32_t pgno) noexcept;
   CursorResult DescendLast(uint32_t pgno) noexcept;
