@@ -273,7 +273,11 @@ int kvstore_rollback(KVStore *pKV);
 int64_t kvstore_now_ms(void);
 int kvstore_put_ttl(KVStore *pKV, const void *pKey, int nKey,
                     const void *pValue, int nValue, int64_t expire_ms);
-/* *pnRemaining (may be NULL): ms left, or KVSTORE_NO_TTL. */
+/*
+** *pnRemaining (may be NULL): ms left, or KVSTORE_NO_TTL. KVSTORE_NOTFOUND
+** for an expired key sets it to 0 (the key is then deleted); for an absent
+** key it is left as it was.
+*/
 int kvstore_get_ttl(KVStore *pKV, const void *pKey, int nKey, void **ppValue,
                     int *pnValue, int64_t *pnRemaining);
 /*

@@ -59,7 +59,8 @@ class ColumnFamily {
   // Insert or replace; the new entry's expiry is expire_at_ms.
   Status Put(Slice key, Slice value, int64_t expire_at_ms = 0);
   // NotFound if absent or expired. *remaining_ms (optional): ms until expiry,
-  // or kNoTtl.
+  // or kNoTtl; 0 with NotFound when the key had just expired (untouched when
+  // it was absent).
   Status Get(Slice key, std::string* value, int64_t* remaining_ms = nullptr);
   // As Get, handing the bytes to `sink` instead of copying them to a string.
   Status Get(Slice key, const ValueSink& sink, int64_t* remaining_ms);
