@@ -21,6 +21,14 @@
 ** Threads: a KVStore handle serialises its calls with a mutex, so it may be
 ** shared. KVColumnFamily handles share their store's mutex. A KVIterator
 ** must not be used by two threads at once.
+**
+** fork(): snkv's background threads are never inside SQLite at a fork (the
+** fork waits for them, and for calls in progress on other threads), so a
+** child may open new handles at once. Handles inherited from the parent
+** (stores, column families, iterators) are the parent's: in the child every
+** call on them returns KVSTORE_ERROR ("store handle used after fork()"),
+** and closing them only frees the child's memory, never the parent's
+** connection. Do not fork from inside a snkv callback.
 */
 #ifndef SNKV_KVSTORE_H
 #define SNKV_KVSTORE_H
@@ -372,7 +380,9 @@ int kvstore_checkpoint(KVStore *pKV, int mode, int *pnLog, int *pnCkpt);
 ** prefix scans work), value sizes, the number of entries, expiry times,
 ** column family names and access patterns.
 ** The password is never stored; the file holds the Argon2id salt and costs
-** and a verifier. The derived key lives in guarded memory and is wiped on
+** and a verifier. Stored costs above what snkv writes (3 passes, 64 MiB)
+** are refused with KVSTORE_CORRUPT before any key is derived, so a forged
+** file cannot make an open burn seconds and gigabytes. The derived key lives in guarded memory and is wiped on
 ** close. Freed pages of an encrypted store are overwritten (secure delete).
 ** Every handle learns the key when it opens: close the store's other
 ** handles (in any process) before kvstore_reencrypt, kvstore_remove_encryption
