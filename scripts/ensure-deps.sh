@@ -6,6 +6,9 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev
           libsodium-dev libgtest-dev)
+# The ThreadSanitizer build uses clang: its TSan supports threads started
+# in a forked child, GCC 12's stops such a child ("dup thread").
+packages+=(clang-14 libclang-rt-14-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
 fi

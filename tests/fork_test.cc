@@ -161,7 +161,8 @@ TEST(Fork, HundredForksUnderWriteLoadNeverHang) {
   writer.join();
   reader.join();
   EXPECT_EQ(errors.load(), 0);
-  EXPECT_GT(puts.load(), 2000) << "too little write load to mean anything";
+  // (Some thousands of puts normally, far fewer under ThreadSanitizer.)
+  EXPECT_GT(puts.load(), 300) << "too little write load to mean anything";
 
   // Every child's write is there, and the parent's handles still work.
   for (int i = 0; i < kForks && hung_or_failed == 0; ++i) {
