@@ -11,12 +11,12 @@
 //     error instead of touching the parent's connection, releasing it in
 //     the child is harmless, and the parent goes on as if nothing happened.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <functional>
 #include <string>

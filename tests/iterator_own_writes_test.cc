@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,6 +25,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "kvstore.h"
 #include "snkv/snkv.h"
@@ -324,8 +326,8 @@ void OverwriteCurrentThenMove(Api& api, bool forward) {
     api.Move(forward);
     ASSERT_LE(seen.size(), 5u) << "a key came back";
   }
-  std::vector<std::string> expected;
-  for (int i = 0; i < 5; ++i) expected.push_back(KeyOf(forward ? i : 4 - i));
+  std::vector<std::string> expected(5);
+  for (int i = 0; i < 5; ++i) expected[i] = KeyOf(forward ? i : 4 - i);
   EXPECT_EQ(seen, expected);
 }
 

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -30,9 +31,8 @@ struct Gate {
 };
 
 // Never destroyed (detached threads may still pass through it at exit). A
-// forked child gets a fresh one: the parent's mutex may have been copied
-// while another thread held it.
-Gate*& TheGate() {
+// forked child rebuilds it (see AfterForkInChild).
+Gate* TheGate() {
   static Gate* gate = new Gate();  // NOLINT(cppcoreguidelines-owning-memory)
   return gate;
 }
@@ -111,7 +111,10 @@ void PrepareFork() noexcept {
 
 // Gives back what PrepareFork took (in either process).
 void GiveBack(Held* held) noexcept {
-  for (auto it = held->sqlite.rbegin(); it != held->sqlite.rend(); ++it) {
+  // In reverse order of entry. (No std::views::reverse: clang 14, which
+  // builds the TSan tests, cannot compile it against GCC 12's library.)
+  for (auto it = held->sqlite.rbegin(); it != held->sqlite.rend();  // NOLINT
+       ++it) {
     sqlite3_mutex_leave(*it);
   }
   for (auto& core : held->stores) core->ResumeAfterFork();
@@ -138,8 +141,11 @@ void AfterForkInChild() noexcept {
   engine::NoteForkedChild();
   Held* held = std::exchange(g_held, nullptr);
   if (held != nullptr) GiveBack(held);
-  // Only this thread exists now; whatever the others were doing is gone.
-  TheGate() = new Gate();  // NOLINT(cppcoreguidelines-owning-memory)
+  // Only this thread exists now; whatever the others were doing is gone,
+  // and the gate's mutex may have been copied while one of them held it.
+  // A fresh gate is built in the same place: no allocation in the child,
+  // and nothing of the old one is owed (nobody can be waiting on it).
+  new (TheGate()) Gate();
   g_fork_pending.store(false, std::memory_order_relaxed);
   t_work_depth = 0;
   delete held;  // NOLINT(cppcoreguidelines-owning-memory)
