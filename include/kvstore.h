@@ -21,6 +21,14 @@
 ** Threads: a KVStore handle serialises its calls with a mutex, so it may be
 ** shared. KVColumnFamily handles share their store's mutex. A KVIterator
 ** must not be used by two threads at once.
+**
+** fork(): snkv's background threads are never inside SQLite at a fork (the
+** fork waits for them, and for calls in progress on other threads), so a
+** child may open new handles at once. Handles inherited from the parent
+** (stores, column families, iterators) are the parent's: in the child every
+** call on them returns KVSTORE_ERROR ("store handle used after fork()"),
+** and closing them only frees the child's memory, never the parent's
+** connection. Do not fork from inside a snkv callback.
 */
 #ifndef SNKV_KVSTORE_H
 #define SNKV_KVSTORE_H
@@ -222,7 +230,9 @@ int kvstore_cf_exists(KVColumnFamily *pCF, const void *pKey, int nKey,
 ** (reverse) matching key and become eof when a move leaves the prefix.
 **
 ** next() moves to the next larger key and prev() to the next smaller one,
-** on any kind of iterator; "reverse" decides where a prefix iterator
+** on any kind of iterator, even when the same KVStore writes between moves
+** (a key already passed, e.g. one just overwritten, is never returned
+** again); "reverse" decides where a prefix iterator
 ** starts and how seek() lands:
 **   forward seek(k): the first key >= k;  reverse seek(k): the last key <= k.
 **
@@ -287,7 +297,11 @@ int kvstore_rollback(KVStore *pKV);
 int64_t kvstore_now_ms(void);
 int kvstore_put_ttl(KVStore *pKV, const void *pKey, int nKey,
                     const void *pValue, int nValue, int64_t expire_ms);
-/* *pnRemaining (may be NULL): ms left, or KVSTORE_NO_TTL. */
+/*
+** *pnRemaining (may be NULL): ms left, or KVSTORE_NO_TTL. KVSTORE_NOTFOUND
+** for an expired key sets it to 0 (the key is then deleted); for an absent
+** key it is left as it was.
+*/
 int kvstore_get_ttl(KVStore *pKV, const void *pKey, int nKey, void **ppValue,
                     int *pnValue, int64_t *pnRemaining);
 /*
@@ -380,7 +394,9 @@ int kvstore_checkpoint(KVStore *pKV, int mode, int *pnLog, int *pnCkpt);
 ** prefix scans work), value sizes, the number of entries, expiry times,
 ** column family names and access patterns.
 ** The password is never stored; the file holds the Argon2id salt and costs
-** and a verifier. The derived key lives in guarded memory and is wiped on
+** and a verifier. Stored costs above what snkv writes (3 passes, 64 MiB)
+** are refused with KVSTORE_CORRUPT before any key is derived, so a forged
+** file cannot make an open burn seconds and gigabytes. The derived key lives in guarded memory and is wiped on
 ** close. Freed pages of an encrypted store are overwritten (secure delete).
 ** Every handle learns the key when it opens: close the store's other
 ** handles (in any process) before kvstore_reencrypt, kvstore_remove_encryption

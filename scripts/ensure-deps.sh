@@ -5,8 +5,11 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev
-          libsodium-dev libgtest-dev
-          clang libclang-rt-14-dev)  # the fuzzer (tests/fuzz)
+          libsodium-dev libgtest-dev)
+# clang 14 builds the fuzzer (tests/fuzz) and the ThreadSanitizer pass: its
+# TSan supports threads started in a forked child, GCC 12's stops such a
+# child ("dup thread").
+packages+=(clang clang-14 libclang-rt-14-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
 fi

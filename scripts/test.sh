@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds snkv and runs every test: the optimised build (with the
 # benchmark's smoke run against its peers), then (unless
-# SNKV_SKIP_SANITIZE=1) the whole suite again under ASan + UBSan.
+# SNKV_SKIP_SANITIZE=1) the whole suite again under ASan + UBSan, then
+# (unless SNKV_SKIP_TSAN=1) the threaded and multi-process tests under
+# ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh --bench
@@ -41,5 +43,24 @@ if [[ "${SNKV_SKIP_FUZZ:-0}" != 1 ]]; then
       -max_total_time="${SNKV_FUZZ_SECONDS:-60}" -timeout=30 \
       -rss_limit_mb=4096 -print_final_stats=1 \
       -artifact_prefix=build-fuzz/artifacts/ build-fuzz/corpus
+fi
+if [[ "${SNKV_SKIP_TSAN:-0}" != 1 ]]; then
+  # Only the programs with threads or processes: the rest add build time
+  # and find nothing ThreadSanitizer looks for. SQLite itself is the
+  # system's, not instrumented; TSan still sees its mutexes.
+  echo "== build and test (ThreadSanitizer: threads, processes, fork) =="
+  tsan_tests=(c_api_threads_test read_freshness_test background_checkpoint_test
+              multiprocess_test fork_test)
+  # clang: GCC 12's TSan cannot follow threads started in a forked child.
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DSNKV_TSAN=ON -DSNKV_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-tsan -j "$jobs" --target "${tsan_tests[@]}"
+  # die_after_fork=0: a forked child of a threaded test starts threads
+  # again (snkv's background threads), which is what fork_test checks.
+  for t in "${tsan_tests[@]}"; do
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 suppressions=$PWD/scripts/tsan.supp" \
+      "build-tsan/tests/$t" --gtest_brief=1
+  done
 fi
 echo "All tests passed."

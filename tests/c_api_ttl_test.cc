@@ -147,6 +147,59 @@ TEST_F(CApiTtl, ExpiredKeyReadsAsAbsent) {
   EXPECT_EQ(kvstore_delete(kv_, "d", 1), KVSTORE_NOTFOUND);
 }
 
+// get_ttl of an expired key: NOTFOUND with 0 ms remaining (the TTL table's
+// "just expired"), value outputs untouched; an absent key leaves
+// *pnRemaining alone. Default family and a named one, outside and inside a
+// read transaction (the lookup then goes through SQL, not the pages).
+TEST_F(CApiTtl, GetTtlOfExpiredKeyIsNotFoundWithZeroRemaining) {
+  KVColumnFamily* cf = nullptr;
+  ASSERT_EQ(kvstore_cf_create(kv_, "fam", &cf), KVSTORE_OK);
+  auto get_ttl = [&](bool in_cf, const std::string& k, int64_t* rem) {
+    int sentinel = 0;
+    void* p = &sentinel;
+    int n = -7;
+    const int len = static_cast<int>(k.size());
+    int rc = in_cf ? kvstore_cf_get_ttl(cf, k.data(), len, &p, &n, rem)
+                   : kvstore_get_ttl(kv_, k.data(), len, &p, &n, rem);
+    if (rc == KVSTORE_OK) {
+      snkv_free(p);
+    } else {
+      EXPECT_EQ(p, &sentinel);
+      EXPECT_EQ(n, -7);
+    }
+    return rc;
+  };
+  for (bool in_txn : {false, true}) {
+    for (bool in_cf : {false, true}) {
+      SCOPED_TRACE(std::string(in_cf ? "cf" : "default") +
+                   (in_txn ? ", in a read transaction" : ""));
+      const std::string k = std::string("exp") + (in_txn ? "T" : "A");
+      if (in_cf) {
+        ASSERT_EQ(CfPutTtl(cf, k, "v", Past()), KVSTORE_OK);
+      } else {
+        ASSERT_EQ(PutTtl(kv_, k, "v", Past()), KVSTORE_OK);
+      }
+      if (in_txn) ASSERT_EQ(kvstore_begin(kv_, 0), KVSTORE_OK);
+      int64_t rem = 777;
+      EXPECT_EQ(get_ttl(in_cf, k, &rem), KVSTORE_NOTFOUND);
+      EXPECT_EQ(rem, 0);
+      // NULL is still allowed for an expired key.
+      EXPECT_EQ(get_ttl(in_cf, k, nullptr), KVSTORE_NOTFOUND);
+      rem = 777;
+      EXPECT_EQ(get_ttl(in_cf, "absent", &rem), KVSTORE_NOTFOUND);
+      EXPECT_EQ(rem, 777) << "absent: *pnRemaining is left alone";
+      if (in_txn) ASSERT_EQ(kvstore_commit(kv_), KVSTORE_OK);
+    }
+  }
+  // Outside the transaction the first read deleted the key: now absent.
+  int64_t rem = 777;
+  EXPECT_EQ(get_ttl(false, "expA", &rem), KVSTORE_NOTFOUND);
+  EXPECT_EQ(rem, 777);
+  EXPECT_EQ(get_ttl(true, "expA", &rem), KVSTORE_NOTFOUND);
+  EXPECT_EQ(rem, 777);
+  kvstore_cf_close(cf);
+}
+
 TEST_F(CApiTtl, TtlRemainingOfJustExpiredKeyIsZeroThenGone) {
   ASSERT_EQ(PutTtl(kv_, "k", "v", Past()), KVSTORE_OK);
   ASSERT_EQ(Put(kv_, "other", "v"), KVSTORE_OK);

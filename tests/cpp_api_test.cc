@@ -561,6 +561,21 @@ TEST_F(StoreTest, CheckpointModes) {
 
 // ---------------------------------------------------------------- TTL
 
+// Get of an expired key: NotFound with *remaining_ms 0; of an absent key:
+// NotFound with *remaining_ms untouched.
+TEST_F(StoreTest, GetOfExpiredKeyReportsZeroRemaining) {
+  ColumnFamily cf = db_.DefaultColumnFamily();
+  ASSERT_OK(cf.Put("dead", "v", snkv::NowMs() - 1000));
+  std::string v = "untouched";
+  int64_t remaining = 777;
+  EXPECT_TRUE(cf.Get("dead", &v, &remaining).IsNotFound());
+  EXPECT_EQ(remaining, 0);
+  EXPECT_EQ(v, "untouched");
+  remaining = 777;
+  EXPECT_TRUE(cf.Get("dead", &v, &remaining).IsNotFound());  // deleted now
+  EXPECT_EQ(remaining, 777);
+}
+
 TEST_F(StoreTest, TtlAndConditionalInsert) {
   ColumnFamily cf = db_.DefaultColumnFamily();
   const int64_t now = snkv::NowMs();

@@ -1470,6 +1470,56 @@ TEST_F(EncryptionTamper, IteratorStopsWithAnErrorAtATamperedRow) {
   }
 }
 
+// Key-derivation costs stored in the file are trusted only up to what snkv
+// itself writes (3 passes, 64 MiB). A forged file asking for more is
+// refused as CORRUPT before any key is derived, so opening it is quick
+// whatever it asks for, with either password.
+TEST_F(EncryptionTamper, KdfCostsAboveWhatSnkvWritesAreRefusedBeforeDeriving) {
+  struct Forgery {
+    const char* what;
+    int64_t ops;
+    int64_t mem;
+  };
+  const Forgery forgeries[] = {
+      {"16 passes over 1 GiB", 16, int64_t{1} << 30},
+      {"64 passes over 4 GiB", 64, int64_t{4} << 30},
+      {"one pass too many", 4, int64_t{64} << 20},
+      {"one KiB too much", 3, (int64_t{64} << 20) + 1024},
+      {"absurd", INT64_MAX, INT64_MAX},
+  };
+  for (const Forgery& f : forgeries) {
+    SCOPED_TRACE(f.what);
+    CopyStore(suite_dir_->file("template.db"), path_);
+    {
+      RawDb raw(path_);
+      ASSERT_TRUE(raw.ok());
+      raw.Exec("UPDATE snkv_meta SET value = " + std::to_string(f.ops) +
+               " WHERE key = 'kdf_ops'");
+      raw.Exec("UPDATE snkv_meta SET value = " + std::to_string(f.mem) +
+               " WHERE key = 'kdf_mem'");
+    }
+    for (const std::string pw : {std::string(kTamperPw), std::string("nope")}) {
+      KVStore* kv = nullptr;
+      const auto start = std::chrono::steady_clock::now();
+      EXPECT_EQ(OpenEnc(path_, pw, &kv), KVSTORE_CORRUPT);
+      const auto took = std::chrono::steady_clock::now() - start;
+      EXPECT_EQ(kv, nullptr);
+      EXPECT_NE(std::strstr(kvstore_errmsg(nullptr), "Argon2id costs"), nullptr)
+          << kvstore_errmsg(nullptr);
+      // Deriving with the first forgery's costs took 16.5 s and 1 GB;
+      // refusing them takes milliseconds.
+      if (f.mem >= int64_t{1} << 30) {
+        EXPECT_LT(took, std::chrono::seconds(2));
+      }
+    }
+  }
+  // The untouched costs still open, and the store still reads.
+  CopyStore(suite_dir_->file("template.db"), path_);
+  OpenCopy();
+  ExpectDefIntact(1);
+  ExpectOtherIntact(9);
+}
+
 // ---- 6. no plaintext in the files
 // -------------------------------------------------
 

@@ -5,7 +5,9 @@
 //   if (!it.status().ok()) { ... }
 //
 // Keys are ordered byte-wise. Next() moves to the next larger key and Prev()
-// to the next smaller one. A reverse iterator starts at the end and its
+// to the next smaller one, also when the store handle writes between moves
+// (a key already passed, such as one just overwritten, never comes back).
+// A reverse iterator starts at the end and its
 // Seek(k) lands on the last key <= k; a forward one's on the first key >= k.
 // A prefix iterator never leaves its prefix: moving past the matching keys
 // makes it !Valid(). Expired keys are skipped.

@@ -14,6 +14,12 @@
 // iterator of the same Store is positioned mid-scan: SQLite keeps one read
 // transaction per connection, so until it finishes or closes, the Store's
 // reads share the iterator's snapshot.
+//
+// fork(): a child may open Stores of its own at once (the fork waits until
+// snkv's background threads and calls on other threads are out of SQLite).
+// A Store, ColumnFamily or Iterator inherited from the parent fails every
+// call in the child with kError ("store handle used after fork()"); closing
+// or destroying it there frees only the child's memory.
 #ifndef SNKV_STORE_H
 #define SNKV_STORE_H
 
@@ -59,7 +65,8 @@ class ColumnFamily {
   // Insert or replace; the new entry's expiry is expire_at_ms.
   Status Put(Slice key, Slice value, int64_t expire_at_ms = 0);
   // NotFound if absent or expired. *remaining_ms (optional): ms until expiry,
-  // or kNoTtl.
+  // or kNoTtl; 0 with NotFound when the key had just expired (untouched when
+  // it was absent).
   Status Get(Slice key, std::string* value, int64_t* remaining_ms = nullptr);
   // As Get, handing the bytes to `sink` instead of copying them to a string.
   Status Get(Slice key, const ValueSink& sink, int64_t* remaining_ms);
@@ -111,7 +118,8 @@ class Store {
   // for a wrong password. Values are sealed with XChaCha20-Poly1305 under a
   // key derived by Argon2id, each bound to its column family and key; keys,
   // sizes and access patterns stay visible. A value found tampered with or
-  // moved reads as kCorrupt.
+  // moved reads as kCorrupt, and so does a file whose stored Argon2id costs
+  // exceed what snkv writes (3 passes, 64 MiB), refused before deriving.
   static Status OpenEncrypted(const std::string& path, Slice password,
                               const Options& options, Store* store);
 

@@ -9,6 +9,7 @@ Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
     Close();
     db_ = other.db_;
+    generation_ = other.generation_;
     other.db_ = nullptr;
   }
   return *this;
@@ -27,12 +28,15 @@ Status Connection::Open(const std::string& path, int flags) {
     return s;
   }
   db_ = db;
+  generation_ = ForkGeneration();
   return Status::OK();
 }
 
 void Connection::Close() noexcept {
   if (db_ != nullptr) {
-    sqlite3_close_v2(db_);
+    // Closing the parent's connection in a child could release or delete
+    // what the parent still uses (its WAL, its locks): leak it instead.
+    if (opened_here()) sqlite3_close_v2(db_);
     db_ = nullptr;
   }
 }
@@ -92,6 +96,7 @@ Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
     Finalize();
     stmt_ = other.stmt_;
+    generation_ = other.generation_;
     other.stmt_ = nullptr;
   }
   return *this;
@@ -103,6 +108,7 @@ Status Statement::Prepare(const Connection& conn, std::string_view sql,
   int rc = sqlite3_prepare_v3(
       conn.get(), sql.data(), static_cast<int>(sql.size()),
       persistent ? SQLITE_PREPARE_PERSISTENT : 0, &stmt_, nullptr);
+  generation_ = ForkGeneration();
   if (rc != SQLITE_OK) {
     Status s = conn.Error(rc, "prepare");
     Finalize();
@@ -113,7 +119,7 @@ Status Statement::Prepare(const Connection& conn, std::string_view sql,
 
 void Statement::Finalize() noexcept {
   if (stmt_ != nullptr) {
-    sqlite3_finalize(stmt_);
+    if (generation_ == ForkGeneration()) sqlite3_finalize(stmt_);
     stmt_ = nullptr;
   }
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/fork_generation.h"
 #include "snkv/slice.h"
 #include "snkv/status.h"
 
@@ -23,7 +24,8 @@ class Connection {
  public:
   Connection() noexcept = default;
   ~Connection() { Close(); }
-  Connection(Connection&& other) noexcept : db_(other.db_) {
+  Connection(Connection&& other) noexcept
+      : db_(other.db_), generation_(other.generation_) {
     other.db_ = nullptr;
   }
   Connection& operator=(Connection&& other) noexcept;
@@ -35,7 +37,11 @@ class Connection {
   Status Open(const std::string& path, int flags);
   // Closes the connection. Statements still alive keep it as a zombie until
   // they are finalized (sqlite3_close_v2), so ownership errors cannot crash.
+  // In a forked child a connection opened before the fork is let go
+  // without closing it (see fork_generation.h).
   void Close() noexcept;
+  // Whether the connection was opened in this process (not before a fork).
+  bool opened_here() const noexcept { return generation_ == ForkGeneration(); }
 
   sqlite3* get() const noexcept { return db_; }
   bool is_open() const noexcept { return db_ != nullptr; }
@@ -60,13 +66,15 @@ class Connection {
 
  private:
   sqlite3* db_ = nullptr;
+  uint64_t generation_ = 0;  // ForkGeneration() at Open
 };
 
 class Statement {
  public:
   Statement() noexcept = default;
   ~Statement() { Finalize(); }
-  Statement(Statement&& other) noexcept : stmt_(other.stmt_) {
+  Statement(Statement&& other) noexcept
+      : stmt_(other.stmt_), generation_(other.generation_) {
     other.stmt_ = nullptr;
   }
   Statement& operator=(Statement&& other) noexcept;
@@ -76,6 +84,8 @@ class Statement {
   // Compiles `sql`. `persistent` hints SQLite that it will be reused often.
   Status Prepare(const Connection& conn, std::string_view sql,
                  bool persistent = true);
+  // Finalizes the statement; in a forked child one prepared before the
+  // fork is let go instead (see Connection::Close).
   void Finalize() noexcept;
   bool is_prepared() const noexcept { return stmt_ != nullptr; }
   sqlite3_stmt* get() const noexcept { return stmt_; }
@@ -110,6 +120,7 @@ class Statement {
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
+  uint64_t generation_ = 0;  // ForkGeneration() at Prepare
 };
 
 // Resets a statement when leaving scope, so no early return leaves it

@@ -1,5 +1,7 @@
 // ProcessState<T>(): one T per process for the library's background
-// threads, safe against fork().
+// threads and registries, started afresh in a forked child. (That no thread
+// is inside SQLite or holds our locks at the fork is kv/fork_guard.h's job;
+// this only makes sure a child never inherits the parent's bookkeeping.)
 #ifndef SNKV_ENGINE_PROCESS_STATE_H
 #define SNKV_ENGINE_PROCESS_STATE_H
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "engine/process_state.h"
+#include "kv/fork_guard.h"
 #include "kv/store_core.h"
 
 namespace snkv::internal {
@@ -28,9 +29,13 @@ void Run(State* st) {
     std::weak_ptr<StoreCore> next = std::move(st->queue.front());
     st->queue.pop_front();
     lock.unlock();
-    if (std::shared_ptr<StoreCore> core = next.lock()) {
-      core->RunBackgroundCheckpoint();
-    }  // a last reference may drop here, outside st->mu
+    {
+      // Inside SQLite from here: a fork waits until the pass is over.
+      ForkGuard::Work work;
+      if (std::shared_ptr<StoreCore> core = next.lock()) {
+        core->RunBackgroundCheckpoint();
+      }  // a last reference may drop here, outside st->mu
+    }
     lock.lock();
   }
 }

@@ -450,6 +450,9 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
       }
     }
   }
+  // The key was there but has expired: NotFound, with 0 ms remaining (the
+  // TTL table's "just expired"), as ttl_remaining reports it.
+  if (remaining_ms) *remaining_ms = 0;
   ExpireKey(cf, key, now);
   return Status::NotFound("key not found (expired)");
 }

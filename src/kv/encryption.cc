@@ -18,10 +18,12 @@ namespace snkv::internal {
 namespace {
 
 constexpr const char* kCipherName = "xchacha20poly1305-ietf+argon2id13";
-// Upper bounds on the costs read from a file, so that a hostile file cannot
-// make an open take unbounded time or memory.
-constexpr uint64_t kMaxOpsLimit = 64;
-constexpr uint64_t kMaxMemLimit = 4ull * 1024 * 1024 * 1024;
+// Upper bounds on the costs read from a file: exactly what snkv writes
+// (crypto::KdfParams). Anything dearer did not come from snkv, and a forged
+// file must not make every open of it burn seconds and gigabytes before it
+// can even say "wrong password" (16 passes over 1 GiB took 16.5 s).
+constexpr uint64_t kMaxOpsLimit = crypto::KdfParams{}.ops_limit;
+constexpr uint64_t kMaxMemLimit = crypto::KdfParams{}.mem_limit;
 // Values are re-sealed in batches of this many rows, so conversions of
 // large stores use bounded memory.
 constexpr int kRewriteBatch = 256;
@@ -90,10 +92,21 @@ Status StoreCore::SetUpEncryption(Slice password, bool already_encrypted) {
     if (s.ok()) s = ReadMeta(conn_, "kdf_mem", nullptr, &mem);
     if (s.ok()) s = ReadMeta(conn_, "verifier", &verifier, nullptr);
     if (!s.ok()) return s;
-    if (salt.size() != params.salt.size() || ops <= 0 ||
-        static_cast<uint64_t>(ops) > kMaxOpsLimit || mem <= 0 ||
-        static_cast<uint64_t>(mem) > kMaxMemLimit) {
+    if (salt.size() != params.salt.size() || ops <= 0 || mem <= 0) {
       return Status::Corrupt("encryption metadata is damaged");
+    }
+    // Checked before anything is derived. CORRUPT, not AUTH_FAILED: the
+    // password was never tried, and snkv never writes such costs, so the
+    // file itself is damaged or forged; "wrong password" would send the
+    // user retrying passwords against a file that can never open.
+    if (static_cast<uint64_t>(ops) > kMaxOpsLimit ||
+        static_cast<uint64_t>(mem) > kMaxMemLimit) {
+      return Status::Corrupt(
+          "encryption metadata is damaged or forged: its Argon2id costs (" +
+          std::to_string(ops) + " passes, " + std::to_string(mem) +
+          " bytes) exceed what snkv writes (" + std::to_string(kMaxOpsLimit) +
+          " passes, " + std::to_string(kMaxMemLimit) +
+          " bytes); refusing to derive a key");
     }
     std::copy(salt.begin(), salt.end(), params.salt.begin());
     params.ops_limit = static_cast<uint64_t>(ops);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/process_state.h"
+#include "kv/fork_guard.h"
 #include "kv/store_core.h"
 
 namespace snkv::internal {
@@ -44,13 +45,17 @@ void Run(State* st) {
     watched.swap(st->watched);
     lock.unlock();
     std::vector<std::weak_ptr<StoreCore>> keep;
-    for (auto& weak : watched) {
-      std::shared_ptr<StoreCore> core = weak.lock();
-      if (core &&
-          !core->ReleaseSnapshotIfIdle(Clock::now(), IdleReleaser::kIdle)) {
-        keep.push_back(weak);
-      }
-    }  // the last reference to a core may drop here, outside st->mu
+    {
+      // Inside SQLite from here: a fork waits until the round is over.
+      ForkGuard::Work work;
+      for (auto& weak : watched) {
+        std::shared_ptr<StoreCore> core = weak.lock();
+        if (core &&
+            !core->ReleaseSnapshotIfIdle(Clock::now(), IdleReleaser::kIdle)) {
+          keep.push_back(weak);
+        }
+      }  // the last reference to a core may drop here, outside st->mu
+    }
     lock.lock();
     for (auto& weak : keep) st->watched.push_back(std::move(weak));
   }

@@ -176,6 +176,9 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
     if (!s.ok()) return s;
     page_snapshot_ = store_->page_snapshot();
     page_epoch_ = store_->change_epoch();
+    // A fresh positioning may land anywhere.
+    guard_ = false;
+    guard_epoch_ = page_epoch_;
   }
   paging_ = false;
   cursor_.reset();
@@ -382,6 +385,7 @@ Status IteratorCore::Step() {
         running_->ColumnInt(2) <= now_ms_) {
       continue;  // expired: invisible
     }
+    if (!PastGuard(key)) continue;  // already returned
     // The key stays in the statement's row until the next step, which is
     // as long as key() must stay valid; turning around copies it first.
     key_ = key;
@@ -402,6 +406,7 @@ Status IteratorCore::StepCollecting() {
   for (;;) {
     if (batch_next_ < batch_.size()) {
       const RowBatch::Row row = batch_.row(batch_next_++);
+      if (!PastGuard(row.key)) continue;  // already returned
       key_ = row.key;
       Status s =
           store_->OpenValue(family_->id, key_, row.value, &value_buf_, &value_);
@@ -543,7 +548,7 @@ bool IteratorCore::NextInBatch(bool forward) {
     if (invalidated_ || !valid_ || running_ == nullptr ||
         !IsCollecting(running_shape_) || IsForward(running_shape_) != forward ||
         batch_next_ >= batch_.size() || BatchIsStale() ||
-        ExpiryFilterIsStale()) {
+        ExpiryFilterIsStale() || !PastGuard(batch_.row(batch_next_).key)) {
       return;
     }
     const RowBatch::Row row = batch_.row(batch_next_);
@@ -560,9 +565,24 @@ bool IteratorCore::NextInBatch(bool forward) {
   return moved;
 }
 
+void IteratorCore::UpdateGuard(bool forward) {
+  const uint64_t epoch = store_->change_epoch();
+  if (!guard_ && epoch == guard_epoch_) return;  // nothing written: no cost
+  // Between this handle's writes a statement only moves on, so the guard
+  // needs renewing only when the handle wrote again, or when the scan
+  // turns around.
+  if (!guard_ || epoch != guard_epoch_ || guard_forward_ != forward) {
+    guard_key_.assign(key_.data(), key_.size());
+    guard_forward_ = forward;
+    guard_epoch_ = epoch;
+    guard_ = true;
+  }
+}
+
 Status IteratorCore::Move(bool forward) {
   return Enter([&] {
     if (!valid_) return Status::OK();  // at the end it stays there
+    UpdateGuard(forward);
     const Shape strict = forward ? Shape::kGt : Shape::kLt;
     // Re-seek row by row from the current key when turning around, or when
     // the handle wrote since the batch was copied (as SQLite shows a

@@ -149,6 +149,21 @@ class IteratorCore {
   // handle has since created an expiry index, so its new TTL rows would
   // show unfiltered.
   bool ExpiryFilterIsStale() const;
+  // Called by Move() before it moves in direction `forward`: once the
+  // handle has written since the scan was positioned, remembers the current
+  // key as the guard (see PastGuard).
+  void UpdateGuard(bool forward);
+  // Whether a row with `key` may be returned by the move in progress: past
+  // the guard in its direction, or no guard is set. A statement that meets
+  // its own connection's writes can step onto a row it has already
+  // returned (an overwritten key is deleted and inserted again; plain
+  // SQLite does the same), and moves promise strictly larger or smaller
+  // keys.
+  bool PastGuard(Slice key) const noexcept {
+    if (!guard_) return true;
+    const int c = key.compare(guard_key_);
+    return guard_forward_ ? c > 0 : c < 0;
+  }
   // Enters the store through Call(), keeping status_ in step.
   template <class Body>
   Status Enter(Body&& body);
@@ -185,6 +200,14 @@ class IteratorCore {
   // NextInBatch, which checks everything again under the mutex, is tried
   // only when it may succeed.
   std::atomic<bool> collecting_{false};
+
+  // The guard (see UpdateGuard): set while the handle has written since the
+  // scan was positioned; guard_epoch_ is the store's change_epoch() when it
+  // was last looked at.
+  bool guard_ = false;
+  bool guard_forward_ = true;
+  std::string guard_key_;
+  uint64_t guard_epoch_ = 0;
 
   bool valid_ = false;
   Slice key_;  // into the running statement's current row or into batch_

@@ -2,6 +2,8 @@
 // and maintenance. Data operations live in column_family.cc.
 #include "kv/store_core.h"
 
+#include <new>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -102,13 +104,21 @@ Status StoreCore::Open(const std::string* path, const Options& options,
   if (path != nullptr && path->empty()) {
     return Status::Error("empty path (use an in-memory store instead)");
   }
+  // Opening runs SQLite on the caller's thread: a fork waits for it.
+  ForkGuard::Install();
+  ForkGuard::Work work;
   auto core = std::make_shared<StoreCore>(PrivateTag{});
-  std::lock_guard<std::mutex> lock(core->mu_);
-  s = core->OpenFile(path ? *path : std::string(":memory:"), options, password);
-  if (!s.ok()) {
-    core->conn_.Close();
-    return s;
+  {
+    std::lock_guard<std::mutex> lock(core->mu_);
+    ForkGuard::HoldingStore held;
+    s = core->OpenFile(path ? *path : std::string(":memory:"), options,
+                       password);
+    if (!s.ok()) {
+      core->conn_.Close();
+      return s;
+    }
   }
+  ForkGuard::Register(core);
   *out = std::move(core);
   return Status::OK();
 }
@@ -266,8 +276,36 @@ Status StoreCore::CreateSchema() {
 }
 
 StoreCore::~StoreCore() {
+  if (forked_away()) {
+    // The parent's store, released in a forked child: nothing of it may
+    // touch SQLite here. Connections and statements leak their SQLite
+    // handles by themselves (engine::Connection::Close); the page source's
+    // file is let go by constructing a fresh one over it, so that its
+    // destructor does not close the inherited file through the VFS.
+    new (&pages_) engine::PageSource();
+    return;
+  }
+  // Closing runs SQLite on this thread: a fork waits for it.
+  ForkGuard::Work work;
+  ForkGuard::Unregister(this);
   std::lock_guard<std::mutex> lock(mu_);
+  ForkGuard::HoldingStore held;
   (void)Close();
+}
+
+Status StoreCore::ForkedAway() {
+  Status s = Status::Error(
+      "store handle used after fork(): it belongs to process " +
+      std::to_string(opener_pid_) + "; open a new handle in this process");
+  last_error_ = s.message();
+  ++stats_.errors;
+  return s;
+}
+
+void StoreCore::QuiesceForFork() noexcept {
+  mu_.lock();
+  // Inside an explicit transaction the user holds it on purpose.
+  if (conn_.is_open() && !forked_away() && txn_ == Txn::kNone) EndSnapshot();
 }
 
 Status StoreCore::Close() {
@@ -530,7 +568,11 @@ void StoreCore::RunBackgroundCheckpoint() {
   for (int round = 0;; ++round) {
     if (!SyncDatabaseFile(ckpt_conn_)) return give_up();
     synced_backfill_ = backfilled;
-    if (!catch_up.requested || round == kCatchUpRounds) return;
+    // A fork waits for this pass: leave the rest to the writer.
+    if (!catch_up.requested || round == kCatchUpRounds ||
+        ForkGuard::ForkPending()) {
+      return;
+    }
     const int before = backfilled;
     rc = pass();
     if ((rc & 0xff) == SQLITE_IOERR) return give_up();

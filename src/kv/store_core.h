@@ -8,6 +8,8 @@
 #ifndef SNKV_KV_STORE_CORE_H
 #define SNKV_KV_STORE_CORE_H
 
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -22,8 +24,10 @@
 
 #include "crypto/cipher.h"
 #include "engine/connection.h"
+#include "engine/fork_generation.h"
 #include "engine/page_source.h"
 #include "engine/wal_snapshot.h"
+#include "kv/fork_guard.h"
 #include "kv/row_batch.h"
 #include "kv/stored_row.h"
 #include "kv/write_buffer.h"
@@ -104,7 +108,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   StoreCore(const StoreCore&) = delete;
   StoreCore& operator=(const StoreCore&) = delete;
 
-  // Runs body() under the store mutex. A closed store fails with kError.
+  // Runs body() under the store mutex. A closed store fails with kError,
+  // and so does a store used in a forked child (see ForkGuard).
   // A failure's message is kept for last_error(); failures other than
   // NotFound count in stats().errors.
   //
@@ -113,6 +118,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   template <class Body>
   Status Call(Body&& body) {
     std::lock_guard<std::mutex> lock(mu_);
+    ForkGuard::HoldingStore held;
+    if (forked_away()) return ForkedAway();
     if (!conn_.is_open()) return Record(Status::Error("store is closed"));
     if (!pending_.empty()) {
       Status s = FlushPending();
@@ -126,6 +133,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   template <class Body>
   Status CallKeepingPending(Body&& body) {
     std::lock_guard<std::mutex> lock(mu_);
+    ForkGuard::HoldingStore held;
+    if (forked_away()) return ForkedAway();
     if (!conn_.is_open()) return Record(Status::Error("store is closed"));
     return Record(body());
   }
@@ -133,16 +142,36 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Records an error found outside the store (see ApiAccess::Record).
   Status Fail(Status s) {
     std::lock_guard<std::mutex> lock(mu_);
+    ForkGuard::HoldingStore held;
+    if (forked_away()) return ForkedAway();
     return Record(std::move(s));
   }
 
   // Runs body() under the store mutex whether or not the store is open
-  // (for releasing resources).
+  // (for releasing resources). In a forked child it does nothing: the
+  // parent's SQLite objects must not be touched there, only let go.
   template <class Body>
   void WithLock(Body&& body) {
     std::lock_guard<std::mutex> lock(mu_);
+    ForkGuard::HoldingStore held;
+    if (forked_away()) return;
     body();
   }
+
+  // True in a process forked after this store was opened: the store
+  // belongs to the parent, and every call fails (SQLite connections must
+  // not cross a fork).
+  bool forked_away() const noexcept {
+    return fork_generation_ != engine::ForkGeneration();
+  }
+
+  // For ForkGuard, in the thread preparing a fork: takes the store mutex
+  // (waiting for a call in progress) and ends the cached read snapshot and
+  // the write pin, so that the child inherits no read lock that SQLite's
+  // in-process lock bookkeeping would think it holds.
+  void QuiesceForFork() noexcept;
+  // For ForkGuard, after the fork (parent and child): releases the mutex.
+  void ResumeAfterFork() noexcept { mu_.unlock(); }
 
   // The message of the last failed call ("not an error" before any).
   const char* last_error() const noexcept { return last_error_.c_str(); }
@@ -305,6 +334,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
                           std::shared_ptr<ColumnFamilyState>* out);
   void ForgetColumnFamily(ColumnFamilyState& cf);
 
+  // The error of every call in a forked child (mutex held).
+  Status ForkedAway();
   // Returns s; a failure is first noted for last_error() and the stats.
   Status Record(Status s) {
     if (!s.ok()) RecordFailure(s);
@@ -433,6 +464,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   static int OnBusy(void* self, int attempts);
 
   std::mutex mu_;
+  // The fork generation and process that opened the store (see
+  // forked_away).
+  const uint64_t fork_generation_ = engine::ForkGeneration();
+  const pid_t opener_pid_ = getpid();
   engine::Connection conn_;
   RowBatch* filling_batch_ = nullptr;  // see StepCollecting
   uint64_t rollbacks_ = 0;             // see change_epoch
