@@ -26,6 +26,13 @@ struct Counts {
   uint64_t value1k;        // value1k writes and reads
   uint64_t value16k;       // value16k writes and reads
   uint64_t txn_size;       // ops per transaction of sequential writes
+  uint64_t delete_txn_small;  // delete_txn5k (one transaction)
+  uint64_t delete_txn_large;  // delete_txn50k (one transaction)
+  uint64_t mixed_txn;         // mixed_txn (one transaction)
+  uint64_t bulk_seq;          // bulk_seq (one transaction)
+  uint64_t fresh_keys;        // the store fresh_read and fresh_exists load
+  uint64_t read_with_writer;  // reads of read_with_writer
+  uint64_t writer_every;      // read_with_writer: reads per other-handle write
 };
 
 struct Config {

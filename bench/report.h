@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "latency_histogram.h"
 #include "options.h"
 #include "runner.h"
 
@@ -18,7 +19,16 @@ struct Cell {
   bool ok = true;
   bool skipped = false;
   std::string note;  // of the last run (first failure if any failed)
+  // Latency percentiles of each run that recorded latencies (ns), and
+  // the histogram of all those runs together.
+  struct Latency {
+    uint64_t p50, p99, p999, max;
+  };
+  std::vector<Latency> latency_runs;
+  LatencyHistogram latency;
   double median() const;
+  // The median over runs of one latency figure (ns; 0 when none).
+  double latency_median(uint64_t Latency::*figure) const;
 };
 
 // One store over all repeats.
@@ -46,7 +56,12 @@ struct Report {
   // The table: ops/s per store and workload, subject/peer ratios, peak
   // RSS and disk size; then any failures.
   std::string table() const;
-  // The JSON document (config, per-store medians and runs, ratios).
+  // The latency table: p50, p99, p99.9 and max per workload that
+  // recorded latencies, in microseconds, medians over runs, with the
+  // subject/peer ratio (< 1: the subject's is lower). "" when none did.
+  std::string latency_table() const;
+  // The JSON document (config, per-store medians and runs, latency
+  // figures and histograms, ratios).
   std::string json(const Config& cfg) const;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "latency_histogram.h"
 #include "options.h"
 
 namespace bench {
@@ -29,6 +30,9 @@ struct Result {
   bool ok = true;        // every check passed
   bool skipped = false;  // the store cannot run this workload
   std::string note;      // why not ok, or extra figures
+  // Per-operation latencies, for workloads of single operations (empty
+  // for the others).
+  LatencyHistogram latency;
 };
 
 // Counts failed checks and keeps the first failure's description.
@@ -92,18 +96,29 @@ class Context {
   Result load();
   // Loads the main data set untimed unless it is loaded already.
   void ensure_loaded();
+  // The fresh store of fresh_read and fresh_exists: a new store in
+  // root/fresh loaded like the main data set (counts.fresh_keys keys) and
+  // left open, so its reads follow the load without a reopen. Created and
+  // loaded on first use.
+  Backend& fresh_db();
+  // Closes and removes the fresh store, if open.
+  void drop_fresh();
   // Opens a fresh store in root/name (removed by the caller when done).
   std::unique_ptr<Backend> open_scratch(const std::string& name);
   // Reports a result to the parent process.
   void report(const Result& r);
   // Closes the main data set.
-  void close() { db_.reset(); }
+  void close() {
+    drop_fresh();
+    db_.reset();
+  }
 
   bool all_ok = true;
   uint64_t disk_bytes = 0;  // main data set after loading
 
  private:
   std::unique_ptr<Backend> db_;
+  std::unique_ptr<Backend> fresh_;
   bool loaded_ = false;
   int results_fd_;
 };
@@ -126,6 +141,13 @@ void run_update_batch(Context& c);
 void run_delete_autocommit(Context& c);
 void run_mixed(Context& c);
 void run_bulk_insert(Context& c);
+void run_delete_txn5k(Context& c);
+void run_delete_txn50k(Context& c);
+void run_mixed_txn(Context& c);
+void run_bulk_seq(Context& c);
+void run_fresh_read(Context& c);
+void run_fresh_exists(Context& c);
+void run_read_with_writer(Context& c);
 void run_value64(Context& c);
 void run_value1k(Context& c);
 void run_value16k(Context& c);

@@ -18,6 +18,7 @@ Result random_reads(Backend& db, const std::string& name, uint64_t keys,
   Rng rng(seed);
   std::string got;
   Timer t;
+  Stopwatch lap;
   for (uint64_t op = 0; op < reads; ++op) {
     uint64_t i = rng.below(keys);
     const std::string key = make_key(i);
@@ -25,6 +26,7 @@ Result random_reads(Backend& db, const std::string& name, uint64_t keys,
       check.fail("key " + key + " not found");
     else if (!value_ok(i, key, size, got, op))
       check.fail("wrong value for " + key);
+    r.latency.record(lap.lap());
   }
   r.seconds = t.seconds();
   r.ops = reads;
@@ -93,10 +95,12 @@ void run_exists(Context& c) {
   const uint64_t keys = c.counts.keys;
   uint64_t expected = 0, found = 0;
   Timer t;
+  Stopwatch lap;
   for (uint64_t op = 0; op < c.counts.exists; ++op) {
     uint64_t i = rng.below(2 * keys);
     expected += i < keys;
     found += c.db().exists(make_key(i));
+    r.latency.record(lap.lap());
   }
   r.seconds = t.seconds();
   r.ops = c.counts.exists;
@@ -115,11 +119,14 @@ void run_update_autocommit(Context& c) {
   Rng rng(3);
   std::vector<uint64_t> done;
   std::string value;
+  done.reserve(c.counts.update_single);
   Timer t;
+  Stopwatch lap;
   for (uint64_t op = 0; op < c.counts.update_single; ++op) {
     uint64_t i = rng.below(c.counts.keys);
     c.db().put(make_key(i), make_value(i, 1, c.cfg.value_size, &value));
     done.push_back(i);
+    r.latency.record(lap.lap());
   }
   r.seconds = t.seconds();
   r.ops = c.counts.update_single;
@@ -136,12 +143,15 @@ void run_update_batch(Context& c) {
   Rng rng(4);
   std::vector<uint64_t> done;
   std::string value;
+  done.reserve(c.counts.update_batch);
   Timer t;
   c.db().begin();
+  Stopwatch lap;
   for (uint64_t op = 0; op < c.counts.update_batch; ++op) {
     uint64_t i = rng.below(c.counts.keys);
     c.db().put(make_key(i), make_value(i, 2, c.cfg.value_size, &value));
     done.push_back(i);
+    r.latency.record(lap.lap());
   }
   c.db().commit();
   r.seconds = t.seconds();
@@ -161,7 +171,11 @@ void run_delete_autocommit(Context& c) {
   order.resize(c.counts.deletes);
   uint64_t existed = 0;
   Timer t;
-  for (uint64_t i : order) existed += c.db().del(make_key(i));
+  Stopwatch lap;
+  for (uint64_t i : order) {
+    existed += c.db().del(make_key(i));
+    r.latency.record(lap.lap());
+  }
   r.seconds = t.seconds();
   r.ops = order.size();
   check.expect(existed == order.size(), std::to_string(existed) + " of " +
@@ -182,6 +196,7 @@ void run_mixed(Context& c) {
   Rng rng(6);
   std::string value, got;
   Timer t;
+  Stopwatch lap;
   for (uint64_t op = 0; op < c.counts.mixed; ++op) {
     uint64_t i = rng.below(c.counts.keys);
     if (rng.below(100) < 80) {
@@ -191,6 +206,7 @@ void run_mixed(Context& c) {
     } else {
       c.db().put(make_key(i), make_value(i, 3, c.cfg.value_size, &value));
     }
+    r.latency.record(lap.lap());
   }
   r.seconds = t.seconds();
   r.ops = c.counts.mixed;
