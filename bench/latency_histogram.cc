@@ -44,8 +44,11 @@ uint64_t LatencyHistogram::percentile(double q) const {
   if (count_ == 0) return 0;
   q = std::clamp(q, 0.0, 100.0);
   // The rank of the value asked for, 1-based: at least the first value.
+  // The small allowance keeps 99.9 % of 1000 at rank 999, where rounding
+  // (99.9 / 100 * 1000 = 999.0000000000001) would give 1000.
+  const double exact = q * static_cast<double>(count_) / 100.0;
   const auto rank = std::max<uint64_t>(
-      1, static_cast<uint64_t>(std::ceil(q / 100.0 * static_cast<double>(count_))));
+      1, static_cast<uint64_t>(std::ceil(exact - 1e-9 * exact)));
   uint64_t seen = 0;
   for (size_t b = 0; b < kBuckets; ++b) {
     seen += counts_[b];
