@@ -14,10 +14,10 @@ namespace {
 
 TEST(LatencyHistogram, BucketsCoverEveryValueWithinThreePercent) {
   size_t previous = 0;
-  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{31}, uint64_t{32},
-                     uint64_t{33}, uint64_t{63}, uint64_t{64}, uint64_t{1000},
-                     uint64_t{123456789}, uint64_t{1} << 40, UINT64_MAX - 1,
-                     UINT64_MAX}) {
+  for (uint64_t v :
+       {uint64_t{0}, uint64_t{1}, uint64_t{31}, uint64_t{32}, uint64_t{33},
+        uint64_t{63}, uint64_t{64}, uint64_t{1000}, uint64_t{123456789},
+        uint64_t{1} << 40, UINT64_MAX - 1, UINT64_MAX}) {
     const size_t b = LatencyHistogram::bucket_of(v);
     ASSERT_LT(b, LatencyHistogram::kBuckets) << v;
     EXPECT_GE(b, previous) << v;  // monotonic in the value
@@ -108,11 +108,11 @@ TEST(LatencyHistogram, TextFormRoundTripsAndRejectsGarbage) {
   ASSERT_TRUE(LatencyHistogram::decode("", &back));  // nothing recorded
   EXPECT_TRUE(back.empty());
   for (const char* bad :
-       {"x", "5", "5 4 3:1",        // min above max
-        "1 9", "1 9 ",              // no buckets
+       {"x", "5", "5 4 3:1",                     // min above max
+        "1 9", "1 9 ",                           // no buckets
         "1 9 3", "1 9 3:", "1 9 :1", "1 9 3:0",  // malformed or empty bucket
-        "1 9 99999:1",              // no such bucket
-        "1 9 500:1",                // bucket outside [min, max]
+        "1 9 99999:1",                           // no such bucket
+        "1 9 500:1",                             // bucket outside [min, max]
         "1 9 3:1 x", "1 9 3:-1", "-1 9 3:1"}) {
     back.record(1);
     EXPECT_FALSE(LatencyHistogram::decode(bad, &back)) << bad;

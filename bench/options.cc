@@ -71,13 +71,16 @@ Counts scaled_counts(double s) {
   c.mixed_txn = scaled(5e4, s, 50);
   // The deletes of all four delete workloads take distinct keys (see
   // workloads_txn.cc); never more than half the keys between them.
-  const uint64_t deleted = c.deletes + c.delete_txn_small +
-                           c.delete_txn_large + c.mixed_txn / 2 + 1;
+  const uint64_t deleted =
+      c.deletes + c.delete_txn_small + c.delete_txn_large + c.mixed_txn / 2 + 1;
   if (deleted > c.keys / 2) {
-    const double f = static_cast<double>(c.keys / 2) / static_cast<double>(deleted);
+    const double f =
+        static_cast<double>(c.keys / 2) / static_cast<double>(deleted);
     c.deletes = std::max<uint64_t>(1, static_cast<uint64_t>(c.deletes * f));
-    c.delete_txn_small = std::max<uint64_t>(1, static_cast<uint64_t>(c.delete_txn_small * f));
-    c.delete_txn_large = std::max<uint64_t>(1, static_cast<uint64_t>(c.delete_txn_large * f));
+    c.delete_txn_small =
+        std::max<uint64_t>(1, static_cast<uint64_t>(c.delete_txn_small * f));
+    c.delete_txn_large =
+        std::max<uint64_t>(1, static_cast<uint64_t>(c.delete_txn_large * f));
     c.mixed_txn = std::max<uint64_t>(2, static_cast<uint64_t>(c.mixed_txn * f));
   }
   c.bulk_seq = scaled(1e6, s, 1000);

@@ -98,12 +98,12 @@ double ratio(const Cell* a, const Cell* b) {
 // A cell's latency figures as JSON: medians over runs, each run's figures
 // and the merged histogram as [lowest, highest, count] per nonempty bucket.
 std::string latency_json(const Cell& c) {
-  std::string o = "{\"p50\": " + number(c.latency_median(&Cell::Latency::p50)) +
-                  ", \"p99\": " + number(c.latency_median(&Cell::Latency::p99)) +
-                  ", \"p999\": " +
-                  number(c.latency_median(&Cell::Latency::p999)) +
-                  ", \"max\": " + number(c.latency_median(&Cell::Latency::max)) +
-                  ", \"runs\": [";
+  std::string o =
+      "{\"p50\": " + number(c.latency_median(&Cell::Latency::p50)) +
+      ", \"p99\": " + number(c.latency_median(&Cell::Latency::p99)) +
+      ", \"p999\": " + number(c.latency_median(&Cell::Latency::p999)) +
+      ", \"max\": " + number(c.latency_median(&Cell::Latency::max)) +
+      ", \"runs\": [";
   for (size_t i = 0; i < c.latency_runs.size(); ++i) {
     const Cell::Latency& l = c.latency_runs[i];
     o += (i ? ", " : "") + std::string("[") + std::to_string(l.p50) + ", " +
@@ -281,17 +281,19 @@ std::string Report::latency_table() const {
         const Cell* c = cell_of(s, row);
         char buf[32] = "-";
         if (c && !c->latency_runs.empty())
-          std::snprintf(buf, sizeof buf, "%.1f", c->latency_median(figure) / 1e3);
+          std::snprintf(buf, sizeof buf, "%.1f",
+                        c->latency_median(figure) / 1e3);
         body += right(buf, w);
       }
       const Cell* sc = subj ? cell_of(*subj, row) : nullptr;
       for (const auto* p : peers) {
         const Cell* pc = cell_of(*p, row);
         char buf[32] = "-";
-        if (sc && pc && !sc->latency_runs.empty() && !pc->latency_runs.empty() &&
-            pc->latency_median(figure) > 0) {
-          std::snprintf(buf, sizeof buf, "%.2fx",
-                        sc->latency_median(figure) / pc->latency_median(figure));
+        if (sc && pc && !sc->latency_runs.empty() &&
+            !pc->latency_runs.empty() && pc->latency_median(figure) > 0) {
+          std::snprintf(
+              buf, sizeof buf, "%.2fx",
+              sc->latency_median(figure) / pc->latency_median(figure));
         }
         body += right(buf, std::max(w, subject.size() + p->name.size() + 3));
       }
@@ -345,8 +347,7 @@ std::string Report::json(const Config& cfg) const {
        ", \"mixed_txn\": " + std::to_string(k.mixed_txn) +
        ", \"bulk_seq\": " + std::to_string(k.bulk_seq) +
        ", \"fresh_keys\": " + std::to_string(k.fresh_keys) +
-       ", \"read_with_writer\": " + std::to_string(k.read_with_writer) +
-       "},\n";
+       ", \"read_with_writer\": " + std::to_string(k.read_with_writer) + "},\n";
   o += "  \"subject\": " + quote(subject) + ",\n";
   o += "  \"ok\": " + std::string(ok() ? "true" : "false") + ",\n";
   o += "  \"workloads\": [";
@@ -379,7 +380,8 @@ std::string Report::json(const Config& cfg) const {
       for (size_t i = 0; i < c->ops_per_sec.size(); ++i)
         o += (i ? ", " : "") + number(c->ops_per_sec[i]);
       o += "]";
-      if (!c->latency_runs.empty()) o += ", \"latency_ns\": " + latency_json(*c);
+      if (!c->latency_runs.empty())
+        o += ", \"latency_ns\": " + latency_json(*c);
       o += "}";
     }
     o += "\n      }\n    }";

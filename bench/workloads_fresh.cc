@@ -102,9 +102,9 @@ void run_read_with_writer(Context& c) {
   r.ops = k.read_with_writer;
   r.note = std::to_string(writes) + " writes by the other handle";
   if (writes > 0) {
-    check.expect(c.db().get(make_key(last_written), &got) &&
-                     value_generation(got) == 6,
-                 "the other handle's last update is not visible");
+    check.expect(
+        c.db().get(make_key(last_written), &got) && value_generation(got) == 6,
+        "the other handle's last update is not visible");
   }
   check.apply(&r);
   c.report(r);

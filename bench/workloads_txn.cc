@@ -156,9 +156,9 @@ void run_bulk_seq(Context& c) {
                  "scan after bulk_seq saw " + std::to_string(seen) + " keys");
     std::string got;
     for (uint64_t i = 0; i < n; i += 1 + n / 100) {
-      check.expect(db->get(make_bulk_key(i), &got) &&
-                       value_matches(i, kValueSize, got),
-                   "key " + make_bulk_key(i) + " missing or wrong");
+      check.expect(
+          db->get(make_bulk_key(i), &got) && value_matches(i, kValueSize, got),
+          "key " + make_bulk_key(i) + " missing or wrong");
     }
   }
   std::filesystem::remove_all(c.root + "/bulk_seq");

@@ -41,7 +41,8 @@ class TxnDeleteTest : public ::testing::Test {
   void Load(int n) {
     ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
     for (int i = 0; i < n; ++i)
-      ASSERT_TRUE(db_.Put("k" + std::to_string(i), "v" + std::to_string(i)).ok());
+      ASSERT_TRUE(
+          db_.Put("k" + std::to_string(i), "v" + std::to_string(i)).ok());
     ASSERT_TRUE(db_.Commit().ok());
   }
 
@@ -76,7 +77,8 @@ TEST_F(TxnDeleteTest, EachDeleteSaysWhetherItsKeyLived) {
 TEST_F(TxnDeleteTest, ReadsInTheTransactionSeeBufferedDeletes) {
   Load(100);
   ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
-  for (int i = 0; i < 100; i += 2) ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
+  for (int i = 0; i < 100; i += 2)
+    ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
   bool exists = true;
   ASSERT_TRUE(db_.Exists("k0", &exists).ok());  // writes the buffer out
   EXPECT_FALSE(exists);
@@ -98,7 +100,8 @@ TEST_F(TxnDeleteTest, ReadsInTheTransactionSeeBufferedDeletes) {
 TEST_F(TxnDeleteTest, RollbackBringsDeletedKeysBack) {
   Load(20);
   ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
   ASSERT_TRUE(db_.Rollback().ok());
   EXPECT_EQ(Count(db_), 20);
   EXPECT_EQ(Get(db_, "k7"), "v7");
@@ -114,7 +117,8 @@ TEST_F(TxnDeleteTest, OtherHandlesSeeTheDeletesOnlyAfterCommit) {
   Store other;
   ASSERT_TRUE(Store::Open(path_, {}, &other).ok());
   ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
   EXPECT_EQ(Get(other, "k3"), "v3");
   EXPECT_EQ(Count(other), 10);
   ASSERT_TRUE(db_.Commit().ok());
@@ -162,9 +166,11 @@ TEST_F(TxnDeleteTest, SchemaChangesAndVacuumInTheTransactionAreSeen) {
     ASSERT_TRUE(db_.Put("k" + std::to_string(i), std::string(3000, 'p')).ok());
   ASSERT_TRUE(db_.Commit().ok());
   ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
-  for (int i = 2; i < 30; ++i) ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
+  for (int i = 2; i < 30; ++i)
+    ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
   ASSERT_TRUE(db_.IncrementalVacuum(0).ok());
-  for (int i = 30; i < 50; ++i) ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
+  for (int i = 30; i < 50; ++i)
+    ASSERT_TRUE(db_.Delete("k" + std::to_string(i)).ok());
   EXPECT_TRUE(db_.Delete("k29").IsNotFound());
   ASSERT_TRUE(db_.Commit().ok());
   EXPECT_EQ(Count(db_), 0);
@@ -185,7 +191,8 @@ TEST_F(TxnDeleteTest, RandomTransactionsMatchAModel) {
       const std::string key = "k" + std::to_string(rng() % 300);
       const unsigned what = rng() % 100;
       if (what < 45) {
-        const std::string value = "v" + std::to_string(txn) + "." + std::to_string(op);
+        const std::string value =
+            "v" + std::to_string(txn) + "." + std::to_string(op);
         ASSERT_TRUE(db_.Put(key, value).ok());
         working[key] = value;
       } else if (what < 50) {
@@ -199,8 +206,7 @@ TEST_F(TxnDeleteTest, RandomTransactionsMatchAModel) {
             << s.ToString();
       } else {
         auto it = working.find(key);
-        ASSERT_EQ(Get(db_, key),
-                  it == working.end() ? "<absent>" : it->second);
+        ASSERT_EQ(Get(db_, key), it == working.end() ? "<absent>" : it->second);
       }
     }
     if (rng() % 4 == 0) {
@@ -214,7 +220,8 @@ TEST_F(TxnDeleteTest, RandomTransactionsMatchAModel) {
   ASSERT_TRUE(Store::Open(path_, {}, &reopened).ok());
   for (Store* db : {&db_, &reopened}) {
     std::map<std::string, std::string> seen;
-    for (const auto& [k, v] : db->NewIterator()) seen[k.ToString()] = v.ToString();
+    for (const auto& [k, v] : db->NewIterator())
+      seen[k.ToString()] = v.ToString();
     EXPECT_EQ(seen, model);
   }
 }

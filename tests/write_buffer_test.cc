@@ -173,7 +173,8 @@ TEST(WriteBuffer, FindTellsTheLastWriteOfAKey) {
       buffer.Add(*b, "key" + std::to_string(i), "v", i);
   }
   for (int i = 1; i <= 5000; ++i) {
-    const WriteBuffer::Last last = buffer.Find(*b, "key" + std::to_string(i), &expires);
+    const WriteBuffer::Last last =
+        buffer.Find(*b, "key" + std::to_string(i), &expires);
     if (i % 3 == 0) {
       ASSERT_EQ(last, WriteBuffer::Last::kErase) << i;
     } else {

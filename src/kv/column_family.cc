@@ -401,9 +401,9 @@ Status StoreCore::WriteSorted(ColumnFamilyState& cf,
   // them (of a key put and deleted in this transaction) goes on its own.
   while (puts.size() - i >= kRows) {
     const auto run = puts.subspan(i, kRows);
-    const auto erase = std::find_if(
-        run.begin(), run.end(),
-        [](const WriteBuffer::Put& put) { return put.erase; });
+    const auto erase =
+        std::find_if(run.begin(), run.end(),
+                     [](const WriteBuffer::Put& put) { return put.erase; });
     if (erase != run.end()) {
       const size_t through = i + static_cast<size_t>(erase - run.begin());
       for (; i <= through; ++i) {

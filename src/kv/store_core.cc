@@ -384,9 +384,9 @@ void StoreCore::OnRollback(void* self) {
 // up itself, so the WAL stays below about 1.5 times the bound plus one
 // transaction. (Counting from the bound instead made a single transaction
 // of 24000 frames or more checkpoint its whole WAL inside its commit:
-// 0.42 s of a 1.04 s transaction of 50K random deletes.) Inline checkpoints count from the last
-// attempt: SQLite's rule (WAL >= threshold) would checkpoint, and fsync, on
-// every commit while a reader holds the WAL.
+// 0.42 s of a 1.04 s transaction of 50K random deletes.) Inline checkpoints
+// count from the last attempt: SQLite's rule (WAL >= threshold) would
+// checkpoint, and fsync, on every commit while a reader holds the WAL.
 int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
                            int frames) {
   auto* core = static_cast<StoreCore*>(self);
@@ -408,9 +408,9 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
       // Counted from the commit that asked for the catch-up: a single large
       // transaction may carry the WAL far past the bound at once, and then
       // it is the background that should copy it, not this commit.
-      overdue = core->catch_up_asked_ &&
-                frames >= core->catch_up_asked_frames_ +
-                              kAutoCheckpointFrames / 2;
+      overdue =
+          core->catch_up_asked_ &&
+          frames >= core->catch_up_asked_frames_ + kAutoCheckpointFrames / 2;
       if (core->catch_up_done_ || overdue ||
           !core->background_checkpoints_enabled_) {
         run = true;

@@ -48,7 +48,7 @@ enum class CfStatement : int {
   kCount,
   kClear,
   kReplace,   // kPut for use inside a transaction (see WriteSorted)
-  kPutBatch,  // kPutBatchRows rows of kReplace in one statement
+  kPutBatch,  // kPutBatchRows new rows in one statement (appends only)
   kLastKey,   // the family's greatest key
   kErase,     // an unconditional delete, for buffered erases (WriteSorted)
   kNumStatements
@@ -468,9 +468,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // that pass when it has finished (see OnWalCommit).
   std::atomic<bool> ckpt_catch_up_{false};
   std::atomic<bool> catch_up_done_{false};
-  bool catch_up_asked_ = false;  // in this cycle; guarded by mu_
+  bool catch_up_asked_ = false;    // in this cycle; guarded by mu_
   int catch_up_asked_frames_ = 0;  // the WAL's size when it was asked
-  int synced_backfill_ = 0;      // WAL frames backfilled at our last sync
+  int synced_backfill_ = 0;        // WAL frames backfilled at our last sync
   // Cleared for good when a background sync failed (RunBackgroundCheckpoint).
   std::atomic<bool> background_checkpoints_enabled_{true};
   int busy_timeout_ms_ = 0;

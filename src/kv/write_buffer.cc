@@ -51,10 +51,9 @@ void WriteBuffer::Append(ColumnFamilyState& family, Slice key, Slice value,
     }
     arena_.append(key.data(), key.size());
     arena_.append(value.data(), value.size());
-    entries_.push_back(Entry{static_cast<uint32_t>(slot),
-                             static_cast<uint32_t>(key.size()),
-                             static_cast<uint32_t>(value.size()), expires,
-                             old_arena, erase});
+    entries_.push_back(
+        Entry{static_cast<uint32_t>(slot), static_cast<uint32_t>(key.size()),
+              static_cast<uint32_t>(value.size()), expires, old_arena, erase});
   } catch (...) {
     arena_.resize(old_arena);
     if (new_family) families_.pop_back();
@@ -65,8 +64,8 @@ void WriteBuffer::Append(ColumnFamilyState& family, Slice key, Slice value,
 }
 
 size_t WriteBuffer::HashOf(uint32_t family, Slice key) noexcept {
-  const size_t h = std::hash<std::string_view>{}(
-      std::string_view(key.data(), key.size()));
+  const size_t h =
+      std::hash<std::string_view>{}(std::string_view(key.data(), key.size()));
   return h ^ (size_t{family} * 0x9E3779B97F4A7C15u);
 }
 
