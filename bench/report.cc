@@ -154,6 +154,8 @@ void Report::add(const std::string& name, const std::string& settings,
     c.skipped = r.skipped;
     if (!r.skipped && r.seconds > 0)
       c.ops_per_sec.push_back(static_cast<double>(r.ops) / r.seconds);
+    if (!r.skipped && r.cpu_seconds > 0)
+      c.ops_per_cpu_sec.push_back(static_cast<double>(r.ops) / r.cpu_seconds);
     if (!r.latency.empty()) {
       c.latency_runs.push_back({r.latency.percentile(50),
                                 r.latency.percentile(99),
@@ -249,6 +251,59 @@ std::string Report::table() const {
   for (const auto& s : stores)
     for (const auto& e : s.errors) out += "FAILED " + s.name + ": " + e + "\n";
   return out;
+}
+
+// "median (low-high)" of the ratios a[i]/b[i] of runs paired by index;
+// "-" when there are none.
+std::string paired_ratios(const std::vector<double>& a,
+                          const std::vector<double>& b) {
+  std::vector<double> r;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+    if (b[i] > 0) r.push_back(a[i] / b[i]);
+  if (r.empty()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f (%.2f-%.2f)", median_of(r),
+                *std::min_element(r.begin(), r.end()),
+                *std::max_element(r.begin(), r.end()));
+  return buf;
+}
+
+// The ratio ranges (see report.h).
+std::string Report::ratio_ranges() const {
+  const StoreSummary* subj = nullptr;
+  std::vector<const StoreSummary*> peers;
+  for (const auto& s : stores) {
+    if (s.name == subject)
+      subj = &s;
+    else
+      peers.push_back(&s);
+  }
+  if (!subj || peers.empty()) return "";
+  const size_t w0 = 20, w = 21;
+  std::string out = left(subject + "/peer, runs", w0);
+  for (const auto* p : peers) {
+    out += right(p->name + " wall", w);
+    out += right(p->name + " cpu", w);
+  }
+  out += "\n" + std::string(w0 + 2 * w * peers.size(), '-') + "\n";
+  for (const auto& row : rows) {
+    const Cell* a = cell_of(*subj, row);
+    if (!a || a->skipped) continue;
+    out += left(row, w0);
+    for (const auto* p : peers) {
+      const Cell* b = cell_of(*p, row);
+      const bool both = b && !b->skipped;
+      out +=
+          right(both ? paired_ratios(a->ops_per_sec, b->ops_per_sec) : "-", w);
+      out += right(
+          both ? paired_ratios(a->ops_per_cpu_sec, b->ops_per_cpu_sec) : "-",
+          w);
+    }
+    out += "\n";
+  }
+  return out + "(median and range over runs of " + subject +
+         "'s ops/s divided by the peer's in the same repetition; cpu: ops per "
+         "CPU-second of the whole process, all threads.)\n";
 }
 
 // The latency table (see report.h).
@@ -379,6 +434,10 @@ std::string Report::json(const Config& cfg) const {
            ", \"note\": " + quote(c->note) + ", \"runs\": [";
       for (size_t i = 0; i < c->ops_per_sec.size(); ++i)
         o += (i ? ", " : "") + number(c->ops_per_sec[i]);
+      o += "]";
+      o += ", \"ops_per_cpu_sec\": [";
+      for (size_t i = 0; i < c->ops_per_cpu_sec.size(); ++i)
+        o += (i ? ", " : "") + number(c->ops_per_cpu_sec[i]);
       o += "]";
       if (!c->latency_runs.empty())
         o += ", \"latency_ns\": " + latency_json(*c);

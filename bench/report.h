@@ -15,6 +15,8 @@ namespace bench {
 // One workload row of one store over all repeats.
 struct Cell {
   std::vector<double> ops_per_sec;  // one per run that reported it
+  // ops per CPU-second of the whole process, one per run that measured it
+  std::vector<double> ops_per_cpu_sec;
   uint64_t ops = 0;
   bool ok = true;
   bool skipped = false;
@@ -56,6 +58,10 @@ struct Report {
   // The table: ops/s per store and workload, subject/peer ratios, peak
   // RSS and disk size; then any failures.
   std::string table() const;
+  // Subject/peer ratios per workload, each "median (lowest-highest)" over
+  // the runs paired by repetition: by wall time, then by ops per CPU-second
+  // of the whole process (which a loaded machine disturbs much less).
+  std::string ratio_ranges() const;
   // The latency table: p50, p99, p99.9 and max per workload that
   // recorded latencies, in microseconds, medians over runs, with the
   // subject/peer ratio (< 1: the subject's is lower). "" when none did.

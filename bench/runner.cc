@@ -78,6 +78,7 @@ void parse_line(const std::string& line, StoreRun* run) {
       r.ok = false;
       r.note = "malformed latency histogram from the child";
     }
+    if (f.size() > 8) r.cpu_seconds = std::strtod(f[8].c_str(), nullptr);
     if (!r.ok) run->ok = false;
     run->results.push_back(r);
   } else if (f[0] == "S" && f.size() == 3) {

@@ -7,6 +7,8 @@
 #ifndef SNKV_BENCH_WORKLOAD_H
 #define SNKV_BENCH_WORKLOAD_H
 
+#include <time.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -24,9 +26,14 @@ struct Result {
   // An empty result for the report row named n.
   explicit Result(std::string n) : name(std::move(n)) {}
 
-  std::string name;      // row of the report, e.g. "random_read"
-  uint64_t ops = 0;      // operations timed
-  double seconds = 0;    // wall time of those operations
+  std::string name;    // row of the report, e.g. "random_read"
+  uint64_t ops = 0;    // operations timed
+  double seconds = 0;  // wall time of those operations
+  // CPU time (user + system) of the whole process meanwhile, every thread
+  // included (snkv's background checkpoints, reader threads); 0 if not
+  // measured. On a machine shared with other work it varies much less
+  // than wall time.
+  double cpu_seconds = 0;
   bool ok = true;        // every check passed
   bool skipped = false;  // the store cannot run this workload
   std::string note;      // why not ok, or extra figures
@@ -59,7 +66,7 @@ class Checker {
   std::string first_;
 };
 
-// Wall-clock seconds since construction.
+// Wall-clock and process CPU seconds since construction.
 class Timer {
  public:
   double seconds() const {
@@ -67,10 +74,24 @@ class Timer {
                                          start_)
         .count();
   }
+  double cpu_seconds() const { return process_cpu_seconds() - cpu_start_; }
+  // Records both in r.
+  void stop(Result* r) const {
+    r->seconds = seconds();
+    r->cpu_seconds = cpu_seconds();
+  }
+  // User + system CPU time of this process so far, all threads.
+  static double process_cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) +
+           1e-9 * static_cast<double>(ts.tv_nsec);
+  }
 
  private:
   std::chrono::steady_clock::time_point start_ =
       std::chrono::steady_clock::now();
+  double cpu_start_ = process_cpu_seconds();
 };
 
 // The state of one store's run: its directory, its open main data set and

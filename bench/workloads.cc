@@ -100,7 +100,7 @@ Result Context::load() {
       db_->put(make_key(i), make_value(i, 0, cfg.value_size, &value));
     db_->commit();
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = n;
   db_.reset();
   disk_bytes = disk_usage(main_dir);
@@ -166,13 +166,14 @@ static std::string one_field(std::string s) {
 }
 
 // Sends r to the parent as one line: R name ops seconds ok skipped note
-// latency (LatencyHistogram::encode, empty when not recorded).
+// latency (LatencyHistogram::encode, empty when not recorded) cpu_seconds.
 void Context::report(const Result& r) {
   if (!r.ok) all_ok = false;
   std::string line = "R\t" + r.name + "\t" + std::to_string(r.ops) + "\t" +
                      std::to_string(r.seconds) + "\t" + (r.ok ? "1" : "0") +
                      "\t" + (r.skipped ? "1" : "0") + "\t" + one_field(r.note) +
-                     "\t" + r.latency.encode() + "\n";
+                     "\t" + r.latency.encode() + "\t" +
+                     std::to_string(r.cpu_seconds) + "\n";
   (void)!write(results_fd_, line.data(), line.size());
 }
 

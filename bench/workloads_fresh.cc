@@ -45,7 +45,7 @@ void fresh_lookups(Context& c, bool gets) {
     }
     r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = ops;
   if (!gets) {
     check.expect(found == expected, "found " + std::to_string(found) +
@@ -98,7 +98,7 @@ void run_read_with_writer(Context& c) {
       check.fail("read of " + key + " failed");
     r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = k.read_with_writer;
   r.note = std::to_string(writes) + " writes by the other handle";
   if (writes > 0) {

@@ -28,7 +28,7 @@ Result random_reads(Backend& db, const std::string& name, uint64_t keys,
       check.fail("wrong value for " + key);
     r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = reads;
   check.apply(&r);
   return r;
@@ -62,7 +62,7 @@ void value_size_workload(Context& c, const std::string& name, uint64_t n,
       for (; i < end; ++i) db->put(make_key(i), make_value(i, 0, size, &value));
       db->commit();
     }
-    w.seconds = t.seconds();
+    t.stop(&w);
     w.ops = n;
     c.report(w);
     c.report(random_reads(*db, name + "_read", n, n, size, 77));
@@ -102,7 +102,7 @@ void run_exists(Context& c) {
     found += c.db().exists(make_key(i));
     r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.exists;
   check.expect(found == expected, "found " + std::to_string(found) +
                                       " keys, expected " +
@@ -128,7 +128,7 @@ void run_update_autocommit(Context& c) {
     done.push_back(i);
     r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.update_single;
   expect_generation(c.db(), done, 1, c.cfg.value_size, &check);
   check.apply(&r);
@@ -154,7 +154,7 @@ void run_update_batch(Context& c) {
     r.latency.record(lap.lap());
   }
   c.db().commit();
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.update_batch;
   expect_generation(c.db(), done, 2, c.cfg.value_size, &check);
   check.apply(&r);
@@ -176,7 +176,7 @@ void run_delete_autocommit(Context& c) {
     existed += c.db().del(make_key(i));
     r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = order.size();
   check.expect(existed == order.size(), std::to_string(existed) + " of " +
                                             std::to_string(order.size()) +
@@ -208,7 +208,7 @@ void run_mixed(Context& c) {
     }
     r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.mixed;
   check.apply(&r);
   c.report(r);
@@ -229,7 +229,7 @@ void run_bulk_insert(Context& c) {
     for (uint64_t i : order)
       db->put(make_key(i), make_value(i, 0, c.cfg.value_size, &value));
     db->commit();
-    r.seconds = t.seconds();
+    t.stop(&r);
     r.ops = order.size();
     uint64_t n =
         db->scan([](std::string_view, std::string_view) { return true; });

@@ -56,7 +56,7 @@ void delete_in_txn(Context& c, const char* name, uint64_t first, uint64_t n) {
     r.latency.record(lap.lap());
   }
   c.db().commit();
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = n;
   check.expect(existed == n, std::to_string(existed) + " of " +
                                  std::to_string(n) +
@@ -114,7 +114,7 @@ void run_mixed_txn(Context& c) {
     r.latency.record(lap.lap());
   }
   c.db().commit();
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = k.mixed_txn;
   check.expect(existed == dels, std::to_string(existed) + " of " +
                                     std::to_string(dels) +
@@ -148,7 +148,7 @@ void run_bulk_seq(Context& c) {
     for (uint64_t i = 0; i < n; ++i)
       db->put(make_bulk_key(i), make_value(i, 0, kValueSize, &value));
     db->commit();
-    r.seconds = t.seconds();
+    t.stop(&r);
     r.ops = n;
     const uint64_t seen =
         db->scan([](std::string_view, std::string_view) { return true; });
