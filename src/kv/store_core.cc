@@ -445,32 +445,13 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
 }
 
 void StoreCore::CheckpointInline(sqlite3* db, const char* schema, int frames) {
-  // A background pass in progress (it would make this checkpoint fail with
-  // BUSY at once) holds ckpt_mu_ through its copying and its fsync, which
-  // on a busy disk took over a second (strace: the writer waited 1.26 s on
-  // the mutex while the pass synced; autocommit writes' worst latencies
-  // were 0.3-1.2 s against plain SQLite's 0.07-0.44 s). So unless the WAL
-  // is past its hard bound (overdue, see OnWalCommit), or checkpoints are
-  // inline by request, this commit does not wait: it leaves the checkpoint
-  // to a later one. Nothing that made it due is reset, so the next commit
-  // tries again; should passes keep the mutex busy, the WAL reaches the
-  // hard bound and a commit waits as before (never waiting let a writer
-  // that never pauses grow the WAL to 570 MB).
-  const bool must_wait =
-      wal_size_limit_ > 0 || !background_checkpoints_enabled_ ||
-      (catch_up_asked_ &&
-       frames >= catch_up_asked_frames_ + kAutoCheckpointFrames / 2);
-  // Idle handles of this process would hold the checkpoint back and keep
-  // the WAL from being reset (released before ckpt_mu_ is taken: lock
-  // order).
-  IdleReleaser::ReleaseOthers(this);
-  std::unique_lock<std::mutex> ckpt_lock(ckpt_mu_, std::defer_lock);
-  if (must_wait) {
-    ckpt_lock.lock();
-  } else if (!ckpt_lock.try_lock()) {
-    return;
-  }
   commits_since_checkpoint_ = 0;
+  // Idle handles of this process would hold the checkpoint back and keep
+  // the WAL from being reset.
+  IdleReleaser::ReleaseOthers(this);
+  // Waits for a pass in progress (it would make this checkpoint fail
+  // with BUSY at once); a catch-up pass has just ended, so normally none.
+  std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
   catch_up_asked_ = false;
   catch_up_done_ = false;
   int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
