@@ -78,6 +78,12 @@ struct Variant {
   // outlives its commit instead of starting a new one; it is re-stepped
   // every kPinnedWrites writes so checkpoints can move past it.
   bool pinned_read = false;
+  // delete_txn: the deletes are made in key order (the keys are sorted
+  // first, untimed), and with lookup_first each key is first looked up by a
+  // SELECT in the original order, as a store that must answer every delete
+  // at once but writes them later in key order would.
+  bool sorted = false;
+  bool lookup_first = false;
 };
 
 constexpr uint64_t kPinnedWrites = 1000;
@@ -434,6 +440,47 @@ double delete_autocommit(const Run& r, const Variant& v, size_t index) {
   return static_cast<double>(mine.size()) / timer.seconds();
 }
 
+// Slices of the shuffled key list delete_autocommit's variants use; the
+// variants of delete_txn take the slices after them.
+constexpr size_t kDeleteAutocommitSlices = 6;
+
+// Deletes of this variant's own slice of the shuffled key list, all in one
+// transaction (begin to commit timed), in random or key order.
+double delete_txn(const Run& r, const Variant& v, size_t index) {
+  Db db(r.main_db, v.pragmas);
+  start_variant(db, v);
+  sqlite3_stmt* del = db.prepare("DELETE FROM kv WHERE k = ?1");
+  sqlite3_stmt* look = db.prepare("SELECT 1 FROM kv WHERE k = ?1");
+  sqlite3_stmt* begin = db.prepare("BEGIN IMMEDIATE");
+  sqlite3_stmt* commit = db.prepare("COMMIT");
+  std::vector<uint64_t> order = bench::shuffled(r.n.keys, 5);
+  const size_t slice = kDeleteAutocommitSlices + index;
+  expect((slice + 1) * r.n.deletes <= order.size(), "delete_txn: too few keys");
+  auto first = order.begin() + static_cast<ptrdiff_t>(slice * r.n.deletes);
+  std::vector<uint64_t> mine(first,
+                             first + static_cast<ptrdiff_t>(r.n.deletes));
+  std::vector<std::string> keys;
+  for (uint64_t i : mine) keys.push_back(make_key(i));
+  std::vector<std::string> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  bench::Timer timer;
+  db.run(begin);
+  if (v.lookup_first) {
+    for (const std::string& key : keys) {
+      db.bind(look, 1, key);
+      if (!db.row(look)) failed(v.name + ": lookup of " + key);
+      sqlite3_reset(look);
+    }
+  }
+  for (const std::string& key : v.sorted ? sorted : keys) {
+    db.bind(del, 1, key);
+    db.run(del);
+    if (sqlite3_changes(db.get()) != 1) failed(v.name + ": delete of " + key);
+  }
+  db.run(commit);
+  return static_cast<double>(keys.size()) / timer.seconds();
+}
+
 // A workload, its variants (baseline first), ops per run, and each
 // variant's ops/s by repetition.
 struct Workload {
@@ -479,6 +526,16 @@ std::vector<Workload> workloads(const Counts& n) {
        n.reads},
       {"update_autocommit", update_autocommit, point, n.updates},
       {"delete_autocommit", delete_autocommit, point, n.deletes},
+      {"delete_txn",
+       delete_txn,
+       {{.name = "baseline"},
+        {.name = "sorted", .sorted = true},
+        {.name = "sorted_nockpt", .pragmas = {kNoCheckpoints}, .sorted = true},
+        {.name = "lookup_sorted_nockpt",
+         .pragmas = {kNoCheckpoints},
+         .sorted = true,
+         .lookup_first = true}},
+       n.deletes},
   };
 }
 
@@ -589,8 +646,10 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, &o)) return 2;
   // snkv_bench's counts, so that both tools use the same keys at any scale.
   const bench::Counts c = bench::scaled_counts(o.scale);
+  // delete_autocommit's and delete_txn's variants each delete their own
+  // slice of the keys.
   Counts n{c.keys, c.reads, c.update_single,
-           std::min(c.keys / 4, c.deletes)};  // 4 disjoint slices
+           std::min(c.keys / (kDeleteAutocommitSlices + 4), c.deletes)};
   std::vector<Workload> work = workloads(n);
   Run run{n, o.dir + "/snkv-ceiling-" + std::to_string(getpid()), "", 0};
   run.main_db = run.dir + "/main.db";

@@ -29,7 +29,8 @@ size_t pool_offset(uint64_t i) { return (i * 2654435761u) % kPoolSize; }
 // "key" then i in decimal, zero-padded to at least `width` digits. Written
 // by hand rather than with snprintf: it runs once or twice per timed
 // operation, and formatting cost would dilute every ratio toward 1.
-std::string key_with_digits(uint64_t i, int width) {
+std::string key_with_digits(uint64_t i, int width,
+                            std::string_view prefix = "key") {
   char digits[20];
   int n = 0;
   do {
@@ -37,8 +38,8 @@ std::string key_with_digits(uint64_t i, int width) {
     i /= 10;
   } while (i != 0);
   while (n < width && n < 20) digits[n++] = '0';
-  std::string key = "key";
-  key.reserve(3 + static_cast<size_t>(n));
+  std::string key(prefix);
+  key.reserve(prefix.size() + static_cast<size_t>(n));
   while (n > 0) key.push_back(digits[--n]);
   return key;
 }
@@ -47,6 +48,11 @@ std::string key_with_digits(uint64_t i, int width) {
 
 // Key number i: "key%010d".
 std::string make_key(uint64_t i) { return key_with_digits(i, 10); }
+
+// "bulk_key_%08d": the keys of bulk_seq.
+std::string make_bulk_key(uint64_t i) {
+  return key_with_digits(i, 8, "bulk_key_");
+}
 
 // "key%08d" of group: the prefix of keys group*100 .. group*100+99.
 std::string make_group_prefix(uint64_t group) {

@@ -19,6 +19,9 @@ namespace bench {
 // Key number i.
 std::string make_key(uint64_t i);
 
+// Key i of bulk_seq: "bulk_key_%08d".
+std::string make_bulk_key(uint64_t i);
+
 // The key prefix shared by keys group*100 .. group*100+99.
 std::string make_group_prefix(uint64_t group);
 

@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::remove(cfg.dir, ec);
   std::fputs(report.table().c_str(), stdout);
+  const std::string ranges = report.ratio_ranges();
+  if (!ranges.empty()) std::printf("\n%s", ranges.c_str());
+  const std::string latency = report.latency_table();
+  if (!latency.empty()) std::printf("\n%s", latency.c_str());
   if (!cfg.json_path.empty()) {
     std::ofstream out(cfg.json_path);
     out << report.json(cfg);

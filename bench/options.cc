@@ -66,6 +66,27 @@ Counts scaled_counts(double s) {
   c.value1k = scaled(1e5, s, 50);
   c.value16k = scaled(2e4, s, 20);
   c.txn_size = 1000;
+  c.delete_txn_small = scaled(5e3, s, 10);
+  c.delete_txn_large = scaled(5e4, s, 50);
+  c.mixed_txn = scaled(5e4, s, 50);
+  // The deletes of all four delete workloads take distinct keys (see
+  // workloads_txn.cc); never more than half the keys between them.
+  const uint64_t deleted =
+      c.deletes + c.delete_txn_small + c.delete_txn_large + c.mixed_txn / 2 + 1;
+  if (deleted > c.keys / 2) {
+    const double f =
+        static_cast<double>(c.keys / 2) / static_cast<double>(deleted);
+    c.deletes = std::max<uint64_t>(1, static_cast<uint64_t>(c.deletes * f));
+    c.delete_txn_small =
+        std::max<uint64_t>(1, static_cast<uint64_t>(c.delete_txn_small * f));
+    c.delete_txn_large =
+        std::max<uint64_t>(1, static_cast<uint64_t>(c.delete_txn_large * f));
+    c.mixed_txn = std::max<uint64_t>(2, static_cast<uint64_t>(c.mixed_txn * f));
+  }
+  c.bulk_seq = scaled(1e6, s, 1000);
+  c.fresh_keys = c.keys;
+  c.read_with_writer = scaled(2e5, s, 100);
+  c.writer_every = 500;
   return c;
 }
 

@@ -11,21 +11,28 @@ namespace bench {
 
 // Operation counts of the workloads, already scaled.
 struct Counts {
-  uint64_t keys;           // main data set, written by seq_write
-  uint64_t reads;          // random_read
-  uint64_t exists;         // exists
-  uint64_t update_single;  // update_autocommit
-  uint64_t update_batch;   // update_batch (one transaction)
-  uint64_t deletes;        // delete_autocommit
-  uint64_t mixed;          // mixed
-  uint64_t bulk;           // bulk_insert
-  uint64_t prefix_scans;   // prefix_scan (100 keys each)
-  uint64_t seeks;          // seek_range
-  uint64_t range_len;      // keys read after each seek
-  uint64_t value64;        // value64 writes and reads
-  uint64_t value1k;        // value1k writes and reads
-  uint64_t value16k;       // value16k writes and reads
-  uint64_t txn_size;       // ops per transaction of sequential writes
+  uint64_t keys;              // main data set, written by seq_write
+  uint64_t reads;             // random_read
+  uint64_t exists;            // exists
+  uint64_t update_single;     // update_autocommit
+  uint64_t update_batch;      // update_batch (one transaction)
+  uint64_t deletes;           // delete_autocommit
+  uint64_t mixed;             // mixed
+  uint64_t bulk;              // bulk_insert
+  uint64_t prefix_scans;      // prefix_scan (100 keys each)
+  uint64_t seeks;             // seek_range
+  uint64_t range_len;         // keys read after each seek
+  uint64_t value64;           // value64 writes and reads
+  uint64_t value1k;           // value1k writes and reads
+  uint64_t value16k;          // value16k writes and reads
+  uint64_t txn_size;          // ops per transaction of sequential writes
+  uint64_t delete_txn_small;  // delete_txn5k (one transaction)
+  uint64_t delete_txn_large;  // delete_txn50k (one transaction)
+  uint64_t mixed_txn;         // mixed_txn (one transaction)
+  uint64_t bulk_seq;          // bulk_seq (one transaction)
+  uint64_t fresh_keys;        // the store fresh_read and fresh_exists load
+  uint64_t read_with_writer;  // reads of read_with_writer
+  uint64_t writer_every;      // read_with_writer: reads per other-handle write
 };
 
 struct Config {

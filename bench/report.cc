@@ -95,10 +95,45 @@ double ratio(const Cell* a, const Cell* b) {
   return y > 0 ? x / y : NAN;
 }
 
+// A cell's latency figures as JSON: medians over runs, each run's figures
+// and the merged histogram as [lowest, highest, count] per nonempty bucket.
+std::string latency_json(const Cell& c) {
+  std::string o =
+      "{\"p50\": " + number(c.latency_median(&Cell::Latency::p50)) +
+      ", \"p99\": " + number(c.latency_median(&Cell::Latency::p99)) +
+      ", \"p999\": " + number(c.latency_median(&Cell::Latency::p999)) +
+      ", \"max\": " + number(c.latency_median(&Cell::Latency::max)) +
+      ", \"runs\": [";
+  for (size_t i = 0; i < c.latency_runs.size(); ++i) {
+    const Cell::Latency& l = c.latency_runs[i];
+    o += (i ? ", " : "") + std::string("[") + std::to_string(l.p50) + ", " +
+         std::to_string(l.p99) + ", " + std::to_string(l.p999) + ", " +
+         std::to_string(l.max) + "]";
+  }
+  o += "], \"histogram\": [";
+  bool first = true;
+  for (size_t b = 0; b < LatencyHistogram::kBuckets; ++b) {
+    const uint64_t n = c.latency.bucket_count(b);
+    if (n == 0) continue;
+    o += (first ? "" : ", ") + std::string("[") +
+         std::to_string(LatencyHistogram::bucket_lower(b)) + ", " +
+         std::to_string(LatencyHistogram::bucket_upper(b)) + ", " +
+         std::to_string(n) + "]";
+    first = false;
+  }
+  return o + "]}";
+}
+
 }  // namespace
 
 // The median ops/s over the runs.
 double Cell::median() const { return median_of(ops_per_sec); }
+
+double Cell::latency_median(uint64_t Latency::*figure) const {
+  std::vector<uint64_t> v;
+  for (const Latency& l : latency_runs) v.push_back(l.*figure);
+  return median_of(v);
+}
 
 // Merges one run of a store into its summary (see report.h).
 void Report::add(const std::string& name, const std::string& settings,
@@ -119,6 +154,14 @@ void Report::add(const std::string& name, const std::string& settings,
     c.skipped = r.skipped;
     if (!r.skipped && r.seconds > 0)
       c.ops_per_sec.push_back(static_cast<double>(r.ops) / r.seconds);
+    if (!r.skipped && r.cpu_seconds > 0)
+      c.ops_per_cpu_sec.push_back(static_cast<double>(r.ops) / r.cpu_seconds);
+    if (!r.latency.empty()) {
+      c.latency_runs.push_back({r.latency.percentile(50),
+                                r.latency.percentile(99),
+                                r.latency.percentile(99.9), r.latency.max()});
+      c.latency.merge(r.latency);
+    }
     if (c.ok) c.note = r.note;
     if (!r.ok) {
       c.ok = false;
@@ -210,6 +253,125 @@ std::string Report::table() const {
   return out;
 }
 
+// "median (low-high)" of the ratios a[i]/b[i] of runs paired by index;
+// "-" when there are none.
+std::string paired_ratios(const std::vector<double>& a,
+                          const std::vector<double>& b) {
+  std::vector<double> r;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+    if (b[i] > 0) r.push_back(a[i] / b[i]);
+  if (r.empty()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f (%.2f-%.2f)", median_of(r),
+                *std::min_element(r.begin(), r.end()),
+                *std::max_element(r.begin(), r.end()));
+  return buf;
+}
+
+// The ratio ranges (see report.h).
+std::string Report::ratio_ranges() const {
+  const StoreSummary* subj = nullptr;
+  std::vector<const StoreSummary*> peers;
+  for (const auto& s : stores) {
+    if (s.name == subject)
+      subj = &s;
+    else
+      peers.push_back(&s);
+  }
+  if (!subj || peers.empty()) return "";
+  const size_t w0 = 20, w = 21;
+  std::string out = left(subject + "/peer, runs", w0);
+  for (const auto* p : peers) {
+    out += right(p->name + " wall", w);
+    out += right(p->name + " cpu", w);
+  }
+  out += "\n" + std::string(w0 + 2 * w * peers.size(), '-') + "\n";
+  for (const auto& row : rows) {
+    const Cell* a = cell_of(*subj, row);
+    if (!a || a->skipped) continue;
+    out += left(row, w0);
+    for (const auto* p : peers) {
+      const Cell* b = cell_of(*p, row);
+      const bool both = b && !b->skipped;
+      out +=
+          right(both ? paired_ratios(a->ops_per_sec, b->ops_per_sec) : "-", w);
+      out += right(
+          both ? paired_ratios(a->ops_per_cpu_sec, b->ops_per_cpu_sec) : "-",
+          w);
+    }
+    out += "\n";
+  }
+  return out + "(median and range over runs of " + subject +
+         "'s ops/s divided by the peer's in the same repetition; cpu: ops per "
+         "CPU-second of the whole process, all threads.)\n";
+}
+
+// The latency table (see report.h).
+std::string Report::latency_table() const {
+  const size_t w0 = 26, w = 11;
+  std::vector<const StoreSummary*> peers;
+  const StoreSummary* subj = nullptr;
+  for (const auto& s : stores) {
+    if (s.name == subject)
+      subj = &s;
+    else
+      peers.push_back(&s);
+  }
+  std::string body;
+  const std::pair<const char*, uint64_t Cell::Latency::*> figures[] = {
+      {"p50", &Cell::Latency::p50},
+      {"p99", &Cell::Latency::p99},
+      {"p99.9", &Cell::Latency::p999},
+      {"max", &Cell::Latency::max}};
+  for (const auto& row : rows) {
+    bool any = false;
+    for (const auto& s : stores) {
+      const Cell* c = cell_of(s, row);
+      any = any || (c && !c->latency_runs.empty());
+    }
+    if (!any) continue;
+    for (const auto& [label, figure] : figures) {
+      body += left(row + " " + label, w0);
+      for (const auto& s : stores) {
+        const Cell* c = cell_of(s, row);
+        char buf[32] = "-";
+        if (c && !c->latency_runs.empty())
+          std::snprintf(buf, sizeof buf, "%.1f",
+                        c->latency_median(figure) / 1e3);
+        body += right(buf, w);
+      }
+      const Cell* sc = subj ? cell_of(*subj, row) : nullptr;
+      for (const auto* p : peers) {
+        const Cell* pc = cell_of(*p, row);
+        char buf[32] = "-";
+        if (sc && pc && !sc->latency_runs.empty() &&
+            !pc->latency_runs.empty() && pc->latency_median(figure) > 0) {
+          std::snprintf(
+              buf, sizeof buf, "%.2fx",
+              sc->latency_median(figure) / pc->latency_median(figure));
+        }
+        body += right(buf, std::max(w, subject.size() + p->name.size() + 3));
+      }
+      body += "\n";
+    }
+  }
+  if (body.empty()) return "";
+  std::string head = left("latency us (median)", w0);
+  size_t width = w0;
+  for (const auto& s : stores) {
+    head += right(s.name, w);
+    width += w;
+  }
+  for (const auto* p : peers) {
+    const size_t pw = std::max(w, subject.size() + p->name.size() + 3);
+    head += right(subject + "/" + p->name, pw);
+    width += pw;
+  }
+  return head + "\n" + std::string(width, '-') + "\n" + body +
+         "(per operation, median over runs; ratios: " + subject +
+         "'s latency divided by the peer's, < 1 means lower.)\n";
+}
+
 // The JSON document; plot.py reads "subject", "workloads", "ratios".
 std::string Report::json(const Config& cfg) const {
   const Counts& k = cfg.counts;
@@ -234,7 +396,13 @@ std::string Report::json(const Config& cfg) const {
        ", \"seeks\": " + std::to_string(k.seeks) +
        ", \"value64\": " + std::to_string(k.value64) +
        ", \"value1k\": " + std::to_string(k.value1k) +
-       ", \"value16k\": " + std::to_string(k.value16k) + "},\n";
+       ", \"value16k\": " + std::to_string(k.value16k) +
+       ", \"delete_txn5k\": " + std::to_string(k.delete_txn_small) +
+       ", \"delete_txn50k\": " + std::to_string(k.delete_txn_large) +
+       ", \"mixed_txn\": " + std::to_string(k.mixed_txn) +
+       ", \"bulk_seq\": " + std::to_string(k.bulk_seq) +
+       ", \"fresh_keys\": " + std::to_string(k.fresh_keys) +
+       ", \"read_with_writer\": " + std::to_string(k.read_with_writer) + "},\n";
   o += "  \"subject\": " + quote(subject) + ",\n";
   o += "  \"ok\": " + std::string(ok() ? "true" : "false") + ",\n";
   o += "  \"workloads\": [";
@@ -266,7 +434,14 @@ std::string Report::json(const Config& cfg) const {
            ", \"note\": " + quote(c->note) + ", \"runs\": [";
       for (size_t i = 0; i < c->ops_per_sec.size(); ++i)
         o += (i ? ", " : "") + number(c->ops_per_sec[i]);
-      o += "]}";
+      o += "]";
+      o += ", \"ops_per_cpu_sec\": [";
+      for (size_t i = 0; i < c->ops_per_cpu_sec.size(); ++i)
+        o += (i ? ", " : "") + number(c->ops_per_cpu_sec[i]);
+      o += "]";
+      if (!c->latency_runs.empty())
+        o += ", \"latency_ns\": " + latency_json(*c);
+      o += "}";
     }
     o += "\n      }\n    }";
     o += si + 1 < stores.size() ? ",\n" : "\n";

@@ -5,8 +5,9 @@
 #   REPEAT=5 bench/run.sh        # medians of 5 runs
 #   bench/run.sh --scale 0.1     # extra arguments go to snkv_bench
 #
-# Writes bench/results/latest.json, bench/results/latest.txt (the table)
-# and docs/benchmark-ratios.png, then prints the table. Then runs
+# Writes bench/results/latest.json, bench/results/latest.txt (the tables),
+# docs/benchmark-ratios.png and docs/benchmark-latency.png (latency
+# distributions of the autocommit writes), then prints the tables. Then runs
 # snkv_ceiling (how far SQLite's public API gets past plain SQLite;
 # CEILING_REPEAT runs, default 4) into bench/results/ceiling.{txt,json}. Build directory:
 # build-bench (override with BUILD_DIR). Stores are created under $TMPDIR
@@ -30,6 +31,8 @@ status=0
   --json "$RESULTS/latest.json" "$@" >"$RESULTS/latest.txt" || status=$?
 /usr/bin/python3 "$ROOT/bench/plot.py" "$RESULTS/latest.json" \
   "$ROOT/docs/benchmark-ratios.png"
+/usr/bin/python3 "$ROOT/bench/plot_latency.py" "$RESULTS/latest.json" \
+  "$ROOT/docs/benchmark-latency.png"
 
 {
   echo "snkv_bench --repeat $REPEAT $*  ($(date -u +%Y-%m-%dT%H:%M:%SZ)," \

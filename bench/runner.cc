@@ -74,6 +74,11 @@ void parse_line(const std::string& line, StoreRun* run) {
     r.ok = f[4] == "1";
     r.skipped = f[5] == "1";
     r.note = f.size() > 6 ? f[6] : "";
+    if (f.size() > 7 && !LatencyHistogram::decode(f[7], &r.latency)) {
+      r.ok = false;
+      r.note = "malformed latency histogram from the child";
+    }
+    if (f.size() > 8) r.cpu_seconds = std::strtod(f[8].c_str(), nullptr);
     if (!r.ok) run->ok = false;
     run->results.push_back(r);
   } else if (f[0] == "S" && f.size() == 3) {

@@ -7,6 +7,8 @@
 #ifndef SNKV_BENCH_WORKLOAD_H
 #define SNKV_BENCH_WORKLOAD_H
 
+#include <time.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "latency_histogram.h"
 #include "options.h"
 
 namespace bench {
@@ -23,12 +26,20 @@ struct Result {
   // An empty result for the report row named n.
   explicit Result(std::string n) : name(std::move(n)) {}
 
-  std::string name;      // row of the report, e.g. "random_read"
-  uint64_t ops = 0;      // operations timed
-  double seconds = 0;    // wall time of those operations
+  std::string name;    // row of the report, e.g. "random_read"
+  uint64_t ops = 0;    // operations timed
+  double seconds = 0;  // wall time of those operations
+  // CPU time (user + system) of the whole process meanwhile, every thread
+  // included (snkv's background checkpoints, reader threads); 0 if not
+  // measured. On a machine shared with other work it varies much less
+  // than wall time.
+  double cpu_seconds = 0;
   bool ok = true;        // every check passed
   bool skipped = false;  // the store cannot run this workload
   std::string note;      // why not ok, or extra figures
+  // Per-operation latencies, for workloads of single operations (empty
+  // for the others).
+  LatencyHistogram latency;
 };
 
 // Counts failed checks and keeps the first failure's description.
@@ -55,7 +66,7 @@ class Checker {
   std::string first_;
 };
 
-// Wall-clock seconds since construction.
+// Wall-clock and process CPU seconds since construction.
 class Timer {
  public:
   double seconds() const {
@@ -63,10 +74,24 @@ class Timer {
                                          start_)
         .count();
   }
+  double cpu_seconds() const { return process_cpu_seconds() - cpu_start_; }
+  // Records both in r.
+  void stop(Result* r) const {
+    r->seconds = seconds();
+    r->cpu_seconds = cpu_seconds();
+  }
+  // User + system CPU time of this process so far, all threads.
+  static double process_cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) +
+           1e-9 * static_cast<double>(ts.tv_nsec);
+  }
 
  private:
   std::chrono::steady_clock::time_point start_ =
       std::chrono::steady_clock::now();
+  double cpu_start_ = process_cpu_seconds();
 };
 
 // The state of one store's run: its directory, its open main data set and
@@ -92,18 +117,29 @@ class Context {
   Result load();
   // Loads the main data set untimed unless it is loaded already.
   void ensure_loaded();
+  // The fresh store of fresh_read and fresh_exists: a new store in
+  // root/fresh loaded like the main data set (counts.fresh_keys keys) and
+  // left open, so its reads follow the load without a reopen. Created and
+  // loaded on first use.
+  Backend& fresh_db();
+  // Closes and removes the fresh store, if open.
+  void drop_fresh();
   // Opens a fresh store in root/name (removed by the caller when done).
   std::unique_ptr<Backend> open_scratch(const std::string& name);
   // Reports a result to the parent process.
   void report(const Result& r);
   // Closes the main data set.
-  void close() { db_.reset(); }
+  void close() {
+    drop_fresh();
+    db_.reset();
+  }
 
   bool all_ok = true;
   uint64_t disk_bytes = 0;  // main data set after loading
 
  private:
   std::unique_ptr<Backend> db_;
+  std::unique_ptr<Backend> fresh_;
   bool loaded_ = false;
   int results_fd_;
 };
@@ -126,6 +162,13 @@ void run_update_batch(Context& c);
 void run_delete_autocommit(Context& c);
 void run_mixed(Context& c);
 void run_bulk_insert(Context& c);
+void run_delete_txn5k(Context& c);
+void run_delete_txn50k(Context& c);
+void run_mixed_txn(Context& c);
+void run_bulk_seq(Context& c);
+void run_fresh_read(Context& c);
+void run_fresh_exists(Context& c);
+void run_read_with_writer(Context& c);
 void run_value64(Context& c);
 void run_value1k(Context& c);
 void run_value16k(Context& c);

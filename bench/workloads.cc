@@ -12,7 +12,7 @@
 namespace bench {
 
 // The order matters: workloads that need every key present run before
-// delete_autocommit removes some.
+// delete_autocommit and the delete_txn workloads remove some.
 const std::vector<Workload>& all_workloads() {
   static const std::vector<Workload> w = {
       {"seq_write", "write keys 0..N-1 in order, 1000 puts per transaction",
@@ -20,6 +20,11 @@ const std::vector<Workload>& all_workloads() {
       {"random_read", "random gets of present keys, values checked",
        run_random_read},
       {"exists", "exists checks, half of them for absent keys", run_exists},
+      {"fresh_read",
+       "random gets right after a load in the same handle (new store)",
+       run_fresh_read},
+      {"fresh_exists", "exists checks (half absent) after fresh_read",
+       run_fresh_exists},
       {"full_scan", "iterate every key in ascending order", run_full_scan},
       {"reverse_scan", "iterate every key in descending order",
        run_reverse_scan},
@@ -38,12 +43,25 @@ const std::vector<Workload>& all_workloads() {
       {"readers4", "4 reader threads while a writer commits", run_readers4},
       {"process_reader", "a reader in a second process while a writer commits",
        run_process_reader},
+      {"read_with_writer",
+       "random gets while a second handle commits an update every 500 reads",
+       run_read_with_writer},
       {"delete_autocommit",
        "random deletes of present keys, each its own "
        "transaction",
        run_delete_autocommit},
+      {"delete_txn5k", "5K random deletes in one transaction",
+       run_delete_txn5k},
+      {"delete_txn50k", "50K random deletes in one transaction",
+       run_delete_txn50k},
+      {"mixed_txn", "random updates and deletes, half each, one transaction",
+       run_mixed_txn},
       {"bulk_insert", "N keys in random order in one transaction, new store",
        run_bulk_insert},
+      {"bulk_seq",
+       "N keys bulk_key_%08d in order, 20 B values, one transaction, new "
+       "store",
+       run_bulk_seq},
       {"value64", "64 B values: sequential writes, then random reads",
        run_value64},
       {"value1k", "1 KiB values: sequential writes, then random reads",
@@ -82,7 +100,7 @@ Result Context::load() {
       db_->put(make_key(i), make_value(i, 0, cfg.value_size, &value));
     db_->commit();
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = n;
   db_.reset();
   disk_bytes = disk_usage(main_dir);
@@ -109,6 +127,29 @@ void Context::ensure_loaded() {
   }
 }
 
+// Creates and loads root/fresh on first use (see workload.h).
+Backend& Context::fresh_db() {
+  if (fresh_) return *fresh_;
+  fresh_ = open_scratch("fresh");
+  std::string value;
+  const uint64_t n = counts.fresh_keys;
+  for (uint64_t i = 0; i < n;) {
+    fresh_->begin();
+    const uint64_t end = std::min(n, i + counts.txn_size);
+    for (; i < end; ++i)
+      fresh_->put(make_key(i), make_value(i, 0, cfg.value_size, &value));
+    fresh_->commit();
+  }
+  return *fresh_;
+}
+
+void Context::drop_fresh() {
+  if (!fresh_) return;
+  fresh_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(root + "/fresh", ec);
+}
+
 // Opens a new, empty store in root/name.
 std::unique_ptr<Backend> Context::open_scratch(const std::string& name) {
   std::string dir = root + "/" + name;
@@ -124,13 +165,15 @@ static std::string one_field(std::string s) {
   return s;
 }
 
-// Sends r to the parent as one line: R name ops seconds ok skipped note.
+// Sends r to the parent as one line: R name ops seconds ok skipped note
+// latency (LatencyHistogram::encode, empty when not recorded) cpu_seconds.
 void Context::report(const Result& r) {
   if (!r.ok) all_ok = false;
   std::string line = "R\t" + r.name + "\t" + std::to_string(r.ops) + "\t" +
                      std::to_string(r.seconds) + "\t" + (r.ok ? "1" : "0") +
                      "\t" + (r.skipped ? "1" : "0") + "\t" + one_field(r.note) +
-                     "\n";
+                     "\t" + r.latency.encode() + "\t" +
+                     std::to_string(r.cpu_seconds) + "\n";
   (void)!write(results_fd_, line.data(), line.size());
 }
 

@@ -132,7 +132,7 @@ void readers_workload(Context& c, int threads) {
   std::this_thread::sleep_for(std::chrono::duration<double>(c.cfg.duration_s));
   stop = true;
   for (auto& th : pool) th.join();
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = ops;
   char note[96];
   std::snprintf(note, sizeof note, "writer %.0f commits/s",

@@ -18,6 +18,7 @@ Result random_reads(Backend& db, const std::string& name, uint64_t keys,
   Rng rng(seed);
   std::string got;
   Timer t;
+  Stopwatch lap;
   for (uint64_t op = 0; op < reads; ++op) {
     uint64_t i = rng.below(keys);
     const std::string key = make_key(i);
@@ -25,8 +26,9 @@ Result random_reads(Backend& db, const std::string& name, uint64_t keys,
       check.fail("key " + key + " not found");
     else if (!value_ok(i, key, size, got, op))
       check.fail("wrong value for " + key);
+    r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = reads;
   check.apply(&r);
   return r;
@@ -60,7 +62,7 @@ void value_size_workload(Context& c, const std::string& name, uint64_t n,
       for (; i < end; ++i) db->put(make_key(i), make_value(i, 0, size, &value));
       db->commit();
     }
-    w.seconds = t.seconds();
+    t.stop(&w);
     w.ops = n;
     c.report(w);
     c.report(random_reads(*db, name + "_read", n, n, size, 77));
@@ -93,12 +95,14 @@ void run_exists(Context& c) {
   const uint64_t keys = c.counts.keys;
   uint64_t expected = 0, found = 0;
   Timer t;
+  Stopwatch lap;
   for (uint64_t op = 0; op < c.counts.exists; ++op) {
     uint64_t i = rng.below(2 * keys);
     expected += i < keys;
     found += c.db().exists(make_key(i));
+    r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.exists;
   check.expect(found == expected, "found " + std::to_string(found) +
                                       " keys, expected " +
@@ -115,13 +119,16 @@ void run_update_autocommit(Context& c) {
   Rng rng(3);
   std::vector<uint64_t> done;
   std::string value;
+  done.reserve(c.counts.update_single);
   Timer t;
+  Stopwatch lap;
   for (uint64_t op = 0; op < c.counts.update_single; ++op) {
     uint64_t i = rng.below(c.counts.keys);
     c.db().put(make_key(i), make_value(i, 1, c.cfg.value_size, &value));
     done.push_back(i);
+    r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.update_single;
   expect_generation(c.db(), done, 1, c.cfg.value_size, &check);
   check.apply(&r);
@@ -136,15 +143,18 @@ void run_update_batch(Context& c) {
   Rng rng(4);
   std::vector<uint64_t> done;
   std::string value;
+  done.reserve(c.counts.update_batch);
   Timer t;
   c.db().begin();
+  Stopwatch lap;
   for (uint64_t op = 0; op < c.counts.update_batch; ++op) {
     uint64_t i = rng.below(c.counts.keys);
     c.db().put(make_key(i), make_value(i, 2, c.cfg.value_size, &value));
     done.push_back(i);
+    r.latency.record(lap.lap());
   }
   c.db().commit();
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.update_batch;
   expect_generation(c.db(), done, 2, c.cfg.value_size, &check);
   check.apply(&r);
@@ -161,8 +171,12 @@ void run_delete_autocommit(Context& c) {
   order.resize(c.counts.deletes);
   uint64_t existed = 0;
   Timer t;
-  for (uint64_t i : order) existed += c.db().del(make_key(i));
-  r.seconds = t.seconds();
+  Stopwatch lap;
+  for (uint64_t i : order) {
+    existed += c.db().del(make_key(i));
+    r.latency.record(lap.lap());
+  }
+  t.stop(&r);
   r.ops = order.size();
   check.expect(existed == order.size(), std::to_string(existed) + " of " +
                                             std::to_string(order.size()) +
@@ -182,6 +196,7 @@ void run_mixed(Context& c) {
   Rng rng(6);
   std::string value, got;
   Timer t;
+  Stopwatch lap;
   for (uint64_t op = 0; op < c.counts.mixed; ++op) {
     uint64_t i = rng.below(c.counts.keys);
     if (rng.below(100) < 80) {
@@ -191,8 +206,9 @@ void run_mixed(Context& c) {
     } else {
       c.db().put(make_key(i), make_value(i, 3, c.cfg.value_size, &value));
     }
+    r.latency.record(lap.lap());
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.mixed;
   check.apply(&r);
   c.report(r);
@@ -213,7 +229,7 @@ void run_bulk_insert(Context& c) {
     for (uint64_t i : order)
       db->put(make_key(i), make_value(i, 0, c.cfg.value_size, &value));
     db->commit();
-    r.seconds = t.seconds();
+    t.stop(&r);
     r.ops = order.size();
     uint64_t n =
         db->scan([](std::string_view, std::string_view) { return true; });

@@ -22,7 +22,7 @@ void run_full_scan(Context& c) {
     expect.advance();
     return true;
   });
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = n;
   check.expect(n == c.counts.keys, "scan saw " + std::to_string(n) + " keys");
   check.apply(&r);
@@ -49,7 +49,7 @@ void run_reverse_scan(Context& c) {
     if (i > 0) expect.retreat();
     return true;
   });
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = n;
   check.expect(n == keys, "reverse scan saw " + std::to_string(n) + " keys");
   check.apply(&r);
@@ -81,7 +81,7 @@ void run_prefix_scan(Context& c) {
       check.fail("prefix " + make_group_prefix(g) + " gave " +
                  std::to_string(n) + " keys");
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.prefix_scans;
   r.note = std::to_string(entries) + " entries";
   check.apply(&r);
@@ -111,7 +111,7 @@ void run_seek_range(Context& c) {
     if (n != std::min(len, keys - i))
       check.fail("range from " + make_key(i) + " gave " + std::to_string(n));
   }
-  r.seconds = t.seconds();
+  t.stop(&r);
   r.ops = c.counts.seeks;
   check.apply(&r);
   c.report(r);

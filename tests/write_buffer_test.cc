@@ -24,8 +24,9 @@ std::vector<std::string> Describe(WriteBuffer& buffer) {
   std::vector<std::string> out;
   for (const WriteBuffer::Put& put : buffer.Sorted()) {
     out.push_back(std::to_string(put.family->id) + ":" + put.key.ToString() +
-                  "=" + put.value.ToString() + "@" +
-                  std::to_string(put.expires));
+                  (put.erase ? std::string(" erased")
+                             : "=" + put.value.ToString() + "@" +
+                                   std::to_string(put.expires)));
   }
   return out;
 }
@@ -129,6 +130,64 @@ TEST(WriteBuffer, CountsItsMemoryAndReleasesFamiliesOnClear) {
   EXPECT_EQ(buffer.memory(), 0u);
   EXPECT_EQ(a.use_count(), 1);
   EXPECT_TRUE(buffer.Sorted().empty());
+}
+
+TEST(WriteBuffer, AnEraseAndAPutOfAKeyEndAsTheLastOne) {
+  auto a = Family(1);
+  auto b = Family(2);
+  WriteBuffer buffer;
+  buffer.Add(*a, "k", "1", 0);
+  buffer.AddErase(*a, "k");  // put, then erase: erased
+  buffer.AddErase(*a, "j");
+  buffer.Add(*a, "j", "2", 4);  // erase, then put: put
+  buffer.AddErase(*b, "k");     // another family's key is its own
+  buffer.AddErase(*a, "a");
+  EXPECT_EQ(Describe(buffer),
+            (std::vector<std::string>{"1:a erased", "1:j=2@4", "1:k erased",
+                                      "2:k erased"}));
+}
+
+TEST(WriteBuffer, FindTellsTheLastWriteOfAKey) {
+  auto a = Family(1);
+  auto b = Family(2);
+  WriteBuffer buffer;
+  int64_t expires = -1;
+  EXPECT_EQ(buffer.Find(*a, "k", &expires), WriteBuffer::Last::kNothing);
+  buffer.Add(*a, "k", "1", 0);
+  buffer.Add(*a, "t", "2", 77);
+  // The first Find indexes what is there; later adds are indexed as made.
+  EXPECT_EQ(buffer.Find(*a, "t", &expires), WriteBuffer::Last::kPut);
+  EXPECT_EQ(expires, 77);
+  EXPECT_EQ(buffer.Find(*b, "k", &expires), WriteBuffer::Last::kNothing);
+  buffer.AddErase(*a, "k");
+  EXPECT_EQ(buffer.Find(*a, "k", &expires), WriteBuffer::Last::kErase);
+  buffer.Add(*a, "k", "3", 5);
+  EXPECT_EQ(buffer.Find(*a, "k", &expires), WriteBuffer::Last::kPut);
+  EXPECT_EQ(expires, 5);
+  EXPECT_EQ(buffer.Find(*a, "absent", &expires), WriteBuffer::Last::kNothing);
+  // Enough keys to grow the index many times, in an order that sorts.
+  for (int i = 5000; i > 0; --i) {
+    if (i % 3 == 0)
+      buffer.AddErase(*b, "key" + std::to_string(i));
+    else
+      buffer.Add(*b, "key" + std::to_string(i), "v", i);
+  }
+  for (int i = 1; i <= 5000; ++i) {
+    const WriteBuffer::Last last =
+        buffer.Find(*b, "key" + std::to_string(i), &expires);
+    if (i % 3 == 0) {
+      ASSERT_EQ(last, WriteBuffer::Last::kErase) << i;
+    } else {
+      ASSERT_EQ(last, WriteBuffer::Last::kPut) << i;
+      ASSERT_EQ(expires, i);
+    }
+  }
+  // Sorted() reorders the entries; Find still answers, and Clear forgets.
+  EXPECT_EQ(buffer.Sorted().size(), 5002u);
+  EXPECT_EQ(buffer.Find(*a, "k", &expires), WriteBuffer::Last::kPut);
+  EXPECT_EQ(buffer.Find(*b, "key3", &expires), WriteBuffer::Last::kErase);
+  buffer.Clear();
+  EXPECT_EQ(buffer.Find(*a, "k", &expires), WriteBuffer::Last::kNothing);
 }
 
 }  // namespace

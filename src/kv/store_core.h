@@ -52,8 +52,9 @@ enum class CfStatement : int {
   kCount,
   kClear,
   kReplace,   // kPut for use inside a transaction (see WriteSorted)
-  kPutBatch,  // kPutBatchRows rows of kReplace in one statement
+  kPutBatch,  // kPutBatchRows new rows in one statement (appends only)
   kLastKey,   // the family's greatest key
+  kErase,     // an unconditional delete, for buffered erases (WriteSorted)
   kNumStatements
 };
 
@@ -403,13 +404,31 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // visible at commit.
   Status BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
                    int64_t expire_at_ms);
+  // A delete inside a write transaction: finds out whether `key` is live
+  // (in the buffer, else through a read, which needs no write and so does
+  // not dirty a page) and buffers an erase of its row, written out with
+  // the puts in key order. NotFound, with the row still erased, for an
+  // expired key.
+  Status BufferDelete(ColumnFamilyState& cf, Slice key);
+  // The pages of the write transaction's snapshot, for BufferDelete's
+  // lookups, while they are still what the transaction sees: until it
+  // writes anything to SQLite (rows, schema, page moves). nullptr once it
+  // has, or when pages cannot be read directly.
+  const engine::PageSnapshot* TxnPages();
+  // Notes that a write transaction has just begun (BEGIN IMMEDIATE ran).
+  void NoteWriteTxnBegun();
+  // Before the first buffered write of `cf` in a write transaction: fails
+  // if another connection dropped its table (a buffered write fails only
+  // when written out, when its error could no longer be told apart).
+  Status CheckFamilyForBuffering(ColumnFamilyState& cf);
   // Writes the buffered puts. On failure the transaction is rolled back
   // (the buffered puts cannot be told apart any more) and the error says so.
   Status FlushPending();
-  // Writes puts to one family, in ascending key order.
+  // Writes puts and erases to one family, in ascending key order (as
+  // WriteBuffer::Sorted hands them out).
   Status WriteSorted(ColumnFamilyState& cf,
                      std::span<const WriteBuffer::Put> puts);
-  // Writes one put through the single-row statement.
+  // Writes one put through the single-row statement, or one erase.
   Status WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put);
 
   // Opens a read transaction whose snapshot is known to match the current
@@ -484,8 +503,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // that pass when it has finished (see OnWalCommit).
   std::atomic<bool> ckpt_catch_up_{false};
   std::atomic<bool> catch_up_done_{false};
-  bool catch_up_asked_ = false;  // in this cycle; guarded by mu_
-  int synced_backfill_ = 0;      // WAL frames backfilled at our last sync
+  bool catch_up_asked_ = false;    // in this cycle; guarded by mu_
+  int catch_up_asked_frames_ = 0;  // the WAL's size when it was asked
+  int synced_backfill_ = 0;        // WAL frames backfilled at our last sync
   // Cleared for good when a background sync failed (RunBackgroundCheckpoint).
   std::atomic<bool> background_checkpoints_enabled_{true};
   int busy_timeout_ms_ = 0;
@@ -538,6 +558,14 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool memory_map_ = true;          // Options::memory_map
   engine::Statement root_stmt_;     // see RootPage
   std::string page_buf_;            // records that spill onto overflow pages
+  // The write transaction's snapshot (see TxnPages): taken in transaction
+  // txn_pages_serial_; valid while the counters of SQL writes are as they
+  // were at its BEGIN and txn_pages_stale_ is clear.
+  engine::PageSnapshot txn_pages_;
+  uint64_t txn_pages_serial_ = 0;
+  int64_t txn_changes_at_begin_ = 0;
+  uint64_t txn_expiry_indexes_at_begin_ = 0;
+  bool txn_pages_stale_ = false;  // a write the counters miss (page moves)
   std::shared_ptr<ColumnFamilyState> default_cf_;
   std::map<int64_t, std::weak_ptr<ColumnFamilyState>> families_;
   std::set<IteratorCore*> iterators_;
