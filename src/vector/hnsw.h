@@ -73,11 +73,14 @@ class Hnsw {
   size_t MaxLinks(int level) const noexcept { return level == 0 ? m0_ : m_; }
   int RandomLevel();
   uint32_t AllocateSlot(int level);
-  // Greedy descent on one layer towards the code `target`.
-  uint32_t Greedy(const PreparedQuery& q, uint32_t ep, int level) const;
-  // The ef nearest nodes to q on `level` (all nodes, tombstones too).
+  // Greedy descent on one layer towards q, never stepping on `exclude`.
+  uint32_t Greedy(const PreparedQuery& q, uint32_t ep, int level,
+                  uint32_t exclude) const;
+  // The ef nearest nodes to q on `level` (all nodes, tombstones too, but
+  // never `exclude`, which must not be ep).
   std::vector<Neighbor> SearchLayer(const PreparedQuery& q, uint32_t ep,
-                                    size_t ef, int level) const;
+                                    size_t ef, int level,
+                                    uint32_t exclude) const;
   // The heuristic neighbour selection of the paper (keep a candidate only
   // if it is nearer to the base than to every one already kept).
   void SelectNeighbors(std::vector<Neighbor>* candidates, size_t m) const;
