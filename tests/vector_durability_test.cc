@@ -24,6 +24,7 @@
 #include "snkv/snkv.h"
 #include "test_util.h"
 #include "tools/vec_worker_model.h"
+#include "vector/sidecar.h"
 
 namespace {
 
@@ -254,7 +255,7 @@ TEST_F(Sidecar, MissingMeansRebuild) {
 
 TEST_F(Sidecar, TruncatedOrFlippedMeansRebuild) {
   const std::string good = snkv::test::ReadFile(Side());
-  for (size_t cut : {size_t{0}, size_t{10}, size_t{95}, good.size() / 2, good.size() - 1}) {
+  for (size_t cut : {size_t{0}, size_t{10}, size_t{103}, good.size() / 2, good.size() - 1}) {
     snkv::test::WriteFile(Side(), good.substr(0, cut));
     EXPECT_FALSE(ReopenAndCheck()) << cut;
   }
@@ -270,28 +271,47 @@ TEST_F(Sidecar, TruncatedOrFlippedMeansRebuild) {
   EXPECT_FALSE(ReopenAndCheck());
 }
 
-// A sidecar whose checksums are right but whose content lies (hostile
-// file): counts and links beyond the data must be refused, not trusted.
+// A sidecar whose checksums are right but whose content lies (a hostile
+// file): counts and links that do not fit are refused, never trusted.
 TEST_F(Sidecar, HostileContentIsRefused) {
   const std::string good = snkv::test::ReadFile(Side());
-  constexpr size_t kHeader = 96;
-  auto reseal = [&](std::string body) {
-    std::string file = good.substr(0, kHeader);
-    const uint64_t len = body.size();
-    std::memcpy(file.data() + 72, &len, 8);
-    // Recompute both checksums with the store's own function by letting a
-    // valid save produce them is not possible here; instead use the test
-    // hook below.
-    return file + body;
+  constexpr size_t kHeader = 104, kBody = kHeader;
+  // Rewrites the checksums so that only the content checks can object.
+  auto reseal = [&](std::string file) {
+    const uint64_t len = file.size() - kHeader;
+    std::memcpy(file.data() + 80, &len, 8);
+    const uint64_t body_sum = snkv::vector::Checksum64(file.data() + kHeader, len);
+    std::memcpy(file.data() + 88, &body_sum, 8);
+    const uint64_t head_sum = snkv::vector::Checksum64(file.data(), kHeader - 8);
+    std::memcpy(file.data() + 96, &head_sum, 8);
+    return file;
   };
-  (void)reseal;
-  // Header fields: a huge body length or slot count fails before any
-  // allocation (the header checksum catches the edit).
-  std::string bad = good;
-  const uint64_t huge = ~0ull;
-  std::memcpy(bad.data() + 72, &huge, 8);
-  snkv::test::WriteFile(Side(), bad);
-  EXPECT_FALSE(ReopenAndCheck());
+  // The untouched file resealed is still good (the offsets are right).
+  snkv::test::WriteFile(Side(), reseal(good));
+  EXPECT_TRUE(ReopenAndCheck());
+  auto patch = [&](size_t at, auto value) {
+    std::string bad = good;
+    std::memcpy(bad.data() + at, &value, sizeof value);
+    return reseal(bad);
+  };
+  const size_t slot0 = kBody + 32;                 // after m, slots, entry, level, live
+  const size_t links0 = slot0 + 2 + kDim * 4;      // level, deleted, code
+  const std::vector<std::string> hostile = {
+      patch(kBody + 8, uint64_t{1} << 40),          // absurd slot count
+      patch(kBody + 8, uint64_t{301}),              // one slot more than present
+      patch(kBody + 16, uint32_t{100000}),          // entry point beyond the slots
+      patch(kBody + 20, int32_t{40}),               // max level out of range
+      patch(kBody + 24, uint64_t{7}),               // live count that disagrees
+      patch(slot0, uint8_t{200}),                   // node level out of range
+      patch(links0, uint32_t{1000}),                // more links than fit
+      patch(links0 + 4, uint32_t{999999}),          // a link to no slot
+      patch(kBody, uint64_t{3}),                    // other connectivity
+      reseal(good.substr(0, good.size() - 5)),      // cut mid-record
+  };
+  for (size_t i = 0; i < hostile.size(); ++i) {
+    snkv::test::WriteFile(Side(), hostile[i]);
+    EXPECT_FALSE(ReopenAndCheck()) << i;
+  }
 }
 
 TEST_F(Sidecar, ForeignOrStaleMeansRebuildOrCatchUp) {
@@ -329,13 +349,58 @@ TEST_F(Sidecar, ForeignOrStaleMeansRebuildOrCatchUp) {
     EXPECT_EQ(Top1(vs, vecmodel::VecOf(777, kDim)), "late");
     EXPECT_EQ(Top1(vs, vecmodel::VecOf(0, kDim)), "k0");
   }
-  // Ahead of the database (the file was replaced by an older copy): the
-  // sidecar's stamp is newer than the log head, so it is not trusted.
-  const std::string db_before = snkv::test::ReadFile(path_);
+}
+
+// The database went back in time (restored from an older copy) while the
+// sidecar stayed: its stamp is ahead of the log head, so it is not trusted.
+TEST_F(Sidecar, AheadOfTheDatabaseMeansRebuild) {
+  // Copy the files of the 300-key state aside, add a key (the sidecar now
+  // stamps one more change), then put the old database back.
+  const std::string db = snkv::test::ReadFile(path_);
+  const std::string wal = snkv::test::ReadFile(path_ + "-wal");
   {
     VectorStore vs;
     ASSERT_TRUE(VectorStore::Open(path_, Opts(), &vs).ok());
+    ASSERT_TRUE(vs.Put("extra", "v", vecmodel::VecOf(31337, kDim)).ok());
   }
+  snkv::test::WriteFile(path_, db);
+  snkv::test::WriteFile(path_ + "-wal", wal);
+  unlink((path_ + "-shm").c_str());
+  EXPECT_FALSE(ReopenAndCheck());
+  VectorStore vs;
+  ASSERT_TRUE(VectorStore::Open(path_, Opts(), &vs).ok());
+  EXPECT_NE(Top1(vs, vecmodel::VecOf(31337, kDim)), "extra");
+}
+
+// Same, but the restored database is written again up to the sidecar's
+// sequence number with other data: the nonce tells the histories apart.
+TEST_F(Sidecar, SameSequenceOtherHistoryMeansRebuild) {
+  const std::string db = snkv::test::ReadFile(path_);
+  const std::string wal = snkv::test::ReadFile(path_ + "-wal");
+  {
+    VectorStore vs;
+    ASSERT_TRUE(VectorStore::Open(path_, Opts(), &vs).ok());
+    ASSERT_TRUE(vs.Put("extra", "v", vecmodel::VecOf(31337, kDim)).ok());
+  }
+  const std::string side = snkv::test::ReadFile(Side());
+  snkv::test::WriteFile(path_, db);
+  snkv::test::WriteFile(path_ + "-wal", wal);
+  unlink((path_ + "-shm").c_str());
+  {
+    VectorStore vs;
+    VectorOptions o = Opts();
+    o.sidecar = false;
+    ASSERT_TRUE(VectorStore::Open(path_, o, &vs).ok());
+    ASSERT_TRUE(vs.Put("other", "v", vecmodel::VecOf(4242, kDim)).ok());
+  }
+  snkv::test::WriteFile(Side(), side);  // stamped with the same seq
+  VectorStore vs;
+  ASSERT_TRUE(VectorStore::Open(path_, Opts(), &vs).ok());
+  VectorStats st;
+  ASSERT_TRUE(vs.GetStats(&st).ok());
+  EXPECT_FALSE(st.loaded_from_sidecar);
+  EXPECT_EQ(Top1(vs, vecmodel::VecOf(4242, kDim)), "other");
+  EXPECT_NE(Top1(vs, vecmodel::VecOf(31337, kDim)), "extra");
 }
 
 // --- crash ---------------------------------------------------------------

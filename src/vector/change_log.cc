@@ -46,10 +46,12 @@ Status Trim(ColumnFamily& log, uint64_t below) {
 
 }  // namespace
 
-Status AppendChange(ColumnFamily& log, uint64_t seq,
+Status AppendChange(ColumnFamily& log, const LogPosition& at,
                     const std::vector<std::string>& keys) {
+  const uint64_t seq = at.seq;
   std::string entry;
   ByteWriter w(&entry);
+  w.Put(at.nonce);
   for (const std::string& k : keys) w.PutString(k);
   Status s = log.Put(SeqKey(seq), entry);
   if (!s.ok()) return s;
@@ -78,6 +80,8 @@ Status ReadChanges(ColumnFamily& log, uint64_t first, uint64_t last,
     }
     ++expect;
     ByteReader r(it.value().data(), it.value().size());
+    uint64_t nonce;
+    if (!r.Get(&nonce)) return Status::Corrupt("bad vector change-log entry");
     while (r.left() > 0) {
       std::string k;
       if (!r.GetString(&k)) return Status::Corrupt("bad vector change-log entry");
@@ -86,6 +90,15 @@ Status ReadChanges(ColumnFamily& log, uint64_t first, uint64_t last,
   }
   if (!it.status().ok()) return it.status();
   if (expect != last + 1) *gap = true;
+  return Status::OK();
+}
+
+Status EntryNonce(ColumnFamily& log, uint64_t seq, uint64_t* nonce) {
+  std::string entry;
+  Status s = log.Get(SeqKey(seq), &entry);
+  if (!s.ok()) return s;
+  ByteReader r(entry.data(), entry.size());
+  if (!r.Get(nonce)) return Status::Corrupt("bad vector change-log entry");
   return Status::OK();
 }
 

@@ -2,8 +2,9 @@
 // handles can bring their in-memory index up to date without a rebuild.
 //
 // One entry per write transaction in _snkv_vec_log_: key = sequence number
-// (8 bytes big-endian, so entries sort by number), value = the changed keys
-// (u32 length + bytes each). The sequence number of the newest entry is also
+// (8 bytes big-endian, so entries sort by number), value = the writer's
+// nonce (u64, see LogPosition) then the changed keys (u32 length + bytes
+// each). The sequence number of the newest entry is also
 // kept as `seq` in _snkv_vec_meta_, the one value a handle reads before a
 // search to learn whether anything changed. Entry, tables and seq are
 // written in the writer's transaction.
@@ -23,16 +24,20 @@
 #include <vector>
 
 #include "snkv/store.h"
+#include "vector/tables.h"
 
 namespace snkv::vector {
 
 inline constexpr uint64_t kKeepEntries = 10000;
 inline constexpr uint64_t kTrimEvery = 256;
 
-// Writes entry `seq` naming `keys` (inside the caller's transaction), and
+// Writes entry `at` naming `keys` (inside the caller's transaction), and
 // trims old entries when due.
-Status AppendChange(ColumnFamily& log, uint64_t seq,
+Status AppendChange(ColumnFamily& log, const LogPosition& at,
                     const std::vector<std::string>& keys);
+
+// The nonce of entry `seq`; NotFound if it was trimmed or never written.
+Status EntryNonce(ColumnFamily& log, uint64_t seq, uint64_t* nonce);
 
 // Collects the keys of entries first..last (inclusive), deduplicated.
 // *gap is set when entry `first` no longer exists (trimmed): the caller

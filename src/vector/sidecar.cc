@@ -17,7 +17,7 @@ namespace {
 
 constexpr char kMagic[8] = {'S', 'N', 'K', 'V', 'V', 'E', 'C', '\0'};
 constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderSize = 8 + 4 * 6 + 32 + 8 * 3 + 8;
+constexpr size_t kHeaderSize = 8 + 4 * 6 + 32 + 8 * 4 + 8;
 
 // Closes a file descriptor on scope exit.
 struct Fd {
@@ -44,7 +44,7 @@ bool WriteAll(int fd, const char* p, size_t n) {
   return true;
 }
 
-void PutHeader(std::string* out, const StoredConfig& c, uint64_t seq,
+void PutHeader(std::string* out, const StoredConfig& c, const LogPosition& at,
                uint64_t body_len, uint64_t body_sum) {
   ByteWriter w(out);
   w.PutBytes(kMagic, 8);
@@ -57,7 +57,8 @@ void PutHeader(std::string* out, const StoredConfig& c, uint64_t seq,
   std::string uuid = c.uuid;
   uuid.resize(32, '\0');
   w.PutBytes(uuid.data(), 32);
-  w.Put(seq);
+  w.Put(at.seq);
+  w.Put(at.nonce);
   w.Put(body_len);
   w.Put(body_sum);
   w.Put(Checksum64(out->data(), out->size()));
@@ -89,13 +90,13 @@ uint64_t Checksum64(const void* data, size_t n) {
 }
 
 Status SaveSidecar(const std::string& path, const StoredConfig& config,
-                   uint64_t seq, const VectorIndex& index) {
+                   const LogPosition& at, const VectorIndex& index) {
   std::string body;
   body.reserve(index.capacity() * (index.codec().code_size() + 200));
   ByteWriter w(&body);
   index.Serialize(&w);
   std::string header;
-  PutHeader(&header, config, seq, body.size(), Checksum64(body.data(), body.size()));
+  PutHeader(&header, config, at, body.size(), Checksum64(body.data(), body.size()));
 
   const std::string tmp = path + ".tmp";
   {
@@ -124,7 +125,7 @@ Status SaveSidecar(const std::string& path, const StoredConfig& config,
 }
 
 bool LoadSidecar(const std::string& path, const StoredConfig& config,
-                 VectorIndex* index, uint64_t* seq, std::string* why) {
+                 VectorIndex* index, LogPosition* at, std::string* why) {
   index->Clear();
   Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -152,12 +153,13 @@ bool LoadSidecar(const std::string& path, const StoredConfig& config,
     got += static_cast<size_t>(r);
   }
   std::string want;
-  PutHeader(&want, config, 0, 0, 0);  // to compare the config part
+  PutHeader(&want, config, LogPosition(), 0, 0);  // to compare the config part
   ByteReader r(bytes.data(), bytes.size());
   uint64_t body_len, body_sum, header_sum;
   std::string_view fixed;
   r.View(8 + 4 * 6 + 32, &fixed);
-  r.Get(seq);
+  r.Get(&at->seq);
+  r.Get(&at->nonce);
   r.Get(&body_len);
   r.Get(&body_sum);
   r.Get(&header_sum);

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -74,7 +75,8 @@ Status WriteConfig(ColumnFamily& meta, const StoredConfig& c) {
   }
   Status s = meta.Put("uuid", c.uuid);
   if (!s.ok()) return s;
-  return meta.Put("seq", "0");
+  std::random_device rd;
+  return meta.Put("seq", "0 " + std::to_string((uint64_t{rd()} << 32) | rd()));
 }
 
 }  // namespace
@@ -175,17 +177,23 @@ Status VectorTables::Drop(Store* store) {
   return Status::OK();
 }
 
-Status VectorTables::ReadSeq(uint64_t* seq) {
-  int64_t v = 0;
-  Status s = ReadInt(meta_, "seq", &v);
+Status VectorTables::ReadHead(LogPosition* head) {
+  std::string text;
+  Status s = meta_.Get("seq", &text);
   if (!s.ok()) return s;
-  if (v < 0) return Status::Corrupt("vector change-log head is negative");
-  *seq = static_cast<uint64_t>(v);
+  unsigned long long seq = 0, nonce = 0;
+  int used = 0;
+  if (std::sscanf(text.c_str(), "%llu %llu%n", &seq, &nonce, &used) != 2 ||
+      static_cast<size_t>(used) != text.size()) {
+    return Status::Corrupt("vector change-log head is damaged");
+  }
+  head->seq = seq;
+  head->nonce = nonce;
   return Status::OK();
 }
 
-Status VectorTables::WriteSeq(uint64_t seq) {
-  return meta_.Put("seq", std::to_string(seq));
+Status VectorTables::WriteHead(const LogPosition& head) {
+  return meta_.Put("seq", std::to_string(head.seq) + " " + std::to_string(head.nonce));
 }
 
 }  // namespace snkv::vector

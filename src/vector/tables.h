@@ -5,7 +5,7 @@
 //                    never), dim float32 (little-endian). The source of truth.
 //   _snkv_vec_meta_  config: dim, space, dtype, connectivity, expansion_add,
 //                    expansion_search, uuid (store identity), seq (the
-//                    change-log head), as decimal text / hex.
+//                    change-log head: "<seq> <nonce>"), as decimal text.
 //   _snkv_vec_tags_  key -> JSON metadata; created by the first metadata
 //                    write (its existence is KVVecStats.has_metadata).
 //   _snkv_vec_log_   change log, see change_log.h.
@@ -30,6 +30,16 @@ inline constexpr std::string_view kVecCf = "_snkv_vec_";
 inline constexpr std::string_view kMetaCf = "_snkv_vec_meta_";
 inline constexpr std::string_view kTagsCf = "_snkv_vec_tags_";
 inline constexpr std::string_view kLogCf = "_snkv_vec_log_";
+
+// A position in the change log: the sequence number of the newest entry
+// and that entry's nonce, a random number drawn by its writer. The nonce
+// tells apart two histories that reached the same number (a database
+// restored from an older copy and written again).
+struct LogPosition {
+  uint64_t seq = 0;
+  uint64_t nonce = 0;
+  friend bool operator==(const LogPosition&, const LogPosition&) = default;
+};
 
 struct StoredConfig {
   int dim = 0;
@@ -57,9 +67,9 @@ class VectorTables {
   // Drops all four tables.
   Status Drop(Store* store);
 
-  // The change-log head (0 for a new index). NotFound once dropped.
-  Status ReadSeq(uint64_t* seq);
-  Status WriteSeq(uint64_t seq);
+  // The change-log head (seq 0 for a new index). NotFound once dropped.
+  Status ReadHead(LogPosition* head);
+  Status WriteHead(const LogPosition& head);
   // Creates the metadata table inside the caller's write transaction.
   Status EnsureTags(Store* store);
   // Re-checks whether another handle created the metadata table.

@@ -111,21 +111,28 @@ Status VectorStoreImpl::Open(const std::string& path,
   if (created) return Status::OK();
 
   std::lock_guard<std::mutex> lock(store_mu_);
-  if (sidecar_) {
-    uint64_t side_seq = 0, db_seq = 0;
-    std::string why;
-    s = tables_.ReadSeq(&db_seq);
-    if (s.ok() && vector::LoadSidecar(vector::SidecarPath(path), config_,
-                                      index_.get(), &side_seq, &why) &&
-        side_seq <= db_seq) {
-      seen_seq_ = side_seq;
-      saved_seq_ = side_seq;
+  vector::LogPosition head, side;
+  std::string why;
+  s = tables_.ReadHead(&head);
+  if (s.ok() && sidecar_ &&
+      vector::LoadSidecar(vector::SidecarPath(path), config_, index_.get(), &side, &why)) {
+    // Usable if it is at the head, or at a position the log still holds
+    // (same nonce) from where the log brings it up to date.
+    bool usable = side == head;
+    if (!usable && side.seq < head.seq && side.seq > 0) {
+      uint64_t nonce = 0;
+      usable = vector::EntryNonce(tables_.log(), side.seq, &nonce).ok() &&
+               nonce == side.nonce;
+    }
+    if (usable) {
+      seen_ = side;
+      saved_ = side;
       loaded_from_sidecar_ = true;
       s = CatchUp();  // rebuilds by itself when the log has a gap
     } else {
-      s = s.ok() ? Rebuild() : s;
+      s = Rebuild();
     }
-  } else {
+  } else if (s.ok()) {
     s = Rebuild();
   }
   if (!s.ok()) {
@@ -182,8 +189,8 @@ Status VectorStoreImpl::Rebuild() {
   Status s = store_.BeginTransaction(TxnMode::kRead, &txn);
   if (!s.ok()) return s;
   tables_.RefreshTags(&store_);
-  uint64_t seq = 0;
-  s = tables_.ReadSeq(&seq);
+  vector::LogPosition head;
+  s = tables_.ReadHead(&head);
   if (!s.ok()) return s;
   Iterator tags;
   if (tables_.tags()) {
@@ -209,14 +216,14 @@ Status VectorStoreImpl::Rebuild() {
     index_->Upsert(it.key().view(), v.data(), expires, std::move(meta));
   }
   if (!it.status().ok()) return it.status();
-  seen_seq_ = seq;
+  seen_ = head;
   return txn.Commit();
 }
 
 Status VectorStoreImpl::CatchUp() {
   if (dropped_) return Status::OK();
-  uint64_t head = 0;
-  Status s = tables_.ReadSeq(&head);
+  vector::LogPosition head;
+  Status s = tables_.ReadHead(&head);
   if (!s.ok()) {
     // Another handle may have dropped the index.
     ColumnFamily probe;
@@ -228,20 +235,34 @@ Status VectorStoreImpl::CatchUp() {
     }
     return s;
   }
-  if (head == seen_seq_) return Status::OK();  // the common, cheap case
-  if (head < seen_seq_) return Rebuild();      // the file went back in time
+  if (head == seen_) return Status::OK();  // the common, cheap case
+  // The file went back in time, or another history reached our number.
+  if (head.seq <= seen_.seq) return Rebuild();
 
   std::vector<Change> changes;
   {
     Transaction txn;
     s = store_.BeginTransaction(TxnMode::kRead, &txn);
     if (!s.ok()) return s;
-    s = tables_.ReadSeq(&head);
+    s = tables_.ReadHead(&head);
     if (!s.ok()) return s;
     tables_.RefreshTags(&store_);
-    std::vector<std::string> keys;
+    // The entry at our position must still carry our nonce, else the log
+    // describes another history.
+    uint64_t nonce = 0;
     bool gap = false;
-    s = vector::ReadChanges(tables_.log(), seen_seq_ + 1, head, &keys, &gap);
+    if (seen_.seq > 0) {
+      s = vector::EntryNonce(tables_.log(), seen_.seq, &nonce);
+      if (s.IsNotFound()) {
+        gap = true;
+      } else if (!s.ok()) {
+        return s;
+      } else {
+        gap = nonce != seen_.nonce;
+      }
+    }
+    std::vector<std::string> keys;
+    if (!gap) s = vector::ReadChanges(tables_.log(), seen_.seq + 1, head.seq, &keys, &gap);
     if (!s.ok()) return s;
     if (gap) {
       (void)txn.Commit();
@@ -263,7 +284,7 @@ Status VectorStoreImpl::CatchUp() {
       index_->Upsert(c.key, c.vec.data(), c.expires, std::move(c.metadata));
     }
   }
-  seen_seq_ = head;
+  seen_ = head;
   return Status::OK();
 }
 
@@ -272,15 +293,17 @@ Status VectorStoreImpl::WriteChanges(std::vector<Change>* changes, Body&& body) 
   Transaction txn;
   Status s = store_.BeginTransaction(TxnMode::kWrite, &txn);
   if (!s.ok()) return s;
-  uint64_t seq = 0;
-  s = tables_.ReadSeq(&seq);
+  vector::LogPosition before;
+  const vector::LogPosition after{0, nonce_rng_()};
+  s = tables_.ReadHead(&before);
   if (s.ok()) s = body();
   if (s.ok() && !changes->empty()) {
     std::vector<std::string> keys;
     keys.reserve(changes->size());
     for (const Change& c : *changes) keys.push_back(c.key);
-    s = vector::AppendChange(tables_.log(), seq + 1, keys);
-    if (s.ok()) s = tables_.WriteSeq(seq + 1);
+    const vector::LogPosition next{before.seq + 1, after.nonce};
+    s = vector::AppendChange(tables_.log(), next, keys);
+    if (s.ok()) s = tables_.WriteHead(next);
   }
   if (s.ok()) s = txn.Commit();
   if (!s.ok()) {
@@ -290,7 +313,7 @@ Status VectorStoreImpl::WriteChanges(std::vector<Change>* changes, Body&& body) 
     return s;
   }
   if (changes->empty()) return Status::OK();
-  if (seq != seen_seq_) return CatchUp();  // others wrote in between
+  if (before != seen_) return CatchUp();  // others wrote in between
   std::unique_lock<std::shared_mutex> lock(index_mu_);
   for (Change& c : *changes) {
     if (c.remove) {
@@ -299,7 +322,7 @@ Status VectorStoreImpl::WriteChanges(std::vector<Change>* changes, Body&& body) 
       index_->Upsert(c.key, c.vec.data(), c.expires, std::move(c.metadata));
     }
   }
-  seen_seq_ = seq + 1;
+  seen_ = {before.seq + 1, after.nonce};
   return Status::OK();
 }
 
@@ -646,10 +669,10 @@ Status VectorStoreImpl::SaveSidecar() {
   if (!sidecar_ || dropped_) return Status::OK();
   Status s = CatchUp();
   if (!s.ok()) return Record(s);
-  if (dropped_ || saved_seq_ == seen_seq_) return Status::OK();
+  if (dropped_ || saved_ == seen_) return Status::OK();
   std::shared_lock<std::shared_mutex> ilock(index_mu_);
-  s = vector::SaveSidecar(vector::SidecarPath(path_), config_, seen_seq_, *index_);
-  if (s.ok()) saved_seq_ = seen_seq_;
+  s = vector::SaveSidecar(vector::SidecarPath(path_), config_, seen_, *index_);
+  if (s.ok()) saved_ = seen_;
   return Record(s);
 }
 

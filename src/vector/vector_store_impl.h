@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -90,8 +91,9 @@ class VectorStoreImpl {
   bool loaded_from_sidecar_ = false;
   bool dropped_ = false;
   int ef_search_ = 64;
-  uint64_t seen_seq_ = 0;       // change-log position the index reflects
-  uint64_t saved_seq_ = UINT64_MAX;  // stamp of the sidecar on disk
+  vector::LogPosition seen_;              // what the index reflects
+  std::optional<vector::LogPosition> saved_;  // stamp of the sidecar on disk
+  std::mt19937_64 nonce_rng_{std::random_device{}()};
 
   mutable std::mutex store_mu_;
   mutable std::shared_mutex index_mu_;
