@@ -76,7 +76,9 @@ struct VectorItem {
 
 // Decides whether an item may appear in a search's results. metadata is
 // null when the item has none. Called during the graph walk, possibly more
-// than once per search, from the searching thread.
+// than once per search, from the searching thread, while the index is
+// locked for reading: it must not call this VectorStore (a writer waiting
+// for the index would deadlock with it).
 using VectorFilter = std::function<bool(Slice key, const Slice* metadata)>;
 
 struct SearchOptions {
