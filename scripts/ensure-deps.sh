@@ -12,6 +12,8 @@ packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev
 packages+=(clang clang-14 libclang-rt-14-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
+  # bench/vector: the vector store's peers and data set
+  packages+=(libhnswlib-dev libfaiss-dev zlib1g-dev dataset-fashion-mnist)
 fi
 
 missing=()
