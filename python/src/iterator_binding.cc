@@ -1,0 +1,86 @@
+// The Python class snkv.Iterator over PyIterator.
+#include "py_iterator.h"
+
+namespace snkv::python {
+
+namespace py = pybind11;
+
+void RegisterIterator(py::module_& m) {
+  py::class_<PyIterator>(
+      m, "Iterator",
+      "An ordered cursor over one column family, made by iterator() and its "
+      "siblings on a KVStore or ColumnFamily.\n\n"
+      "Iterate it with `for key, value in it` (rows come as (bytes, bytes) "
+      "tuples, ascending or, for a reverse iterator, descending) or move it "
+      "by hand with first/last/seek/next/prev and read eof/key/value/item(). "
+      "A new iterator starts at its first key (last, if reverse); a prefix "
+      "iterator never leaves its prefix, also after seek(). Expired keys "
+      "are skipped. Use it as a context manager, or call close(), to "
+      "release its cursor early; closing the store invalidates it.")
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__", &PyIterator::NextItem,
+           "The row at the position as (key, value); then moves on in the "
+           "iterator's direction. StopIteration at the end.")
+      .def(
+          "first",
+          [](py::object self) {
+            self.cast<PyIterator&>().First();
+            return self;
+          },
+          "Moves to the smallest key (within the prefix). Returns self.")
+      .def(
+          "last",
+          [](py::object self) {
+            self.cast<PyIterator&>().Last();
+            return self;
+          },
+          "Moves to the largest key (within the prefix). Returns self.")
+      .def(
+          "seek",
+          [](py::object self, py::handle key) {
+            self.cast<PyIterator&>().Seek(key);
+            return self;
+          },
+          py::arg("key"),
+          "Moves to the first key >= key (a reverse iterator: the last key "
+          "<= key), in O(log n), never outside the prefix: a target below "
+          "it lands on the prefix's first key, one past it at eof. Returns "
+          "self, so `it.seek(k).key` works.")
+      .def(
+          "next",
+          [](py::object self) {
+            self.cast<PyIterator&>().StepNext();
+            return self;
+          },
+          "Moves to the next larger key (on any iterator; at eof it stays "
+          "there). Returns self.")
+      .def(
+          "prev",
+          [](py::object self) {
+            self.cast<PyIterator&>().StepPrev();
+            return self;
+          },
+          "Moves to the next smaller key (on any iterator; at eof it stays "
+          "there). Returns self.")
+      .def_property_readonly("eof", &PyIterator::Eof,
+                             "True when the iterator is past its last key.")
+      .def_property_readonly("key", &PyIterator::Key,
+                             "The current key as bytes; snkv.Error at eof.")
+      .def_property_readonly("value", &PyIterator::Value,
+                             "The current value as bytes; snkv.Error at eof.")
+      .def("item", &PyIterator::Item,
+           "The current (key, value) tuple; snkv.Error at eof.")
+      .def_property_readonly("reverse", &PyIterator::reverse,
+                             "True for a reverse (descending) iterator.")
+      .def_property_readonly("closed", &PyIterator::closed,
+                             "True once close() was called.")
+      .def("close", &PyIterator::Close,
+           "Releases the cursor (and the read snapshot it may hold). Any "
+           "later use raises snkv.Error; closing again does nothing.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def(
+          "__exit__", [](PyIterator& self, py::args) { self.Close(); },
+          "Closes the iterator.");
+}
+
+}  // namespace snkv::python
