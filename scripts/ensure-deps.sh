@@ -6,8 +6,13 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev
           libsodium-dev libgtest-dev)
+# The Python package (python/) and its tests, on Debian's /usr/bin/python3.
+packages+=(python3-dev pybind11-dev python3-numpy python3-pytest
+           python3-hypothesis)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
+  # Peers of the Python benchmark (bench/python/).
+  packages+=(python3-diskcache python3-sqlitedict python3-lmdb python3-plyvel)
 fi
 
 missing=()

@@ -41,7 +41,7 @@ def _ops(db, rounds):
 
 
 def test_calls_do_not_leak(tmp_path):
-    db = snkv.KVStore(str(tmp_path / "l.db"))
+    db = snkv.KVStore(str(tmp_path / "l.db"), sync_level=snkv.SYNC_OFF)
     _ops(db, 20)  # warm up caches and pools
     gc.collect()
     tracemalloc.start()
@@ -59,7 +59,8 @@ def test_calls_do_not_leak(tmp_path):
 
 def _cycles(path, n):
     for i in range(n):
-        with snkv.KVStore(path if i % 2 else None) as db:
+        with snkv.KVStore(path if i % 2 else None,
+                          sync_level=snkv.SYNC_OFF) as db:
             db["k"] = "v"
             cf = db.default_column_family()
             it = db.iterator()

@@ -83,8 +83,10 @@ def test_sync_and_integrity(db):
 def test_integrity_check_finds_damage(tmp_path):
     p = str(tmp_path / "bad.db")
     with snkv.KVStore(p, journal_mode=snkv.JOURNAL_DELETE) as db:
+        db.begin(write=True)
         for i in range(3000):
             db[f"key{i:06d}"] = os.urandom(200)
+        db.commit()
     size = os.path.getsize(p)
     with open(p, "r+b") as f:  # scribble over interior pages
         for off in range(8 * 4096, size - 4096, 16 * 4096):
