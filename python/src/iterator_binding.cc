@@ -5,8 +5,39 @@ namespace snkv::python {
 
 namespace py = pybind11;
 
+namespace {
+
+// tp_iternext for Iterator, called by `for` loops and next() directly.
+// pybind11's generic method dispatch (argument conversion, overload
+// resolution, StopIteration as a C++ exception) cost more than handing out
+// a batched row; this reaches the C++ object directly and signals the end
+// by returning NULL with no exception set, as the protocol allows.
+PyObject* FastIterNext(PyObject* self) {
+  try {
+    auto* inst = reinterpret_cast<py::detail::instance*>(self);
+    PyIterator* it =
+        inst->simple_layout
+            ? static_cast<PyIterator*>(inst->simple_value_holder[0])
+            : py::cast<PyIterator*>(py::handle(self));
+    if (it == nullptr) {
+      PyErr_SetString(PyExc_TypeError, "uninitialised snkv.Iterator");
+      return nullptr;
+    }
+    return it->NextOrNull().release().ptr();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 void RegisterIterator(py::module_& m) {
-  py::class_<PyIterator>(
+  py::class_<PyIterator> cls(
       m, "Iterator",
       "An ordered cursor over one column family, made by iterator() and its "
       "siblings on a KVStore or ColumnFamily.\n\n"
@@ -16,8 +47,8 @@ void RegisterIterator(py::module_& m) {
       "A new iterator starts at its first key (last, if reverse); a prefix "
       "iterator never leaves its prefix, also after seek(). Expired keys "
       "are skipped. Use it as a context manager, or call close(), to "
-      "release its cursor early; closing the store invalidates it.")
-      .def("__iter__", [](py::object self) { return self; })
+      "release its cursor early; closing the store invalidates it.");
+  cls.def("__iter__", [](py::object self) { return self; })
       .def("__next__", &PyIterator::NextItem,
            "The row at the position as (key, value); then moves on in the "
            "iterator's direction. StopIteration at the end.")
@@ -81,6 +112,7 @@ void RegisterIterator(py::module_& m) {
       .def(
           "__exit__", [](PyIterator& self, py::args) { self.Close(); },
           "Closes the iterator.");
+  reinterpret_cast<PyTypeObject*>(cls.ptr())->tp_iternext = &FastIterNext;
 }
 
 }  // namespace snkv::python

@@ -126,9 +126,15 @@ void PyIterator::Fetch() {
 }
 
 py::object PyIterator::NextItem() {
+  py::object row = NextOrNull();
+  if (!row) throw py::stop_iteration();
+  return row;
+}
+
+py::object PyIterator::NextOrNull() {
   if (!Buffered()) {
     Fetch();
-    if (batch_.empty()) throw py::stop_iteration();
+    if (batch_.empty()) return py::object();
   }
   py::object row = std::move(batch_[pos_++]);
   if (pos_ == batch_.size()) {
