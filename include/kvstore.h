@@ -418,4 +418,7 @@ void *kvstore_malloc_zeroed(sqlite3_uint64 n);
 } /* extern "C" */
 #endif
 
+/* The vector store's API (kvstore_vec_*), so that either header gives both. */
+#include "kvstore_vec.h"
+
 #endif /* SNKV_KVSTORE_H */

@@ -13,6 +13,8 @@ if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
   # Peers of the Python benchmark (bench/python/).
   packages+=(python3-diskcache python3-sqlitedict python3-lmdb python3-plyvel)
+  # bench/vector: the vector store's peers and data set
+  packages+=(libhnswlib-dev libfaiss-dev zlib1g-dev dataset-fashion-mnist)
 fi
 
 missing=()

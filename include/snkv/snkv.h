@@ -7,5 +7,6 @@
 #include "snkv/slice.h"
 #include "snkv/status.h"
 #include "snkv/store.h"
+#include "snkv/vector.h"
 
 #endif  // SNKV_SNKV_H

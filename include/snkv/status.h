@@ -23,6 +23,13 @@ enum class Code : int {
   kNotFound = 12,
   kAuthFailed = 13,
   kProtocol = 15,
+  // Vector store codes (snkv/vector.h), equal to the C API's KVVEC_*.
+  kDimMismatch = 20,    // reopened with another dimension
+  kDtypeMismatch = 21,  // reopened with another index precision
+  kSpaceMismatch = 22,  // reopened with another distance space
+  kIndexDropped = 23,   // the vector index was dropped
+  kIndexEmpty = 24,     // nothing to search
+  kBadVector = 25,      // wrong length, NaN or infinity
 };
 
 class [[nodiscard]] Status {

@@ -53,6 +53,18 @@ std::string_view CodeName(Code code) noexcept {
       return "AUTH_FAILED";
     case Code::kProtocol:
       return "PROTOCOL";
+    case Code::kDimMismatch:
+      return "DIM_MISMATCH";
+    case Code::kDtypeMismatch:
+      return "DTYPE_MISMATCH";
+    case Code::kSpaceMismatch:
+      return "SPACE_MISMATCH";
+    case Code::kIndexDropped:
+      return "INDEX_DROPPED";
+    case Code::kIndexEmpty:
+      return "INDEX_EMPTY";
+    case Code::kBadVector:
+      return "BAD_VECTOR";
   }
   return "UNKNOWN";
 }

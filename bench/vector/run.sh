@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# bench/vector/run.sh -- build snkv_vbench (Release) and run the vector
+# comparison: snkv's vector store (f32, f16, i8) against hnswlib and FAISS
+# HNSW on Fashion-MNIST, then draw docs/vector-recall-qps.png.
+#
+#   bench/vector/run.sh                    # 10,000 queries
+#   bench/vector/run.sh --queries 2000     # fewer queries, quicker
+#
+# Needs libhnswlib-dev, libfaiss-dev, dataset-fashion-mnist, zlib1g-dev
+# (scripts/ensure-deps.sh --bench). The exact ground truth is computed once
+# (about a minute on two cores) and cached in bench/vector/cache/. Stores
+# are created under $TMPDIR (default /tmp), which should be a disk.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build-vbench}"
+RESULTS="$ROOT/bench/vector/results"
+cmake -S "$ROOT/bench/vector" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DSNKV_LTO=OFF >/dev/null
+ninja -C "$BUILD_DIR" snkv_vbench >/dev/null
+mkdir -p "$RESULTS"
+cd "$ROOT"
+"$BUILD_DIR/snkv_vbench" --work "${TMPDIR:-/tmp}/snkv-vbench" \
+  --cache bench/vector/cache --json "$RESULTS/latest.json" "$@" | tee "$RESULTS/latest.txt"
+/usr/bin/python3 bench/vector/plot.py "$RESULTS/latest.json" docs/vector-recall-qps.png

@@ -1,0 +1,446 @@
+// snkv_vbench: snkv's vector store against hnswlib 0.6.2 and FAISS 1.7.3
+// HNSW on Fashion-MNIST (60,000 x 784, squared L2), in one run with the
+// same M=16 and ef_construction=128. Reports recall@10 and queries/s at
+// several ef (one thread, and two), build time, index memory, reopen with
+// and without the sidecar, filtered search at 10% and 1% selectivity, and
+// the cost of catching up with another handle's commit. See
+// docs/benchmarks.md ("Vector search") and bench/vector/run.sh.
+#include <faiss/IndexHNSW.h>
+#include <faiss/impl/IDSelector.h>
+#include <hnswlib/hnswlib.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dataset.h"
+#include "snkv/snkv.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using vbench::Matrix;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+struct Args {
+  std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string work = "/tmp/snkv-vbench";
+  std::string cache = "bench/vector/cache";
+  std::string json = "bench/vector/results/latest.json";
+  size_t queries = 10000;
+  size_t filtered_queries = 1000;
+  std::vector<int> efs = {16, 24, 32, 48, 64, 96, 128, 256};
+};
+
+// One index under test.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string name() const = 0;
+  virtual void Build(const Matrix& base) = 0;
+  virtual void Search(const float* q, size_t k, int ef, std::vector<uint32_t>* out) = 0;
+  virtual size_t MemoryBytes() const = 0;
+};
+
+class HnswlibEngine : public Engine {
+ public:
+  std::string name() const override { return "hnswlib"; }
+  void Build(const Matrix& base) override {
+    space_ = std::make_unique<hnswlib::L2Space>(base.dim);
+    idx_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), base.rows, 16, 128);
+    for (size_t i = 0; i < base.rows; ++i) idx_->addPoint(base.row(i), i);
+  }
+  void Search(const float* q, size_t k, int ef, std::vector<uint32_t>* out) override {
+    // setEf is a plain store; every thread sets the same value.
+    idx_->ef_ = static_cast<size_t>(ef);
+    auto pq = idx_->searchKnn(q, k);
+    out->resize(pq.size());
+    for (size_t i = pq.size(); i-- > 0;) {
+      (*out)[i] = static_cast<uint32_t>(pq.top().second);
+      pq.pop();
+    }
+  }
+  size_t MemoryBytes() const override {
+    size_t bytes = idx_->max_elements_ * idx_->size_data_per_element_;
+    for (size_t i = 0; i < idx_->cur_element_count; ++i) {
+      bytes += static_cast<size_t>(idx_->element_levels_[i]) * idx_->size_links_per_element_;
+    }
+    return bytes;
+  }
+  hnswlib::HierarchicalNSW<float>* index() { return idx_.get(); }
+
+ private:
+  std::unique_ptr<hnswlib::L2Space> space_;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> idx_;
+};
+
+class FaissEngine : public Engine {
+ public:
+  std::string name() const override { return "faiss-hnsw"; }
+  void Build(const Matrix& base) override {
+    idx_ = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(base.dim), 16);
+    idx_->hnsw.efConstruction = 128;
+    idx_->add(static_cast<faiss::idx_t>(base.rows), base.data.data());
+  }
+  void Search(const float* q, size_t k, int ef, std::vector<uint32_t>* out) override {
+    SearchWith(q, k, ef, nullptr, out);
+  }
+  void SearchWith(const float* q, size_t k, int ef, faiss::IDSelector* sel,
+                  std::vector<uint32_t>* out) {
+    faiss::SearchParametersHNSW p;
+    p.efSearch = ef;
+    p.sel = sel;
+    std::vector<float> d(k);
+    std::vector<faiss::idx_t> ids(k);
+    idx_->search(1, q, static_cast<faiss::idx_t>(k), d.data(), ids.data(), &p);
+    out->clear();
+    for (auto id : ids) {
+      if (id >= 0) out->push_back(static_cast<uint32_t>(id));
+    }
+  }
+  size_t MemoryBytes() const override {
+    return idx_->ntotal * idx_->d * sizeof(float) + idx_->hnsw.neighbors.size() * 4 +
+           idx_->hnsw.offsets.size() * 8 + idx_->hnsw.levels.size() * 4;
+  }
+
+ private:
+  std::unique_ptr<faiss::IndexHNSWFlat> idx_;
+};
+
+std::string KeyOf(uint32_t i) { return std::string(reinterpret_cast<const char*>(&i), 4); }
+uint32_t IdOf(const std::string& k) {
+  uint32_t i = 0;
+  std::memcpy(&i, k.data(), std::min<size_t>(4, k.size()));
+  return i;
+}
+
+class SnkvEngine : public Engine {
+ public:
+  SnkvEngine(std::string path, snkv::VectorDType dtype, const char* tag)
+      : path_(std::move(path)), dtype_(dtype), tag_(tag) {}
+  std::string name() const override { return std::string("snkv-") + tag_; }
+  static snkv::VectorOptions Options(size_t dim, snkv::VectorDType dtype) {
+    snkv::VectorOptions o;
+    o.dim = static_cast<int>(dim);
+    o.dtype = dtype;
+    o.connectivity = 16;
+    o.expansion_add = 128;
+    o.store.sync_level = snkv::SyncLevel::kNormal;
+    o.store.cache_size_pages = 20000;
+    return o;
+  }
+  void Build(const Matrix& base) override {
+    Open(base.dim);
+    // The filtered benchmark's metadata: class label and a tenth bucket.
+    for (size_t from = 0; from < base.rows; from += 1000) {
+      std::vector<snkv::VectorItem> items;
+      std::vector<std::string> keys, metas;
+      const size_t to = std::min(base.rows, from + 1000);
+      keys.reserve(to - from);
+      metas.reserve(to - from);
+      for (size_t i = from; i < to; ++i) {
+        keys.push_back(KeyOf(static_cast<uint32_t>(i)));
+        metas.push_back("{\"c\":" + std::to_string((*labels_)[i]) + ",\"b\":" +
+                        std::to_string(i % 10) + "}");
+        items.push_back({keys.back(), "", base.row(i), snkv::Slice(metas.back())});
+      }
+      Check(vs_.PutBatch(items), "put_batch");
+    }
+  }
+  void Open(size_t dim) { Check(snkv::VectorStore::Open(path_, Options(dim, dtype_), &vs_), "open"); }
+  void Search(const float* q, size_t k, int ef, std::vector<uint32_t>* out) override {
+    SearchWith(q, k, ef, {}, out);
+  }
+  void SearchWith(const float* q, size_t k, int ef, std::optional<std::string> json,
+                  std::vector<uint32_t>* out) {
+    snkv::SearchOptions o;
+    o.top_k = static_cast<int>(k);
+    o.expansion_search = ef;
+    o.json_filter = std::move(json);
+    std::vector<snkv::KeyHit> hits;
+    Check(vs_.SearchKeys({q, static_cast<size_t>(vs_.dim())}, o, &hits), "search");
+    out->clear();
+    for (const auto& h : hits) out->push_back(IdOf(h.key));
+  }
+  size_t MemoryBytes() const override {
+    snkv::VectorStats st;
+    Check(const_cast<snkv::VectorStore&>(vs_).GetStats(&st), "stats");
+    return static_cast<size_t>(st.index_memory_bytes);
+  }
+  snkv::VectorStore& store() { return vs_; }
+  const std::string& path() const { return path_; }
+  void set_labels(const std::vector<uint8_t>* l) { labels_ = l; }
+  static void Check(const snkv::Status& s, const char* what) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "snkv %s: %s\n", what, s.ToString().c_str());
+      std::exit(1);
+    }
+  }
+
+ private:
+  std::string path_;
+  snkv::VectorDType dtype_;
+  const char* tag_;
+  snkv::VectorStore vs_;
+  const std::vector<uint8_t>* labels_ = nullptr;
+};
+
+double Recall(const std::vector<std::vector<uint32_t>>& got,
+              const std::vector<std::vector<uint32_t>>& truth, size_t k) {
+  size_t hit = 0, total = 0;
+  for (size_t q = 0; q < got.size(); ++q) {
+    const size_t n = std::min(k, truth[q].size());
+    std::set<uint32_t> t(truth[q].begin(), truth[q].begin() + static_cast<long>(n));
+    for (uint32_t id : got[q]) hit += t.count(id);
+    total += n;
+  }
+  return total ? static_cast<double>(hit) / static_cast<double>(total) : 1.0;
+}
+
+// Runs all queries with `threads` threads; returns queries/s.
+double RunQueries(Engine& e, const Matrix& queries, size_t nq, int ef, int threads,
+                  std::vector<std::vector<uint32_t>>* results) {
+  results->assign(nq, {});
+  const auto t0 = Clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (size_t q = static_cast<size_t>(t); q < nq; q += static_cast<size_t>(threads)) {
+        e.Search(queries.row(q), 10, ef, &(*results)[q]);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  return static_cast<double>(nq) / Seconds(t0, Clock::now());
+}
+
+FILE* g_json = nullptr;
+bool g_first = true;
+void Json(const std::string& obj) {
+  std::fprintf(g_json, "%s\n  %s", g_first ? "" : ",", obj.c_str());
+  g_first = false;
+}
+std::string Fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--queries") a.queries = std::stoul(v);
+    else if (k == "--filtered-queries") a.filtered_queries = std::stoul(v);
+    else if (k == "--work") a.work = v;
+    else if (k == "--cache") a.cache = v;
+    else if (k == "--json") a.json = v;
+    else if (k == "--data") a.data = v;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  omp_set_num_threads(1);  // FAISS builds and searches on one thread, like the others
+  std::filesystem::create_directories(a.work);
+  std::filesystem::create_directories(a.cache);
+  std::filesystem::create_directories(std::filesystem::path(a.json).parent_path());
+  g_json = std::fopen(a.json.c_str(), "w");
+  std::fprintf(g_json, "[");
+
+  const Matrix base = vbench::LoadImages(a.data + "/train-images-idx3-ubyte.gz");
+  const Matrix queries = vbench::LoadImages(a.data + "/t10k-images-idx3-ubyte.gz");
+  const auto labels = vbench::LoadLabels(a.data + "/train-labels-idx1-ubyte.gz");
+  const size_t nq = std::min(a.queries, queries.rows);
+  const auto truth = vbench::CachedTopK(a.cache + "/fmnist-gt10.bin", base, queries, 10, 2);
+  std::printf("Fashion-MNIST: %zu x %zu, %zu queries; M=16 ef_construction=128; kernels: %s\n",
+              base.rows, base.dim, nq, "AVX2 (snkv run-time choice; hnswlib built with -mavx2)");
+
+  std::vector<std::unique_ptr<Engine>> engines;
+  engines.push_back(std::make_unique<HnswlibEngine>());
+  engines.push_back(std::make_unique<FaissEngine>());
+  for (auto [dt, tag] : {std::pair{snkv::VectorDType::kF32, "f32"},
+                         std::pair{snkv::VectorDType::kF16, "f16"},
+                         std::pair{snkv::VectorDType::kI8, "i8"}}) {
+    const std::string path = a.work + "/vbench-" + tag + ".db";
+    for (const char* suffix : {"", "-wal", "-shm", ".snkv-vec"}) {
+      std::filesystem::remove(path + suffix);
+    }
+    auto e = std::make_unique<SnkvEngine>(path, dt, tag);
+    e->set_labels(&labels);
+    engines.push_back(std::move(e));
+  }
+
+  std::printf("\n%-12s %10s %12s\n", "store", "build s", "index MiB");
+  for (auto& e : engines) {
+    const auto t0 = Clock::now();
+    e->Build(base);
+    const double s = Seconds(t0, Clock::now());
+    const double mib = static_cast<double>(e->MemoryBytes()) / (1 << 20);
+    std::printf("%-12s %10.1f %12.1f\n", e->name().c_str(), s, mib);
+    std::fflush(stdout);
+    Json("{\"kind\":\"build\",\"store\":\"" + e->name() + "\",\"seconds\":" + Fmt("%.3f", s) +
+         ",\"index_mib\":" + Fmt("%.2f", mib) + "}");
+  }
+
+  std::printf("\n%-12s %5s %9s %10s %10s\n", "store", "ef", "recall@10", "qps 1thr", "qps 2thr");
+  std::vector<std::vector<uint32_t>> res;
+  for (auto& e : engines) {
+    for (int ef : a.efs) {
+      const double q1 = RunQueries(*e, queries, nq, ef, 1, &res);
+      const double r = Recall(res, truth, 10);
+      const double q2 = RunQueries(*e, queries, nq, ef, 2, &res);
+      std::printf("%-12s %5d %9.4f %10.0f %10.0f\n", e->name().c_str(), ef, r, q1, q2);
+      std::fflush(stdout);
+      Json("{\"kind\":\"search\",\"store\":\"" + e->name() + "\",\"ef\":" + std::to_string(ef) +
+           ",\"recall\":" + Fmt("%.4f", r) + ",\"qps1\":" + Fmt("%.0f", q1) +
+           ",\"qps2\":" + Fmt("%.0f", q2) + "}");
+    }
+  }
+
+  // --- filtered search: class c (10%) and class c with bucket 0 (1%) -----
+  const size_t nf = std::min(a.filtered_queries, nq);
+  std::printf("\nfiltered search (%zu queries, ef 64)\n%-12s %6s %9s %10s %8s\n", nf, "store",
+              "select", "recall@10", "qps", "hits/q");
+  auto* hnsw = static_cast<HnswlibEngine*>(engines[0].get());
+  auto* faiss_e = static_cast<FaissEngine*>(engines[1].get());
+  for (int sel : {10, 1}) {
+    std::vector<std::vector<uint32_t>> ftruth(nf);
+    for (size_t q = 0; q < nf; ++q) {
+      const int c = static_cast<int>(q % 10);
+      Matrix one;
+      one.rows = 1;
+      one.dim = queries.dim;
+      one.data.assign(queries.row(q), queries.row(q) + queries.dim);
+      ftruth[q] = vbench::ExactTopK(base, one, 10, 1, [&](size_t i) {
+                    return labels[i] == c && (sel == 10 || i % 10 == 0);
+                  })[0];
+    }
+    auto report = [&](const std::string& name, auto&& search) {
+      std::vector<std::vector<uint32_t>> got(nf);
+      const auto t0 = Clock::now();
+      size_t hits = 0;
+      for (size_t q = 0; q < nf; ++q) {
+        search(q, &got[q]);
+        hits += got[q].size();
+      }
+      const double qps = static_cast<double>(nf) / Seconds(t0, Clock::now());
+      const double r = Recall(got, ftruth, 10);
+      std::printf("%-12s %5d%% %9.4f %10.0f %8.2f\n", name.c_str(), sel, r, qps,
+                  static_cast<double>(hits) / static_cast<double>(nf));
+      std::fflush(stdout);
+      Json("{\"kind\":\"filtered\",\"store\":\"" + name + "\",\"selectivity\":" +
+           std::to_string(sel) + ",\"recall\":" + Fmt("%.4f", r) + ",\"qps\":" +
+           Fmt("%.0f", qps) + "}");
+    };
+    auto keep = [&](size_t q, size_t i) {
+      return labels[i] == static_cast<int>(q % 10) && (sel == 10 || i % 10 == 0);
+    };
+    // hnswlib 0.6.2 cannot filter during the walk: ask for 10 / selectivity
+    // times more and keep the matching ones (post-filtering).
+    report("hnswlib-post", [&](size_t q, std::vector<uint32_t>* out) {
+      const size_t k = static_cast<size_t>(10 * 100 / sel);
+      std::vector<uint32_t> all;
+      hnsw->Search(queries.row(q), k, static_cast<int>(std::max<size_t>(64, k)), &all);
+      out->clear();
+      for (uint32_t id : all) {
+        if (keep(q, id) && out->size() < 10) out->push_back(id);
+      }
+    });
+    report("faiss-hnsw", [&](size_t q, std::vector<uint32_t>* out) {
+      struct Sel : faiss::IDSelector {
+        std::function<bool(faiss::idx_t)> f;
+        bool is_member(faiss::idx_t id) const override { return f(id); }
+      } s;
+      s.f = [&](faiss::idx_t id) { return keep(q, static_cast<size_t>(id)); };
+      faiss_e->SearchWith(queries.row(q), 10, 64, &s, out);
+    });
+    for (size_t e = 2; e < engines.size(); ++e) {
+      auto* sn = static_cast<SnkvEngine*>(engines[e].get());
+      report(sn->name(), [&](size_t q, std::vector<uint32_t>* out) {
+        std::string json = "{\"c\":" + std::to_string(q % 10) +
+                           (sel == 1 ? std::string(",\"b\":0}") : std::string("}"));
+        sn->SearchWith(queries.row(q), 10, 64, json, out);
+      });
+    }
+  }
+
+  // --- freshness: a second handle catches up with a 1,000-vector commit ---
+  auto* f32 = static_cast<SnkvEngine*>(engines[2].get());
+  {
+    std::vector<std::vector<uint32_t>> r;
+    const size_t n = std::min<size_t>(nq, 2000);
+    const double alone = RunQueries(*f32, queries, n, 64, 1, &r);
+    SnkvEngine second(f32->path(), snkv::VectorDType::kF32, "f32-b");
+    second.Open(base.dim);
+    const double with_other = RunQueries(second, queries, n, 64, 1, &r);
+    std::vector<snkv::VectorItem> items;
+    std::vector<std::string> keys;
+    keys.reserve(1000);
+    for (uint32_t i = 0; i < 1000; ++i) {
+      keys.push_back(KeyOf(static_cast<uint32_t>(base.rows) + i));
+      items.push_back({keys.back(), "", queries.row(queries.rows - 1 - i), {}});
+    }
+    auto t0 = Clock::now();
+    SnkvEngine::Check(f32->store().PutBatch(items), "put_batch");
+    const double insert_s = Seconds(t0, Clock::now());
+    std::vector<uint32_t> out;
+    t0 = Clock::now();
+    second.Search(queries.row(0), 10, 64, &out);  // catches up first
+    const double catchup_s = Seconds(t0, Clock::now());
+    std::printf("\nfreshness: search qps, one handle %.0f, beside a second handle %.0f (%.1f%%)\n"
+                "  1,000-vector commit: put_batch on A %.3f s; A's commit seen by B's next "
+                "search after %.3f s (%.2fx)\n",
+                alone, with_other, 100.0 * (with_other / alone - 1), insert_s, catchup_s,
+                catchup_s / insert_s);
+    Json("{\"kind\":\"freshness\",\"qps_alone\":" + Fmt("%.0f", alone) + ",\"qps_second\":" +
+         Fmt("%.0f", with_other) + ",\"insert_1000_s\":" + Fmt("%.4f", insert_s) +
+         ",\"catchup_1000_s\":" + Fmt("%.4f", catchup_s) + "}");
+  }
+
+  // --- reopen with and without the sidecar -------------------------------
+  std::printf("\nreopen (snkv, %zu vectors)\n", base.rows + 1000);
+  for (size_t e = 2; e < engines.size(); ++e) {
+    auto* sn = static_cast<SnkvEngine*>(engines[e].get());
+    SnkvEngine::Check(sn->store().Close(), "close");
+    auto t0 = Clock::now();
+    sn->Open(base.dim);
+    const double with_side = Seconds(t0, Clock::now());
+    SnkvEngine::Check(sn->store().Close(), "close");
+    std::filesystem::remove(sn->path() + ".snkv-vec");
+    snkv::VectorOptions o = SnkvEngine::Options(base.dim, snkv::VectorDType::kF32);
+    t0 = Clock::now();
+    sn->Open(base.dim);
+    const double rebuild = Seconds(t0, Clock::now());
+    std::printf("%-12s with sidecar %.2f s, rebuild %.2f s (%.1fx)\n", sn->name().c_str(),
+                with_side, rebuild, rebuild / with_side);
+    Json("{\"kind\":\"reopen\",\"store\":\"" + sn->name() + "\",\"sidecar_s\":" +
+         Fmt("%.3f", with_side) + ",\"rebuild_s\":" + Fmt("%.3f", rebuild) + "}");
+    (void)o;
+  }
+  std::fprintf(g_json, "\n]\n");
+  std::fclose(g_json);
+  for (size_t e = 2; e < engines.size(); ++e) {
+    auto* sn = static_cast<SnkvEngine*>(engines[e].get());
+    (void)sn->store().Close();
+    for (const char* suffix : {"", "-wal", "-shm", ".snkv-vec"}) {
+      std::filesystem::remove(sn->path() + suffix);
+    }
+  }
+  return 0;
+}
