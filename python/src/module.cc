@@ -10,6 +10,7 @@
 namespace snkv::python {
 void RegisterStore(pybind11::module_& m);
 void RegisterColumnFamily(pybind11::module_& m);
+void RegisterVectorStore(pybind11::module_& m);  // vector_binding.cc
 }  // namespace snkv::python
 
 PYBIND11_MODULE(_snkv, m) {
@@ -21,6 +22,7 @@ PYBIND11_MODULE(_snkv, m) {
   RegisterIterator(m);
   RegisterColumnFamily(m);
   RegisterStore(m);
+  RegisterVectorStore(m);  // after RegisterErrors: its errors derive from them
 
   m.attr("JOURNAL_DELETE") = 0;
   m.attr("JOURNAL_WAL") = 1;
