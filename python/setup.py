@@ -47,17 +47,20 @@ class ParallelBuildExt(build_ext):
 
 
 sources = sorted(glob.glob(os.path.join(HERE, "src", "*.cc")))
-sources += sorted(
-    f for f in glob.glob(os.path.join(ROOT, "src", "**", "*.cc"),
-                         recursive=True)
-    if "/src/vector/" not in f or os.environ.get("SNKV_WITH_VECTOR"))
+# Every source of the library: the binding includes the vector store
+# (snkv.vector).
+sources += sorted(glob.glob(os.path.join(ROOT, "src", "**", "*.cc"),
+                            recursive=True))
 
 extension = Extension(
     "snkv._snkv",
     sources=sources,
     include_dirs=[os.path.join(ROOT, "include"), os.path.join(ROOT, "src"),
                   os.path.join(HERE, "src"), *pybind11_include()],
+    # -fopenmp-simd: the `omp simd` loops of src/vector/distance.cc (no
+    # OpenMP runtime is linked).
     extra_compile_args=["-std=c++20", "-O2", "-fvisibility=hidden",
+                        "-fopenmp-simd",
                         *pkg_config("--cflags", "sqlite3", "libsodium")],
     extra_link_args=pkg_config("--libs", "sqlite3", "libsodium")
     or ["-lsqlite3", "-lsodium"],

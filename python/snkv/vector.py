@@ -225,6 +225,9 @@ class VectorStore(_VectorStore):
     def __init__(self, path, dim, *, space="l2", connectivity=16,
                  expansion_add=128, expansion_search=None, dtype="f32",
                  password=None, **kv_kwargs):
+        """Opens or creates the store (see the class's doc). Raises
+        VectorMismatchError, AuthError, snkv.Error, or TypeError /
+        ValueError for bad arguments."""
         unknown = sorted(set(kv_kwargs) - set(_KV_DEFAULTS))
         if unknown:
             raise TypeError(f"VectorStore() got an unexpected keyword "
@@ -375,9 +378,11 @@ class VectorStore(_VectorStore):
     # --- lifecycle -------------------------------------------------------
 
     def __enter__(self):
+        """with VectorStore(...) as vs: closes the store on exit."""
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        """Closes the store (an exception in the block still propagates)."""
         self.close()
 
     def __repr__(self):
