@@ -266,6 +266,10 @@ TEST(VectorKernels, AgreeWithPortableLoops) {
     EXPECT_NEAR(k.l2sq_f16(a.data(), h.data(), n), g.l2sq_f16(a.data(), h.data(), n), tol);
     EXPECT_NEAR(k.dot_f16(a.data(), h.data(), n), g.dot_f16(a.data(), h.data(), n), tol);
     EXPECT_EQ(k.dot_i8(x.data(), y.data(), n), g.dot_i8(x.data(), y.data(), n));
+    std::vector<float> fa(n), fb(n);
+    k.half_to_float(h.data(), fa.data(), n);
+    g.half_to_float(h.data(), fb.data(), n);
+    EXPECT_EQ(fa, fb);
   }
 }
 

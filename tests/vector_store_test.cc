@@ -205,6 +205,31 @@ TEST_F(VectorStoreTest, MetadataRules) {
   EXPECT_TRUE(vs_.GetMetadata("c", &meta).IsNotFound());
 }
 
+// JSON filter results are cached per index version: every change is seen.
+TEST_F(VectorStoreTest, JsonFilterFollowsChanges) {
+  auto tagged = [&](const char* tag) {
+    std::vector<SearchHit> hits;
+    SearchOptions o;
+    o.top_k = 5;
+    o.json_filter = std::string("{\"t\":\"") + tag + "\"}";
+    EXPECT_TRUE(vs_.Search(Vec({0, 0, 0}), o, &hits).ok());
+    std::vector<std::string> keys;
+    for (const auto& h : hits) keys.push_back(h.key);
+    return keys;
+  };
+  ASSERT_TRUE(vs_.Put("a", "v", Vec({1, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
+  ASSERT_TRUE(vs_.Put("b", "v", Vec({2, 0, 0}), 0, snkv::Slice(R"({"t":"y"})")).ok());
+  EXPECT_EQ(tagged("x"), std::vector<std::string>{"a"});
+  EXPECT_EQ(tagged("x"), std::vector<std::string>{"a"});  // from the cache
+  ASSERT_TRUE(vs_.Put("b", "v", Vec({2, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
+  EXPECT_EQ(tagged("x"), (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(vs_.Delete("a").ok());
+  EXPECT_EQ(tagged("x"), std::vector<std::string>{"b"});
+  ASSERT_TRUE(vs_.Put("c", "v", Vec({3, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
+  EXPECT_EQ(tagged("x"), (std::vector<std::string>{"b", "c"}));
+  EXPECT_TRUE(tagged("y").empty());
+}
+
 TEST_F(VectorStoreTest, TtlExpiredNeverReturnedAndPurged) {
   const int64_t past = snkv::NowMs() - 1;  // already expired
   ASSERT_TRUE(vs_.Put("old", "v", Vec({0, 0, 0}), past).ok());

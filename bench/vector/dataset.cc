@@ -31,6 +31,7 @@ uint32_t BigEndian(const std::string& s, size_t at) {
 
 float L2(const float* a, const float* b, size_t n) {
   float acc = 0;
+#pragma omp simd reduction(+ : acc)
   for (size_t i = 0; i < n; ++i) {
     const float d = a[i] - b[i];
     acc += d * d;

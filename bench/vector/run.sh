@@ -19,6 +19,9 @@ cmake -S "$ROOT/bench/vector" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Releas
 ninja -C "$BUILD_DIR" snkv_vbench >/dev/null
 mkdir -p "$RESULTS"
 cd "$ROOT"
+# FAISS runs on one thread per query like the others; a spinning OpenMP
+# pool would only burn the shared machine's cores.
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 "$BUILD_DIR/snkv_vbench" --work "${TMPDIR:-/tmp}/snkv-vbench" \
   --cache bench/vector/cache --json "$RESULTS/latest.json" "$@" | tee "$RESULTS/latest.txt"
 /usr/bin/python3 bench/vector/plot.py "$RESULTS/latest.json" docs/vector-recall-qps.png

@@ -93,19 +93,23 @@ class FaissEngine : public Engine {
   void Build(const Matrix& base) override {
     idx_ = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(base.dim), 16);
     idx_->hnsw.efConstruction = 128;
-    idx_->add(static_cast<faiss::idx_t>(base.rows), base.data.data());
+    idx_->add(static_cast<faiss::Index::idx_t>(base.rows), base.data.data());
   }
   void Search(const float* q, size_t k, int ef, std::vector<uint32_t>* out) override {
     SearchWith(q, k, ef, nullptr, out);
   }
   void SearchWith(const float* q, size_t k, int ef, faiss::IDSelector* sel,
                   std::vector<uint32_t>* out) {
+    // FAISS 1.7.3 reads efSearch from the index, not from the parameters
+    // (measured: recall did not move with p.efSearch); all threads store
+    // the same value.
+    idx_->hnsw.efSearch = ef;
     faiss::SearchParametersHNSW p;
     p.efSearch = ef;
     p.sel = sel;
     std::vector<float> d(k);
-    std::vector<faiss::idx_t> ids(k);
-    idx_->search(1, q, static_cast<faiss::idx_t>(k), d.data(), ids.data(), &p);
+    std::vector<faiss::Index::idx_t> ids(k);
+    idx_->search(1, q, static_cast<faiss::Index::idx_t>(k), d.data(), ids.data(), &p);
     out->clear();
     for (auto id : ids) {
       if (id >= 0) out->push_back(static_cast<uint32_t>(id));
@@ -218,6 +222,7 @@ double RunQueries(Engine& e, const Matrix& queries, size_t nq, int ef, int threa
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
+      omp_set_num_threads(1);  // FAISS: no nested team per query
       for (size_t q = static_cast<size_t>(t); q < nq; q += static_cast<size_t>(threads)) {
         e.Search(queries.row(q), 10, ef, &(*results)[q]);
       }
@@ -364,10 +369,10 @@ int main(int argc, char** argv) {
     });
     report("faiss-hnsw", [&](size_t q, std::vector<uint32_t>* out) {
       struct Sel : faiss::IDSelector {
-        std::function<bool(faiss::idx_t)> f;
-        bool is_member(faiss::idx_t id) const override { return f(id); }
+        std::function<bool(faiss::Index::idx_t)> f;
+        bool is_member(faiss::Index::idx_t id) const override { return f(id); }
       } s;
-      s.f = [&](faiss::idx_t id) { return keep(q, static_cast<size_t>(id)); };
+      s.f = [&](faiss::Index::idx_t id) { return keep(q, static_cast<size_t>(id)); };
       faiss_e->SearchWith(queries.row(q), 10, 64, &s, out);
     });
     for (size_t e = 2; e < engines.size(); ++e) {

@@ -5,6 +5,7 @@
 
 #include "bytes_arg.h"
 #include "errors.h"
+#include "gil.h"
 
 namespace snkv::python {
 
@@ -60,9 +61,10 @@ PyIterator::~PyIterator() {
   // hold for a while: wait without the GIL. (In a forked child ChildLeak
   // keeps the cursor and nothing is released.)
   if (it_.generation() == ForkGeneration()) {
-    py::gil_scoped_release nogil;
-    std::lock_guard<std::mutex> lock(mu_);
-    it_->Close();
+    NoGilUnlessFinalizing([&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      it_->Close();
+    });
   }
 }
 

@@ -32,9 +32,10 @@ PyStore::PyStore(const std::optional<std::string>& path, const Options& options,
 PyStore::~PyStore() {
   if (handle_.generation() != ForkGeneration()) return;  // leaked, untouched
   // A checkpoint may run: let other threads go on meanwhile.
-  py::gil_scoped_release nogil;
-  std::unique_lock<std::shared_mutex> lock(handle_->mu);
-  (void)handle_->store.Close();
+  NoGilUnlessFinalizing([&] {
+    std::unique_lock<std::shared_mutex> lock(handle_->mu);
+    (void)handle_->store.Close();
+  });
 }
 
 void PyStore::Close() {

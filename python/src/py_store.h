@@ -11,16 +11,10 @@
 #include <string>
 
 #include "fork_guard.h"
+#include "gil.h"
 #include "snkv/store.h"
 
 namespace snkv::python {
-
-// Releases the GIL around f(), a call into the store.
-template <class F>
-auto NoGil(F&& f) {
-  pybind11::gil_scoped_release nogil;
-  return f();
-}
 
 class PyStore {
  public:

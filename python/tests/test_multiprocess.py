@@ -1,5 +1,6 @@
 """Two processes on one file: each sees the other's commits at once."""
 import multiprocessing as mp
+import time
 
 import snkv
 
@@ -14,12 +15,11 @@ def _ping_pong(path, me, other, rounds, q):
             for i in range(rounds):
                 db[f"{me}:{i}"] = str(i)
                 want = f"{other}:{i}".encode()
-                for _ in range(200000):
-                    if db.get(want) is not None:
-                        break
-                else:
-                    q.put(f"{me}: never saw {want!r}")
-                    return
+                deadline = time.monotonic() + 60  # a loaded machine
+                while db.get(want) is None:
+                    if time.monotonic() > deadline:
+                        q.put(f"{me}: never saw {want!r}")
+                        return
             q.put("ok")
     except BaseException as e:
         q.put(f"{me}: {e!r}")

@@ -83,11 +83,7 @@ void Codec::Decode(const uint8_t* code, float* out) const {
       std::memcpy(out, code, code_size_);
       break;
     case DType::kF16:
-      for (size_t i = 0; i < dim_; ++i) {
-        uint16_t h;
-        std::memcpy(&h, code + 2 * i, 2);
-        out[i] = HalfToFloat(h);
-      }
+      k_->half_to_float(reinterpret_cast<const uint16_t*>(code), out, dim_);
       break;
     case DType::kI8: {
       float scale;

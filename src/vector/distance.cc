@@ -112,6 +112,10 @@ int32_t DotI8Generic(const int8_t* a, const int8_t* b, size_t n) {
   return acc;
 }
 
+void HalfToFloatGeneric(const uint16_t* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = HalfToFloat(in[i]);
+}
+
 #ifdef SNKV_X86
 #define SNKV_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -215,14 +219,21 @@ SNKV_AVX2 int32_t DotI8Avx2(const int8_t* a, const int8_t* b, size_t n) {
   for (; i < n; ++i) acc += int32_t{a[i]} * int32_t{b[i]};
   return acc;
 }
+SNKV_AVX2 void HalfToFloatAvx2(const uint16_t* in, float* out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, LoadHalf8(in + i));
+  for (; i < n; ++i) out[i] = HalfToFloat(in[i]);
+}
 #endif  // SNKV_X86
 
-const KernelTable kGeneric = {L2SqGeneric,    DotGeneric,   L2SqF16Generic,
-                              DotF16Generic,  DotI8Generic, "generic"};
+const KernelTable kGeneric = {L2SqGeneric,   DotGeneric,   L2SqF16Generic,
+                              DotF16Generic, DotI8Generic, HalfToFloatGeneric,
+                              "generic"};
 
 #ifdef SNKV_X86
 const KernelTable kAvx2 = {L2SqAvx2,   DotAvx2,   L2SqF16Avx2,
-                           DotF16Avx2, DotI8Avx2, "avx2"};
+                           DotF16Avx2, DotI8Avx2, HalfToFloatAvx2,
+                           "avx2"};
 #endif
 
 const KernelTable& Choose() noexcept {

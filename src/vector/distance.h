@@ -22,6 +22,8 @@ struct KernelTable {
   float (*dot_f16)(const float* a, const uint16_t* b, size_t n);
   // Dot product of two int8 vectors (exact; n < 2^16 keeps it in range).
   int32_t (*dot_i8)(const int8_t* a, const int8_t* b, size_t n);
+  // Converts n IEEE halves to floats.
+  void (*half_to_float)(const uint16_t* in, float* out, size_t n);
   const char* name;  // "avx2" or "generic", for stats and benchmarks
 };
 

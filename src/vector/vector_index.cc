@@ -22,6 +22,7 @@ VectorIndex::VectorIndex(size_t dim, Space space, DType dtype, int m,
     : codec_(dim, space, dtype), graph_(&codec_, m, ef_construction) {}
 
 void VectorIndex::Clear() {
+  ++version_;
   graph_.Clear();
   keys_.clear();
   expires_.clear();
@@ -41,6 +42,7 @@ bool VectorIndex::Remove(std::string_view key) {
   if (it == slot_of_.end()) return false;
   const uint32_t slot = it->second;
   slot_of_.erase(it);
+  ++version_;
   if (expires_[slot] != 0) --expiring_;
   graph_.Remove(slot);
   if (graph_.slots() == 0) {  // the graph forgot everything
@@ -60,6 +62,7 @@ void VectorIndex::Upsert(std::string_view key, const float* v,
                          int64_t expires_ms,
                          std::optional<std::string> metadata) {
   Remove(key);
+  ++version_;
   const uint32_t slot = graph_.Insert(v);
   if (slot >= keys_.size()) {
     keys_.resize(slot + 1);

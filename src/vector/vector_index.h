@@ -49,6 +49,8 @@ class VectorIndex {
               std::vector<IndexHit>* out) const;
 
   size_t size() const noexcept { return graph_.live(); }
+  // Changes whenever an item is added, replaced or removed.
+  uint64_t version() const noexcept { return version_; }
   size_t capacity() const noexcept { return graph_.slots(); }
   size_t MemoryBytes() const noexcept { return graph_.MemoryBytes(); }
   const Codec& codec() const noexcept { return codec_; }
@@ -75,6 +77,7 @@ class VectorIndex {
   std::vector<std::optional<std::string>> meta_;
   std::unordered_map<std::string, uint32_t> slot_of_;
   size_t expiring_ = 0;  // live items with an expiry
+  uint64_t version_ = 0;
 };
 
 }  // namespace snkv::vector

@@ -555,15 +555,15 @@ Status VectorStoreImpl::Search(std::span<const float> query,
     if (index_->size() == 0) {
       return Record(Status(Code::kIndexEmpty, "the vector index is empty"));
     }
+    std::shared_ptr<const std::vector<uint8_t>> bits;
+    if (o.json_filter) bits = JsonBitmap(*o.json_filter, json);
     std::function<bool(uint32_t)> filter;
-    if (o.filter || o.json_filter) {
+    if (o.filter || bits) {
       filter = [&](uint32_t slot) {
-        const auto& m = index_->metadata(slot);
-        std::string_view mv;
-        if (m) mv = *m;
-        if (o.json_filter && !json.Matches(m ? &mv : nullptr)) return false;
+        if (bits && !(*bits)[slot]) return false;
         if (o.filter) {
-          const Slice ms(mv);
+          const auto& m = index_->metadata(slot);
+          const Slice ms(m ? std::string_view(*m) : std::string_view());
           return o.filter(index_->key(slot), m ? &ms : nullptr);
         }
         return true;
@@ -630,6 +630,31 @@ Status VectorStoreImpl::Search(std::span<const float> query,
     std::erase_if(*hits, [&](const SearchHit& h) { return h.distance > o.max_distance; });
   }
   return Status::OK();
+}
+
+std::shared_ptr<const std::vector<uint8_t>> VectorStoreImpl::JsonBitmap(
+    const std::string& filter, const vector::JsonMatch& match) {
+  const uint64_t version = index_->version();
+  {
+    std::lock_guard<std::mutex> lock(filter_mu_);
+    auto it = filter_cache_.find(filter);
+    if (it != filter_cache_.end() && it->second.version == version) return it->second.bits;
+  }
+  auto bits = std::make_shared<std::vector<uint8_t>>(index_->capacity(), 0);
+  for (uint32_t s = 0; s < bits->size(); ++s) {
+    const auto& m = index_->metadata(s);
+    if (!m) {
+      (*bits)[s] = match.Matches(nullptr);
+      continue;
+    }
+    const std::string_view mv(*m);
+    (*bits)[s] = match.Matches(&mv);
+  }
+  std::lock_guard<std::mutex> lock(filter_mu_);
+  constexpr size_t kMaxCached = 16;
+  if (filter_cache_.size() >= kMaxCached) filter_cache_.clear();
+  filter_cache_[filter] = {version, bits};
+  return bits;
 }
 
 Status VectorStoreImpl::GetStats(VectorStats* st) {

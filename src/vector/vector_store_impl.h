@@ -17,10 +17,12 @@
 #include <random>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "snkv/store.h"
 #include "snkv/vector.h"
+#include "vector/json_match.h"
 #include "vector/tables.h"
 #include "vector/vector_index.h"
 
@@ -80,6 +82,12 @@ class VectorStoreImpl {
   // Reads the key's metadata (nullopt if none) inside a transaction.
   Status ReadMetadata(const std::string& key, std::optional<std::string>* m);
   Status Dropped() const;
+  // Which slots match a JSON filter: evaluated over the whole index once
+  // and kept while the index is unchanged (filters tend to repeat; this
+  // makes a selective filter's exact scan a bitmap walk). Caller holds
+  // index_mu_ (shared is enough).
+  std::shared_ptr<const std::vector<uint8_t>> JsonBitmap(
+      const std::string& filter, const vector::JsonMatch& match);
 
   Store store_;
   ColumnFamily values_;
@@ -94,6 +102,13 @@ class VectorStoreImpl {
   vector::LogPosition seen_;              // what the index reflects
   std::optional<vector::LogPosition> saved_;  // stamp of the sidecar on disk
   std::mt19937_64 nonce_rng_{std::random_device{}()};
+
+  struct CachedBitmap {
+    uint64_t version;
+    std::shared_ptr<const std::vector<uint8_t>> bits;
+  };
+  std::mutex filter_mu_;  // guards filter_cache_
+  std::unordered_map<std::string, CachedBitmap> filter_cache_;
 
   mutable std::mutex store_mu_;
   mutable std::shared_mutex index_mu_;
