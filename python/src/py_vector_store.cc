@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "gil.h"
 
 namespace snkv::python {
 

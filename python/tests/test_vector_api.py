@@ -570,6 +570,14 @@ def test_filter_dict_and_callable(vs):
     assert vs.search(q, top_k=5, filter={"cat": "zzz"}) == []
     # {} matches everything, metadata or not.
     assert len(vs.search(q, top_k=30, filter={})) == 30
+    # Numbers compare by value; JSON true is not 1.
+    assert [r.key for r in vs.search(q, 5, filter={"n": 3.0})] == [b"k03"]
+    vs.vector_put(b"flag", b"", vec(99), metadata={"on": True, "l": [1, {}]})
+    assert [r.key for r in vs.search(q, 5, filter={"on": True})] == [b"flag"]
+    assert vs.search(q, 5, filter={"on": 1}) == []
+    assert [r.key for r in vs.search(q, 5, filter={"l": [1.0, {}]})] == [
+        b"flag"]
+    vs.delete(b"flag")
     seen = []
 
     def pred(meta):
