@@ -42,9 +42,14 @@ PyVectorStore::PyVectorStore(const std::optional<std::string>& path,
 
 PyVectorStore::~PyVectorStore() {
   if (handle_.generation() != ForkGeneration()) return;  // leaked, untouched
-  py::gil_scoped_release nogil;                          // writes the sidecar
-  std::unique_lock<std::shared_mutex> lock(handle_->mu);
-  (void)handle_->store.Close();
+  try {
+    // Writes the sidecar: let other threads go on meanwhile.
+    NoGilUnlessFinalizing([&] {
+      std::unique_lock<std::shared_mutex> lock(handle_->mu);
+      (void)handle_->store.Close();
+    });
+  } catch (...) {  // a failed lock: nothing to report from a destructor
+  }
 }
 
 void PyVectorStore::CheckUsable() const {

@@ -93,7 +93,7 @@ py::object FastSequence(py::handle seq, const char* what, Py_ssize_t n) {
   std::string msg = std::string(what) + " must be a sequence";
   PyObject* fast = PySequence_Fast(seq.ptr(), msg.c_str());
   if (fast == nullptr) throw py::error_already_set();
-  py::object owned = py::reinterpret_steal<py::object>(fast);
+  auto owned = py::reinterpret_steal<py::object>(fast);
   if (n >= 0 && PySequence_Fast_GET_SIZE(fast) != n) {
     throw py::value_error(std::string(what) + " has " +
                           std::to_string(PySequence_Fast_GET_SIZE(fast)) +
@@ -159,8 +159,8 @@ void RegisterVectorStore(py::module_& m) {
   py::class_<PyVectorStore> cls(
       m, "_VectorStore",
       "The C++ vector store behind snkv.vector.VectorStore (use that).");
-  cls.def(py::init([](std::optional<std::string> path, int dim, int space,
-                      int dtype, int connectivity, int expansion_add,
+  cls.def(py::init([](const std::optional<std::string>& path, int dim,
+                      int space, int dtype, int connectivity, int expansion_add,
                       int expansion_search, py::handle password, bool sidecar,
                       int journal_mode, int sync_level, int cache_size,
                       int page_size, int busy_timeout, int wal_size_limit,
@@ -215,7 +215,7 @@ void RegisterVectorStore(py::module_& m) {
               meta_seq = FastSequence(metadata, "metadata", n);
             }
             FloatsArg vectors(matrix, "vectors");
-            const size_t dim = static_cast<size_t>(self.dim());
+            const auto dim = static_cast<size_t>(self.dim());
             if (vectors.span().size() != static_cast<size_t>(n) * dim) {
               throw py::value_error("vectors hold " +
                                     std::to_string(vectors.span().size()) +

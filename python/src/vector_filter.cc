@@ -51,9 +51,8 @@ bool PythonFilter::Decide(Slice key, const Slice* metadata) {
 
 void PythonFilter::Rethrow() {
   if (!error_) return;
-  py::error_already_set e = std::move(*error_);
-  error_.reset();
-  throw e;
+  // The filter is done with: leaving error_ moved-from is fine.
+  throw py::error_already_set(std::move(*error_));
 }
 
 }  // namespace snkv::python
