@@ -805,3 +805,32 @@ def test_fork_child_cannot_use_parent_store(path):
     assert os.WEXITSTATUS(status) == 0
     assert vs.search_keys(vec(2), 1)[0][0] == b"child"
     vs.close()
+
+
+def test_float32_arrays_reach_the_store_without_a_copy():
+    import snkv.vector as m
+    row = np.zeros(DIM, np.float32)
+    block = np.zeros((5, DIM), np.float32)
+    assert m._as_float32(row, "v") is row
+    assert m._as_float32(block, "v") is block
+    # Other dtypes and layouts are converted once, to C-contiguous float32.
+    for other in (block.astype(np.float64), np.asfortranarray(block),
+                  block[:, ::-1]):
+        out = m._as_float32(other, "v")
+        assert out.dtype == np.float32 and out.flags.c_contiguous
+        assert np.array_equal(out, other)
+
+
+def test_binding_refuses_non_float32_buffers(vs):
+    # snkv.vector converts first; the compiled layer itself only reads
+    # C-contiguous float32 buffers and says so otherwise.
+    with pytest.raises(TypeError, match="float32"):
+        vs._put(b"k", b"v", np.zeros(DIM, np.float64), None, None)
+    with pytest.raises(TypeError, match="float32"):
+        vs._put(b"k", b"v", [0.0] * DIM, None, None)
+    with pytest.raises(TypeError):
+        vs._put(b"k", b"v", np.zeros((DIM, 2), np.float32)[:, 0], None, None)
+    with pytest.raises(ValueError):
+        vs._put_batch([b"a"], [b"b"], np.zeros(DIM + 1, np.float32), None,
+                      None)
+    assert len(vs) == 0
