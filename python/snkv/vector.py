@@ -401,7 +401,9 @@ class VectorStore(_VectorStore):
 
     def _matrix(self, obj, n):
         a = _as_float32(obj, "vectors")
-        if _is_raw_bytes(obj) and a.size == n * self._dim:
+        # Raw bytes are flat; so is an empty list for an empty batch.
+        if a.ndim == 1 and a.size == n * self._dim and (
+                n == 0 or _is_raw_bytes(obj)):
             a = a.reshape(n, self._dim)
         if a.shape != (n, self._dim):
             raise ValueError(f"vectors must have shape ({n}, {self._dim}) "

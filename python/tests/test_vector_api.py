@@ -412,6 +412,9 @@ def test_batch_columns_2d(vs):
 def test_batch_empty(vs):
     vs.vector_put_batch([])
     vs.vector_put_batch(keys=[], values=[], vectors=np.zeros((0, DIM)))
+    vs.vector_put_batch(keys=[], values=[], vectors=[])
+    with pytest.raises(ValueError):
+        vs.vector_put_batch(keys=[], values=[], vectors=[1.0] * DIM)
     assert len(vs) == 0
 
 
