@@ -643,13 +643,17 @@ def test_filter_exceptions_and_reentry(vs):
 # --- TTL ----------------------------------------------------------------------
 
 def test_ttl_expiry_and_purge(vs):
-    vs.vector_put(b"short", b"s", vec(1), ttl=0.05, metadata={"t": 1})
+    # Generous TTLs: the "before" check must not race a loaded machine.
+    first_expiry = time.monotonic() + 0.4
+    vs.vector_put(b"short", b"s", vec(1), ttl=0.4, metadata={"t": 1})
     vs.vector_put_batch([(b"b1", b"x", vec(2)), (b"b2", b"y", vec(3))],
-                        ttl=0.05)
+                        ttl=0.4)
+    last_expiry = time.monotonic() + 0.4
     vs.vector_put(b"long", b"l", vec(4), ttl=3600)
     vs.vector_put(b"never", b"n", vec(5))
-    assert len(vs.search(vec(1), 10)) == 5
-    time.sleep(0.12)
+    if time.monotonic() < first_expiry - 0.1:
+        assert len(vs.search(vec(1), 10)) == 5
+    time.sleep(max(0.0, last_expiry - time.monotonic()) + 0.05)
     assert vs.get(b"short") is None
     assert b"b1" not in vs
     with pytest.raises(snkv.NotFoundError):
