@@ -169,6 +169,11 @@ def test_threads_search_while_one_writes(path):
             vs.vector_put(f"w{i % 40}", b"w", vec(10000 + i))
             if i % 10 == 9:
                 vs.delete(f"w{i % 40}")
+        # On a loaded machine a searcher may not have started yet.
+        deadline = time.monotonic() + 20
+        while min(searches) == 0 and not errors and \
+                time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         stop.set()
         for t in threads:
@@ -261,12 +266,14 @@ def test_close_while_threads_search(path):
         vs.vector_put(f"k{i}", b"", vec(i))
     unexpected = []
     stop = threading.Event()
+    wrote = threading.Event()
 
     def hammer():
         while not stop.is_set():
             try:
                 vs.search(vec(3), 5)
                 vs.vector_put(b"x", b"", vec(4))
+                wrote.set()
             except snkv.Error as e:
                 if "closed" not in str(e):
                     unexpected.append(e)
@@ -275,7 +282,8 @@ def test_close_while_threads_search(path):
     ts = [threading.Thread(target=hammer) for _ in range(3)]
     for t in ts:
         t.start()
-    time.sleep(0.2)
+    assert wrote.wait(30)
+    time.sleep(0.05)
     vs.close()
     stop.set()
     for t in ts:
