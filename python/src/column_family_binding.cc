@@ -15,15 +15,25 @@ void RegisterColumnFamily(py::module_& m) {
       "open_column_family or default_column_family; use it as a context "
       "manager or close() it when done (that only ends the handle, the "
       "data stays).");
+  SetBoundType<PyColumnFamily>(cls);
   DefineFamilyMethods(cls);
-  cls.def_property_readonly("name", &PyColumnFamily::name, "The family's name.")
-      .def_property_readonly("closed", &PyColumnFamily::closed,
-                             "True once close() was called.")
-      .def("close", &PyColumnFamily::Close,
-           "Ends this handle: later calls on it raise snkv.Error.")
+  cls.def_property_readonly(
+         "name", [](py::handle h) { return Unwrap<PyColumnFamily>(h).name(); },
+         "The family's name.")
+      .def_property_readonly(
+          "closed",
+          [](py::handle h) { return Unwrap<PyColumnFamily>(h).closed(); },
+          "True once close() was called.")
+      .def(
+          "close", [](py::handle h) { Unwrap<PyColumnFamily>(h).Close(); },
+          "Ends this handle: later calls on it raise snkv.Error.")
       .def("__enter__", [](py::object self) { return self; })
       .def(
-          "__exit__", [](PyColumnFamily& self, py::args) { self.Close(); },
+          "__exit__",
+          [](py::handle self_h, py::args) {
+            PyColumnFamily& self = Unwrap<PyColumnFamily>(self_h);
+            self.Close();
+          },
           "Closes the handle.");
 }
 

@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "py_iterator.h"
 #include "py_store.h"
+#include "self_arg.h"
 #include "ttl.h"
 
 namespace snkv::python {
@@ -64,7 +65,9 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
   using py::arg;
   cls.def(
          "put",
-         [](Self& self, py::handle key, py::handle value, py::handle ttl) {
+         [](py::handle self_h, py::handle key, py::handle value,
+            py::handle ttl) {
+           Self& self = Unwrap<Self>(self_h);
            PutWithTtl(self.family(), key, value, ttl);
          },
          arg("key"), arg("value"), arg("ttl") = py::none(),
@@ -74,7 +77,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
          "bytearray or memoryview.")
       .def(
           "get",
-          [](Self& self, py::handle key, py::object fallback) {
+          [](py::handle self_h, py::handle key, py::object fallback) {
+            Self& self = Unwrap<Self>(self_h);
             return GetOr(self.family(), key, std::move(fallback), false);
           },
           arg("key"), arg("default") = py::none(),
@@ -82,7 +86,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "expired. Never raises NotFoundError (db[key] does).")
       .def(
           "delete",
-          [](Self& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            Self& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             Status s = NoGil([&] { return cf.Delete(k.slice()); });
@@ -92,7 +97,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "Removes key. NotFoundError if it is absent or already expired.")
       .def(
           "exists",
-          [](Self& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            Self& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             bool found = false;
@@ -103,7 +109,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           arg("key"), "True if key is present (and not expired).")
       .def(
           "ttl",
-          [](Self& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            Self& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             int64_t remaining = 0;
@@ -118,7 +125,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "the key is absent.")
       .def(
           "purge_expired",
-          [](Self& self) {
+          [](py::handle self_h) {
+            Self& self = Unwrap<Self>(self_h);
             ColumnFamily& cf = self.family();
             int64_t deleted = 0;
             Status s = NoGil([&] { return cf.PurgeExpired(&deleted); });
@@ -129,7 +137,9 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "returns how many there were. Costs O(expired keys).")
       .def(
           "put_if_absent",
-          [](Self& self, py::handle key, py::handle value, py::handle ttl) {
+          [](py::handle self_h, py::handle key, py::handle value,
+             py::handle ttl) {
+            Self& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             BytesArg v(value, "value");
             int64_t expire_at = ExpiryFromTtl(ttl);
@@ -146,7 +156,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "Returns True if it was stored, False if the key was there.")
       .def(
           "clear",
-          [](Self& self) {
+          [](py::handle self_h) {
+            Self& self = Unwrap<Self>(self_h);
             ColumnFamily& cf = self.family();
             Status s = NoGil([&] { return cf.Clear(); });
             if (!s.ok()) ThrowStatus(s);
@@ -155,7 +166,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "O(pages).")
       .def(
           "count",
-          [](Self& self) {
+          [](py::handle self_h) {
+            Self& self = Unwrap<Self>(self_h);
             ColumnFamily& cf = self.family();
             int64_t n = 0;
             Status s = NoGil([&] { return cf.Count(&n); });
@@ -166,14 +178,16 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "purged are counted.")
       .def(
           "__getitem__",
-          [](Self& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            Self& self = Unwrap<Self>(self_h);
             return GetOr(self.family(), key, py::none(), true);
           },
           "db[key]: the value as bytes; NotFoundError (a KeyError) if "
           "absent or expired.")
       .def(
           "__setitem__",
-          [](Self& self, py::handle key, py::handle value) {
+          [](py::handle self_h, py::handle key, py::handle value) {
+            Self& self = Unwrap<Self>(self_h);
             // db[key, ttl] = value arrives as a (key, ttl) tuple.
             if (PyTuple_Check(key.ptr())) {
               if (PyTuple_GET_SIZE(key.ptr()) != 2) {
@@ -190,7 +204,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "expires after ttl seconds.")
       .def(
           "__delitem__",
-          [](Self& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            Self& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             Status s = NoGil([&] { return cf.Delete(k.slice()); });
@@ -199,7 +214,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "del db[key]; NotFoundError (a KeyError) if absent.")
       .def(
           "__contains__",
-          [](Self& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            Self& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             bool found = false;
@@ -210,12 +226,16 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "key in db: as exists(key).")
       .def(
           "__iter__",
-          [](Self& self) { return NewPyIterator(self, false, py::none()); },
+          [](py::handle self_h) {
+            Self& self = Unwrap<Self>(self_h);
+            return NewPyIterator(self, false, py::none());
+          },
           py::keep_alive<0, 1>(),
           "for key, value in db: every row, ascending, as (bytes, bytes).")
       .def(
           "iterator",
-          [](Self& self, bool reverse, py::handle prefix) {
+          [](py::handle self_h, bool reverse, py::handle prefix) {
+            Self& self = Unwrap<Self>(self_h);
             return NewPyIterator(self, reverse, prefix);
           },
           py::kw_only(), arg("reverse") = false, arg("prefix") = py::none(),
@@ -224,7 +244,8 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "start with prefix if one is given.")
       .def(
           "prefix_iterator",
-          [](Self& self, py::handle prefix) {
+          [](py::handle self_h, py::handle prefix) {
+            Self& self = Unwrap<Self>(self_h);
             return NewPyIterator(self, false, prefix);
           },
           arg("prefix"), py::keep_alive<0, 1>(),
@@ -232,11 +253,15 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "prefix.")
       .def(
           "reverse_iterator",
-          [](Self& self) { return NewPyIterator(self, true, py::none()); },
+          [](py::handle self_h) {
+            Self& self = Unwrap<Self>(self_h);
+            return NewPyIterator(self, true, py::none());
+          },
           py::keep_alive<0, 1>(), "iterator(reverse=True).")
       .def(
           "reverse_prefix_iterator",
-          [](Self& self, py::handle prefix) {
+          [](py::handle self_h, py::handle prefix) {
+            Self& self = Unwrap<Self>(self_h);
             return NewPyIterator(self, true, prefix);
           },
           arg("prefix"), py::keep_alive<0, 1>(),

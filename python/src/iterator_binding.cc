@@ -1,5 +1,6 @@
 // The Python class snkv.Iterator over PyIterator.
 #include "py_iterator.h"
+#include "self_arg.h"
 
 namespace snkv::python {
 
@@ -14,11 +15,7 @@ namespace {
 // by returning NULL with no exception set, as the protocol allows.
 PyObject* FastIterNext(PyObject* self) {
   try {
-    auto* inst = reinterpret_cast<py::detail::instance*>(self);
-    PyIterator* it =
-        inst->simple_layout
-            ? static_cast<PyIterator*>(inst->simple_value_holder[0])
-            : py::cast<PyIterator*>(py::handle(self));
+    PyIterator* it = TryUnwrap<PyIterator>(self);
     if (it == nullptr) {
       PyErr_SetString(PyExc_TypeError, "uninitialised snkv.Iterator");
       return nullptr;
@@ -49,27 +46,29 @@ void RegisterIterator(py::module_& m) {
       "are skipped. Use it as a context manager, or call close(), to "
       "release its cursor early; closing the store invalidates it.");
   cls.def("__iter__", [](py::object self) { return self; })
-      .def("__next__", &PyIterator::NextItem,
-           "The row at the position as (key, value); then moves on in the "
-           "iterator's direction. StopIteration at the end.")
+      .def(
+          "__next__",
+          [](py::handle h) { return Unwrap<PyIterator>(h).NextItem(); },
+          "The row at the position as (key, value); then moves on in the "
+          "iterator's direction. StopIteration at the end.")
       .def(
           "first",
           [](py::object self) {
-            self.cast<PyIterator&>().First();
+            Unwrap<PyIterator>(self).First();
             return self;
           },
           "Moves to the smallest key (within the prefix). Returns self.")
       .def(
           "last",
           [](py::object self) {
-            self.cast<PyIterator&>().Last();
+            Unwrap<PyIterator>(self).Last();
             return self;
           },
           "Moves to the largest key (within the prefix). Returns self.")
       .def(
           "seek",
           [](py::object self, py::handle key) {
-            self.cast<PyIterator&>().Seek(key);
+            Unwrap<PyIterator>(self).Seek(key);
             return self;
           },
           py::arg("key"),
@@ -80,7 +79,7 @@ void RegisterIterator(py::module_& m) {
       .def(
           "next",
           [](py::object self) {
-            self.cast<PyIterator&>().StepNext();
+            Unwrap<PyIterator>(self).StepNext();
             return self;
           },
           "Moves to the next larger key (on any iterator; at eof it stays "
@@ -88,30 +87,43 @@ void RegisterIterator(py::module_& m) {
       .def(
           "prev",
           [](py::object self) {
-            self.cast<PyIterator&>().StepPrev();
+            Unwrap<PyIterator>(self).StepPrev();
             return self;
           },
           "Moves to the next smaller key (on any iterator; at eof it stays "
           "there). Returns self.")
-      .def_property_readonly("eof", &PyIterator::Eof,
-                             "True when the iterator is past its last key.")
-      .def_property_readonly("key", &PyIterator::Key,
-                             "The current key as bytes; snkv.Error at eof.")
-      .def_property_readonly("value", &PyIterator::Value,
-                             "The current value as bytes; snkv.Error at eof.")
-      .def("item", &PyIterator::Item,
-           "The current (key, value) tuple; snkv.Error at eof.")
-      .def_property_readonly("reverse", &PyIterator::reverse,
-                             "True for a reverse (descending) iterator.")
-      .def_property_readonly("closed", &PyIterator::closed,
-                             "True once close() was called.")
-      .def("close", &PyIterator::Close,
-           "Releases the cursor (and the read snapshot it may hold). Any "
-           "later use raises snkv.Error; closing again does nothing.")
+      .def_property_readonly(
+          "eof", [](py::handle h) { return Unwrap<PyIterator>(h).Eof(); },
+          "True when the iterator is past its last key.")
+      .def_property_readonly(
+          "key", [](py::handle h) { return Unwrap<PyIterator>(h).Key(); },
+          "The current key as bytes; snkv.Error at eof.")
+      .def_property_readonly(
+          "value", [](py::handle h) { return Unwrap<PyIterator>(h).Value(); },
+          "The current value as bytes; snkv.Error at eof.")
+      .def(
+          "item", [](py::handle h) { return Unwrap<PyIterator>(h).Item(); },
+          "The current (key, value) tuple; snkv.Error at eof.")
+      .def_property_readonly(
+          "reverse",
+          [](py::handle h) { return Unwrap<PyIterator>(h).reverse(); },
+          "True for a reverse (descending) iterator.")
+      .def_property_readonly(
+          "closed", [](py::handle h) { return Unwrap<PyIterator>(h).closed(); },
+          "True once close() was called.")
+      .def(
+          "close", [](py::handle h) { Unwrap<PyIterator>(h).Close(); },
+          "Releases the cursor (and the read snapshot it may hold). Any "
+          "later use raises snkv.Error; closing again does nothing.")
       .def("__enter__", [](py::object self) { return self; })
       .def(
-          "__exit__", [](PyIterator& self, py::args) { self.Close(); },
+          "__exit__",
+          [](py::handle self_h, py::args) {
+            PyIterator& self = Unwrap<PyIterator>(self_h);
+            self.Close();
+          },
           "Closes the iterator.");
+  SetBoundType<PyIterator>(cls);
   reinterpret_cast<PyTypeObject*>(cls.ptr())->tp_iternext = &FastIterNext;
 }
 

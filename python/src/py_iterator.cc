@@ -15,21 +15,6 @@ namespace {
 
 enum Field { kKey = 0, kValue = 1, kItem = 2 };
 
-// Rows copied without the GIL: all bytes in one buffer, so a batch costs
-// one growing allocation rather than two strings per row.
-struct RowArena {
-  std::string bytes;
-  std::vector<size_t> ends;  // key end, value end, key end, ...
-
-  void Add(Slice key, Slice value) {
-    bytes.append(key.data(), key.size());
-    ends.push_back(bytes.size());
-    bytes.append(value.data(), value.size());
-    ends.push_back(bytes.size());
-  }
-  size_t rows() const noexcept { return ends.size() / 2; }
-};
-
 // A new (bytes, bytes) tuple; requires the GIL.
 py::object MakeRow(const char* key, size_t key_len, const char* value,
                    size_t value_len) {
@@ -92,39 +77,60 @@ Status PyIterator::EnsurePositioned() {
   return it_->SeekToStart();
 }
 
+void PyIterator::RowBuffer::Add(Slice key, Slice value) {
+  bytes.append(key.data(), key.size());
+  ends.push_back(bytes.size());
+  bytes.append(value.data(), value.size());
+  ends.push_back(bytes.size());
+}
+
+void PyIterator::RowBuffer::Clear() noexcept {
+  // Keep the capacity for the next batch, unless huge values grew it.
+  if (bytes.capacity() > (4u << 20)) {
+    std::string().swap(bytes);
+  } else {
+    bytes.clear();
+  }
+  ends.clear();
+}
+
+std::string_view PyIterator::RowBuffer::key(size_t row) const noexcept {
+  size_t start = row == 0 ? 0 : ends[2 * row - 1];
+  return {bytes.data() + start, ends[2 * row] - start};
+}
+
+std::string_view PyIterator::RowBuffer::value(size_t row) const noexcept {
+  size_t start = ends[2 * row];
+  return {bytes.data() + start, ends[2 * row + 1] - start};
+}
+
 void PyIterator::DropBatch() {
-  batch_.clear();
+  rows_.Clear();
   pos_ = 0;
   next_batch_rows_ = kFirstBatchRows;
 }
 
 void PyIterator::Fetch() {
-  RowArena arena;
+  // Filled without the GIL in a buffer no other thread can see; rows_ and
+  // spare_ are only touched with the GIL held.
+  RowBuffer fill = std::move(spare_);
+  fill.Clear();
   const size_t limit = next_batch_rows_;
   WithCursor([&] {
     Status s = EnsurePositioned();
-    while (s.ok() && arena.rows() < limit && it_->Valid()) {
-      arena.Add(it_->key(), it_->value());
+    while (s.ok() && fill.rows() < limit && it_->Valid()) {
+      fill.Add(it_->key(), it_->value());
       s = it_->Advance();
     }
     // Rows read before a failure are still delivered; the failure stays
     // in the cursor's status and is raised by the next fetch.
-    return arena.rows() > 0 ? Status::OK() : s;
+    return fill.rows() > 0 ? Status::OK() : s;
   });
   // Scans that keep going get larger batches; a short look stays cheap.
   next_batch_rows_ = std::min(limit * 2, kMaxBatchRows);
-  batch_.clear();
+  std::swap(rows_, fill);
+  spare_ = std::move(fill);
   pos_ = 0;
-  batch_.reserve(arena.rows());
-  size_t start = 0;
-  const char* base = arena.bytes.data();
-  for (size_t i = 0; i < arena.ends.size(); i += 2) {
-    size_t key_end = arena.ends[i];
-    size_t value_end = arena.ends[i + 1];
-    batch_.push_back(MakeRow(base + start, key_end - start, base + key_end,
-                             value_end - key_end));
-    start = value_end;
-  }
 }
 
 py::object PyIterator::NextItem() {
@@ -136,13 +142,12 @@ py::object PyIterator::NextItem() {
 py::object PyIterator::NextOrNull() {
   if (!Buffered()) {
     Fetch();
-    if (batch_.empty()) return py::object();
+    if (!Buffered()) return py::object();
   }
-  py::object row = std::move(batch_[pos_++]);
-  if (pos_ == batch_.size()) {
-    batch_.clear();
-    pos_ = 0;
-  }
+  std::string_view k = rows_.key(pos_);
+  std::string_view v = rows_.value(pos_);
+  py::object row = MakeRow(k.data(), k.size(), v.data(), v.size());
+  ++pos_;
   return row;
 }
 
@@ -174,12 +179,12 @@ void PyIterator::Seek(py::handle key) {
 void PyIterator::Step(bool forward) {
   if (Buffered()) {
     if (forward != reverse_) {  // the batch's own direction
-      if (++pos_ == batch_.size()) DropBatch();
+      ++pos_;
       return;
     }
     // Turning around: put the cursor back on the batched row (or where it
     // would be, had it been deleted since) and step from there.
-    std::string key = py::cast<std::string>(batch_[pos_][py::int_(0)]);
+    std::string key(rows_.key(pos_));
     DropBatch();
     WithCursor([&] {
       positioned_ = true;
@@ -212,9 +217,11 @@ bool PyIterator::Eof() {
 
 py::object PyIterator::CurrentField(int which) {
   if (Buffered()) {
-    py::object row = batch_[pos_];
-    if (which == kItem) return row;
-    return row[py::int_(which)];
+    std::string_view k = rows_.key(pos_);
+    std::string_view v = rows_.value(pos_);
+    if (which == kKey) return ToBytes(Slice(k));
+    if (which == kValue) return ToBytes(Slice(v));
+    return MakeRow(k.data(), k.size(), v.data(), v.size());
   }
   std::string key;
   std::string value;

@@ -1,8 +1,11 @@
 // PyIterator: snkv.Iterator, an ordered cursor over one column family.
 //
 // Python's iterator protocol reads rows in batches: one trip without the
-// GIL copies up to kMaxBatchRows rows, and __next__ then hands them out
-// from memory, so a Python scan is not one C++ call per row and field.
+// GIL copies up to kMaxBatchRows rows into a byte buffer, and __next__
+// then builds each (bytes, bytes) row from it, so a Python scan is not one
+// C++ call per row and field. Rows become Python objects only when handed
+// out: a scan then allocates and frees one row at a time, and the Python
+// heap does not grow and shrink by a whole batch each time.
 //
 // The manual API (first/last/seek/next/prev/eof/key/value/item) sees the
 // same position as the protocol. The position is the first unconsumed
@@ -25,6 +28,7 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fork_guard.h"
@@ -73,7 +77,7 @@ class PyIterator {
   void WithCursor(Body&& body);
   void DropBatch();
   void Fetch();
-  bool Buffered() const noexcept { return pos_ < batch_.size(); }
+  bool Buffered() const noexcept { return pos_ < rows_.rows(); }
   // Copies the current row (key, value or both) after EnsurePositioned.
   pybind11::object CurrentField(int which);
   void Step(bool forward);
@@ -85,8 +89,22 @@ class PyIterator {
   bool closed_ = false;      // guarded by mu_
   const bool reverse_;
 
-  // GIL-guarded: rows fetched and not yet consumed.
-  std::vector<pybind11::object> batch_;
+  // Rows copied out of the cursor: all bytes in one buffer, so a batch
+  // costs no allocation once the buffer has grown.
+  struct RowBuffer {
+    std::string bytes;
+    std::vector<size_t> ends;  // key end, value end, key end, ...
+    void Add(Slice key, Slice value);
+    size_t rows() const noexcept { return ends.size() / 2; }
+    void Clear() noexcept;
+    std::string_view key(size_t row) const noexcept;
+    std::string_view value(size_t row) const noexcept;
+  };
+
+  // GIL-guarded: the batch being handed out (rows_[pos_] is the position)
+  // and a spare buffer Fetch fills without the GIL and then swaps in.
+  RowBuffer rows_;
+  RowBuffer spare_;
   size_t pos_ = 0;
   size_t next_batch_rows_ = kFirstBatchRows;
 };

@@ -90,10 +90,12 @@ void RegisterStore(py::module_& m) {
       arg("cache_size") = 2000, arg("page_size") = 4096,
       arg("busy_timeout") = 0, arg("wal_size_limit") = 0,
       arg("read_only") = false, arg("password") = py::none());
+  SetBoundType<PyStore>(cls);
   DefineFamilyMethods(cls);
   cls.def(
          "begin",
-         [](PyStore& self, bool write) {
+         [](py::handle self_h, bool write) {
+           PyStore& self = Unwrap<PyStore>(self_h);
            self.Call([&](Store& s) {
              return s.Begin(write ? TxnMode::kWrite : TxnMode::kRead);
            });
@@ -104,18 +106,23 @@ void RegisterStore(py::module_& m) {
          "ReadOnlyError). Every thread using the handle is inside it.")
       .def(
           "commit",
-          [](PyStore& self) { self.Call([](Store& s) { return s.Commit(); }); },
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
+            self.Call([](Store& s) { return s.Commit(); });
+          },
           "Commits the open transaction. A failed commit (e.g. BusyError) "
           "leaves it open to retry or roll back.")
       .def(
           "rollback",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.Rollback(); });
           },
           "Rolls back the open transaction.")
       .def(
           "create_column_family",
-          [](PyStore& self, const std::string& name) {
+          [](py::handle self_h, const std::string& name) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             return OpenFamily(self, name, true);
           },
           arg("name"), py::keep_alive<0, 1>(),
@@ -123,7 +130,8 @@ void RegisterStore(py::module_& m) {
           "with 'default') and returns it. Error if it exists.")
       .def(
           "open_column_family",
-          [](PyStore& self, const std::string& name) {
+          [](py::handle self_h, const std::string& name) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             return OpenFamily(self, name, false);
           },
           arg("name"), py::keep_alive<0, 1>(),
@@ -131,14 +139,16 @@ void RegisterStore(py::module_& m) {
           "is none.")
       .def(
           "default_column_family",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             return std::make_unique<PyColumnFamily>(self.family());
           },
           py::keep_alive<0, 1>(),
           "The family the store's own put/get/... use, as a ColumnFamily.")
       .def(
           "list_column_families",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             std::vector<std::string> names;
             self.Call([&](Store& s) { return s.ListColumnFamilies(&names); });
             return names;
@@ -146,7 +156,8 @@ void RegisterStore(py::module_& m) {
           "Names of all column families, 'default' included.")
       .def(
           "drop_column_family",
-          [](PyStore& self, const std::string& name) {
+          [](py::handle self_h, const std::string& name) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             self.Call([&](Store& s) { return s.DropColumnFamily(name); });
           },
           arg("name"),
@@ -154,11 +165,15 @@ void RegisterStore(py::module_& m) {
           "fail from then on. 'default' cannot be dropped.")
       .def(
           "sync",
-          [](PyStore& self) { self.Call([](Store& s) { return s.Sync(); }); },
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
+            self.Call([](Store& s) { return s.Sync(); });
+          },
           "Makes every commit durable on disk (an fsync of the WAL).")
       .def(
           "vacuum",
-          [](PyStore& self, int n_pages) {
+          [](py::handle self_h, int n_pages) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             if (n_pages < 0) throw py::value_error("n_pages must be >= 0");
             self.Call([&](Store& s) { return s.IncrementalVacuum(n_pages); });
           },
@@ -166,7 +181,8 @@ void RegisterStore(py::module_& m) {
           "Returns up to n_pages free pages to the file system (0: all).")
       .def(
           "integrity_check",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             std::string problems;
             self.Call([&](Store& s) {
               Status st = s.IntegrityCheck(&problems);
@@ -180,7 +196,8 @@ void RegisterStore(py::module_& m) {
           "finds damage, else returns None.")
       .def(
           "checkpoint",
-          [](PyStore& self, int mode) {
+          [](py::handle self_h, int mode) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             if (mode < 0 || mode > 3) {
               throw py::value_error("mode must be one of CHECKPOINT_*");
             }
@@ -196,7 +213,8 @@ void RegisterStore(py::module_& m) {
           "the WAL, frames checkpointed).")
       .def(
           "stats",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             Stats st;
             self.Call([&](Store& s) { return s.GetStats(&st); });
             return StatsDict(st);
@@ -206,13 +224,15 @@ void RegisterStore(py::module_& m) {
           "checkpoints, ttl_expired, ttl_purged, db_pages.")
       .def(
           "stats_reset",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.ResetStats(); });
           },
           "Zeroes the counters (db_pages is a live gauge and stays).")
       .def_property_readonly(
           "errmsg",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             std::string msg;
             self.Call([&](Store& s) {
               msg = s.last_error_message();
@@ -224,7 +244,8 @@ void RegisterStore(py::module_& m) {
           "families and iterators ('not an error' if none).")
       .def(
           "is_encrypted",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             bool encrypted = false;
             self.Call([&](Store& s) {
               encrypted = s.is_encrypted();
@@ -235,7 +256,8 @@ void RegisterStore(py::module_& m) {
           "True if values are stored encrypted.")
       .def(
           "reencrypt",
-          [](PyStore& self, py::handle new_password) {
+          [](py::handle self_h, py::handle new_password) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             BytesArg pw(new_password, "password");
             self.Call([&](Store& s) { return s.Reencrypt(pw.slice()); });
           },
@@ -244,17 +266,20 @@ void RegisterStore(py::module_& m) {
           "Also encrypts a plain store. Not inside a transaction.")
       .def(
           "remove_encryption",
-          [](PyStore& self) {
+          [](py::handle self_h) {
+            PyStore& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.RemoveEncryption(); });
           },
           "Decrypts every value in one transaction; the file then opens "
           "with KVStore(path). Not inside a transaction.")
-      .def_property_readonly("closed", &PyStore::closed,
-                             "True once close() was called.")
-      .def("close", &PyStore::Close,
-           "Rolls back an open transaction, checkpoints and closes the "
-           "file. Iterators and column families of the store fail with "
-           "snkv.Error afterwards. Closing twice does nothing.");
+      .def_property_readonly(
+          "closed", [](py::handle h) { return Unwrap<PyStore>(h).closed(); },
+          "True once close() was called.")
+      .def(
+          "close", [](py::handle h) { Unwrap<PyStore>(h).Close(); },
+          "Rolls back an open transaction, checkpoints and closes the "
+          "file. Iterators and column families of the store fail with "
+          "snkv.Error afterwards. Closing twice does nothing.");
 }
 
 }  // namespace snkv::python

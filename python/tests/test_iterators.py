@@ -187,3 +187,17 @@ def test_iterator_keeps_store_alive(tmp_path):
         return db.iterator()
     it = make()  # the store object is only referenced by the iterator
     assert list(it) == [(b"k", b"v")]
+
+
+def test_writing_while_iterating(mem):
+    for i in range(1000):
+        mem[f"{i:04d}"] = "a"
+    seen = []
+    for k, v in mem:
+        seen.append(k)
+        mem[k] = v + b"b"  # update the row in hand
+        if int(k) % 2:
+            mem.delete(k)  # and delete some
+    assert seen == [f"{i:04d}".encode() for i in range(1000)]
+    assert mem.count() == 500
+    assert all(v == b"ab" for _, v in mem)

@@ -148,3 +148,22 @@ def test_fork_child_exit_with_open_store(path):
     assert _in_child(child) == 0
     assert db["a"] == b"1"
     db.close()
+
+
+def test_uninitialised_objects_and_foreign_self_raise():
+    for cls in (snkv.Iterator, snkv.ColumnFamily, KVStore):
+        obj = cls.__new__(cls)  # never initialised
+        with pytest.raises(TypeError, match="initialised"):
+            obj.close()
+        with pytest.raises(TypeError):
+            obj.closed
+        del obj
+    with pytest.raises(TypeError):
+        next(snkv.Iterator.__new__(snkv.Iterator))
+    with pytest.raises(TypeError, match="int"):
+        KVStore.get(5, "a")
+    with KVStore() as db:
+        with pytest.raises(TypeError):
+            snkv.Iterator.key.fget(db)
+        with pytest.raises(TypeError):
+            snkv.ColumnFamily.put(db.iterator(), "a", "b")
