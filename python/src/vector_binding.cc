@@ -15,6 +15,7 @@
 #include "errors.h"
 #include "floats_arg.h"
 #include "py_vector_store.h"
+#include "self_arg.h"
 #include "ttl.h"
 #include "vector_errors.h"
 #include "vector_filter.h"
@@ -159,6 +160,7 @@ void RegisterVectorStore(py::module_& m) {
   py::class_<PyVectorStore> cls(
       m, "_VectorStore",
       "The C++ vector store behind snkv.vector.VectorStore (use that).");
+  SetBoundType<PyVectorStore>(cls);
   cls.def(py::init([](const std::optional<std::string>& path, int dim,
                       int space, int dtype, int connectivity, int expansion_add,
                       int expansion_search, py::handle password, bool sidecar,
@@ -190,8 +192,9 @@ void RegisterVectorStore(py::module_& m) {
 
   cls.def(
          "_put",
-         [](PyVectorStore& self, py::handle key, py::handle value,
+         [](py::handle self_h, py::handle key, py::handle value,
             py::handle vector, py::handle ttl, py::handle metadata) {
+           PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
            BytesArg k(key, "key");
            BytesArg v(value, "value");
            FloatsArg vec(vector, "vector");
@@ -205,8 +208,9 @@ void RegisterVectorStore(py::module_& m) {
          arg("key"), arg("value"), arg("vector"), arg("ttl"), arg("metadata"))
       .def(
           "_put_batch",
-          [](PyVectorStore& self, py::handle keys, py::handle values,
+          [](py::handle self_h, py::handle keys, py::handle values,
              py::handle matrix, py::handle metadata, py::handle ttl) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             py::object key_seq = FastSequence(keys, "keys", -1);
             const Py_ssize_t n = PySequence_Fast_GET_SIZE(key_seq.ptr());
             py::object value_seq = FastSequence(values, "values", n);
@@ -257,7 +261,8 @@ void RegisterVectorStore(py::module_& m) {
           arg("ttl"))
       .def(
           "_get_vector",
-          [](PyVectorStore& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             BytesArg k(key, "key");
             std::vector<float> vec;
             self.Call(
@@ -271,7 +276,8 @@ void RegisterVectorStore(py::module_& m) {
           arg("key"))
       .def(
           "_get_metadata",
-          [](PyVectorStore& self, py::handle key) -> py::object {
+          [](py::handle self_h, py::handle key) -> py::object {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             BytesArg k(key, "key");
             std::optional<std::string> meta;
             bool found = true;
@@ -289,9 +295,10 @@ void RegisterVectorStore(py::module_& m) {
           arg("key"))
       .def(
           "_search",
-          [](PyVectorStore& self, py::handle query, int top_k, bool rerank,
+          [](py::handle self_h, py::handle query, int top_k, bool rerank,
              int oversample, std::optional<double> max_distance,
              int expansion_search, py::handle filter, py::handle json_filter) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             FloatsArg q(query, "query");
             std::optional<PythonFilter> python_filter;
             SearchOptions o = MakeSearchOptions(
@@ -324,8 +331,9 @@ void RegisterVectorStore(py::module_& m) {
           arg("filter"), arg("json_filter"))
       .def(
           "_search_keys",
-          [](PyVectorStore& self, py::handle query, int top_k,
+          [](py::handle self_h, py::handle query, int top_k,
              int expansion_search, py::handle filter, py::handle json_filter) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             FloatsArg q(query, "query");
             std::optional<PythonFilter> python_filter;
             SearchOptions o = MakeSearchOptions(
@@ -352,7 +360,8 @@ void RegisterVectorStore(py::module_& m) {
           arg("json_filter"))
       .def(
           "vector_stats",
-          [](PyVectorStore& self) {
+          [](py::handle self_h) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             VectorStats st;
             self.Call([&](VectorStore& vs) { return vs.GetStats(&st); });
             py::dict d;
@@ -384,7 +393,8 @@ void RegisterVectorStore(py::module_& m) {
           "graph), loaded_from_sidecar (at open), dropped.")
       .def(
           "vector_purge_expired",
-          [](PyVectorStore& self) {
+          [](py::handle self_h) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             int64_t deleted = 0;
             self.Call(
                 [&](VectorStore& vs) { return vs.PurgeExpired(&deleted); });
@@ -396,7 +406,8 @@ void RegisterVectorStore(py::module_& m) {
           "VectorIndexError after drop_vector_index().")
       .def(
           "drop_vector_index",
-          [](PyVectorStore& self) {
+          [](py::handle self_h) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             self.Call([](VectorStore& vs) { return vs.DropIndex(); });
           },
           "Deletes the vector tables, the index and the sidecar file for "
@@ -405,8 +416,9 @@ void RegisterVectorStore(py::module_& m) {
           "delete() removes values only. Dropping twice does nothing.")
       .def(
           "get",
-          [](PyVectorStore& self, py::handle key,
+          [](py::handle self_h, py::handle key,
              py::object fallback) -> py::object {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             BytesArg k(key, "key");
             std::string value;
             bool found = true;
@@ -426,7 +438,8 @@ void RegisterVectorStore(py::module_& m) {
           "absent or expired. vs[key] raises NotFoundError instead.")
       .def(
           "__getitem__",
-          [](PyVectorStore& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             BytesArg k(key, "key");
             std::string value;
             self.Call(
@@ -437,7 +450,8 @@ void RegisterVectorStore(py::module_& m) {
           "key is absent or expired.")
       .def(
           "__setitem__",
-          [](PyVectorStore& self, py::handle key, py::handle value) {
+          [](py::handle self_h, py::handle key, py::handle value) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             BytesArg k(key, "key");
             BytesArg v(value, "value");
             self.Call([&](VectorStore& vs) {
@@ -448,7 +462,8 @@ void RegisterVectorStore(py::module_& m) {
           "it has one, is left as it is.")
       .def(
           "delete",
-          [](PyVectorStore& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             BytesArg k(key, "key");
             self.Call([&](VectorStore& vs) { return vs.Delete(k.slice()); });
           },
@@ -458,14 +473,16 @@ void RegisterVectorStore(py::module_& m) {
           "drop_vector_index() it removes the value only.")
       .def(
           "__delitem__",
-          [](PyVectorStore& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             BytesArg k(key, "key");
             self.Call([&](VectorStore& vs) { return vs.Delete(k.slice()); });
           },
           "del vs[key]: as delete(key).")
       .def(
           "__contains__",
-          [](PyVectorStore& self, py::handle key) {
+          [](py::handle self_h, py::handle key) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             BytesArg k(key, "key");
             bool found = false;
             self.Call([&](VectorStore& vs) {
@@ -476,21 +493,30 @@ void RegisterVectorStore(py::module_& m) {
           "key in vs: True if key has a value that has not expired.")
       .def(
           "__len__",
-          [](PyVectorStore& self) {
+          [](py::handle self_h) {
+            PyVectorStore& self = Unwrap<PyVectorStore>(self_h);
             int64_t n = 0;
             self.Call([&](VectorStore& vs) { return vs.Count(&n); });
             return n;
           },
           "len(vs): the number of vectors in the index, as "
           "vector_stats()['count'] (expired ones not yet purged included).")
-      .def_property_readonly("dim", &PyVectorStore::dim,
-                             "The vector dimension of the store.")
-      .def_property_readonly("closed", &PyVectorStore::closed,
-                             "True once close() was called.")
-      .def("close", &PyVectorStore::Close,
-           "Writes the sidecar file (unencrypted file stores) and closes the "
-           "store. Every later call raises snkv.Error. Closing twice does "
-           "nothing.");
+      .def_property_readonly(
+          "dim",
+          [](py::handle self_h) { return Unwrap<PyVectorStore>(self_h).dim(); },
+          "The vector dimension of the store.")
+      .def_property_readonly(
+          "closed",
+          [](py::handle self_h) {
+            return Unwrap<PyVectorStore>(self_h).closed();
+          },
+          "True once close() was called.")
+      .def(
+          "close",
+          [](py::handle self_h) { Unwrap<PyVectorStore>(self_h).Close(); },
+          "Writes the sidecar file (unencrypted file stores) and closes the "
+          "store. Every later call raises snkv.Error. Closing twice does "
+          "nothing.");
 }
 
 }  // namespace snkv::python

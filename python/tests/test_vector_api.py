@@ -841,3 +841,18 @@ def test_binding_refuses_non_float32_buffers(vs):
         vs._put_batch([b"a"], [b"b"], np.zeros(DIM + 1, np.float32), None,
                       None)
     assert len(vs) == 0
+
+
+def test_uninitialised_or_foreign_self_raises_type_error():
+    raw = VectorStore.__new__(VectorStore)
+    for call in (lambda: raw.get(b"a"), lambda: raw._search_keys(
+            np.zeros(DIM, np.float32), 1, 0, None, None),
+            lambda: len(raw), lambda: b"a" in raw, raw.close,
+            raw.vector_stats, lambda: raw.closed):
+        with pytest.raises(TypeError):
+            call()
+    from snkv._snkv import _VectorStore
+    with pytest.raises(TypeError):
+        _VectorStore.get(object(), b"a")
+    with pytest.raises(TypeError):
+        _VectorStore.close(snkv.KVStore())
