@@ -13,7 +13,6 @@ void RegisterColumnFamily(pybind11::module_& m);
 }  // namespace snkv::python
 
 PYBIND11_MODULE(_snkv, m) {
-  namespace py = pybind11;
   using namespace snkv::python;
   m.doc() = "Compiled core of the snkv package; import snkv instead.";
   InstallForkHook();
