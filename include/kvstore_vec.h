@@ -90,7 +90,7 @@ typedef struct KVVecItem {
 
 /* Filter of kvstore_vec_search_filtered: non-zero keeps the item. pMeta is
 ** NULL when the item has no metadata. Called during the search, from the
-** searching thread; it must not write to the store. */
+** searching thread, with the index locked: it must not call pVS. */
 typedef int (*KVVecFilter)(void *pCtx, const void *pKey, int nKey,
                            const void *pMeta, int nMeta);
 

@@ -18,15 +18,24 @@ namespace {
 constexpr int kDim = 4;
 
 // Field order of the reference's structs (the addendum).
-static_assert(offsetof(KVVecSearchResult, pKey) < offsetof(KVVecSearchResult, nKey));
-static_assert(offsetof(KVVecSearchResult, nKey) < offsetof(KVVecSearchResult, pValue));
-static_assert(offsetof(KVVecSearchResult, nValue) < offsetof(KVVecSearchResult, distance));
-static_assert(offsetof(KVVecSearchResult, distance) < offsetof(KVVecSearchResult, pMetadata));
-static_assert(offsetof(KVVecSearchResult, pMetadata) < offsetof(KVVecSearchResult, nMetadata));
-static_assert(offsetof(KVVecKeyResult, nKey) < offsetof(KVVecKeyResult, distance));
-static_assert(offsetof(KVVecStats, expansion_search) < offsetof(KVVecStats, count));
-static_assert(offsetof(KVVecStats, fill_ratio) < offsetof(KVVecStats, vec_cf_count));
-static_assert(offsetof(KVVecStats, has_metadata) < offsetof(KVVecStats, sidecar_enabled));
+static_assert(offsetof(KVVecSearchResult, pKey) <
+              offsetof(KVVecSearchResult, nKey));
+static_assert(offsetof(KVVecSearchResult, nKey) <
+              offsetof(KVVecSearchResult, pValue));
+static_assert(offsetof(KVVecSearchResult, nValue) <
+              offsetof(KVVecSearchResult, distance));
+static_assert(offsetof(KVVecSearchResult, distance) <
+              offsetof(KVVecSearchResult, pMetadata));
+static_assert(offsetof(KVVecSearchResult, pMetadata) <
+              offsetof(KVVecSearchResult, nMetadata));
+static_assert(offsetof(KVVecKeyResult, nKey) <
+              offsetof(KVVecKeyResult, distance));
+static_assert(offsetof(KVVecStats, expansion_search) <
+              offsetof(KVVecStats, count));
+static_assert(offsetof(KVVecStats, fill_ratio) <
+              offsetof(KVVecStats, vec_cf_count));
+static_assert(offsetof(KVVecStats, has_metadata) <
+              offsetof(KVVecStats, sidecar_enabled));
 static_assert(offsetof(KVVecItem, pVec) < offsetof(KVVecItem, pMeta));
 static_assert(KVVEC_DIM_MISMATCH == 20 && KVVEC_BAD_VECTOR == 25);
 
@@ -54,7 +63,8 @@ TEST_F(CApiVector, NullHandleEverywhere) {
   KVVecSearchResult* r = nullptr;
   KVVecKeyResult* k = nullptr;
   KVVecStats st;
-  EXPECT_EQ(kvstore_vec_put(nullptr, "a", 1, "b", 1, v1_, 0, nullptr, 0), KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_put(nullptr, "a", 1, "b", 1, v1_, 0, nullptr, 0),
+            KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_put_batch(nullptr, nullptr, 0, 0), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_kv_put(nullptr, "a", 1, "b", 1), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_get(nullptr, "a", 1, &p, &n), KVSTORE_ERROR);
@@ -63,9 +73,10 @@ TEST_F(CApiVector, NullHandleEverywhere) {
   EXPECT_EQ(kvstore_vec_contains(nullptr, "a", 1), 0);
   EXPECT_EQ(kvstore_vec_count(nullptr), 0);
   EXPECT_EQ(kvstore_vec_delete(nullptr, "a", 1), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_search(nullptr, v1_, 1, 0, 0, 0, &r, &n), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_search_filtered(nullptr, v1_, 1, 0, 0, 0, nullptr, nullptr,
-                                        nullptr, &r, &n),
+  EXPECT_EQ(kvstore_vec_search(nullptr, v1_, 1, 0, 0, 0, &r, &n),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_search_filtered(nullptr, v1_, 1, 0, 0, 0, nullptr,
+                                        nullptr, nullptr, &r, &n),
             KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_search_keys(nullptr, v1_, 1, &k, &n), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_stats(nullptr, &st), KVSTORE_ERROR);
@@ -80,17 +91,26 @@ TEST_F(CApiVector, NullHandleEverywhere) {
 TEST_F(CApiVector, BadArguments) {
   void* p = nullptr;
   int n = 0;
-  EXPECT_EQ(kvstore_vec_put(vs_, "a", -1, "b", 1, v1_, 0, nullptr, 0), KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_put(vs_, "a", -1, "b", 1, v1_, 0, nullptr, 0),
+            KVSTORE_ERROR);
   EXPECT_STRNE(kvstore_vec_errmsg(vs_), "not an error");
-  EXPECT_EQ(kvstore_vec_put(vs_, nullptr, 3, "b", 1, v1_, 0, nullptr, 0), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", -2, v1_, 0, nullptr, 0), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, v1_, 0, "{}", -1), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, nullptr, 0, nullptr, 0), KVVEC_BAD_VECTOR);
+  EXPECT_EQ(kvstore_vec_put(vs_, nullptr, 3, "b", 1, v1_, 0, nullptr, 0),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", -2, v1_, 0, nullptr, 0),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, v1_, 0, "{}", -1),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, nullptr, 0, nullptr, 0),
+            KVVEC_BAD_VECTOR);
   float nan_vec[kDim] = {1, NAN, 0, 0};
-  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, nan_vec, 0, nullptr, 0), KVVEC_BAD_VECTOR);
-  EXPECT_NE(std::string(kvstore_vec_errmsg(vs_)).find("NaN"), std::string::npos);
-  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, v1_, 0, "{bad", 4), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, v1_, -7, nullptr, 0), KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, nan_vec, 0, nullptr, 0),
+            KVVEC_BAD_VECTOR);
+  EXPECT_NE(std::string(kvstore_vec_errmsg(vs_)).find("NaN"),
+            std::string::npos);
+  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, v1_, 0, "{bad", 4),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_put(vs_, "a", 1, "b", 1, v1_, -7, nullptr, 0),
+            KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_put_batch(vs_, nullptr, 2, 0), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_put_batch(vs_, nullptr, -1, 0), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_put_batch(vs_, nullptr, 0, 0), KVSTORE_OK);
@@ -111,21 +131,27 @@ TEST_F(CApiVector, SearchErrorsAndResults) {
   KVVecSearchResult* r = nullptr;
   KVVecKeyResult* k = nullptr;
   int n = -1;
-  EXPECT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, 0, 0, &r, &n), KVVEC_INDEX_EMPTY);
+  EXPECT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, 0, 0, &r, &n),
+            KVVEC_INDEX_EMPTY);
   EXPECT_EQ(kvstore_vec_search_keys(vs_, v1_, 3, &k, &n), KVVEC_INDEX_EMPTY);
-  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, "{\"x\":1}", 7), KVSTORE_OK);
-  ASSERT_EQ(kvstore_vec_put(vs_, "b", 1, "", 0, v2_, 0, nullptr, 0), KVSTORE_OK);
-  EXPECT_EQ(kvstore_vec_search(vs_, nullptr, 3, 0, 0, 0, &r, &n), KVVEC_BAD_VECTOR);
+  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, "{\"x\":1}", 7),
+            KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_put(vs_, "b", 1, "", 0, v2_, 0, nullptr, 0),
+            KVSTORE_OK);
+  EXPECT_EQ(kvstore_vec_search(vs_, nullptr, 3, 0, 0, 0, &r, &n),
+            KVVEC_BAD_VECTOR);
   EXPECT_EQ(kvstore_vec_search(vs_, v1_, 0, 0, 0, 0, &r, &n), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_search(vs_, v1_, -1, 0, 0, 0, &r, &n), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, -2, 0, &r, &n), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, 0, NAN, &r, &n), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, 0, 0, nullptr, &n), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, 0, 0, &r, nullptr), KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, 0, 0, nullptr, &n),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, 0, 0, &r, nullptr),
+            KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_search_keys(vs_, v1_, 0, &k, &n), KVSTORE_ERROR);
   EXPECT_EQ(kvstore_vec_search_keys(vs_, nullptr, 1, &k, &n), KVVEC_BAD_VECTOR);
-  EXPECT_EQ(kvstore_vec_search_filtered(vs_, v1_, 3, 0, 0, 0, nullptr, nullptr, "[1]",
-                                        &r, &n),
+  EXPECT_EQ(kvstore_vec_search_filtered(vs_, v1_, 3, 0, 0, 0, nullptr, nullptr,
+                                        "[1]", &r, &n),
             KVSTORE_ERROR);
 
   ASSERT_EQ(kvstore_vec_search(vs_, v1_, 3, 0, 0, 0, &r, &n), KVSTORE_OK);
@@ -133,7 +159,8 @@ TEST_F(CApiVector, SearchErrorsAndResults) {
   EXPECT_EQ(std::string(static_cast<char*>(r[0].pKey), r[0].nKey), "a");
   EXPECT_EQ(std::string(static_cast<char*>(r[0].pValue), r[0].nValue), "va");
   EXPECT_EQ(r[0].distance, 0.0f);
-  EXPECT_EQ(std::string(static_cast<char*>(r[0].pMetadata), r[0].nMetadata), "{\"x\":1}");
+  EXPECT_EQ(std::string(static_cast<char*>(r[0].pMetadata), r[0].nMetadata),
+            "{\"x\":1}");
   EXPECT_EQ(r[1].nValue, 0);
   EXPECT_EQ(r[1].pMetadata, nullptr);
   EXPECT_FLOAT_EQ(r[1].distance, 2.0f);
@@ -152,7 +179,8 @@ TEST_F(CApiVector, SearchErrorsAndResults) {
   struct Seen {
     int with_meta = 0, without = 0;
   } seen;
-  auto cb = [](void* ctx, const void*, int, const void* meta, int nmeta) -> int {
+  auto cb = [](void* ctx, const void*, int, const void* meta,
+               int nmeta) -> int {
     auto* s = static_cast<Seen*>(ctx);
     if (meta) {
       ++s->with_meta;
@@ -162,7 +190,8 @@ TEST_F(CApiVector, SearchErrorsAndResults) {
     }
     return meta == nullptr;
   };
-  ASSERT_EQ(kvstore_vec_search_filtered(vs_, v1_, 3, 0, 0, 0, cb, &seen, nullptr, &r, &n),
+  ASSERT_EQ(kvstore_vec_search_filtered(vs_, v1_, 3, 0, 0, 0, cb, &seen,
+                                        nullptr, &r, &n),
             KVSTORE_OK);
   ASSERT_EQ(n, 1);
   EXPECT_EQ(std::string(static_cast<char*>(r[0].pKey), r[0].nKey), "b");
@@ -179,11 +208,13 @@ TEST_F(CApiVector, SearchErrorsAndResults) {
 TEST_F(CApiVector, MetadataDeleteAndDrop) {
   void* p = reinterpret_cast<void*>(1);
   int n = -1;
-  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, nullptr, 0), KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, nullptr, 0),
+            KVSTORE_OK);
   // No metadata table yet: OK with NULL.
   EXPECT_EQ(kvstore_vec_get_metadata(vs_, "a", 1, &p, &n), KVSTORE_OK);
   EXPECT_EQ(p, nullptr);
-  ASSERT_EQ(kvstore_vec_put(vs_, "b", 1, "vb", 2, v2_, 0, "{\"k\":[1]}", 9), KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_put(vs_, "b", 1, "vb", 2, v2_, 0, "{\"k\":[1]}", 9),
+            KVSTORE_OK);
   EXPECT_EQ(kvstore_vec_get_metadata(vs_, "a", 1, &p, &n), KVSTORE_NOTFOUND);
   EXPECT_EQ(p, nullptr);
   ASSERT_EQ(kvstore_vec_get_metadata(vs_, "b", 1, &p, &n), KVSTORE_OK);
@@ -202,8 +233,10 @@ TEST_F(CApiVector, MetadataDeleteAndDrop) {
 
   ASSERT_EQ(kvstore_vec_drop_index(vs_), KVSTORE_OK);
   KVVecSearchResult* r = nullptr;
-  EXPECT_EQ(kvstore_vec_search(vs_, v1_, 1, 0, 0, 0, &r, &n), KVVEC_INDEX_DROPPED);
-  EXPECT_EQ(kvstore_vec_put(vs_, "c", 1, "v", 1, v1_, 0, nullptr, 0), KVVEC_INDEX_DROPPED);
+  EXPECT_EQ(kvstore_vec_search(vs_, v1_, 1, 0, 0, 0, &r, &n),
+            KVVEC_INDEX_DROPPED);
+  EXPECT_EQ(kvstore_vec_put(vs_, "c", 1, "v", 1, v1_, 0, nullptr, 0),
+            KVVEC_INDEX_DROPPED);
   EXPECT_EQ(kvstore_vec_get_vector(vs_, "b", 1, &f, &n), KVVEC_INDEX_DROPPED);
   ASSERT_EQ(kvstore_vec_get(vs_, "b", 1, &p, &n), KVSTORE_OK);
   EXPECT_EQ(std::string(static_cast<char*>(p), n), "vb");
@@ -217,31 +250,39 @@ TEST(CApiVectorOpen, InvalidAndMismatched) {
   snkv::test::TempDir dir;
   const std::string path = dir.file("o.db");
   KVVecStore* vs = reinterpret_cast<KVVecStore*>(1);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 0, 0, 0, 0, 0, 0, nullptr, 0, &vs), KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 0, 0, 0, 0, 0, 0, nullptr, 0, &vs),
+            KVSTORE_ERROR);
   EXPECT_EQ(vs, nullptr);
   EXPECT_STRNE(kvstore_vec_errmsg(nullptr), "not an error");
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 9, 0, 0, 0, 0, nullptr, 0, &vs), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 5, nullptr, 0, &vs), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, -1, 0, 0, 0, nullptr, 0, &vs), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, nullptr, -1, &vs), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, nullptr, 3, &vs), KVSTORE_ERROR);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, nullptr, 0, nullptr), KVSTORE_ERROR);
-  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_IP, 8, 50, 20, KVVEC_DTYPE_F16,
-                             nullptr, 0, &vs),
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 9, 0, 0, 0, 0, nullptr, 0, &vs),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 5, nullptr, 0, &vs),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, -1, 0, 0, 0, nullptr, 0, &vs),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, nullptr, -1, &vs),
+            KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, nullptr, 3, &vs),
+            KVSTORE_ERROR);
+  EXPECT_EQ(
+      kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, nullptr, 0, nullptr),
+      KVSTORE_ERROR);
+  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_IP, 8, 50, 20,
+                             KVVEC_DTYPE_F16, nullptr, 0, &vs),
             KVSTORE_OK);
   kvstore_vec_close(vs);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 5, KVVEC_SPACE_IP, 0, 0, 0, KVVEC_DTYPE_F16,
-                             nullptr, 0, &vs),
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 5, KVVEC_SPACE_IP, 0, 0, 0,
+                             KVVEC_DTYPE_F16, nullptr, 0, &vs),
             KVVEC_DIM_MISMATCH);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_COSINE, 0, 0, 0, KVVEC_DTYPE_F16,
-                             nullptr, 0, &vs),
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_COSINE, 0, 0, 0,
+                             KVVEC_DTYPE_F16, nullptr, 0, &vs),
             KVVEC_SPACE_MISMATCH);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_IP, 0, 0, 0, KVVEC_DTYPE_F32,
-                             nullptr, 0, &vs),
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_IP, 0, 0, 0,
+                             KVVEC_DTYPE_F32, nullptr, 0, &vs),
             KVVEC_DTYPE_MISMATCH);
   // An explicit expansion_search overrides the stored one; 0 keeps it.
-  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_IP, 0, 0, 0, KVVEC_DTYPE_F16,
-                             nullptr, 0, &vs),
+  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_IP, 0, 0, 0,
+                             KVVEC_DTYPE_F16, nullptr, 0, &vs),
             KVSTORE_OK);
   KVVecStats st;
   ASSERT_EQ(kvstore_vec_stats(vs, &st), KVSTORE_OK);
@@ -251,14 +292,15 @@ TEST(CApiVectorOpen, InvalidAndMismatched) {
   EXPECT_EQ(st.dtype, KVVEC_DTYPE_F16);
   EXPECT_EQ(st.space, KVVEC_SPACE_IP);
   kvstore_vec_close(vs);
-  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_IP, 0, 0, 99, KVVEC_DTYPE_F16,
-                             nullptr, 0, &vs),
+  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, KVVEC_SPACE_IP, 0, 0, 99,
+                             KVVEC_DTYPE_F16, nullptr, 0, &vs),
             KVSTORE_OK);
   ASSERT_EQ(kvstore_vec_stats(vs, &st), KVSTORE_OK);
   EXPECT_EQ(st.expansion_search, 99);
   kvstore_vec_close(vs);
   // In memory (NULL path): no sidecar.
-  ASSERT_EQ(kvstore_vec_open(nullptr, 4, 0, 0, 0, 0, 0, nullptr, 0, &vs), KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_open(nullptr, 4, 0, 0, 0, 0, 0, nullptr, 0, &vs),
+            KVSTORE_OK);
   ASSERT_EQ(kvstore_vec_stats(vs, &st), KVSTORE_OK);
   EXPECT_EQ(st.sidecar_enabled, 0);
   kvstore_vec_close(vs);
@@ -270,7 +312,8 @@ TEST(CApiVectorOpen, EncryptedStore) {
   const uint8_t pw[] = {'p', 'w'};
   KVVecStore* vs = nullptr;
   float v[4] = {1, 2, 3, 4};
-  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, pw, 2, &vs), KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, pw, 2, &vs),
+            KVSTORE_OK);
   ASSERT_EQ(kvstore_vec_put(vs, "a", 1, "b", 1, v, 0, nullptr, 0), KVSTORE_OK);
   KVVecStats st;
   ASSERT_EQ(kvstore_vec_stats(vs, &st), KVSTORE_OK);
@@ -278,9 +321,12 @@ TEST(CApiVectorOpen, EncryptedStore) {
   kvstore_vec_close(vs);
   EXPECT_FALSE(snkv::test::FileExists(path + ".snkv-vec"));
   const uint8_t wrong[] = {'x'};
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, wrong, 1, &vs), KVSTORE_AUTH_FAILED);
-  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, nullptr, 0, &vs), KVSTORE_AUTH_FAILED);
-  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, pw, 2, &vs), KVSTORE_OK);
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, wrong, 1, &vs),
+            KVSTORE_AUTH_FAILED);
+  EXPECT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, nullptr, 0, &vs),
+            KVSTORE_AUTH_FAILED);
+  ASSERT_EQ(kvstore_vec_open(path.c_str(), 4, 0, 0, 0, 0, 0, pw, 2, &vs),
+            KVSTORE_OK);
   EXPECT_EQ(kvstore_vec_count(vs), 1);
   kvstore_vec_close(vs);
 }
@@ -300,7 +346,8 @@ TEST_F(CApiVector, BatchAllOrNothing) {
   EXPECT_EQ(kvstore_vec_put_batch(vs_, items, 3, 0), KVSTORE_ERROR);
   items[1].nKey = 1;
   items[2].pKey = "x";  // duplicate: the last one wins
-  ASSERT_EQ(kvstore_vec_put_batch(vs_, items, 3, kvstore_now_ms() + 100000), KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_put_batch(vs_, items, 3, kvstore_now_ms() + 100000),
+            KVSTORE_OK);
   EXPECT_EQ(kvstore_vec_count(vs_), 2);
   void* p = nullptr;
   int n = 0;

@@ -87,7 +87,8 @@ class Worker {
   }
   std::string Ask(const std::string& cmd) {
     const std::string l = cmd + "\n";
-    if (write(in_, l.data(), l.size()) != static_cast<ssize_t>(l.size())) return "<send>";
+    if (write(in_, l.data(), l.size()) != static_cast<ssize_t>(l.size()))
+      return "<send>";
     return ReadLine(60000);
   }
   // Next output line, "<eof>", or "<hang>" after timeout_ms.
@@ -143,7 +144,8 @@ TEST(VectorFreshness, TwoHandlesSeeEachOther) {
   EXPECT_EQ(CountOf(b), 200);
   // Overwrite, metadata and delete travel too.
   ASSERT_TRUE(a.Put("k5", "v", vecmodel::VecOf(9999, kDim), 0,
-                    snkv::Slice(R"({"c":1})")).ok());
+                    snkv::Slice(R"({"c":1})"))
+                  .ok());
   ASSERT_EQ(Top1(b, vecmodel::VecOf(9999, kDim)), "k5");
   std::vector<snkv::SearchHit> hits;
   SearchOptions so;
@@ -164,11 +166,13 @@ TEST(VectorFreshness, TwoHandlesSeeEachOther) {
     keys.push_back("b" + std::to_string(i));
     vecs.push_back(vecmodel::VecOf(50000 + i, kDim));
   }
-  for (size_t i = 0; i < keys.size(); ++i) items.push_back({keys[i], "v", vecs[i].data(), {}});
+  for (size_t i = 0; i < keys.size(); ++i)
+    items.push_back({keys[i], "v", vecs[i].data(), {}});
   ASSERT_TRUE(a.PutBatch(items).ok());
   EXPECT_EQ(CountOf(b), 1199);
   for (uint64_t i = 0; i < 1000; i += 97) {
-    EXPECT_EQ(Top1(b, vecmodel::VecOf(50000 + i, kDim)), "b" + std::to_string(i));
+    EXPECT_EQ(Top1(b, vecmodel::VecOf(50000 + i, kDim)),
+              "b" + std::to_string(i));
   }
 }
 
@@ -219,7 +223,8 @@ class Sidecar : public ::testing::Test {
     VectorStore vs;
     ASSERT_TRUE(VectorStore::Open(path_, Opts(), &vs).ok());
     for (uint64_t i = 0; i < 300; ++i) {
-      ASSERT_TRUE(vs.Put("k" + std::to_string(i), "v", vecmodel::VecOf(i, kDim)).ok());
+      ASSERT_TRUE(
+          vs.Put("k" + std::to_string(i), "v", vecmodel::VecOf(i, kDim)).ok());
     }
     ASSERT_TRUE(vs.Close().ok());
     ASSERT_TRUE(snkv::test::FileExists(Side()));
@@ -255,7 +260,8 @@ TEST_F(Sidecar, MissingMeansRebuild) {
 
 TEST_F(Sidecar, TruncatedOrFlippedMeansRebuild) {
   const std::string good = snkv::test::ReadFile(Side());
-  for (size_t cut : {size_t{0}, size_t{10}, size_t{103}, good.size() / 2, good.size() - 1}) {
+  for (size_t cut :
+       {size_t{0}, size_t{10}, size_t{103}, good.size() / 2, good.size() - 1}) {
     snkv::test::WriteFile(Side(), good.substr(0, cut));
     EXPECT_FALSE(ReopenAndCheck()) << cut;
   }
@@ -280,9 +286,11 @@ TEST_F(Sidecar, HostileContentIsRefused) {
   auto reseal = [&](std::string file) {
     const uint64_t len = file.size() - kHeader;
     std::memcpy(file.data() + 80, &len, 8);
-    const uint64_t body_sum = snkv::vector::Checksum64(file.data() + kHeader, len);
+    const uint64_t body_sum =
+        snkv::vector::Checksum64(file.data() + kHeader, len);
     std::memcpy(file.data() + 88, &body_sum, 8);
-    const uint64_t head_sum = snkv::vector::Checksum64(file.data(), kHeader - 8);
+    const uint64_t head_sum =
+        snkv::vector::Checksum64(file.data(), kHeader - 8);
     std::memcpy(file.data() + 96, &head_sum, 8);
     return file;
   };
@@ -294,19 +302,19 @@ TEST_F(Sidecar, HostileContentIsRefused) {
     std::memcpy(bad.data() + at, &value, sizeof value);
     return reseal(bad);
   };
-  const size_t slot0 = kBody + 32;                 // after m, slots, entry, level, live
-  const size_t links0 = slot0 + 2 + kDim * 4;      // level, deleted, code
+  const size_t slot0 = kBody + 32;  // after m, slots, entry, level, live
+  const size_t links0 = slot0 + 2 + kDim * 4;  // level, deleted, code
   const std::vector<std::string> hostile = {
-      patch(kBody + 8, uint64_t{1} << 40),          // absurd slot count
-      patch(kBody + 8, uint64_t{301}),              // one slot more than present
-      patch(kBody + 16, uint32_t{100000}),          // entry point beyond the slots
-      patch(kBody + 20, int32_t{40}),               // max level out of range
-      patch(kBody + 24, uint64_t{7}),               // live count that disagrees
-      patch(slot0, uint8_t{200}),                   // node level out of range
-      patch(links0, uint32_t{1000}),                // more links than fit
-      patch(links0 + 4, uint32_t{999999}),          // a link to no slot
-      patch(kBody, uint64_t{3}),                    // other connectivity
-      reseal(good.substr(0, good.size() - 5)),      // cut mid-record
+      patch(kBody + 8, uint64_t{1} << 40),      // absurd slot count
+      patch(kBody + 8, uint64_t{301}),          // one slot more than present
+      patch(kBody + 16, uint32_t{100000}),      // entry point beyond the slots
+      patch(kBody + 20, int32_t{40}),           // max level out of range
+      patch(kBody + 24, uint64_t{7}),           // live count that disagrees
+      patch(slot0, uint8_t{200}),               // node level out of range
+      patch(links0, uint32_t{1000}),            // more links than fit
+      patch(links0 + 4, uint32_t{999999}),      // a link to no slot
+      patch(kBody, uint64_t{3}),                // other connectivity
+      reseal(good.substr(0, good.size() - 5)),  // cut mid-record
   };
   for (size_t i = 0; i < hostile.size(); ++i) {
     snkv::test::WriteFile(Side(), hostile[i]);
@@ -450,7 +458,8 @@ void CheckIndexMatchesTables(const std::string& path) {
     EXPECT_EQ(hits[0].key, key);
     EXPECT_EQ(hits[0].distance, 0.0f) << key;
   }
-  EXPECT_LE(walk_misses * 200, rows.size()) << walk_misses << " of " << rows.size();
+  EXPECT_LE(walk_misses * 200, rows.size())
+      << walk_misses << " of " << rows.size();
 }
 
 class VectorCrash : public ::testing::TestWithParam<const char*> {};
@@ -472,6 +481,7 @@ TEST_P(VectorCrash, KillDuringWrites) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, VectorCrash, ::testing::Values("batch", "sidecar"));
+INSTANTIATE_TEST_SUITE_P(Modes, VectorCrash,
+                         ::testing::Values("batch", "sidecar"));
 
 }  // namespace

@@ -58,9 +58,9 @@ float Exact(VectorSpace space, const float* a, const float* b, size_t dim) {
 std::string Key(size_t i) { return "k" + std::to_string(i); }
 
 // Exact top-k keys of `q` among rows accepted by `keep`.
-std::vector<std::string> ExactTop(VectorSpace space, const std::vector<float>& rows,
-                                  size_t dim, const float* q, size_t k,
-                                  const std::function<bool(size_t)>& keep = {}) {
+std::vector<std::string> ExactTop(
+    VectorSpace space, const std::vector<float>& rows, size_t dim,
+    const float* q, size_t k, const std::function<bool(size_t)>& keep = {}) {
   std::vector<std::pair<float, size_t>> d;
   for (size_t i = 0; i < rows.size() / dim; ++i) {
     if (keep && !keep(i)) continue;
@@ -68,7 +68,8 @@ std::vector<std::string> ExactTop(VectorSpace space, const std::vector<float>& r
   }
   std::sort(d.begin(), d.end());
   std::vector<std::string> out;
-  for (size_t i = 0; i < std::min(k, d.size()); ++i) out.push_back(Key(d[i].second));
+  for (size_t i = 0; i < std::min(k, d.size()); ++i)
+    out.push_back(Key(d[i].second));
   return out;
 }
 
@@ -135,9 +136,11 @@ TEST_P(Differential, MatchesExactSearch) {
         EXPECT_LE(hits[i - 1].distance, hits[i].distance + 1e-6f);
       }
       if (rerank) {  // exact distances after rerank
-        EXPECT_NEAR(hits[0].distance,
-                    Exact(c.space, qv, rows.data() + std::stoul(hits[0].key.substr(1)) * kDim, kDim),
-                    1e-3f * (1 + std::fabs(hits[0].distance)));
+        EXPECT_NEAR(
+            hits[0].distance,
+            Exact(c.space, qv,
+                  rows.data() + std::stoul(hits[0].key.substr(1)) * kDim, kDim),
+            1e-3f * (1 + std::fabs(hits[0].distance)));
       }
     }
     const double recall = static_cast<double>(found) / (kQueries * kK);
@@ -170,8 +173,8 @@ TEST(VectorFilter, AgreesWithBruteForce) {
   const std::vector<float> rows = RandomRows(kN, kDim, 3);
   std::vector<std::string> metas(kN);
   for (size_t i = 0; i < kN; ++i) {
-    metas[i] = "{\"mod\":" + std::to_string(i % 100) + ",\"even\":" +
-               (i % 2 ? "false" : "true") + "}";
+    metas[i] = "{\"mod\":" + std::to_string(i % 100) +
+               ",\"even\":" + (i % 2 ? "false" : "true") + "}";
   }
   Load(&vs, rows, kDim, &metas);
   const std::vector<float> queries = RandomRows(20, kDim, 5);
@@ -180,10 +183,11 @@ TEST(VectorFilter, AgreesWithBruteForce) {
     std::function<bool(size_t)> keep;
   };
   const std::vector<Sel> sels = {
-      {R"({"even":true})", [](size_t i) { return i % 2 == 0; }},          // 50%
-      {R"({"mod":7})", [](size_t i) { return i % 100 == 7; }},            // 1%
-      {R"({"mod":7,"even":false})", [](size_t i) { return i % 100 == 7 && i % 2; }},
-      {R"({"mod":3.0})", [](size_t i) { return i % 100 == 3; }},          // 3 == 3.0
+      {R"({"even":true})", [](size_t i) { return i % 2 == 0; }},  // 50%
+      {R"({"mod":7})", [](size_t i) { return i % 100 == 7; }},    // 1%
+      {R"({"mod":7,"even":false})",
+       [](size_t i) { return i % 100 == 7 && i % 2; }},
+      {R"({"mod":3.0})", [](size_t i) { return i % 100 == 3; }},  // 3 == 3.0
       {R"({"missing":1})", [](size_t) { return false; }},
   };
   for (const Sel& sel : sels) {
@@ -215,7 +219,8 @@ TEST(VectorFilter, AgreesWithBruteForce) {
       }
     }
     if (total > 0) {
-      EXPECT_GE(static_cast<double>(found) / static_cast<double>(total), 0.95) << sel.json;
+      EXPECT_GE(static_cast<double>(found) / static_cast<double>(total), 0.95)
+          << sel.json;
     }
   }
 }
@@ -261,10 +266,14 @@ TEST(VectorKernels, AgreeWithPortableLoops) {
     const auto& k = Kernels();
     const auto& g = GenericKernels();
     const float tol = 1e-4f * static_cast<float>(n);
-    EXPECT_NEAR(k.l2sq_f32(a.data(), b.data(), n), g.l2sq_f32(a.data(), b.data(), n), tol);
-    EXPECT_NEAR(k.dot_f32(a.data(), b.data(), n), g.dot_f32(a.data(), b.data(), n), tol);
-    EXPECT_NEAR(k.l2sq_f16(a.data(), h.data(), n), g.l2sq_f16(a.data(), h.data(), n), tol);
-    EXPECT_NEAR(k.dot_f16(a.data(), h.data(), n), g.dot_f16(a.data(), h.data(), n), tol);
+    EXPECT_NEAR(k.l2sq_f32(a.data(), b.data(), n),
+                g.l2sq_f32(a.data(), b.data(), n), tol);
+    EXPECT_NEAR(k.dot_f32(a.data(), b.data(), n),
+                g.dot_f32(a.data(), b.data(), n), tol);
+    EXPECT_NEAR(k.l2sq_f16(a.data(), h.data(), n),
+                g.l2sq_f16(a.data(), h.data(), n), tol);
+    EXPECT_NEAR(k.dot_f16(a.data(), h.data(), n),
+                g.dot_f16(a.data(), h.data(), n), tol);
     EXPECT_EQ(k.dot_i8(x.data(), y.data(), n), g.dot_i8(x.data(), y.data(), n));
     std::vector<float> fa(n), fb(n);
     k.half_to_float(h.data(), fa.data(), n);
@@ -276,8 +285,10 @@ TEST(VectorKernels, AgreeWithPortableLoops) {
 TEST(VectorKernels, HalfConversionRoundTrips) {
   using snkv::vector::FloatToHalf;
   using snkv::vector::HalfToFloat;
-  for (float f : {0.0f, 1.0f, -2.5f, 65504.0f, 6.1035e-05f, 5.96e-08f, 0.333333f}) {
-    EXPECT_NEAR(HalfToFloat(FloatToHalf(f)), f, std::fabs(f) * 1e-3f + 6e-8f) << f;
+  for (float f :
+       {0.0f, 1.0f, -2.5f, 65504.0f, 6.1035e-05f, 5.96e-08f, 0.333333f}) {
+    EXPECT_NEAR(HalfToFloat(FloatToHalf(f)), f, std::fabs(f) * 1e-3f + 6e-8f)
+        << f;
   }
   EXPECT_TRUE(std::isinf(HalfToFloat(FloatToHalf(1e6f))));
   // Every half that is a number survives half -> float -> half.
@@ -292,7 +303,8 @@ TEST(VectorJson, FieldEquality) {
   std::string err;
   ASSERT_TRUE(m.Parse(R"({"a": "x", "n": 1, "o": {"p": [1, 2]}})", &err));
   auto match = [&](std::string_view meta) { return m.Matches(&meta); };
-  EXPECT_TRUE(match(R"({"n": 1.0, "o": {"p": [1, 2.0]}, "a": "x", "extra": null})"));
+  EXPECT_TRUE(
+      match(R"({"n": 1.0, "o": {"p": [1, 2.0]}, "a": "x", "extra": null})"));
   EXPECT_TRUE(match(R"({"a":"\u0078","n":1e0,"o":{"p":[1,2]}})"));
   EXPECT_FALSE(match(R"({"a": "x", "n": 2, "o": {"p": [1, 2]}})"));
   EXPECT_FALSE(match(R"({"a": "x", "n": 1, "o": {"p": [2, 1]}})"));
@@ -302,12 +314,14 @@ TEST(VectorJson, FieldEquality) {
   EXPECT_FALSE(m.Matches(nullptr));
   EXPECT_FALSE(m.Parse("[1]", &err));
   EXPECT_FALSE(m.Parse("{\"a\": }", &err));
-  EXPECT_FALSE(m.Parse(std::string(100, '[') , &err));
+  EXPECT_FALSE(m.Parse(std::string(100, '['), &err));
   // Deep nesting is refused, not a stack overflow.
-  std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  std::string deep =
+      "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
   EXPECT_FALSE(m.Parse(deep, &err));
   EXPECT_FALSE(snkv::vector::IsValidJson(deep));
-  EXPECT_TRUE(snkv::vector::IsValidJson(R"({"k": [true, false, null, -0.5e-3, "s"]})"));
+  EXPECT_TRUE(
+      snkv::vector::IsValidJson(R"({"k": [true, false, null, -0.5e-3, "s"]})"));
   EXPECT_FALSE(snkv::vector::IsValidJson("01"));
   EXPECT_FALSE(snkv::vector::IsValidJson("\"unterminated"));
   snkv::vector::JsonMatch empty;

@@ -136,7 +136,8 @@ TEST_F(VectorStoreTest, BadVectorsChangeNothing) {
   ASSERT_TRUE(vs_.Get("a", &v).ok());
   EXPECT_EQ(v, "va");
   // Metadata that is not JSON is refused the same way: nothing written.
-  EXPECT_EQ(vs_.Put("e", "ve", good, 0, snkv::Slice("{oops")).code(), Code::kError);
+  EXPECT_EQ(vs_.Put("e", "ve", good, 0, snkv::Slice("{oops")).code(),
+            Code::kError);
   EXPECT_TRUE(vs_.Get("e", &v).IsNotFound());
 }
 
@@ -175,7 +176,9 @@ TEST_F(VectorStoreTest, MetadataRules) {
   ASSERT_TRUE(vs_.GetStats(&st).ok());
   EXPECT_FALSE(st.has_metadata);
 
-  ASSERT_TRUE(vs_.Put("b", "vb", Vec({0, 1, 0}), 0, snkv::Slice(R"({"tag":"x"})")).ok());
+  ASSERT_TRUE(
+      vs_.Put("b", "vb", Vec({0, 1, 0}), 0, snkv::Slice(R"({"tag":"x"})"))
+          .ok());
   ASSERT_TRUE(vs_.GetStats(&st).ok());
   EXPECT_TRUE(st.has_metadata);
   // Now the table exists: a key without metadata is NotFound.
@@ -190,7 +193,9 @@ TEST_F(VectorStoreTest, MetadataRules) {
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_EQ(hits[0].metadata, R"({"tag":"x"})");
   // A new dict replaces it; an empty slice clears it.
-  ASSERT_TRUE(vs_.Put("b", "vb3", Vec({0, 1, 1}), 0, snkv::Slice(R"({"tag":"y"})")).ok());
+  ASSERT_TRUE(
+      vs_.Put("b", "vb3", Vec({0, 1, 1}), 0, snkv::Slice(R"({"tag":"y"})"))
+          .ok());
   ASSERT_TRUE(vs_.GetMetadata("b", &meta).ok());
   EXPECT_EQ(meta, R"({"tag":"y"})");
   ASSERT_TRUE(vs_.Put("b", "vb4", Vec({0, 1, 1}), 0, snkv::Slice()).ok());
@@ -199,7 +204,8 @@ TEST_F(VectorStoreTest, MetadataRules) {
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_FALSE(hits[0].metadata.has_value());
   // Deleting a key deletes its metadata.
-  ASSERT_TRUE(vs_.Put("c", "vc", Vec({0, 0, 1}), 0, snkv::Slice(R"({"k":2})")).ok());
+  ASSERT_TRUE(
+      vs_.Put("c", "vc", Vec({0, 0, 1}), 0, snkv::Slice(R"({"k":2})")).ok());
   ASSERT_TRUE(vs_.Delete("c").ok());
   ASSERT_TRUE(vs_.Put("c", "vc", Vec({0, 0, 1})).ok());
   EXPECT_TRUE(vs_.GetMetadata("c", &meta).IsNotFound());
@@ -217,15 +223,19 @@ TEST_F(VectorStoreTest, JsonFilterFollowsChanges) {
     for (const auto& h : hits) keys.push_back(h.key);
     return keys;
   };
-  ASSERT_TRUE(vs_.Put("a", "v", Vec({1, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
-  ASSERT_TRUE(vs_.Put("b", "v", Vec({2, 0, 0}), 0, snkv::Slice(R"({"t":"y"})")).ok());
+  ASSERT_TRUE(
+      vs_.Put("a", "v", Vec({1, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
+  ASSERT_TRUE(
+      vs_.Put("b", "v", Vec({2, 0, 0}), 0, snkv::Slice(R"({"t":"y"})")).ok());
   EXPECT_EQ(tagged("x"), std::vector<std::string>{"a"});
   EXPECT_EQ(tagged("x"), std::vector<std::string>{"a"});  // from the cache
-  ASSERT_TRUE(vs_.Put("b", "v", Vec({2, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
+  ASSERT_TRUE(
+      vs_.Put("b", "v", Vec({2, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
   EXPECT_EQ(tagged("x"), (std::vector<std::string>{"a", "b"}));
   ASSERT_TRUE(vs_.Delete("a").ok());
   EXPECT_EQ(tagged("x"), std::vector<std::string>{"b"});
-  ASSERT_TRUE(vs_.Put("c", "v", Vec({3, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
+  ASSERT_TRUE(
+      vs_.Put("c", "v", Vec({3, 0, 0}), 0, snkv::Slice(R"({"t":"x"})")).ok());
   EXPECT_EQ(tagged("x"), (std::vector<std::string>{"b", "c"}));
   EXPECT_TRUE(tagged("y").empty());
 }
@@ -233,7 +243,8 @@ TEST_F(VectorStoreTest, JsonFilterFollowsChanges) {
 TEST_F(VectorStoreTest, TtlExpiredNeverReturnedAndPurged) {
   const int64_t past = snkv::NowMs() - 1;  // already expired
   ASSERT_TRUE(vs_.Put("old", "v", Vec({0, 0, 0}), past).ok());
-  ASSERT_TRUE(vs_.Put("live", "v", Vec({5, 5, 5}), snkv::NowMs() + 3600000).ok());
+  ASSERT_TRUE(
+      vs_.Put("live", "v", Vec({5, 5, 5}), snkv::NowMs() + 3600000).ok());
   ASSERT_TRUE(vs_.Put("forever", "v", Vec({9, 9, 9})).ok());
   auto hits = Search({0, 0, 0});
   ASSERT_EQ(hits.size(), 2u);
@@ -272,7 +283,8 @@ TEST_F(VectorStoreTest, RerankOversampleMaxDistance) {
   ASSERT_EQ(hits.size(), 5u);
   EXPECT_EQ(hits[0].key, "k10");
   EXPECT_NEAR(hits[0].distance, 0.04f, 1e-4);
-  for (size_t i = 1; i < hits.size(); ++i) EXPECT_LE(hits[i - 1].distance, hits[i].distance);
+  for (size_t i = 1; i < hits.size(); ++i)
+    EXPECT_LE(hits[i - 1].distance, hits[i].distance);
   o.rerank = false;
   o.max_distance = 1.0f;  // squared: k10 (0.04) and k11 (0.64)
   ASSERT_TRUE(vs_.Search(Vec({10.2f, 0, 0}), o, &hits).ok());
@@ -295,18 +307,26 @@ TEST(VectorStoreConfig, FixedAtCreation) {
     ASSERT_TRUE(vs.Put("a", "v", Vec({1, 2, 3, 4})).ok());
   }
   VectorStore vs;
-  EXPECT_EQ(VectorStore::Open(path, Opts(5, VectorSpace::kCosine, VectorDType::kF16), &vs).code(),
+  EXPECT_EQ(VectorStore::Open(
+                path, Opts(5, VectorSpace::kCosine, VectorDType::kF16), &vs)
+                .code(),
             Code::kDimMismatch);
   EXPECT_FALSE(vs.is_open());
-  EXPECT_EQ(VectorStore::Open(path, Opts(4, VectorSpace::kCosine, VectorDType::kI8), &vs).code(),
+  EXPECT_EQ(VectorStore::Open(
+                path, Opts(4, VectorSpace::kCosine, VectorDType::kI8), &vs)
+                .code(),
             Code::kDtypeMismatch);
-  EXPECT_EQ(VectorStore::Open(path, Opts(4, VectorSpace::kL2, VectorDType::kF16), &vs).code(),
-            Code::kSpaceMismatch);
-  ASSERT_TRUE(VectorStore::Open(path, Opts(4, VectorSpace::kCosine, VectorDType::kF16), &vs).ok());
+  EXPECT_EQ(
+      VectorStore::Open(path, Opts(4, VectorSpace::kL2, VectorDType::kF16), &vs)
+          .code(),
+      Code::kSpaceMismatch);
+  ASSERT_TRUE(VectorStore::Open(
+                  path, Opts(4, VectorSpace::kCosine, VectorDType::kF16), &vs)
+                  .ok());
   VectorStats st;
   ASSERT_TRUE(vs.GetStats(&st).ok());
   EXPECT_EQ(st.dim, 4);
-  EXPECT_EQ(st.connectivity, 8);     // stored values win
+  EXPECT_EQ(st.connectivity, 8);  // stored values win
   EXPECT_EQ(st.expansion_add, 40);
   EXPECT_EQ(st.expansion_search, 30);
   EXPECT_EQ(st.count, 1);
@@ -315,8 +335,10 @@ TEST(VectorStoreConfig, FixedAtCreation) {
 
   // Invalid options.
   VectorStore bad;
-  EXPECT_EQ(VectorStore::Open(dir.file("d.db"), Opts(0), &bad).code(), Code::kError);
-  EXPECT_EQ(VectorStore::Open(dir.file("d.db"), Opts(-1), &bad).code(), Code::kError);
+  EXPECT_EQ(VectorStore::Open(dir.file("d.db"), Opts(0), &bad).code(),
+            Code::kError);
+  EXPECT_EQ(VectorStore::Open(dir.file("d.db"), Opts(-1), &bad).code(),
+            Code::kError);
   VectorOptions o = Opts(4);
   o.space = static_cast<VectorSpace>(7);
   EXPECT_EQ(VectorStore::Open(dir.file("d.db"), o, &bad).code(), Code::kError);
@@ -349,7 +371,8 @@ TEST_F(VectorStoreTest, DropIndexKeepsValues) {
   ASSERT_TRUE(snkv::Store::Open(path_, {}, &store).ok());
   std::vector<std::string> names;
   ASSERT_TRUE(store.ListColumnFamilies(&names).ok());
-  for (const auto& n : names) EXPECT_EQ(n.find("_snkv_vec"), std::string::npos) << n;
+  for (const auto& n : names)
+    EXPECT_EQ(n.find("_snkv_vec"), std::string::npos) << n;
   ASSERT_TRUE(store.Close().ok());
   ASSERT_TRUE(VectorStore::Open(path_, Opts(3), &vs_).ok());
   EXPECT_EQ(Count(), 0);
@@ -375,18 +398,21 @@ TEST(VectorStoreEncrypted, SealedAndRebuilt) {
   o.password = "secret";
   o.store.page_size = 4096;
   // A distinctive vector whose float bytes we can look for in the file.
-  const std::vector<float> marker = {1234.5678f, -8765.4321f, 3.14159e7f, 2.71828e-5f};
+  const std::vector<float> marker = {1234.5678f, -8765.4321f, 3.14159e7f,
+                                     2.71828e-5f};
   {
     VectorStore vs;
     ASSERT_TRUE(VectorStore::Open(path, o, &vs).ok());
     ASSERT_TRUE(vs.Put("doc", "plainvalue-XYZZY", marker, 0,
-                       snkv::Slice(R"({"secret_meta":"QWERTY"})")).ok());
+                       snkv::Slice(R"({"secret_meta":"QWERTY"})"))
+                    .ok());
     VectorStats st;
     ASSERT_TRUE(vs.GetStats(&st).ok());
     EXPECT_FALSE(st.sidecar_enabled);
   }
   EXPECT_FALSE(snkv::test::FileExists(path + ".snkv-vec"));
-  std::string file = snkv::test::ReadFile(path) + snkv::test::ReadFile(path + "-wal");
+  std::string file =
+      snkv::test::ReadFile(path) + snkv::test::ReadFile(path + "-wal");
   const std::string raw(reinterpret_cast<const char*>(marker.data()), 16);
   EXPECT_EQ(file.find(raw), std::string::npos);
   EXPECT_EQ(file.find("QWERTY"), std::string::npos);

@@ -51,10 +51,10 @@ enum class VectorSpace : int {
 enum class VectorDType : int { kF32 = 0, kF16 = 1, kI8 = 2 };
 
 struct VectorOptions {
-  int dim = 0;  // > 0; fixed when the store is created
-  VectorSpace space = VectorSpace::kL2;       // fixed at creation
-  VectorDType dtype = VectorDType::kF32;      // fixed at creation
-  int connectivity = 0;      // HNSW M; 0 = 16. Fixed at creation.
+  int dim = 0;                           // > 0; fixed when the store is created
+  VectorSpace space = VectorSpace::kL2;  // fixed at creation
+  VectorDType dtype = VectorDType::kF32;  // fixed at creation
+  int connectivity = 0;                   // HNSW M; 0 = 16. Fixed at creation.
   int expansion_add = 0;     // ef_construction; 0 = 128. Fixed at creation.
   int expansion_search = 0;  // default ef; 0 = the stored one (64 when new)
   // Encrypted store when set (see Store::OpenEncrypted). No sidecar then.
@@ -76,7 +76,9 @@ struct VectorItem {
 
 // Decides whether an item may appear in a search's results. metadata is
 // null when the item has none. Called during the graph walk, possibly more
-// than once per search, from the searching thread.
+// than once per search, from the searching thread, while the index is
+// locked for reading: it must not call this VectorStore (a writer waiting
+// for the index would deadlock with it).
 using VectorFilter = std::function<bool(Slice key, const Slice* metadata)>;
 
 struct SearchOptions {
@@ -109,13 +111,13 @@ struct VectorStats {
   int connectivity = 0;
   int expansion_add = 0;
   int expansion_search = 0;
-  int64_t count = 0;         // vectors in the index (expired included)
-  int64_t capacity = 0;      // slots allocated in the graph
-  double fill_ratio = 0;     // count / capacity
-  int64_t vec_cf_count = 0;  // rows of the vector table
-  bool has_metadata = false; // the metadata table exists
+  int64_t count = 0;          // vectors in the index (expired included)
+  int64_t capacity = 0;       // slots allocated in the graph
+  double fill_ratio = 0;      // count / capacity
+  int64_t vec_cf_count = 0;   // rows of the vector table
+  bool has_metadata = false;  // the metadata table exists
   bool sidecar_enabled = false;
-  int64_t index_memory_bytes = 0;  // codes and links of the graph
+  int64_t index_memory_bytes = 0;    // codes and links of the graph
   bool loaded_from_sidecar = false;  // at open
   bool dropped = false;
 };

@@ -30,8 +30,10 @@ void RegisterColumnFamily(py::module_& m) {
       .def("__enter__", [](py::object self) { return self; })
       .def(
           "__exit__",
+          // pybind11 takes py::args by value only.
+          // NOLINTNEXTLINE(performance-unnecessary-value-param)
           [](py::handle self_h, py::args) {
-            PyColumnFamily& self = Unwrap<PyColumnFamily>(self_h);
+            auto& self = Unwrap<PyColumnFamily>(self_h);
             self.Close();
           },
           "Closes the handle.");

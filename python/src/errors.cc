@@ -92,10 +92,10 @@ void ThrowStatus(const Status& s) {
   const std::string& msg = s.message();
   // Messages may quote user bytes (e.g. a family name): never fail on
   // invalid UTF-8.
-  py::object text = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+  auto text = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
       msg.data(), static_cast<Py_ssize_t>(msg.size()), "replace"));
   if (!text) throw py::error_already_set();
-  py::object exc =
+  auto exc =
       py::reinterpret_steal<py::object>(PyObject_CallOneArg(cls, text.ptr()));
   if (!exc) throw py::error_already_set();
   if (PyObject_SetAttrString(exc.ptr(), "code", py::int_(s.raw_code()).ptr()) !=

@@ -67,7 +67,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
          "put",
          [](py::handle self_h, py::handle key, py::handle value,
             py::handle ttl) {
-           Self& self = Unwrap<Self>(self_h);
+           auto& self = Unwrap<Self>(self_h);
            PutWithTtl(self.family(), key, value, ttl);
          },
          arg("key"), arg("value"), arg("ttl") = py::none(),
@@ -78,7 +78,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "get",
           [](py::handle self_h, py::handle key, py::object fallback) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             return GetOr(self.family(), key, std::move(fallback), false);
           },
           arg("key"), arg("default") = py::none(),
@@ -87,7 +87,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "delete",
           [](py::handle self_h, py::handle key) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             Status s = NoGil([&] { return cf.Delete(k.slice()); });
@@ -98,7 +98,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "exists",
           [](py::handle self_h, py::handle key) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             bool found = false;
@@ -110,7 +110,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "ttl",
           [](py::handle self_h, py::handle key) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             int64_t remaining = 0;
@@ -126,7 +126,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "purge_expired",
           [](py::handle self_h) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             ColumnFamily& cf = self.family();
             int64_t deleted = 0;
             Status s = NoGil([&] { return cf.PurgeExpired(&deleted); });
@@ -139,7 +139,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "put_if_absent",
           [](py::handle self_h, py::handle key, py::handle value,
              py::handle ttl) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             BytesArg v(value, "value");
             int64_t expire_at = ExpiryFromTtl(ttl);
@@ -157,7 +157,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "clear",
           [](py::handle self_h) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             ColumnFamily& cf = self.family();
             Status s = NoGil([&] { return cf.Clear(); });
             if (!s.ok()) ThrowStatus(s);
@@ -167,7 +167,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "count",
           [](py::handle self_h) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             ColumnFamily& cf = self.family();
             int64_t n = 0;
             Status s = NoGil([&] { return cf.Count(&n); });
@@ -179,7 +179,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "__getitem__",
           [](py::handle self_h, py::handle key) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             return GetOr(self.family(), key, py::none(), true);
           },
           "db[key]: the value as bytes; NotFoundError (a KeyError) if "
@@ -187,7 +187,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "__setitem__",
           [](py::handle self_h, py::handle key, py::handle value) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             // db[key, ttl] = value arrives as a (key, ttl) tuple.
             if (PyTuple_Check(key.ptr())) {
               if (PyTuple_GET_SIZE(key.ptr()) != 2) {
@@ -205,7 +205,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "__delitem__",
           [](py::handle self_h, py::handle key) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             Status s = NoGil([&] { return cf.Delete(k.slice()); });
@@ -215,7 +215,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "__contains__",
           [](py::handle self_h, py::handle key) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             BytesArg k(key, "key");
             ColumnFamily& cf = self.family();
             bool found = false;
@@ -227,7 +227,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "__iter__",
           [](py::handle self_h) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             return NewPyIterator(self, false, py::none());
           },
           py::keep_alive<0, 1>(),
@@ -235,7 +235,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "iterator",
           [](py::handle self_h, bool reverse, py::handle prefix) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             return NewPyIterator(self, reverse, prefix);
           },
           py::kw_only(), arg("reverse") = false, arg("prefix") = py::none(),
@@ -245,7 +245,7 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "prefix_iterator",
           [](py::handle self_h, py::handle prefix) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             return NewPyIterator(self, false, prefix);
           },
           arg("prefix"), py::keep_alive<0, 1>(),
@@ -254,14 +254,14 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
       .def(
           "reverse_iterator",
           [](py::handle self_h) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             return NewPyIterator(self, true, py::none());
           },
           py::keep_alive<0, 1>(), "iterator(reverse=True).")
       .def(
           "reverse_prefix_iterator",
           [](py::handle self_h, py::handle prefix) {
-            Self& self = Unwrap<Self>(self_h);
+            auto& self = Unwrap<Self>(self_h);
             return NewPyIterator(self, true, prefix);
           },
           arg("prefix"), py::keep_alive<0, 1>(),

@@ -118,8 +118,10 @@ void RegisterIterator(py::module_& m) {
       .def("__enter__", [](py::object self) { return self; })
       .def(
           "__exit__",
+          // pybind11 takes py::args by value only.
+          // NOLINTNEXTLINE(performance-unnecessary-value-param)
           [](py::handle self_h, py::args) {
-            PyIterator& self = Unwrap<PyIterator>(self_h);
+            auto& self = Unwrap<PyIterator>(self_h);
             self.Close();
           },
           "Closes the iterator.");

@@ -14,7 +14,6 @@ void RegisterVectorStore(pybind11::module_& m);  // vector_binding.cc
 }  // namespace snkv::python
 
 PYBIND11_MODULE(_snkv, m) {
-  namespace py = pybind11;
   using namespace snkv::python;
   m.doc() = "Compiled core of the snkv package; import snkv instead.";
   InstallForkHook();

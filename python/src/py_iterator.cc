@@ -46,10 +46,13 @@ PyIterator::~PyIterator() {
   // hold for a while: wait without the GIL. (In a forked child ChildLeak
   // keeps the cursor and nothing is released.)
   if (it_.generation() == ForkGeneration()) {
-    NoGilUnlessFinalizing([&] {
-      std::lock_guard<std::mutex> lock(mu_);
-      it_->Close();
-    });
+    try {
+      NoGilUnlessFinalizing([&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        it_->Close();
+      });
+    } catch (...) {  // a failed lock: ~Iterator releases the cursor anyway
+    }
   }
 }
 

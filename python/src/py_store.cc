@@ -32,10 +32,13 @@ PyStore::PyStore(const std::optional<std::string>& path, const Options& options,
 PyStore::~PyStore() {
   if (handle_.generation() != ForkGeneration()) return;  // leaked, untouched
   // A checkpoint may run: let other threads go on meanwhile.
-  NoGilUnlessFinalizing([&] {
-    std::unique_lock<std::shared_mutex> lock(handle_->mu);
-    (void)handle_->store.Close();
-  });
+  try {
+    NoGilUnlessFinalizing([&] {
+      std::unique_lock<std::shared_mutex> lock(handle_->mu);
+      (void)handle_->store.Close();
+    });
+  } catch (...) {  // a failed lock: ~Store closes it anyway
+  }
 }
 
 void PyStore::Close() {

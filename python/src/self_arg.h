@@ -33,11 +33,15 @@ template <class T>
 T* TryUnwrap(PyObject* self) noexcept {
   PyTypeObject* type = BoundType<T>::type;
   if (type == nullptr || !PyObject_TypeCheck(self, type)) return nullptr;
-  auto* inst = reinterpret_cast<pybind11::detail::instance*>(self);
-  pybind11::detail::value_and_holder vh =
-      inst->get_value_and_holder(nullptr, /*throw_if_missing=*/false);
-  if (!vh || !vh.holder_constructed()) return nullptr;
-  return vh.value_ptr<T>();
+  try {
+    auto* inst = reinterpret_cast<pybind11::detail::instance*>(self);
+    pybind11::detail::value_and_holder vh =
+        inst->get_value_and_holder(nullptr, /*throw_if_missing=*/false);
+    if (!vh || !vh.holder_constructed()) return nullptr;
+    return vh.value_ptr<T>();
+  } catch (...) {  // not thrown with throw_if_missing=false; be sure
+    return nullptr;
+  }
 }
 
 template <class T>

@@ -95,7 +95,7 @@ void RegisterStore(py::module_& m) {
   cls.def(
          "begin",
          [](py::handle self_h, bool write) {
-           PyStore& self = Unwrap<PyStore>(self_h);
+           auto& self = Unwrap<PyStore>(self_h);
            self.Call([&](Store& s) {
              return s.Begin(write ? TxnMode::kWrite : TxnMode::kRead);
            });
@@ -107,7 +107,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "commit",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.Commit(); });
           },
           "Commits the open transaction. A failed commit (e.g. BusyError) "
@@ -115,14 +115,14 @@ void RegisterStore(py::module_& m) {
       .def(
           "rollback",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.Rollback(); });
           },
           "Rolls back the open transaction.")
       .def(
           "create_column_family",
           [](py::handle self_h, const std::string& name) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             return OpenFamily(self, name, true);
           },
           arg("name"), py::keep_alive<0, 1>(),
@@ -131,7 +131,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "open_column_family",
           [](py::handle self_h, const std::string& name) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             return OpenFamily(self, name, false);
           },
           arg("name"), py::keep_alive<0, 1>(),
@@ -140,7 +140,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "default_column_family",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             return std::make_unique<PyColumnFamily>(self.family());
           },
           py::keep_alive<0, 1>(),
@@ -148,7 +148,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "list_column_families",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             std::vector<std::string> names;
             self.Call([&](Store& s) { return s.ListColumnFamilies(&names); });
             return names;
@@ -157,7 +157,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "drop_column_family",
           [](py::handle self_h, const std::string& name) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             self.Call([&](Store& s) { return s.DropColumnFamily(name); });
           },
           arg("name"),
@@ -166,14 +166,14 @@ void RegisterStore(py::module_& m) {
       .def(
           "sync",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.Sync(); });
           },
           "Makes every commit durable on disk (an fsync of the WAL).")
       .def(
           "vacuum",
           [](py::handle self_h, int n_pages) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             if (n_pages < 0) throw py::value_error("n_pages must be >= 0");
             self.Call([&](Store& s) { return s.IncrementalVacuum(n_pages); });
           },
@@ -182,7 +182,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "integrity_check",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             std::string problems;
             self.Call([&](Store& s) {
               Status st = s.IntegrityCheck(&problems);
@@ -197,7 +197,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "checkpoint",
           [](py::handle self_h, int mode) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             if (mode < 0 || mode > 3) {
               throw py::value_error("mode must be one of CHECKPOINT_*");
             }
@@ -214,7 +214,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "stats",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             Stats st;
             self.Call([&](Store& s) { return s.GetStats(&st); });
             return StatsDict(st);
@@ -225,14 +225,14 @@ void RegisterStore(py::module_& m) {
       .def(
           "stats_reset",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.ResetStats(); });
           },
           "Zeroes the counters (db_pages is a live gauge and stays).")
       .def_property_readonly(
           "errmsg",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             std::string msg;
             self.Call([&](Store& s) {
               msg = s.last_error_message();
@@ -245,7 +245,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "is_encrypted",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             bool encrypted = false;
             self.Call([&](Store& s) {
               encrypted = s.is_encrypted();
@@ -257,7 +257,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "reencrypt",
           [](py::handle self_h, py::handle new_password) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             BytesArg pw(new_password, "password");
             self.Call([&](Store& s) { return s.Reencrypt(pw.slice()); });
           },
@@ -267,7 +267,7 @@ void RegisterStore(py::module_& m) {
       .def(
           "remove_encryption",
           [](py::handle self_h) {
-            PyStore& self = Unwrap<PyStore>(self_h);
+            auto& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.RemoveEncryption(); });
           },
           "Decrypts every value in one transaction; the file then opens "

@@ -4,8 +4,8 @@
 
 #include <cstring>
 #include <mutex>
-#include <optional>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -152,7 +152,8 @@ int kvstore_vec_open(const char* zPath, int dim, int space, int connectivity,
     }
     *ppVS = nullptr;
     if (nPassword < 0 || (pPassword == nullptr && nPassword > 0)) {
-      g_open_error = "invalid password: negative length, or NULL with a positive length";
+      g_open_error =
+          "invalid password: negative length, or NULL with a positive length";
       return KVSTORE_ERROR;
     }
     snkv::VectorOptions o;
@@ -167,7 +168,8 @@ int kvstore_vec_open(const char* zPath, int dim, int space, int connectivity,
                                static_cast<size_t>(nPassword));
     }
     auto handle = std::make_unique<KVVecStore>();
-    Status s = snkv::VectorStore::Open(zPath ? zPath : ":memory:", o, &handle->vs);
+    Status s =
+        snkv::VectorStore::Open(zPath ? zPath : ":memory:", o, &handle->vs);
     if (!s.ok()) {
       g_open_error = s.message();
       return s.raw_code();
@@ -194,9 +196,12 @@ int kvstore_vec_put(KVVecStore* pVS, const void* pKey, int nKey,
     if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key, val;
     std::optional<Slice> meta;
-    if (!ToSlice(pKey, nKey, &key)) return Fail(pVS, KVSTORE_ERROR, "invalid key");
-    if (!ToSlice(pVal, nVal, &val)) return Fail(pVS, KVSTORE_ERROR, "invalid value");
-    if (!ToMeta(pMeta, nMeta, &meta)) return Fail(pVS, KVSTORE_ERROR, "invalid metadata");
+    if (!ToSlice(pKey, nKey, &key))
+      return Fail(pVS, KVSTORE_ERROR, "invalid key");
+    if (!ToSlice(pVal, nVal, &val))
+      return Fail(pVS, KVSTORE_ERROR, "invalid value");
+    if (!ToMeta(pMeta, nMeta, &meta))
+      return Fail(pVS, KVSTORE_ERROR, "invalid metadata");
     if (pVec == nullptr) return Fail(pVS, KVVEC_BAD_VECTOR, "vector is NULL");
     return Rc(pVS, pVS->vs.Put(key, val, {pVec, static_cast<size_t>(pVS->dim)},
                                expire_ms, meta));
@@ -214,7 +219,8 @@ int kvstore_vec_put_batch(KVVecStore* pVS, const KVVecItem* pItems, int nItems,
     for (int i = 0; i < nItems; ++i) {
       const KVVecItem& in = pItems[i];
       snkv::VectorItem& out = items[static_cast<size_t>(i)];
-      if (!ToSlice(in.pKey, in.nKey, &out.key)) return Fail(pVS, KVSTORE_ERROR, "invalid key");
+      if (!ToSlice(in.pKey, in.nKey, &out.key))
+        return Fail(pVS, KVSTORE_ERROR, "invalid key");
       if (!ToSlice(in.pVal, in.nVal, &out.value)) {
         return Fail(pVS, KVSTORE_ERROR, "invalid value");
       }
@@ -232,8 +238,10 @@ int kvstore_vec_kv_put(KVVecStore* pVS, const void* pKey, int nKey,
   return Guard([&] {
     if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key, val;
-    if (!ToSlice(pKey, nKey, &key)) return Fail(pVS, KVSTORE_ERROR, "invalid key");
-    if (!ToSlice(pVal, nVal, &val)) return Fail(pVS, KVSTORE_ERROR, "invalid value");
+    if (!ToSlice(pKey, nKey, &key))
+      return Fail(pVS, KVSTORE_ERROR, "invalid key");
+    if (!ToSlice(pVal, nVal, &val))
+      return Fail(pVS, KVSTORE_ERROR, "invalid value");
     return Rc(pVS, pVS->vs.KvPut(key, val));
   });
 }
@@ -243,7 +251,8 @@ int kvstore_vec_get(KVVecStore* pVS, const void* pKey, int nKey, void** ppVal,
   return Guard([&] {
     if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key;
-    if (!ToSlice(pKey, nKey, &key)) return Fail(pVS, KVSTORE_ERROR, "invalid key");
+    if (!ToSlice(pKey, nKey, &key))
+      return Fail(pVS, KVSTORE_ERROR, "invalid key");
     if (ppVal == nullptr || pnVal == nullptr) {
       return Fail(pVS, KVSTORE_ERROR, "an output pointer is NULL");
     }
@@ -263,7 +272,8 @@ int kvstore_vec_get_vector(KVVecStore* pVS, const void* pKey, int nKey,
   return Guard([&] {
     if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key;
-    if (!ToSlice(pKey, nKey, &key)) return Fail(pVS, KVSTORE_ERROR, "invalid key");
+    if (!ToSlice(pKey, nKey, &key))
+      return Fail(pVS, KVSTORE_ERROR, "invalid key");
     if (ppVec == nullptr || pnFloats == nullptr) {
       return Fail(pVS, KVSTORE_ERROR, "an output pointer is NULL");
     }
@@ -284,7 +294,8 @@ int kvstore_vec_get_metadata(KVVecStore* pVS, const void* pKey, int nKey,
   return Guard([&] {
     if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key;
-    if (!ToSlice(pKey, nKey, &key)) return Fail(pVS, KVSTORE_ERROR, "invalid key");
+    if (!ToSlice(pKey, nKey, &key))
+      return Fail(pVS, KVSTORE_ERROR, "invalid key");
     if (ppMeta == nullptr || pnMeta == nullptr) {
       return Fail(pVS, KVSTORE_ERROR, "an output pointer is NULL");
     }
@@ -324,7 +335,8 @@ int kvstore_vec_delete(KVVecStore* pVS, const void* pKey, int nKey) {
   return Guard([&] {
     if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key;
-    if (!ToSlice(pKey, nKey, &key)) return Fail(pVS, KVSTORE_ERROR, "invalid key");
+    if (!ToSlice(pKey, nKey, &key))
+      return Fail(pVS, KVSTORE_ERROR, "invalid key");
     return Rc(pVS, pVS->vs.Delete(key));
   });
 }
@@ -338,12 +350,11 @@ int kvstore_vec_search(KVVecStore* pVS, const float* pQuery, int top_k,
   });
 }
 
-int kvstore_vec_search_filtered(KVVecStore* pVS, const float* pQuery,
-                                int top_k, int rerank, int oversample,
-                                float max_distance, KVVecFilter xFilter,
-                                void* pCtx, const char* zJsonFilter,
-                                KVVecSearchResult** ppResults,
-                                int* pnResults) {
+int kvstore_vec_search_filtered(KVVecStore* pVS, const float* pQuery, int top_k,
+                                int rerank, int oversample, float max_distance,
+                                KVVecFilter xFilter, void* pCtx,
+                                const char* zJsonFilter,
+                                KVVecSearchResult** ppResults, int* pnResults) {
   return Guard([&] {
     return SearchImpl(pVS, pQuery, top_k, rerank, oversample, max_distance,
                       xFilter, pCtx, zJsonFilter, ppResults, pnResults);
@@ -361,7 +372,8 @@ int kvstore_vec_search_keys(KVVecStore* pVS, const float* pQuery, int top_k,
     snkv::SearchOptions o;
     o.top_k = top_k;
     std::vector<snkv::KeyHit> hits;
-    Status s = pVS->vs.SearchKeys({pQuery, static_cast<size_t>(pVS->dim)}, o, &hits);
+    Status s =
+        pVS->vs.SearchKeys({pQuery, static_cast<size_t>(pVS->dim)}, o, &hits);
     if (!s.ok()) return Rc(pVS, s);
     *ppResults = nullptr;
     *pnResults = 0;

@@ -22,7 +22,8 @@ std::string SeqKey(uint64_t seq) {
 bool ParseSeqKey(Slice k, uint64_t* seq) {
   if (k.size() != 8) return false;
   *seq = 0;
-  for (size_t i = 0; i < 8; ++i) *seq = (*seq << 8) | static_cast<uint8_t>(k.data()[i]);
+  for (size_t i = 0; i < 8; ++i)
+    *seq = (*seq << 8) | static_cast<uint8_t>(k.data()[i]);
   return true;
 }
 
@@ -72,7 +73,8 @@ Status ReadChanges(ColumnFamily& log, uint64_t first, uint64_t last,
   uint64_t expect = first;
   for (; it.Valid(); s = it.Next()) {
     uint64_t seq;
-    if (!ParseSeqKey(it.key(), &seq)) return Status::Corrupt("bad vector change-log key");
+    if (!ParseSeqKey(it.key(), &seq))
+      return Status::Corrupt("bad vector change-log key");
     if (seq > last) break;
     if (seq != expect) {
       *gap = true;
@@ -84,7 +86,8 @@ Status ReadChanges(ColumnFamily& log, uint64_t first, uint64_t last,
     if (!r.Get(&nonce)) return Status::Corrupt("bad vector change-log entry");
     while (r.left() > 0) {
       std::string k;
-      if (!r.GetString(&k)) return Status::Corrupt("bad vector change-log entry");
+      if (!r.GetString(&k))
+        return Status::Corrupt("bad vector change-log entry");
       if (seen.insert(k).second) keys->push_back(std::move(k));
     }
   }

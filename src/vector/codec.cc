@@ -148,8 +148,9 @@ float Codec::CodeDistance(const uint8_t* a, const uint8_t* b) const {
       std::memcpy(&na, a + 4, 4);
       std::memcpy(&sb, b, 4);
       std::memcpy(&nb, b + 4, 4);
-      const int32_t d = k_->dot_i8(reinterpret_cast<const int8_t*>(a + kI8Header),
-                                   reinterpret_cast<const int8_t*>(b + kI8Header), dim_);
+      const int32_t d =
+          k_->dot_i8(reinterpret_cast<const int8_t*>(a + kI8Header),
+                     reinterpret_cast<const int8_t*>(b + kI8Header), dim_);
       const float dot = sa * sb * static_cast<float>(d);
       if (space_ == Space::kL2) return std::max(0.0f, na + nb - 2 * dot);
       return FromDot(dot);

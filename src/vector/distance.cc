@@ -17,10 +17,12 @@ uint16_t FloatToHalf(float f) noexcept {
   const uint32_t sign = (x >> 16) & 0x8000u;
   const uint32_t absx = x & 0x7fffffffu;
   if (absx >= 0x7f800000u) {  // inf or NaN
-    return static_cast<uint16_t>(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0));
+    return static_cast<uint16_t>(sign | 0x7c00u |
+                                 (absx > 0x7f800000u ? 0x200u : 0));
   }
-  if (absx >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow
-  if (absx < 0x38800000u) {  // subnormal half or zero
+  if (absx >= 0x477ff000u)
+    return static_cast<uint16_t>(sign | 0x7c00u);  // overflow
+  if (absx < 0x38800000u) {                        // subnormal half or zero
     if (absx < 0x33000000u) return static_cast<uint16_t>(sign);
     const uint32_t mant = (absx & 0x7fffffu) | 0x800000u;
     const int shift = 126 - static_cast<int>(absx >> 23);  // 14..24
@@ -51,7 +53,8 @@ float HalfToFloat(uint16_t h) noexcept {
         ++e;
         mant <<= 1;
       } while ((mant & 0x400u) == 0);
-      x = sign | (static_cast<uint32_t>(112 - e) << 23) | ((mant & 0x3ffu) << 13);
+      x = sign | (static_cast<uint32_t>(112 - e) << 23) |
+          ((mant & 0x3ffu) << 13);
     }
   } else if (exp == 31) {
     x = sign | 0x7f800000u | (mant << 13);
@@ -133,7 +136,8 @@ SNKV_AVX2 float L2SqAvx2(const float* a, const float* b, size_t n) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-    __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+    __m256 d1 =
+        _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
     s0 = _mm256_fmadd_ps(d0, d0, s0);
     s1 = _mm256_fmadd_ps(d1, d1, s1);
   }
@@ -154,7 +158,8 @@ SNKV_AVX2 float DotAvx2(const float* a, const float* b, size_t n) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8),
+                         s1);
   }
   for (; i + 8 <= n; i += 8) {
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
@@ -208,11 +213,14 @@ SNKV_AVX2 int32_t DotI8Avx2(const int8_t* a, const int8_t* b, size_t n) {
   __m256i s = _mm256_setzero_si256();
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
-    __m256i y = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
+    __m256i x = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+    __m256i y = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
     s = _mm256_add_epi32(s, _mm256_madd_epi16(x, y));
   }
-  __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  __m128i t =
+      _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   t = _mm_hadd_epi32(t, t);
   t = _mm_hadd_epi32(t, t);
   int32_t acc = _mm_cvtsi128_si32(t);
@@ -231,9 +239,8 @@ const KernelTable kGeneric = {L2SqGeneric,   DotGeneric,   L2SqF16Generic,
                               "generic"};
 
 #ifdef SNKV_X86
-const KernelTable kAvx2 = {L2SqAvx2,   DotAvx2,   L2SqF16Avx2,
-                           DotF16Avx2, DotI8Avx2, HalfToFloatAvx2,
-                           "avx2"};
+const KernelTable kAvx2 = {L2SqAvx2,  DotAvx2,         L2SqF16Avx2, DotF16Avx2,
+                           DotI8Avx2, HalfToFloatAvx2, "avx2"};
 #endif
 
 const KernelTable& Choose() noexcept {

@@ -294,7 +294,8 @@ void Hnsw::Remove(uint32_t slot) {
         if (!deleted_[mine[j]]) add(mine[j]);
       }
       if (cand.size() > cap) {
-        for (Neighbor& x : cand) x.first = codec_->CodeDistance(code(n), code(x.second));
+        for (Neighbor& x : cand)
+          x.first = codec_->CodeDistance(code(n), code(x.second));
         SelectNeighbors(&cand, cap);
       }
       theirs[0] = static_cast<uint32_t>(cand.size());
@@ -307,16 +308,19 @@ void Hnsw::Remove(uint32_t slot) {
   if (live_ == 0) Clear();
 }
 
-void Hnsw::Search(const PreparedQuery& q, size_t k, size_t ef,
+bool Hnsw::Search(const PreparedQuery& q, size_t k, size_t ef,
                   const std::function<bool(uint32_t)>& accept,
-                  std::vector<Neighbor>* out) const {
+                  std::vector<Neighbor>* out, size_t max_visits) const {
   out->clear();
-  if (max_level_ < 0 || k == 0) return;
+  if (max_level_ < 0 || k == 0) return true;
+  size_t visits = 0;
   ef = std::max(ef, k);
   uint32_t ep = entry_;
   for (int l = max_level_; l > 0; --l) ep = Greedy(q, ep, l, UINT32_MAX);
 
-  auto ok = [&](uint32_t s) { return deleted_[s] == 0 && (!accept || accept(s)); };
+  auto ok = [&](uint32_t s) {
+    return deleted_[s] == 0 && (!accept || accept(s));
+  };
   Visited& visited = Visited::ForThread(slots());
   MinHeap candidates;
   MaxHeap top;
@@ -336,6 +340,7 @@ void Hnsw::Search(const PreparedQuery& q, size_t k, size_t ef,
     for (uint32_t i = 1; i <= l[0]; ++i) {
       const uint32_t n = l[i];
       if (!visited.Visit(n)) continue;
+      if (max_visits != 0 && ++visits > max_visits) return false;
       const float d = codec_->Distance(q, code(n));
       if (top.size() < ef || d < bound) {
         candidates.emplace(d, n);
@@ -353,6 +358,7 @@ void Hnsw::Search(const PreparedQuery& q, size_t k, size_t ef,
     (*out)[i] = top.top();
     top.pop();
   }
+  return true;
 }
 
 // Layout: u64 m, u64 slots, u32 entry, i32 max_level, u64 live, then per
@@ -370,7 +376,8 @@ void Hnsw::Serialize(ByteWriter* w) const {
     w->PutBytes(code(s), codec_->code_size());
     w->PutBytes(Links(s, 0), (1 + m0_) * sizeof(uint32_t));
     if (levels_[s] > 0) {
-      w->PutBytes(upper_[s].get(), size_t(levels_[s]) * (1 + m_) * sizeof(uint32_t));
+      w->PutBytes(upper_[s].get(),
+                  size_t(levels_[s]) * (1 + m_) * sizeof(uint32_t));
     }
   }
   w->Put(static_cast<uint64_t>(free_.size()));
@@ -400,8 +407,9 @@ bool Hnsw::Deserialize(ByteReader* r) {
   deleted_.resize(n);
   size_t counted = 0;
   for (uint32_t s = 0; s < n; ++s) {
-    if (!r->Get(&levels_[s]) || !r->Get(&deleted_[s]) || levels_[s] > kMaxLevel ||
-        deleted_[s] > 1 || !r->GetBytes(codes_.data() + size_t{s} * code_size, code_size) ||
+    if (!r->Get(&levels_[s]) || !r->Get(&deleted_[s]) ||
+        levels_[s] > kMaxLevel || deleted_[s] > 1 ||
+        !r->GetBytes(codes_.data() + size_t{s} * code_size, code_size) ||
         !r->GetBytes(Links(s, 0), (1 + m0_) * sizeof(uint32_t))) {
       return false;
     }

@@ -45,10 +45,11 @@ class Hnsw {
 
   // Up to k accepted nodes nearest to q, nearest first, searching with a
   // candidate list of max(ef, k). `accept` (may be empty) decides per slot;
-  // tombstones are never returned.
-  void Search(const PreparedQuery& q, size_t k, size_t ef,
+  // tombstones are never returned. With max_visits > 0 the walk gives up
+  // (returns false, *out empty) after computing that many distances.
+  bool Search(const PreparedQuery& q, size_t k, size_t ef,
               const std::function<bool(uint32_t)>& accept,
-              std::vector<Neighbor>* out) const;
+              std::vector<Neighbor>* out, size_t max_visits = 0) const;
 
   size_t slots() const noexcept { return levels_.size(); }
   size_t live() const noexcept { return live_; }
@@ -91,16 +92,16 @@ class Hnsw {
   double level_mult_;
   std::mt19937_64 rng_;
 
-  std::vector<uint8_t> codes_;         // slot * code_size
-  std::vector<uint32_t> links0_;       // slot * (1 + m0): count, links
+  std::vector<uint8_t> codes_;    // slot * code_size
+  std::vector<uint32_t> links0_;  // slot * (1 + m0): count, links
   std::vector<std::unique_ptr<uint32_t[]>> upper_;  // levels 1..L: (1 + m) each
   std::vector<uint8_t> levels_;
   std::vector<uint8_t> deleted_;
-  std::vector<uint32_t> free_;         // tombstoned slots, reused first
+  std::vector<uint32_t> free_;  // tombstoned slots, reused first
   size_t live_ = 0;
-  size_t upper_words_ = 0;             // for MemoryBytes
+  size_t upper_words_ = 0;  // for MemoryBytes
   uint32_t entry_ = 0;
-  int max_level_ = -1;                 // -1: empty graph
+  int max_level_ = -1;  // -1: empty graph
 };
 
 }  // namespace snkv::vector

@@ -57,8 +57,9 @@ class Parser {
       }
     }
     // Later duplicates win, as in most JSON readers.
-    std::stable_sort(f.begin(), f.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(f.begin(), f.end(), [](const auto& a, const auto& b) {
+      return a.first < b.first;
+    });
     std::vector<std::pair<std::string, std::string>> unique;
     for (auto& kv : f) {
       if (!unique.empty() && unique.back().first == kv.first) {
@@ -121,18 +122,33 @@ class Parser {
       if (i_ >= s_.size()) return false;
       const char e = s_[i_++];
       switch (e) {
-        case '"': case '\\': case '/': out->push_back(e); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+        case '\\':
+        case '/':
+          out->push_back(e);
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           unsigned cp;
           if (!Hex4(&cp)) return false;
           if (cp >= 0xd800 && cp < 0xdc00) {  // surrogate pair
             unsigned lo;
-            if (!Eat('\\') || !Eat('u') || !Hex4(&lo) || lo < 0xdc00 || lo >= 0xe000) {
+            if (!Eat('\\') || !Eat('u') || !Hex4(&lo) || lo < 0xdc00 ||
+                lo >= 0xe000) {
               return false;
             }
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
@@ -155,10 +171,14 @@ class Parser {
     for (int k = 0; k < 4; ++k) {
       const char h = s_[i_++];
       *cp <<= 4;
-      if (h >= '0' && h <= '9') *cp |= unsigned(h - '0');
-      else if (h >= 'a' && h <= 'f') *cp |= unsigned(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') *cp |= unsigned(h - 'A' + 10);
-      else return false;
+      if (h >= '0' && h <= '9')
+        *cp |= unsigned(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        *cp |= unsigned(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        *cp |= unsigned(h - 'A' + 10);
+      else
+        return false;
     }
     return true;
   }
@@ -227,8 +247,8 @@ class Parser {
     return false;
   }
   void Space() {
-    while (i_ < s_.size() &&
-           (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' ||
+                              s_[i_] == '\n' || s_[i_] == '\r')) {
       ++i_;
     }
   }

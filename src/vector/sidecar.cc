@@ -96,7 +96,8 @@ Status SaveSidecar(const std::string& path, const StoredConfig& config,
   ByteWriter w(&body);
   index.Serialize(&w);
   std::string header;
-  PutHeader(&header, config, at, body.size(), Checksum64(body.data(), body.size()));
+  PutHeader(&header, config, at, body.size(),
+            Checksum64(body.data(), body.size()));
 
   const std::string tmp = path + ".tmp";
   {
@@ -117,7 +118,8 @@ Status SaveSidecar(const std::string& path, const StoredConfig& config,
   }
   // Make the rename durable too (best effort: the sidecar is a cache).
   const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, slash + 1);
   Fd d;
   d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d.fd >= 0) (void)::fsync(d.fd);

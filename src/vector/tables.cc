@@ -31,7 +31,8 @@ Status ReadInt(ColumnFamily& cf, std::string_view name, int64_t* v) {
   errno = 0;
   const long long x = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno != 0) {
-    return Status::Corrupt("vector config '" + std::string(name) + "' is not a number");
+    return Status::Corrupt("vector config '" + std::string(name) +
+                           "' is not a number");
   }
   *v = x;
   return Status::OK();
@@ -39,13 +40,14 @@ Status ReadInt(ColumnFamily& cf, std::string_view name, int64_t* v) {
 
 Status ReadConfig(ColumnFamily& meta, StoredConfig* c) {
   int64_t v[6];
-  const char* names[6] = {"dim", "space", "dtype", "connectivity",
-                          "expansion_add", "expansion_search"};
+  const char* names[6] = {"dim",          "space",         "dtype",
+                          "connectivity", "expansion_add", "expansion_search"};
   for (int i = 0; i < 6; ++i) {
     Status s = ReadInt(meta, names[i], &v[i]);
     if (!s.ok()) return s;
     if (v[i] < 0 || v[i] > 1000000) {
-      return Status::Corrupt(std::string("vector config '") + names[i] + "' is out of range");
+      return Status::Corrupt(std::string("vector config '") + names[i] +
+                             "' is out of range");
     }
   }
   c->dim = static_cast<int>(v[0]);
@@ -135,9 +137,9 @@ Status VectorTables::OpenOrCreate(Store* store, const StoredConfig& want,
   s = ReadConfig(meta_, stored);
   if (!s.ok()) return s;
   if (stored->dim != want.dim) {
-    return Status(Code::kDimMismatch,
-                  "the store's vectors have dim " + std::to_string(stored->dim) +
-                      ", not " + std::to_string(want.dim));
+    return Status(Code::kDimMismatch, "the store's vectors have dim " +
+                                          std::to_string(stored->dim) +
+                                          ", not " + std::to_string(want.dim));
   }
   if (stored->dtype != want.dtype) {
     return Status(Code::kDtypeMismatch, "the store's index has another dtype");
@@ -193,7 +195,8 @@ Status VectorTables::ReadHead(LogPosition* head) {
 }
 
 Status VectorTables::WriteHead(const LogPosition& head) {
-  return meta_.Put("seq", std::to_string(head.seq) + " " + std::to_string(head.nonce));
+  return meta_.Put("seq",
+                   std::to_string(head.seq) + " " + std::to_string(head.nonce));
 }
 
 }  // namespace snkv::vector

@@ -85,7 +85,8 @@ void VectorIndex::ExactScan(const PreparedQuery& q, size_t k,
     all.emplace_back(codec_.Distance(q, graph_.code(s)), s);
   }
   const size_t n = std::min(k, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<ptrdiff_t>(n), all.end());
+  std::partial_sort(all.begin(), all.begin() + static_cast<ptrdiff_t>(n),
+                    all.end());
   all.resize(n);
   *out = std::move(all);
 }
@@ -115,6 +116,7 @@ void VectorIndex::Search(const float* q, size_t k, size_t ef, int64_t now_ms,
   }
 
   bool exact = false;
+  size_t max_visits = 0;
   if (filter) {
     if (graph_.live() <= kSmallIndex) {
       exact = true;
@@ -122,24 +124,40 @@ void VectorIndex::Search(const float* q, size_t k, size_t ef, int64_t now_ms,
       // Estimate the filter's share on evenly spread live slots.
       const size_t step = std::max<size_t>(1, graph_.slots() / kSample);
       size_t seen = 0, passed = 0;
-      for (uint32_t s = 0; s < graph_.slots(); s += static_cast<uint32_t>(step)) {
+      for (uint32_t s = 0; s < graph_.slots();
+           s += static_cast<uint32_t>(step)) {
         if (!graph_.is_live(s)) continue;
         ++seen;
         passed += accept(s);
       }
-      exact = seen > 0 && static_cast<double>(passed) < kSelectiveShare * static_cast<double>(seen);
+      const double share =
+          seen > 0 ? static_cast<double>(passed) / static_cast<double>(seen)
+                   : 1.0;
+      exact = share < kSelectiveShare;
+      // When the accepted items lie away from the query (a filter that
+      // disagrees with the query's neighbourhood), the walk wanders far
+      // before it has collected ef of them. Once it has computed as many
+      // distances as an exact scan of the estimated matches would, the
+      // scan is the cheaper way to finish.
+      max_visits = std::max<size_t>(
+          4 * ef,
+          static_cast<size_t>(share * static_cast<double>(graph_.live())));
     }
   }
 
   std::vector<Neighbor> found;
   if (!exact) {
-    graph_.Search(pq, k, ef, accept, &found);
+    const bool finished = graph_.Search(pq, k, ef, accept, &found, max_visits);
     // Too few: the walk ran out of accepted items near the query, or
     // expiry/filters hid most of them. Only an exact scan can be sure.
-    if (found.size() < k && (accept || found.size() < graph_.live())) exact = true;
+    if (!finished ||
+        (found.size() < k && (accept || found.size() < graph_.live()))) {
+      exact = true;
+    }
   }
   if (exact) {
-    std::function<bool(uint32_t)> all = accept ? accept : [](uint32_t) { return true; };
+    std::function<bool(uint32_t)> all =
+        accept ? accept : [](uint32_t) { return true; };
     ExactScan(pq, k, all, &found);
   }
   out->reserve(found.size());
@@ -170,8 +188,8 @@ bool VectorIndex::Deserialize(ByteReader* r) {
   meta_.resize(n);
   for (uint32_t s = 0; s < n; ++s) {
     uint8_t has_meta;
-    if (!r->GetString(&keys_[s]) || !r->Get(&expires_[s]) || !r->Get(&has_meta) ||
-        has_meta > 1) {
+    if (!r->GetString(&keys_[s]) || !r->Get(&expires_[s]) ||
+        !r->Get(&has_meta) || has_meta > 1) {
       Clear();
       return false;
     }

@@ -1,6 +1,5 @@
 // snkv::VectorStore: the public C++ class, a thin owner of VectorStoreImpl.
 #include "snkv/vector.h"
-
 #include "vector/vector_store_impl.h"
 
 namespace snkv {
@@ -43,7 +42,8 @@ Status VectorStore::Put(Slice key, Slice value, std::span<const float> vector,
                         int64_t expire_at_ms, std::optional<Slice> metadata) {
   if (!impl_) return Closed();
   if (vector.size() != static_cast<size_t>(impl_->dim())) {
-    return Status(Code::kBadVector, "vector has " + std::to_string(vector.size()) +
+    return Status(Code::kBadVector, "vector has " +
+                                        std::to_string(vector.size()) +
                                         " values, the store's dim is " +
                                         std::to_string(impl_->dim()));
   }
@@ -66,14 +66,17 @@ Status VectorStore::Delete(Slice key) {
 Status VectorStore::PurgeExpired(int64_t* deleted) {
   return impl_ ? impl_->PurgeExpired(deleted) : Closed();
 }
-Status VectorStore::DropIndex() { return impl_ ? impl_->DropIndex() : Closed(); }
+Status VectorStore::DropIndex() {
+  return impl_ ? impl_->DropIndex() : Closed();
+}
 Status VectorStore::Get(Slice key, std::string* value) {
   return impl_ ? impl_->Get(key, value) : Closed();
 }
 Status VectorStore::GetVector(Slice key, std::vector<float>* vector) {
   return impl_ ? impl_->GetVector(key, vector) : Closed();
 }
-Status VectorStore::GetMetadata(Slice key, std::optional<std::string>* metadata) {
+Status VectorStore::GetMetadata(Slice key,
+                                std::optional<std::string>* metadata) {
   return impl_ ? impl_->GetMetadata(key, metadata) : Closed();
 }
 Status VectorStore::Contains(Slice key, bool* contains) {
@@ -108,7 +111,9 @@ Status VectorStore::SearchKeys(std::span<const float> query,
 Status VectorStore::GetStats(VectorStats* stats) {
   return impl_ ? impl_->GetStats(stats) : Closed();
 }
-Status VectorStore::SaveSidecar() { return impl_ ? impl_->SaveSidecar() : Closed(); }
+Status VectorStore::SaveSidecar() {
+  return impl_ ? impl_->SaveSidecar() : Closed();
+}
 int VectorStore::dim() const noexcept { return impl_ ? impl_->dim() : 0; }
 std::string VectorStore::last_error() const {
   return impl_ ? impl_->last_error() : "vector store is closed";

@@ -65,10 +65,10 @@ Status VectorStoreImpl::CheckVector(const float* v, size_t n) const {
   return Status::OK();
 }
 
-Status VectorStoreImpl::Open(const std::string& path,
-                             const VectorOptions& o) {
+Status VectorStoreImpl::Open(const std::string& path, const VectorOptions& o) {
   if (o.dim < 1 || o.dim > kMaxDim) return Invalid("dim must be 1..65536");
-  const int space = static_cast<int>(o.space), dtype = static_cast<int>(o.dtype);
+  const int space = static_cast<int>(o.space),
+            dtype = static_cast<int>(o.dtype);
   if (space < 0 || space > 2) return Invalid("unknown vector space");
   if (dtype < 0 || dtype > 2) return Invalid("unknown vector dtype");
   if (o.connectivity < 0 || o.connectivity > kMaxConnectivity ||
@@ -79,7 +79,8 @@ Status VectorStoreImpl::Open(const std::string& path,
   const bool memory = IsMemoryPath(path);
   Status s;
   if (o.password) {
-    s = Store::OpenEncrypted(memory ? ":memory:" : path, *o.password, o.store, &store_);
+    s = Store::OpenEncrypted(memory ? ":memory:" : path, *o.password, o.store,
+                             &store_);
   } else if (memory) {
     s = Store::OpenInMemory(o.store, &store_);
   } else {
@@ -101,9 +102,11 @@ Status VectorStoreImpl::Open(const std::string& path,
     (void)store_.Close();
     return s;
   }
-  ef_search_ = o.expansion_search > 0 ? o.expansion_search : config_.expansion_search;
+  ef_search_ =
+      o.expansion_search > 0 ? o.expansion_search : config_.expansion_search;
   index_ = std::make_unique<vector::VectorIndex>(
-      static_cast<size_t>(config_.dim), static_cast<vector::Space>(config_.space),
+      static_cast<size_t>(config_.dim),
+      static_cast<vector::Space>(config_.space),
       static_cast<vector::DType>(config_.dtype), config_.connectivity,
       config_.expansion_add);
   path_ = path;
@@ -115,7 +118,8 @@ Status VectorStoreImpl::Open(const std::string& path,
   std::string why;
   s = tables_.ReadHead(&head);
   if (s.ok() && sidecar_ &&
-      vector::LoadSidecar(vector::SidecarPath(path), config_, index_.get(), &side, &why)) {
+      vector::LoadSidecar(vector::SidecarPath(path), config_, index_.get(),
+                          &side, &why)) {
     // Usable if it is at the head, or at a position the log still holds
     // (same nonce) from where the log brings it up to date.
     bool usable = side == head;
@@ -162,7 +166,8 @@ Status VectorStoreImpl::ReadRow(const std::string& key, Change* c) {
     return Status::OK();
   }
   if (!s.ok()) return s;
-  if (!DecodeRecord(rec, static_cast<size_t>(config_.dim), &c->expires, &c->vec)) {
+  if (!DecodeRecord(rec, static_cast<size_t>(config_.dim), &c->expires,
+                    &c->vec)) {
     return Status::Corrupt("damaged vector record");
   }
   c->remove = false;
@@ -202,7 +207,8 @@ Status VectorStoreImpl::Rebuild() {
   std::vector<float> v;
   for (s = it.SeekToFirst(); it.Valid(); s = it.Next()) {
     int64_t expires = 0;
-    if (!DecodeRecord(it.value().view(), static_cast<size_t>(config_.dim), &expires, &v)) {
+    if (!DecodeRecord(it.value().view(), static_cast<size_t>(config_.dim),
+                      &expires, &v)) {
       return Status::Corrupt("damaged vector record");
     }
     std::optional<std::string> meta;
@@ -262,7 +268,9 @@ Status VectorStoreImpl::CatchUp() {
       }
     }
     std::vector<std::string> keys;
-    if (!gap) s = vector::ReadChanges(tables_.log(), seen_.seq + 1, head.seq, &keys, &gap);
+    if (!gap)
+      s = vector::ReadChanges(tables_.log(), seen_.seq + 1, head.seq, &keys,
+                              &gap);
     if (!s.ok()) return s;
     if (gap) {
       (void)txn.Commit();
@@ -289,7 +297,8 @@ Status VectorStoreImpl::CatchUp() {
 }
 
 template <class Body>
-Status VectorStoreImpl::WriteChanges(std::vector<Change>* changes, Body&& body) {
+Status VectorStoreImpl::WriteChanges(std::vector<Change>* changes,
+                                     Body&& body) {
   Transaction txn;
   Status s = store_.BeginTransaction(TxnMode::kWrite, &txn);
   if (!s.ok()) return s;
@@ -331,7 +340,8 @@ Status VectorStoreImpl::Put(std::span<const VectorItem> items,
   if (expire_at_ms < 0) return Record(Invalid("expiry time is negative"));
   // Check everything before writing anything: a batch is all or nothing.
   for (const VectorItem& item : items) {
-    Status s = CheckVector(item.vector, item.vector ? static_cast<size_t>(config_.dim) : 0);
+    Status s = CheckVector(item.vector,
+                           item.vector ? static_cast<size_t>(config_.dim) : 0);
     if (!s.ok()) return Record(s);
     if (item.metadata && !item.metadata->empty() &&
         !vector::IsValidJson(item.metadata->view())) {
@@ -358,8 +368,9 @@ Status VectorStoreImpl::Put(std::span<const VectorItem> items,
       c.expires = expire_at_ms;
       Status s = values_.Put(item.key, item.value, expire_at_ms);
       if (s.ok()) {
-        s = tables_.vec().Put(item.key, EncodeRecord(expire_at_ms, item.vector,
-                                                      static_cast<size_t>(config_.dim)));
+        s = tables_.vec().Put(item.key,
+                              EncodeRecord(expire_at_ms, item.vector,
+                                           static_cast<size_t>(config_.dim)));
       }
       if (!s.ok()) return s;
       if (!item.metadata) {
@@ -402,7 +413,8 @@ Status VectorStoreImpl::Delete(Slice key) {
       Status st = tables_.tags()->Delete(key);
       if (!st.ok() && !st.IsNotFound()) return st;
     }
-    if (sv.IsNotFound() && sr.IsNotFound()) return Status::NotFound("no such key");
+    if (sv.IsNotFound() && sr.IsNotFound())
+      return Status::NotFound("no such key");
     Change c;
     c.key = key.ToString();
     c.remove = true;
@@ -427,7 +439,8 @@ Status VectorStoreImpl::PurgeExpired(int64_t* deleted) {
         const Slice v = it.value();
         if (v.size() < 9) return Status::Corrupt("damaged vector record");
         std::memcpy(&expires, v.data() + 1, 8);
-        if (expires != 0 && expires <= now) expired.push_back(it.key().ToString());
+        if (expires != 0 && expires <= now)
+          expired.push_back(it.key().ToString());
       }
       if (!it.status().ok()) return it.status();
     }
@@ -479,18 +492,21 @@ Status VectorStoreImpl::GetVector(Slice key, std::vector<float>* vector) {
   if (dropped_) return Dropped();
   std::string rec;
   Status s = tables_.vec().Get(key, &rec);
-  if (!s.ok()) return Record(s.IsNotFound() ? Status::NotFound("no vector for key") : s);
+  if (!s.ok())
+    return Record(s.IsNotFound() ? Status::NotFound("no vector for key") : s);
   int64_t expires = 0;
   std::vector<float> v;
   if (!DecodeRecord(rec, static_cast<size_t>(config_.dim), &expires, &v)) {
     return Record(Status::Corrupt("damaged vector record"));
   }
-  if (expires != 0 && expires <= NowMs()) return Record(Status::NotFound("vector expired"));
+  if (expires != 0 && expires <= NowMs())
+    return Record(Status::NotFound("vector expired"));
   *vector = std::move(v);
   return Status::OK();
 }
 
-Status VectorStoreImpl::GetMetadata(Slice key, std::optional<std::string>* metadata) {
+Status VectorStoreImpl::GetMetadata(Slice key,
+                                    std::optional<std::string>* metadata) {
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   metadata->reset();
@@ -499,7 +515,8 @@ Status VectorStoreImpl::GetMetadata(Slice key, std::optional<std::string>* metad
   if (!tables_.tags()) return Status::OK();
   std::string text;
   Status s = tables_.tags()->Get(key, &text);
-  if (!s.ok()) return Record(s.IsNotFound() ? Status::NotFound("key has no metadata") : s);
+  if (!s.ok())
+    return Record(s.IsNotFound() ? Status::NotFound("key has no metadata") : s);
   *metadata = std::move(text);
   return Status::OK();
 }
@@ -526,7 +543,8 @@ Status VectorStoreImpl::Search(std::span<const float> query,
   hits->clear();
   if (o.top_k <= 0) return Record(Invalid("top_k must be positive"));
   if (o.oversample < 0 || o.expansion_search < 0) {
-    return Record(Invalid("oversample and expansion_search must not be negative"));
+    return Record(
+        Invalid("oversample and expansion_search must not be negative"));
   }
   if (std::isnan(o.max_distance)) return Record(Invalid("max_distance is NaN"));
   Status s = CheckVector(query.data(), query.size());
@@ -538,7 +556,8 @@ Status VectorStoreImpl::Search(std::span<const float> query,
   }
   {
     std::lock_guard<std::mutex> lock(store_mu_);
-    if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
+    if (!store_.is_open())
+      return Record(Status::Error("vector store is closed"));
     if (dropped_) return Dropped();
     s = CatchUp();
     if (!s.ok()) return Record(s);
@@ -546,10 +565,13 @@ Status VectorStoreImpl::Search(std::span<const float> query,
   }
 
   const size_t k = static_cast<size_t>(o.top_k);
-  const size_t oversample = static_cast<size_t>(o.oversample > 0 ? o.oversample : 3);
+  const size_t oversample =
+      static_cast<size_t>(o.oversample > 0 ? o.oversample : 3);
   const size_t pool = o.rerank ? std::min<size_t>(k * oversample, 1u << 20) : k;
   const size_t ef = std::max<size_t>(
-      static_cast<size_t>(o.expansion_search > 0 ? o.expansion_search : ef_search_), pool);
+      static_cast<size_t>(o.expansion_search > 0 ? o.expansion_search
+                                                 : ef_search_),
+      pool);
   {
     std::shared_lock<std::shared_mutex> ilock(index_mu_);
     if (index_->size() == 0) {
@@ -583,7 +605,8 @@ Status VectorStoreImpl::Search(std::span<const float> query,
 
   if (o.rerank || with_values) {
     std::lock_guard<std::mutex> lock(store_mu_);
-    if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
+    if (!store_.is_open())
+      return Record(Status::Error("vector store is closed"));
     std::vector<SearchHit> kept;
     kept.reserve(hits->size());
     const vector::Codec& codec = index_->codec();
@@ -595,7 +618,8 @@ Status VectorStoreImpl::Search(std::span<const float> query,
         if (!s.ok()) return Record(s);
         int64_t expires = 0;
         std::vector<float> v;
-        if (!DecodeRecord(rec, static_cast<size_t>(config_.dim), &expires, &v)) {
+        if (!DecodeRecord(rec, static_cast<size_t>(config_.dim), &expires,
+                          &v)) {
           return Record(Status::Corrupt("damaged vector record"));
         }
         h.distance = codec.ExactDistance(query.data(), v.data());
@@ -611,7 +635,9 @@ Status VectorStoreImpl::Search(std::span<const float> query,
       if (hits->size() > k) hits->resize(k);
     }
     if (o.max_distance != 0) {
-      std::erase_if(*hits, [&](const SearchHit& h) { return h.distance > o.max_distance; });
+      std::erase_if(*hits, [&](const SearchHit& h) {
+        return h.distance > o.max_distance;
+      });
     }
     if (with_values) {
       std::vector<SearchHit> valued;
@@ -627,7 +653,8 @@ Status VectorStoreImpl::Search(std::span<const float> query,
     return Status::OK();
   }
   if (o.max_distance != 0) {
-    std::erase_if(*hits, [&](const SearchHit& h) { return h.distance > o.max_distance; });
+    std::erase_if(
+        *hits, [&](const SearchHit& h) { return h.distance > o.max_distance; });
   }
   return Status::OK();
 }
@@ -638,7 +665,8 @@ std::shared_ptr<const std::vector<uint8_t>> VectorStoreImpl::JsonBitmap(
   {
     std::lock_guard<std::mutex> lock(filter_mu_);
     auto it = filter_cache_.find(filter);
-    if (it != filter_cache_.end() && it->second.version == version) return it->second.bits;
+    if (it != filter_cache_.end() && it->second.version == version)
+      return it->second.bits;
   }
   auto bits = std::make_shared<std::vector<uint8_t>>(index_->capacity(), 0);
   for (uint32_t s = 0; s < bits->size(); ++s) {

@@ -99,7 +99,7 @@ class VectorStoreImpl {
   bool loaded_from_sidecar_ = false;
   bool dropped_ = false;
   int ef_search_ = 64;
-  vector::LogPosition seen_;              // what the index reflects
+  vector::LogPosition seen_;                  // what the index reflects
   std::optional<vector::LogPosition> saved_;  // stamp of the sidecar on disk
   std::mt19937_64 nonce_rng_{std::random_device{}()};
 

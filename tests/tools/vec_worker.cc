@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   }
   const std::string mode = argv[3];
   if (mode == "serve") return Serve(vs, dim);
-  if (mode == "crash" && argc > 4) return Crash(vs, dim, std::string(argv[4]) == "sidecar");
+  if (mode == "crash" && argc > 4)
+    return Crash(vs, dim, std::string(argv[4]) == "sidecar");
   return 1;
 }

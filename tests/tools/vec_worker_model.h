@@ -22,7 +22,8 @@ inline std::vector<float> VecOf(uint64_t seed, int dim) {
   uint64_t s = Mix(seed);
   for (float& x : v) {
     s = Mix(s);
-    x = static_cast<float>(static_cast<double>(s >> 11) / 4503599627370496.0 - 1.0);
+    x = static_cast<float>(static_cast<double>(s >> 11) / 4503599627370496.0 -
+                           1.0);
   }
   return v;
 }
