@@ -10,8 +10,13 @@ packages=(build-essential cmake ninja-build pkg-config libsqlite3-dev
 # TSan supports threads started in a forked child, GCC 12's stops such a
 # child ("dup thread").
 packages+=(clang clang-14 libclang-rt-14-dev)
+# The Python package (python/) and its tests, on Debian's /usr/bin/python3.
+packages+=(python3-dev pybind11-dev python3-numpy python3-pytest
+           python3-hypothesis)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(liblmdb-dev librocksdb-dev libleveldb-dev python3-matplotlib)
+  # Peers of the Python benchmark (bench/python/).
+  packages+=(python3-diskcache python3-sqlitedict python3-lmdb python3-plyvel)
   # bench/vector: the vector store's peers and data set
   packages+=(libhnswlib-dev libfaiss-dev zlib1g-dev dataset-fashion-mnist)
 fi

@@ -182,6 +182,9 @@ class Store {
   // column families and iterators ("not an error" if none). Meant for
   // C-style reporting; prefer the Status each call returns.
   const char* last_error() const noexcept;
+  // The same message, copied under the store's lock: unlike last_error(),
+  // safe to call while other threads use the store (the Python errmsg).
+  std::string last_error_message() const;
 
  private:
   friend class internal::ApiAccess;

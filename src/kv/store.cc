@@ -69,6 +69,13 @@ const char* Store::last_error() const noexcept {
   return core_ ? core_->last_error() : "store is closed";
 }
 
+std::string Store::last_error_message() const {
+  if (!core_) return "store is closed";
+  std::string message;
+  core_->WithLock([&] { message = core_->last_error(); });
+  return message;
+}
+
 ColumnFamily Store::DefaultColumnFamily() const { return default_cf_; }
 
 Status Store::CreateColumnFamily(std::string_view name, ColumnFamily* cf) {

@@ -1,0 +1,266 @@
+#include "py_iterator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "bytes_arg.h"
+#include "errors.h"
+#include "gil.h"
+
+namespace snkv::python {
+
+namespace py = pybind11;
+
+namespace {
+
+enum Field { kKey = 0, kValue = 1, kItem = 2 };
+
+// A new (bytes, bytes) tuple; requires the GIL.
+py::object MakeRow(const char* key, size_t key_len, const char* value,
+                   size_t value_len) {
+  PyObject* k =
+      PyBytes_FromStringAndSize(key, static_cast<Py_ssize_t>(key_len));
+  PyObject* v =
+      PyBytes_FromStringAndSize(value, static_cast<Py_ssize_t>(value_len));
+  PyObject* t = PyTuple_New(2);
+  if (k == nullptr || v == nullptr || t == nullptr) {
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    Py_XDECREF(t);
+    throw py::error_already_set();
+  }
+  PyTuple_SET_ITEM(t, 0, k);  // steals
+  PyTuple_SET_ITEM(t, 1, v);
+  return py::reinterpret_steal<py::object>(t);
+}
+
+}  // namespace
+
+PyIterator::PyIterator(Iterator it)
+    : it_(std::move(it)), reverse_(it_->reverse()) {
+  if (!it_->status().ok()) ThrowStatus(it_->status());
+}
+
+PyIterator::~PyIterator() {
+  // Releasing the cursor takes the store mutex, which another thread may
+  // hold for a while: wait without the GIL. (In a forked child ChildLeak
+  // keeps the cursor and nothing is released.)
+  if (it_.generation() == ForkGeneration()) {
+    try {
+      NoGilUnlessFinalizing([&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        it_->Close();
+      });
+    } catch (...) {  // a failed lock: ~Iterator releases the cursor anyway
+    }
+  }
+}
+
+template <class Body>
+void PyIterator::WithCursor(Body&& body) {
+  CheckSameProcess(it_.generation());
+  Status s;
+  bool was_closed = false;
+  {
+    py::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) {
+      was_closed = true;
+    } else {
+      s = body();
+    }
+  }
+  if (was_closed) ThrowError("iterator is closed");
+  if (!s.ok()) ThrowStatus(s);
+}
+
+Status PyIterator::EnsurePositioned() {
+  if (positioned_) return it_->status();
+  positioned_ = true;
+  return it_->SeekToStart();
+}
+
+void PyIterator::RowBuffer::Add(Slice key, Slice value) {
+  bytes.append(key.data(), key.size());
+  ends.push_back(bytes.size());
+  bytes.append(value.data(), value.size());
+  ends.push_back(bytes.size());
+}
+
+void PyIterator::RowBuffer::Clear() noexcept {
+  // Keep the capacity for the next batch, unless huge values grew it.
+  if (bytes.capacity() > (4u << 20)) {
+    std::string().swap(bytes);
+  } else {
+    bytes.clear();
+  }
+  ends.clear();
+}
+
+std::string_view PyIterator::RowBuffer::key(size_t row) const noexcept {
+  size_t start = row == 0 ? 0 : ends[2 * row - 1];
+  return {bytes.data() + start, ends[2 * row] - start};
+}
+
+std::string_view PyIterator::RowBuffer::value(size_t row) const noexcept {
+  size_t start = ends[2 * row];
+  return {bytes.data() + start, ends[2 * row + 1] - start};
+}
+
+void PyIterator::DropBatch() {
+  rows_.Clear();
+  pos_ = 0;
+  next_batch_rows_ = kFirstBatchRows;
+}
+
+void PyIterator::Fetch() {
+  // Filled without the GIL in a buffer no other thread can see; rows_ and
+  // spare_ are only touched with the GIL held.
+  RowBuffer fill = std::move(spare_);
+  fill.Clear();
+  const size_t limit = next_batch_rows_;
+  WithCursor([&] {
+    Status s = EnsurePositioned();
+    while (s.ok() && fill.rows() < limit && it_->Valid()) {
+      fill.Add(it_->key(), it_->value());
+      s = it_->Advance();
+    }
+    // Rows read before a failure are still delivered; the failure stays
+    // in the cursor's status and is raised by the next fetch.
+    return fill.rows() > 0 ? Status::OK() : s;
+  });
+  // Scans that keep going get larger batches; a short look stays cheap.
+  next_batch_rows_ = std::min(limit * 2, kMaxBatchRows);
+  std::swap(rows_, fill);
+  spare_ = std::move(fill);
+  pos_ = 0;
+}
+
+py::object PyIterator::NextItem() {
+  py::object row = NextOrNull();
+  if (!row) throw py::stop_iteration();
+  return row;
+}
+
+py::object PyIterator::NextOrNull() {
+  if (!Buffered()) {
+    Fetch();
+    if (!Buffered()) return py::object();
+  }
+  std::string_view k = rows_.key(pos_);
+  std::string_view v = rows_.value(pos_);
+  py::object row = MakeRow(k.data(), k.size(), v.data(), v.size());
+  ++pos_;
+  return row;
+}
+
+void PyIterator::First() {
+  DropBatch();
+  WithCursor([&] {
+    positioned_ = true;
+    return it_->SeekToFirst();
+  });
+}
+
+void PyIterator::Last() {
+  DropBatch();
+  WithCursor([&] {
+    positioned_ = true;
+    return it_->SeekToLast();
+  });
+}
+
+void PyIterator::Seek(py::handle key) {
+  BytesArg target(key, "key");
+  DropBatch();
+  WithCursor([&] {
+    positioned_ = true;
+    return it_->Seek(target.slice());
+  });
+}
+
+void PyIterator::Step(bool forward) {
+  if (Buffered()) {
+    if (forward != reverse_) {  // the batch's own direction
+      ++pos_;
+      return;
+    }
+    // Turning around: put the cursor back on the batched row (or where it
+    // would be, had it been deleted since) and step from there.
+    std::string key(rows_.key(pos_));
+    DropBatch();
+    WithCursor([&] {
+      positioned_ = true;
+      Status s = it_->Seek(key);
+      if (s.ok()) s = forward ? it_->Next() : it_->Prev();
+      return s;
+    });
+    return;
+  }
+  WithCursor([&] {
+    Status s = EnsurePositioned();
+    if (s.ok()) s = forward ? it_->Next() : it_->Prev();
+    return s;
+  });
+}
+
+void PyIterator::StepNext() { Step(/*forward=*/true); }
+void PyIterator::StepPrev() { Step(/*forward=*/false); }
+
+bool PyIterator::Eof() {
+  if (Buffered()) return false;
+  bool valid = false;
+  WithCursor([&] {
+    Status s = EnsurePositioned();
+    valid = it_->Valid();
+    return s;
+  });
+  return !valid;
+}
+
+py::object PyIterator::CurrentField(int which) {
+  if (Buffered()) {
+    std::string_view k = rows_.key(pos_);
+    std::string_view v = rows_.value(pos_);
+    if (which == kKey) return ToBytes(Slice(k));
+    if (which == kValue) return ToBytes(Slice(v));
+    return MakeRow(k.data(), k.size(), v.data(), v.size());
+  }
+  std::string key;
+  std::string value;
+  bool valid = false;
+  WithCursor([&] {
+    Status s = EnsurePositioned();
+    valid = it_->Valid();
+    if (s.ok() && valid) {
+      if (which != kValue) key = it_->key().ToString();
+      if (which != kKey) value = it_->value().ToString();
+    }
+    return s;
+  });
+  if (!valid) ThrowError("iterator is at eof: there is no current key");
+  if (which == kKey) return ToBytes(key);
+  if (which == kValue) return ToBytes(value);
+  return MakeRow(key.data(), key.size(), value.data(), value.size());
+}
+
+py::object PyIterator::Key() { return CurrentField(kKey); }
+py::object PyIterator::Value() { return CurrentField(kValue); }
+py::object PyIterator::Item() { return CurrentField(kItem); }
+
+void PyIterator::Close() {
+  DropBatch();
+  if (it_.generation() != ForkGeneration()) return;  // nothing to release
+  py::gil_scoped_release nogil;
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  it_->Close();
+}
+
+bool PyIterator::closed() {
+  py::gil_scoped_release nogil;
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_;
+}
+
+}  // namespace snkv::python

@@ -1,0 +1,117 @@
+// PyIterator: snkv.Iterator, an ordered cursor over one column family.
+//
+// Python's iterator protocol reads rows in batches: one trip without the
+// GIL copies up to kMaxBatchRows rows into a byte buffer, and __next__
+// then builds each (bytes, bytes) row from it, so a Python scan is not one
+// C++ call per row and field. Rows become Python objects only when handed
+// out: a scan then allocates and frees one row at a time, and the Python
+// heap does not grow and shrink by a whole batch each time.
+//
+// The manual API (first/last/seek/next/prev/eof/key/value/item) sees the
+// same position as the protocol. The position is the first unconsumed
+// batched row if there is one, else the C++ cursor's row (the cursor runs
+// ahead of the batch it filled).
+//
+// A fresh iterator behaves as if positioned at its start (first key, or
+// last for a reverse one); the C++ seek is deferred to first use, so a
+// first seek() costs one positioning, not two.
+//
+// Thread safety: the C++ cursor is used only under mu_, taken with the GIL
+// released; the batch is plain Python state, guarded by the GIL. Sharing
+// one iterator between threads is therefore safe for memory but gives no
+// useful order; use one iterator per thread.
+#ifndef SNKV_PYTHON_PY_ITERATOR_H
+#define SNKV_PYTHON_PY_ITERATOR_H
+
+#include <pybind11/pybind11.h>
+
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fork_guard.h"
+#include "snkv/iterator.h"
+
+namespace snkv::python {
+
+class PyIterator {
+ public:
+  // Takes over `it`, which must be unpositioned; raises its status if the
+  // C++ iterator could not be created.
+  explicit PyIterator(Iterator it);
+  ~PyIterator();
+  PyIterator(const PyIterator&) = delete;
+  PyIterator& operator=(const PyIterator&) = delete;
+
+  // Protocol: the row at the position, then a step in the iterator's own
+  // direction; StopIteration at the end.
+  pybind11::object NextItem();
+  // As NextItem, but a null object at the end instead of StopIteration
+  // (raising costs more than the row; see FastIterNext).
+  pybind11::object NextOrNull();
+
+  // Manual API. Positioning calls drop the batch.
+  void First();
+  void Last();
+  void Seek(pybind11::handle key);
+  void StepNext();  // to the next larger key
+  void StepPrev();  // to the next smaller key
+  bool Eof();
+  pybind11::object Key();
+  pybind11::object Value();
+  pybind11::object Item();
+  void Close();
+  bool closed();
+  bool reverse() const noexcept { return reverse_; }
+
+ private:
+  static constexpr size_t kFirstBatchRows = 16;
+  static constexpr size_t kMaxBatchRows = 256;
+
+  // Runs body() on the cursor without the GIL, under mu_, after checking
+  // the process and that the iterator is open. body returns a Status,
+  // raised here if not OK.
+  template <class Body>
+  void WithCursor(Body&& body);
+  void DropBatch();
+  void Fetch();
+  bool Buffered() const noexcept { return pos_ < rows_.rows(); }
+  // Copies the current row (key, value or both) after EnsurePositioned.
+  pybind11::object CurrentField(int which);
+  void Step(bool forward);
+  Status EnsurePositioned();  // mu_ held
+
+  ChildLeak<Iterator> it_;
+  std::mutex mu_;
+  bool positioned_ = false;  // guarded by mu_
+  bool closed_ = false;      // guarded by mu_
+  const bool reverse_;
+
+  // Rows copied out of the cursor: all bytes in one buffer, so a batch
+  // costs no allocation once the buffer has grown.
+  struct RowBuffer {
+    std::string bytes;
+    std::vector<size_t> ends;  // key end, value end, key end, ...
+    void Add(Slice key, Slice value);
+    size_t rows() const noexcept { return ends.size() / 2; }
+    void Clear() noexcept;
+    std::string_view key(size_t row) const noexcept;
+    std::string_view value(size_t row) const noexcept;
+  };
+
+  // GIL-guarded: the batch being handed out (rows_[pos_] is the position)
+  // and a spare buffer Fetch fills without the GIL and then swaps in.
+  RowBuffer rows_;
+  RowBuffer spare_;
+  size_t pos_ = 0;
+  size_t next_batch_rows_ = kFirstBatchRows;
+};
+
+// Adds the Iterator class to module m.
+void RegisterIterator(pybind11::module_& m);
+
+}  // namespace snkv::python
+
+#endif  // SNKV_PYTHON_PY_ITERATOR_H

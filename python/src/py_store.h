@@ -1,0 +1,82 @@
+// PyStore and PyColumnFamily: the C++ objects behind snkv.KVStore (through
+// the base class snkv._snkv.Store) and snkv.ColumnFamily.
+#ifndef SNKV_PYTHON_PY_STORE_H
+#define SNKV_PYTHON_PY_STORE_H
+
+#include <pybind11/pybind11.h>
+
+#include <atomic>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "fork_guard.h"
+#include "gil.h"
+#include "snkv/store.h"
+
+namespace snkv::python {
+
+class PyStore {
+ public:
+  // Opens (path) or creates an in-memory store (nullopt); with a password
+  // an encrypted one. Raises the store's error.
+  PyStore(const std::optional<std::string>& path, const Options& options,
+          pybind11::handle password);
+  // Closes the store if it is still open (in the process that opened it).
+  ~PyStore();
+  PyStore(const PyStore&) = delete;
+  PyStore& operator=(const PyStore&) = delete;
+
+  // The default family, for the data calls. A ColumnFamily copy may be used
+  // from any thread and fails cleanly once the store is closed, so these
+  // calls need no lock of ours.
+  ColumnFamily& family() {
+    CheckSameProcess(handle_.generation());
+    return handle_->default_cf;
+  }
+
+  // Runs f(store) without the GIL, under the shared side of the handle
+  // lock (Close takes the exclusive side: Store::Close resets members the
+  // other Store calls read), and raises a failed Status.
+  template <class F>
+  void Call(F&& f) {
+    CheckSameProcess(handle_.generation());
+    Status s = NoGil([&] {
+      std::shared_lock<std::shared_mutex> lock(handle_->mu);
+      return f(handle_->store);
+    });
+    if (!s.ok()) ThrowStatus(s);
+  }
+
+  void Close();
+  bool closed();
+
+ private:
+  struct Handle {
+    Store store;
+    ColumnFamily default_cf;
+    std::shared_mutex mu;
+  };
+  static void ThrowStatus(const Status& s);
+  ChildLeak<Handle> handle_;
+};
+
+class PyColumnFamily {
+ public:
+  explicit PyColumnFamily(ColumnFamily cf) : cf_(std::move(cf)) {}
+  ColumnFamily& family();
+  const std::string& name() const { return cf_->name(); }
+  // Later calls raise snkv.Error; the family's data stays.
+  void Close() { closed_.store(true, std::memory_order_relaxed); }
+  bool closed() const { return closed_.load(std::memory_order_relaxed); }
+
+ private:
+  // Never reset while the object lives, so a thread may use it while
+  // another closes the handle.
+  ChildLeak<ColumnFamily> cf_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace snkv::python
+
+#endif  // SNKV_PYTHON_PY_STORE_H

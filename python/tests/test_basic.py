@@ -1,0 +1,248 @@
+"""put/get/delete/exists, accepted types, the dict interface, constants
+and the exception tree."""
+import array
+import os
+import pathlib
+
+import pytest
+
+import snkv
+from snkv import KVStore
+
+
+def test_constants():
+    assert (snkv.JOURNAL_DELETE, snkv.JOURNAL_WAL) == (0, 1)
+    assert (snkv.SYNC_OFF, snkv.SYNC_NORMAL, snkv.SYNC_FULL) == (0, 1, 2)
+    assert (snkv.CHECKPOINT_PASSIVE, snkv.CHECKPOINT_FULL,
+            snkv.CHECKPOINT_RESTART, snkv.CHECKPOINT_TRUNCATE) == (0, 1, 2, 3)
+    assert snkv.NO_TTL == -1
+    assert snkv.MAX_COLUMN_FAMILIES == 64
+
+
+def test_exception_tree():
+    for cls in (snkv.NotFoundError, snkv.BusyError, snkv.LockedError,
+                snkv.ReadOnlyError, snkv.CorruptError, snkv.AuthError):
+        assert issubclass(cls, snkv.Error)
+        assert cls.__module__ == "snkv"
+        assert cls.__doc__
+    assert issubclass(snkv.NotFoundError, KeyError)
+    assert issubclass(snkv.Error, Exception)
+    assert not issubclass(snkv.BusyError, KeyError)
+
+
+def test_put_get_delete_exists(mem):
+    assert mem.put("k", "v") is None
+    assert mem.get("k") == b"v"
+    assert mem.exists("k") is True
+    assert mem.delete("k") is None
+    assert mem.exists("k") is False
+    assert mem.get("k") is None
+    assert mem.get("k", b"dflt") == b"dflt"
+    sentinel = object()
+    assert mem.get("k", sentinel) is sentinel
+    with pytest.raises(snkv.NotFoundError) as e:
+        mem.delete("k")
+    assert e.value.code == 12
+    assert "not found" in str(e.value)
+
+
+def test_overwrite_and_binary(mem):
+    key = bytes(range(256))
+    mem.put(key, b"\x00" * 10)
+    mem.put(key, b"\x00\xff\x00")
+    assert mem.get(key) == b"\x00\xff\x00"
+    assert mem.count() == 1
+
+
+def test_empty_key_and_value(mem):
+    mem.put(b"", b"")
+    assert mem.get(b"") == b""
+    assert b"" in mem
+
+
+@pytest.mark.parametrize("make", [
+    lambda b: b.decode(),
+    lambda b: b,
+    bytearray,
+    memoryview,
+    lambda b: memoryview(bytearray(b)),
+    lambda b: array.array("B", b),
+])
+def test_accepted_input_types(mem, make):
+    mem.put(make(b"key"), make(b"value"))
+    got = mem.get(make(b"key"))
+    assert type(got) is bytes and got == b"value"
+    assert mem[make(b"key")] == b"value"
+    assert make(b"key") in mem
+
+
+def test_str_is_utf8(mem):
+    mem.put("ключ", "значение ✓")
+    assert mem.get("ключ".encode()) == "значение ✓".encode()
+
+
+def test_wide_memoryview_is_its_bytes(mem):
+    arr = array.array("i", [1, 2, 3])
+    mem.put(b"a", memoryview(arr))
+    assert mem.get(b"a") == arr.tobytes()
+
+
+@pytest.mark.parametrize("bad", [1, 1.5, None, ["x"], {"a": 1}, object()])
+def test_wrong_key_type_is_type_error(mem, bad):
+    name = type(bad).__name__
+    for call in (lambda: mem.put(bad, b"v"), lambda: mem.get(bad),
+                 lambda: mem.delete(bad), lambda: mem.exists(bad),
+                 lambda: mem[bad], lambda: bad in mem,
+                 lambda: mem.ttl(bad), lambda: mem.put_if_absent(bad, b"")):
+        with pytest.raises(TypeError, match=name):
+            call()
+    with pytest.raises(TypeError, match="value.*" + name):
+        mem.put(b"k", bad)
+
+
+def test_non_contiguous_buffer_is_type_error(mem):
+    mv = memoryview(b"abcdef")[::2]
+    with pytest.raises(TypeError, match="contiguous"):
+        mem.put(mv, b"v")
+
+
+def test_lone_surrogate_str_raises(mem):
+    with pytest.raises(UnicodeEncodeError):
+        mem.put("\udc80", b"v")
+
+
+def test_bytearray_mutation_after_put_does_not_change_store(mem):
+    buf = bytearray(b"abc")
+    mem.put(b"k", buf)
+    buf[0] = ord("z")
+    assert mem.get(b"k") == b"abc"
+
+
+def test_large_value(mem):
+    big = os.urandom(8 << 20)
+    mem.put(b"big", big)
+    assert mem.get(b"big") == big
+
+
+def test_dict_interface(mem):
+    mem["a"] = "1"
+    mem["t", 60] = "2"
+    assert mem["a"] == b"1"
+    assert 59 < mem.ttl("t") <= 60
+    assert "a" in mem and "zz" not in mem
+    del mem["a"]
+    assert "a" not in mem
+    with pytest.raises(snkv.NotFoundError):
+        mem["a"]
+    with pytest.raises(KeyError):
+        del mem["a"]
+    assert dict(mem) == {b"t": b"2"}
+    with pytest.raises(TypeError):
+        mem["a", 1, 2] = "x"
+    with pytest.raises(ValueError):
+        mem["a", -1] = "x"
+
+
+def test_for_loop_yields_bytes_pairs(mem):
+    for i in range(5):
+        mem[f"k{i}"] = f"v{i}"
+    assert list(mem) == [(f"k{i}".encode(), f"v{i}".encode())
+                         for i in range(5)]
+
+
+def test_paths(tmp_path):
+    p = tmp_path / "p.db"
+    with KVStore(p) as db:  # os.PathLike
+        db["x"] = "1"
+    with KVStore(str(p)) as db:
+        assert db["x"] == b"1"
+    with KVStore(os.fsencode(str(p))) as db:
+        assert db["x"] == b"1"
+    with pytest.raises(ValueError):
+        KVStore("a\0b")
+    with pytest.raises(TypeError):
+        KVStore(42)
+
+
+def test_in_memory_is_private():
+    with KVStore() as a, KVStore(None) as b:
+        a["k"] = "1"
+        assert "k" not in b
+
+
+def test_config_keywords(tmp_path):
+    p = str(tmp_path / "c.db")
+    with KVStore(p, journal_mode=snkv.JOURNAL_DELETE,
+                 sync_level=snkv.SYNC_FULL, cache_size=100, page_size=8192,
+                 busy_timeout=10, wal_size_limit=5) as db:
+        db["a"] = "1"
+    assert not os.path.exists(p + "-wal")
+    for bad in (dict(journal_mode=7), dict(sync_level=3),
+                dict(sync_level=-1)):
+        with pytest.raises(ValueError):
+            KVStore(p, **bad)
+    for bad in (dict(cache_size=0), dict(page_size=1000),
+                dict(busy_timeout=-1), dict(wal_size_limit=-2)):
+        with pytest.raises(snkv.Error):
+            KVStore(p, **bad)
+    with pytest.raises(TypeError):
+        KVStore(p, 1)  # options are keyword-only
+    with pytest.raises(TypeError):
+        KVStore(p, nonsense=1)
+
+
+def test_read_only(path):
+    with KVStore(path) as db:
+        db["a"] = "1"
+    with KVStore(path, read_only=1) as ro:
+        assert ro["a"] == b"1"
+        with pytest.raises(snkv.ReadOnlyError):
+            ro["b"] = "2"
+        with pytest.raises(snkv.ReadOnlyError):
+            ro.delete("a")
+
+
+def test_not_a_database(tmp_path):
+    p = tmp_path / "junk.db"
+    p.write_bytes(b"this is not a database file at all" * 200)
+    with pytest.raises(snkv.CorruptError):
+        KVStore(p)
+    assert p.read_bytes().startswith(b"this is not")
+
+
+def test_put_if_absent(mem):
+    assert mem.put_if_absent(b"lock", b"A") is True
+    assert mem.put_if_absent(b"lock", b"B") is False
+    assert mem[b"lock"] == b"A"
+    assert mem.put_if_absent(b"tmp", b"1", ttl=0) is True  # expires at once
+    assert mem.put_if_absent(b"tmp", b"2") is True  # expired: absent
+    assert mem[b"tmp"] == b"2"
+
+
+def test_clear_and_count(mem):
+    for i in range(100):
+        mem[f"{i}"] = "x"
+    assert mem.count() == 100
+    assert mem.clear() is None
+    assert mem.count() == 0
+    mem[b"fresh"] = b"start"
+    assert mem.count() == 1
+
+
+def test_docstrings_everywhere():
+    for name in snkv.__all__:
+        obj = getattr(snkv, name)
+        if isinstance(obj, int):
+            continue
+        assert obj.__doc__, name
+    for cls in (snkv.KVStore, snkv.ColumnFamily, snkv.Iterator):
+        for attr in dir(cls):
+            if attr.startswith("_"):
+                continue
+            assert getattr(cls, attr).__doc__, f"{cls.__name__}.{attr}"
+
+
+def test_typing_files_installed():
+    pkg = pathlib.Path(snkv.__file__).parent
+    assert (pkg / "py.typed").exists()
+    assert (pkg / "__init__.pyi").exists()

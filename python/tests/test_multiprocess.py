@@ -1,0 +1,68 @@
+"""Two processes on one file: each sees the other's commits at once."""
+import multiprocessing as mp
+import time
+
+import snkv
+
+ROUNDS = 200
+
+
+def _ping_pong(path, me, other, rounds, q):
+    """Writes me:i, then waits until it reads other:i (a fresh read each
+    time, no reopen) before going on."""
+    try:
+        with snkv.KVStore(path, busy_timeout=10000) as db:
+            for i in range(rounds):
+                db[f"{me}:{i}"] = str(i)
+                want = f"{other}:{i}".encode()
+                deadline = time.monotonic() + 60  # a loaded machine
+                while db.get(want) is None:
+                    if time.monotonic() > deadline:
+                        q.put(f"{me}: never saw {want!r}")
+                        return
+            q.put("ok")
+    except BaseException as e:
+        q.put(f"{me}: {e!r}")
+
+
+def test_two_processes_see_each_others_writes(path):
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_ping_pong, args=(path, a, b, ROUNDS, q))
+             for a, b in (("a", "b"), ("b", "a"))]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert results == ["ok", "ok"], results
+    with snkv.KVStore(path) as db:
+        assert db.count() == 2 * ROUNDS
+
+
+def _writer(path, n, q):
+    with snkv.KVStore(path, busy_timeout=10000) as db:
+        for i in range(n):
+            db.begin(write=True)
+            db[f"w:{i}"] = str(i)
+            db["counter"] = str(i)
+            db.commit()
+    q.put("done")
+
+
+def test_reader_never_sees_half_a_transaction(path):
+    with snkv.KVStore(path) as db:
+        db["counter"] = "-1"
+        ctx = mp.get_context("spawn")
+        q = ctx.Queue()
+        p = ctx.Process(target=_writer, args=(path, 300, q))
+        p.start()
+        last = -1
+        while q.empty():
+            c = int(db["counter"])
+            assert c >= last  # never goes back
+            if c >= 0:
+                assert db.get(f"w:{c}") == str(c).encode()
+            last = c
+        p.join(60)
+        assert int(db["counter"]) == 299
