@@ -5,6 +5,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define SNKV_X86 1
 #endif
@@ -243,11 +244,20 @@ const KernelTable kAvx2 = {L2SqAvx2,  DotAvx2,         L2SqF16Avx2, DotF16Avx2,
                            DotI8Avx2, HalfToFloatAvx2, "avx2"};
 #endif
 
+#ifdef SNKV_X86
+// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports
+// does not know the "f16c" feature name.
+bool HasF16c() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+#endif
+
 const KernelTable& Choose() noexcept {
 #ifdef SNKV_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
+      HasF16c()) {
     return kAvx2;
   }
 #endif
