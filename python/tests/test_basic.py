@@ -126,9 +126,9 @@ def test_large_value(mem):
 
 def test_dict_interface(mem):
     mem["a"] = "1"
-    mem["t", 60] = "2"
+    mem["t", 600] = "2"
     assert mem["a"] == b"1"
-    assert 59 < mem.ttl("t") <= 60
+    assert 500 < mem.ttl("t") <= 600  # slack for a stalled machine
     assert "a" in mem and "zz" not in mem
     del mem["a"]
     assert "a" not in mem

@@ -10,11 +10,12 @@ import snkv
 def test_ttl_values(mem):
     mem.put("perm", "x")
     mem.put("s", "x", ttl=3600)
-    mem.put("f", "x", ttl=0.5)
+    mem.put("f", "x", ttl=100.5)
     assert mem.ttl("perm") is None
     left = mem.ttl("s")
-    assert isinstance(left, float) and 3599 < left <= 3600
-    assert 0 < mem.ttl("f") <= 0.5
+    # Bounds leave a minute for a stalled machine between the calls.
+    assert isinstance(left, float) and 3540 < left <= 3600
+    assert 40 < mem.ttl("f") <= 100.5
     with pytest.raises(snkv.NotFoundError):
         mem.ttl("missing")
 
@@ -87,7 +88,7 @@ def test_ttl_type_error(mem, bad):
 
 
 def test_int_and_bool_ttl_accepted(mem):
-    mem.put("k", "v", ttl=5)
-    assert 4 < mem.ttl("k") <= 5
+    mem.put("k", "v", ttl=500)
+    assert 400 < mem.ttl("k") <= 500
     mem.put("b", "v", ttl=True)  # an int, one second
-    assert 0 < mem.ttl("b") <= 1
+    assert 0 <= mem.ttl("b") <= 1
