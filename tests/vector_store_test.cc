@@ -269,6 +269,19 @@ TEST_F(VectorStoreTest, TtlExpiredNeverReturnedAndPurged) {
   EXPECT_EQ(vs_.Put("neg", "v", Vec({1, 1, 1}), -5).code(), Code::kError);
 }
 
+// An expired item is absent to delete too (NotFound, as in the key-value
+// store), and its leftover vector is gone afterwards.
+TEST_F(VectorStoreTest, DeleteOfExpiredItemIsNotFoundAndRemovesIt) {
+  ASSERT_TRUE(vs_.Put("old", "v", Vec({0, 0, 0}), snkv::NowMs() - 1).ok());
+  ASSERT_TRUE(vs_.Put("live", "v", Vec({1, 1, 1})).ok());
+  EXPECT_EQ(Count(), 2);
+  EXPECT_TRUE(vs_.Delete("old").IsNotFound());
+  EXPECT_EQ(Count(), 1);
+  EXPECT_TRUE(vs_.Delete("old").IsNotFound());
+  EXPECT_TRUE(vs_.Delete("live").ok());
+  EXPECT_EQ(Count(), 0);
+}
+
 TEST_F(VectorStoreTest, RerankOversampleMaxDistance) {
   for (int i = 0; i < 50; ++i) {
     const float x = static_cast<float>(i);

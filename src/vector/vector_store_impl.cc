@@ -404,6 +404,7 @@ Status VectorStoreImpl::Delete(Slice key) {
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   if (dropped_) return Record(values_.Delete(key));
   std::vector<Change> changes;
+  bool absent = false;
   auto body = [&]() -> Status {
     Status sv = values_.Delete(key);
     if (!sv.ok() && !sv.IsNotFound()) return sv;
@@ -415,13 +416,18 @@ Status VectorStoreImpl::Delete(Slice key) {
     }
     if (sv.IsNotFound() && sr.IsNotFound())
       return Status::NotFound("no such key");
+    // An expired item is already absent (its value reads as NotFound); its
+    // leftover vector is still removed, and committed, below.
+    absent = sv.IsNotFound();
     Change c;
     c.key = key.ToString();
     c.remove = true;
     changes.push_back(std::move(c));
     return Status::OK();
   };
-  return Record(WriteChanges(&changes, body));
+  Status s = WriteChanges(&changes, body);
+  if (s.ok() && absent) s = Status::NotFound("no such key");
+  return Record(std::move(s));
 }
 
 Status VectorStoreImpl::PurgeExpired(int64_t* deleted) {
