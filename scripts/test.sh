@@ -41,7 +41,7 @@ if [[ "${SNKV_SKIP_FUZZ:-0}" != 1 ]]; then
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build-fuzz/tests/fuzz/page_reader_fuzzer \
       -max_total_time="${SNKV_FUZZ_SECONDS:-60}" -timeout=30 \
-      -rss_limit_mb=4096 -max_len=512 -len_control=0 -print_final_stats=1 \
+      -rss_limit_mb=4096 -print_final_stats=1 \
       -artifact_prefix=build-fuzz/artifacts/ build-fuzz/corpus
 fi
 if [[ "${SNKV_SKIP_TSAN:-0}" != 1 ]]; then
