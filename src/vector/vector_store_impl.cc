@@ -546,6 +546,20 @@ Status VectorStoreImpl::Count(int64_t* count) {
 Status VectorStoreImpl::Search(std::span<const float> query,
                                const SearchOptions& o, bool with_values,
                                std::vector<SearchHit>* hits) {
+  // A few attempts: a writer deleting a hit between walk and read of every
+  // attempt is a writer that never pauses; the last attempt's hits stand.
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    bool vanished = false;
+    Status s = SearchOnce(query, o, with_values, hits, &vanished);
+    if (!s.ok() || !vanished || attempt == kAttempts) return s;
+  }
+}
+
+Status VectorStoreImpl::SearchOnce(std::span<const float> query,
+                                   const SearchOptions& o, bool with_values,
+                                   std::vector<SearchHit>* hits,
+                                   bool* vanished) {
   hits->clear();
   if (o.top_k <= 0) return Record(Invalid("top_k must be positive"));
   if (o.oversample < 0 || o.expansion_search < 0) {
@@ -620,7 +634,10 @@ Status VectorStoreImpl::Search(std::span<const float> query,
       if (o.rerank) {
         std::string rec;
         s = tables_.vec().Get(h.key, &rec);
-        if (s.IsNotFound()) continue;  // deleted since the walk
+        if (s.IsNotFound()) {  // deleted since the walk
+          *vanished = true;
+          continue;
+        }
         if (!s.ok()) return Record(s);
         int64_t expires = 0;
         std::vector<float> v;
@@ -650,7 +667,10 @@ Status VectorStoreImpl::Search(std::span<const float> query,
       valued.reserve(hits->size());
       for (SearchHit& h : *hits) {
         s = values_.Get(h.key, &h.value);
-        if (s.IsNotFound()) continue;  // expired or deleted meanwhile
+        if (s.IsNotFound()) {  // expired or deleted meanwhile
+          *vanished = true;
+          continue;
+        }
         if (!s.ok()) return Record(s);
         valued.push_back(std::move(h));
       }

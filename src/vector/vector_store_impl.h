@@ -57,6 +57,14 @@ class VectorStoreImpl {
   std::string last_error() const;
 
  private:
+  // One attempt of Search. The index walk and the table reads take
+  // different locks, so a hit can be deleted by another thread in between;
+  // *vanished then tells the caller to try again (the next attempt catches
+  // up first and fills the place).
+  Status SearchOnce(std::span<const float> query, const SearchOptions& options,
+                    bool with_values, std::vector<SearchHit>* hits,
+                    bool* vanished);
+
   // One key's resulting state in a write: a vector, or removal.
   struct Change {
     std::string key;
