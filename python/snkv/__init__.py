@@ -110,6 +110,11 @@ class KVStore(_Store):
         in place, its data kept. AuthError if the store is encrypted under
         another password. Takes the same keywords as KVStore().
         """
+        # None would open a plain store: an encrypted open must never
+        # silently write plaintext.
+        if password is None:
+            raise TypeError("open_encrypted() needs a password (str or "
+                            "bytes-like), not None")
         self = cls.__new__(cls)
         _Store.__init__(self, _path_arg(path), password=password, **_options(
             journal_mode, sync_level, cache_size, page_size, busy_timeout,

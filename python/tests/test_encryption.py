@@ -86,3 +86,14 @@ def test_tampered_value_reads_corrupt(tmp_path):
         with pytest.raises(snkv.CorruptError):
             db["a"]
         assert db["b"] == b"2" * 50
+
+
+def test_none_password_is_refused_and_writes_nothing(path):
+    # None must not fall through to a plain open: that would write the
+    # user's secrets in clear text.
+    with pytest.raises(TypeError, match="password"):
+        KVStore.open_encrypted(path, None)
+    with pytest.raises(TypeError, match="password"):
+        KVStore.open_encrypted(None, None)
+    import os
+    assert not os.path.exists(path)
