@@ -77,6 +77,13 @@ class PyColumnFamily {
   std::atomic<bool> closed_{false};
 };
 
+// Options from the constructor keywords KVStore and VectorStore share;
+// ValueError for an unknown journal mode or sync level (the numeric limits
+// are the store's to check).
+Options MakeOptions(int journal_mode, int sync_level, int cache_size,
+                    int page_size, int busy_timeout, int wal_size_limit,
+                    bool read_only);
+
 }  // namespace snkv::python
 
 #endif  // SNKV_PYTHON_PY_STORE_H

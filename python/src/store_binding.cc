@@ -15,8 +15,6 @@ namespace snkv::python {
 
 namespace py = pybind11;
 
-namespace {
-
 // Options from the constructor's keywords; an out-of-range journal mode or
 // sync level is the caller's mistake (ValueError), the numeric limits are
 // checked by the store.
@@ -40,6 +38,8 @@ Options MakeOptions(int journal_mode, int sync_level, int cache_size,
   o.read_only = read_only;
   return o;
 }
+
+namespace {
 
 py::dict StatsDict(const Stats& s) {
   py::dict d;

@@ -14,6 +14,7 @@
 #include "bytes_arg.h"
 #include "errors.h"
 #include "floats_arg.h"
+#include "py_store.h"
 #include "py_vector_store.h"
 #include "self_arg.h"
 #include "ttl.h"
@@ -46,29 +47,6 @@ const char* DTypeName(VectorDType d) {
     default:
       return "f32";
   }
-}
-
-// The store options of the constructor's keywords (snkv.KVStore's), with
-// the same checks KVStore makes.
-Options StoreOptions(int journal_mode, int sync_level, int cache_size,
-                     int page_size, int busy_timeout, int wal_size_limit,
-                     bool read_only) {
-  if (journal_mode != 0 && journal_mode != 1) {
-    throw py::value_error("journal_mode must be JOURNAL_DELETE or JOURNAL_WAL");
-  }
-  if (sync_level < 0 || sync_level > 2) {
-    throw py::value_error(
-        "sync_level must be SYNC_OFF, SYNC_NORMAL or SYNC_FULL");
-  }
-  Options o;
-  o.journal_mode = static_cast<JournalMode>(journal_mode);
-  o.sync_level = static_cast<SyncLevel>(sync_level);
-  o.cache_size_pages = cache_size;
-  o.page_size = page_size;
-  o.busy_timeout_ms = busy_timeout;
-  o.wal_size_limit = wal_size_limit;
-  o.read_only = read_only;
-  return o;
 }
 
 // Metadata argument of a put: None keeps the stored metadata, b"" clears
@@ -176,8 +154,8 @@ void RegisterVectorStore(py::module_& m) {
             o.expansion_search = expansion_search;
             o.sidecar = sidecar;
             o.store =
-                StoreOptions(journal_mode, sync_level, cache_size, page_size,
-                             busy_timeout, wal_size_limit, read_only);
+                MakeOptions(journal_mode, sync_level, cache_size, page_size,
+                            busy_timeout, wal_size_limit, read_only);
             if (!password.is_none()) {
               BytesArg pw(password, "password");
               o.password = std::string(pw.view());
