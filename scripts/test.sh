@@ -26,10 +26,13 @@ if [[ "${SNKV_SKIP_SANITIZE:-0}" != 1 ]]; then
 fi
 if [[ "${SNKV_SKIP_FUZZ:-0}" != 1 ]]; then
   # The page reader's fuzzer (docs/design.md, "Fuzzing"): clang, libFuzzer,
-  # ASan + UBSan, a fixed minute from the committed seed corpus. Any crash,
-  # hang or disagreement with SQLite fails the run; libFuzzer leaves the
-  # input in build-fuzz/artifacts/.
-  echo "== fuzz the page reader (${SNKV_FUZZ_SECONDS:-60} s) =="
+  # ASan + UBSan. First every input that once found a bug
+  # (tests/fuzz/regressions), each run once; then a fixed number of new
+  # inputs from the committed seed corpus, with a fixed seed so that a run
+  # here and one in CI explore alike. Any crash, hang or disagreement with
+  # SQLite fails the run; libFuzzer leaves the input in build-fuzz/artifacts/.
+  fuzz_runs="${SNKV_FUZZ_RUNS:-2500}"
+  echo "== fuzz the page reader (regressions, then $fuzz_runs inputs) =="
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSNKV_SANITIZE=ON -DSNKV_FUZZ=ON \
     -DSNKV_LTO=OFF -DSNKV_BUILD_TESTS=OFF -DSNKV_BUILD_EXAMPLES=OFF >/dev/null
@@ -37,12 +40,15 @@ if [[ "${SNKV_SKIP_FUZZ:-0}" != 1 ]]; then
   rm -rf build-fuzz/corpus build-fuzz/artifacts
   mkdir -p build-fuzz/corpus build-fuzz/artifacts
   cp tests/fuzz/corpus/* build-fuzz/corpus/
-  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    build-fuzz/tests/fuzz/page_reader_fuzzer \
-      -max_total_time="${SNKV_FUZZ_SECONDS:-60}" -timeout=30 \
-      -rss_limit_mb=4096 -print_final_stats=1 \
-      -artifact_prefix=build-fuzz/artifacts/ build-fuzz/corpus
+  export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  build-fuzz/tests/fuzz/page_reader_fuzzer -timeout=30 -rss_limit_mb=4096 \
+    -artifact_prefix=build-fuzz/artifacts/ tests/fuzz/regressions/*
+  build-fuzz/tests/fuzz/page_reader_fuzzer \
+    -seed="${SNKV_FUZZ_SEED:-1}" -runs="$fuzz_runs" -max_len=512 \
+    -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+    -artifact_prefix=build-fuzz/artifacts/ build-fuzz/corpus
+  unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 if [[ "${SNKV_SKIP_TSAN:-0}" != 1 ]]; then
   # Only the programs with threads or processes: the rest add build time
