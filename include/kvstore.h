@@ -232,7 +232,9 @@ int kvstore_cf_exists(KVColumnFamily *pCF, const void *pKey, int nKey,
 ** next() moves to the next larger key and prev() to the next smaller one,
 ** on any kind of iterator, even when the same KVStore writes between moves
 ** (a key already passed, e.g. one just overwritten, is never returned
-** again); "reverse" decides where a prefix iterator
+** again). On a damaged file whose pages hold keys out of order, the move
+** that meets them fails with KVSTORE_CORRUPT rather than break this
+** promise. "reverse" decides where a prefix iterator
 ** starts and how seek() lands:
 **   forward seek(k): the first key >= k;  reverse seek(k): the last key <= k.
 **

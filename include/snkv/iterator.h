@@ -7,6 +7,8 @@
 // Keys are ordered byte-wise. Next() moves to the next larger key and Prev()
 // to the next smaller one, also when the store handle writes between moves
 // (a key already passed, such as one just overwritten, never comes back).
+// Where a damaged file's pages hold keys out of order, the move that meets
+// them fails with a Corrupt status instead.
 // A reverse iterator starts at the end and its
 // Seek(k) lands on the last key <= k; a forward one's on the first key >= k.
 // A prefix iterator never leaves its prefix: moving past the matching keys

@@ -58,6 +58,13 @@ const char* ShapeSql(int shape) {
 // should not copy sixty-four.
 constexpr size_t kFirstPagedRows = 16;
 
+// What a scan reports when the pages give it a key that does not move on
+// from the last (see IteratorCore::BatchRowInOrder).
+Status KeysOutOfOrder() {
+  return Status::Corrupt(
+      "database disk image is malformed (a scan met keys out of order)");
+}
+
 std::string WithTable(const char* sql, const std::string& table) {
   std::string out(sql);
   out.replace(out.find("%T"), 2, table);
@@ -163,6 +170,8 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   // (the caller may seek to key()), which ending that statement frees.
   const bool bounded = shape != Shape::kFirst && shape != Shape::kLast;
   if (bounded) bound_.assign(bound.data(), bound.size());
+  has_prev_ = IsStrict(shape);
+  if (has_prev_) prev_key_ = bound_;
   engine::Statement* previous = running_;
   running_ = nullptr;
   collecting_.store(false, std::memory_order_relaxed);
@@ -386,6 +395,12 @@ Status IteratorCore::Step() {
       continue;  // expired: invisible
     }
     if (!PastGuard(key)) continue;  // already returned
+    if (!guard_ && has_prev_ && !MovesOn(key, prev_key_)) {
+      Finish();
+      return KeysOutOfOrder();
+    }
+    prev_key_.assign(key.data(), key.size());
+    has_prev_ = true;
     // The key stays in the statement's row until the next step, which is
     // as long as key() must stay valid; turning around copies it first.
     key_ = key;
@@ -405,8 +420,13 @@ Status IteratorCore::Step() {
 Status IteratorCore::StepCollecting() {
   for (;;) {
     if (batch_next_ < batch_.size()) {
-      const RowBatch::Row row = batch_.row(batch_next_++);
+      const size_t i = batch_next_++;
+      const RowBatch::Row row = batch_.row(i);
       if (!PastGuard(row.key)) continue;  // already returned
+      if (!guard_ && !BatchRowInOrder(i)) {
+        Finish();
+        return KeysOutOfOrder();
+      }
       key_ = row.key;
       Status s =
           store_->OpenValue(family_->id, key_, row.value, &value_buf_, &value_);
@@ -420,6 +440,13 @@ Status IteratorCore::StepCollecting() {
     if (batch_.at_end()) {
       Finish();
       return Status::OK();
+    }
+    if (batch_.size() > 0) {
+      // Every row of the batch was delivered (or skipped by the guard):
+      // the next batch's first row must move on from its last.
+      const Slice last = batch_.row(batch_.size() - 1).key;
+      prev_key_.assign(last.data(), last.size());
+      has_prev_ = true;
     }
     batch_.Clear();
     batch_.RaiseLimit();
@@ -548,7 +575,8 @@ bool IteratorCore::NextInBatch(bool forward) {
     if (invalidated_ || !valid_ || running_ == nullptr ||
         !IsCollecting(running_shape_) || IsForward(running_shape_) != forward ||
         batch_next_ >= batch_.size() || BatchIsStale() ||
-        ExpiryFilterIsStale() || !PastGuard(batch_.row(batch_next_).key)) {
+        ExpiryFilterIsStale() || !PastGuard(batch_.row(batch_next_).key) ||
+        (!guard_ && !BatchRowInOrder(batch_next_))) {
       return;
     }
     const RowBatch::Row row = batch_.row(batch_next_);

@@ -79,6 +79,10 @@ class IteratorCore {
     return s == Shape::kFirst || s == Shape::kGe || s == Shape::kGt ||
            s == Shape::kGtCollect || s == Shape::kGtCollectNoTtl;
   }
+  // Shapes whose rows lie strictly beyond their bound.
+  static constexpr bool IsStrict(Shape s) {
+    return s == Shape::kGt || s == Shape::kLt || IsCollecting(s);
+  }
   static constexpr bool IsCollecting(Shape s) {
     return s >= Shape::kGtCollect && s <= Shape::kLtCollectNoTtl;
   }
@@ -164,6 +168,22 @@ class IteratorCore {
     const int c = key.compare(guard_key_);
     return guard_forward_ ? c > 0 : c < 0;
   }
+  // Whether `key` lies strictly beyond `prev` in the running statement's
+  // direction.
+  bool MovesOn(Slice key, Slice prev) const noexcept {
+    const int c = key.compare(prev);
+    return IsForward(running_shape_) ? c > 0 : c < 0;
+  }
+  // Whether batch row `i` moves on from the row delivered before it (the
+  // batch's previous row, or prev_key_ for its first). Damage that puts a
+  // page's keys out of order (a page image copied over another, a key
+  // byte changed in place) shows here; SQLite would return such rows as
+  // they lie, but moves promise strictly larger or smaller keys, so the
+  // scan reports corruption instead.
+  bool BatchRowInOrder(size_t i) const noexcept {
+    if (i > 0) return MovesOn(batch_.row(i).key, batch_.row(i - 1).key);
+    return !has_prev_ || MovesOn(batch_.row(i).key, prev_key_);
+  }
   // Enters the store through Call(), keeping status_ in step.
   template <class Body>
   Status Enter(Body&& body);
@@ -205,6 +225,12 @@ class IteratorCore {
   // scan was positioned; guard_epoch_ is the store's change_epoch() when it
   // was last looked at.
   bool guard_ = false;
+  // The key every row to come must move on from (see MovesOn), where the
+  // running statement or batch cannot show it: the strict bound of a new
+  // statement, the last row of a batch that was refilled, or the last row
+  // a plain statement returned. has_prev_: there is one.
+  std::string prev_key_;
+  bool has_prev_ = false;
   bool guard_forward_ = true;
   std::string guard_key_;
   uint64_t guard_epoch_ = 0;

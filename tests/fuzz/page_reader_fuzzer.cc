@@ -568,9 +568,9 @@ void CheckScan(const ScanResult& got, sqlite3* oracle,
                const std::string& oracle_path, const Range& range, bool ordered,
                std::multimap<std::string, std::string>& all, int* damaged,
                const char* what) {
-  // Where SQLite's own scans are out of order (keys damaged in place),
-  // snkv returns them in the order the pages hold them, as SQLite does.
-  if (ordered && !StrictlyOrdered(got, range.backwards)) {
+  // Moves promise strictly larger (or smaller) keys, damaged store or
+  // not: where SQLite's own scans are out of order, snkv's end in an error.
+  if (!StrictlyOrdered(got, range.backwards)) {
     Report(what, "keys out of order");
   }
   const char* first =
@@ -579,7 +579,7 @@ void CheckScan(const ScanResult& got, sqlite3* oracle,
                                         : ScanMismatch(got, oracle, kColumns[1],
                                                        range, ordered, all);
   // On a damaged store, only what holds whatever path SQLite takes: every
-  // row is SQLite's, in order where SQLite's scans are (checked above).
+  // row is SQLite's, in order (checked above).
   if (second != nullptr) {
     if (*damaged < 0) *damaged = StoreDamaged(oracle_path) ? 1 : 0;
     if (*damaged == 1 && Members(got, oracle, all) == nullptr) {
