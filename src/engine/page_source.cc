@@ -407,7 +407,13 @@ void PageSource::MapPages(uint32_t pages) noexcept {
   // go here (other handles may still hold it).
   std::shared_ptr<const MapGeneration> map =
       SharedMaps::Acquire(file_id_, vfs_, name_, uint64_t{want} * page_size_);
-  if (map == nullptr) return;  // keep what there is; the rest is read
+  if (map == nullptr) {
+    // Keep what there is and read the rest. The file cannot be mapped (or
+    // its path names another file now): trying again at every snapshot
+    // would open and close it each time.
+    identified_ = false;
+    return;
+  }
   map_pages_ = static_cast<uint32_t>(std::min<uint64_t>(
       {map->bytes() / page_size_, map_limit_pages_, UINT32_MAX}));
   map_data_ = map->data();
