@@ -179,6 +179,9 @@ void run_seek_range(Context& c);
 void run_readers1(Context& c);
 void run_readers2(Context& c);
 void run_readers4(Context& c);
+void run_rss_handles1(Context& c);
+void run_rss_handles4(Context& c);
+void run_rss_handles16(Context& c);
 void run_process_reader(Context& c);
 
 // Entry point of the reader child process that run_process_reader starts

@@ -102,7 +102,8 @@ struct KVStoreConfig {
 ** when a config is given. (Both follow the reference's struct layout.)
 **
 ** Note on noMmap: by default a read-write handle reads the database file
-** through a memory map of its own (a large part of why reads are fast).
+** through a memory map (shared by the handles of a process; a large part
+** of why reads are fast).
 ** As with SQLite's mmap_size, if another process truncates the file while
 ** a handle has it mapped, a read can then touch a page that is gone and
 ** the process gets SIGBUS. snkv checks the file's size whenever a read

@@ -71,6 +71,12 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   const char* name = sqlite3_db_filename(db, "main");
   if (name == nullptr || name[0] == '\0') return false;  // in memory
 
+  // The identity the shared map is found under, taken before and after
+  // the open so that it is the opened file's.
+  FileIdentity before;
+  FileIdentity after;
+  const bool identified_before = IdentifyFile(vfs, name, &before);
+
   auto storage = std::unique_ptr<uint8_t[]>(
       new (std::nothrow) uint8_t[static_cast<size_t>(vfs->szOsFile)]());
   if (!storage) return false;
@@ -89,8 +95,8 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
     if (file->pMethods != nullptr) file->pMethods->xClose(file);
     return false;
   }
-  // Map as much as SQLite allows (it caps the request at its compiled
-  // limit); the map is made on the first fetch.
+  // SQLite's mapping limit for this file (it caps the request at its
+  // compiled limit): the shared map is never asked for more.
   sqlite3_int64 limit = std::numeric_limits<sqlite3_int64>::max();
   (void)file->pMethods->xFileControl(file, SQLITE_FCNTL_MMAP_SIZE, &limit);
   limit = -1;  // a negative request only reports the limit in force
@@ -105,6 +111,11 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   file_storage_ = std::move(storage);
   file_ = file;
   page_size_ = page_size;
+  identified_ =
+      identified_before && IdentifyFile(vfs, name, &after) && before == after;
+  file_id_ = before;
+  vfs_ = vfs;
+  name_ = name;
   map_limit_pages_ = static_cast<uint32_t>(std::min<sqlite3_int64>(
       std::min<sqlite3_int64>(limit, INT32_MAX) / page_size, UINT32_MAX));
   return true;
@@ -119,6 +130,9 @@ void PageSource::Detach() noexcept {
   file_storage_.reset();
   db_ = nullptr;
   db_file_ = nullptr;
+  identified_ = false;
+  vfs_ = nullptr;
+  name_ = nullptr;
   units_.clear();
   frames_.clear();
   spare_.clear();
@@ -323,7 +337,7 @@ const uint8_t* PageSource::Page(const PageSnapshot& snap,
   if (frame < 0) return nullptr;
   if (frame == 0) {
     if (pgno <= map_pages_ && pgno <= snap.file_pages) {
-      return map_ + static_cast<size_t>(pgno - 1) * page_size_;
+      return map_data_ + static_cast<size_t>(pgno - 1) * page_size_;
     }
     uint8_t* buf = ScratchBuffer();
     return buf == nullptr ? nullptr : ReadDbPage(pgno, buf);
@@ -366,7 +380,7 @@ const uint8_t* PageSource::PageOnce(const PageSnapshot& snap,
   const int64_t frame = FindFrame(snap, pgno);
   if (frame < 0) return nullptr;
   if (frame == 0 && pgno <= map_pages_ && pgno <= snap.file_pages) {
-    return map_ + static_cast<size_t>(pgno - 1) * page_size_;
+    return map_data_ + static_cast<size_t>(pgno - 1) * page_size_;
   }
   if (!once_) {
     once_ = NewBuffer();
@@ -386,35 +400,29 @@ void PageSource::EndRead() noexcept {
 }
 
 void PageSource::MapPages(uint32_t pages) noexcept {
-  if (pages <= map_pages_) return;
-  // Only this handle uses the map, and no pointer into it outlives an
-  // operation, so it can be remade here.
-  Unmap();
-  sqlite3_int64 bytes = 0;
-  if (file_->pMethods->xFileSize(file_, &bytes) != SQLITE_OK) return;
-  // Pages past the map (a file larger than SQLite's mapping limit) are
-  // read with xRead.
-  const auto have = static_cast<uint32_t>(
-      std::min<sqlite3_int64>({bytes / page_size_, sqlite3_int64{pages},
-                               sqlite3_int64{map_limit_pages_}}));
-  if (have == 0) return;
-  void* p = nullptr;
-  if (file_->pMethods->xFetch(file_, 0,
-                              static_cast<int>(int64_t{have} * page_size_),
-                              &p) != SQLITE_OK ||
-      p == nullptr) {
+  // Pages past SQLite's mapping limit are read with xRead.
+  const uint32_t want = std::min(pages, map_limit_pages_);
+  if (want <= map_pages_ || !identified_) return;
+  // No pointer into the old map outlives an operation, so it may be let
+  // go here (other handles may still hold it).
+  std::shared_ptr<const MapGeneration> map =
+      SharedMaps::Acquire(file_id_, vfs_, name_, uint64_t{want} * page_size_);
+  if (map == nullptr) {
+    // Keep what there is and read the rest. The file cannot be mapped (or
+    // its path names another file now): trying again at every snapshot
+    // would open and close it each time.
+    identified_ = false;
     return;
   }
-  map_ = static_cast<const uint8_t*>(p);
-  map_pages_ = have;
+  map_pages_ = static_cast<uint32_t>(std::min<uint64_t>(
+      {map->bytes() / page_size_, map_limit_pages_, UINT32_MAX}));
+  map_data_ = map->data();
+  map_ = std::move(map);
 }
 
 void PageSource::Unmap() noexcept {
-  if (map_ == nullptr) return;
-  // Give the fetch back, then ask for the whole map to be dropped.
-  file_->pMethods->xUnfetch(file_, 0, const_cast<uint8_t*>(map_));
-  file_->pMethods->xUnfetch(file_, 0, nullptr);
-  map_ = nullptr;
+  map_.reset();
+  map_data_ = nullptr;
   map_pages_ = 0;
 }
 

@@ -10,8 +10,8 @@
 // interfaces: the connection's WAL-index and WAL file through its
 // sqlite3_io_methods, and the database file through a read-only handle of
 // our own opened with the connection's VFS (which, unlike a plain open(),
-// keeps SQLite's POSIX locks safe when the handle closes) and mapped with
-// the VFS's xFetch.
+// keeps SQLite's POSIX locks safe when the handle closes) and a map of the
+// file shared by every PageSource of the process (engine/shared_map.h).
 //
 // Why the pages stay put: a PageSnapshot may only be used while the
 // connection holds the read transaction it describes. SQLite's read lock
@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/shared_map.h"
 #include "engine/wal_snapshot.h"
 
 namespace snkv::engine {
@@ -142,8 +143,9 @@ class PageSource {
                            uint32_t pgno, uint8_t* buf) noexcept;
   // Reads database page `pgno` from the file into `buf`.
   const uint8_t* ReadDbPage(uint32_t pgno, uint8_t* buf) noexcept;
-  // Maps at least `pages` pages of the file if it has them, as far as the
-  // VFS's mapping limit allows.
+  // Maps at least `pages` pages of the file (the caller knows it has
+  // them), as far as the VFS's mapping limit allows, through the process's
+  // shared map. Call only between operations: the previous map may go.
   void MapPages(uint32_t pages) noexcept;
   void Unmap() noexcept;
   PageBuffer NewBuffer() const;
@@ -156,9 +158,18 @@ class PageSource {
   sqlite3_file* file_ = nullptr;             // our own read-only handle
   uint32_t page_size_ = 0;
 
-  const uint8_t* map_ = nullptr;  // the file's first map_pages_ pages
+  // The shared map this handle reads through: its first map_pages_ pages.
+  std::shared_ptr<const MapGeneration> map_;
+  const uint8_t* map_data_ = nullptr;  // map_->data()
   uint32_t map_pages_ = 0;
   uint32_t map_limit_pages_ = 0;  // SQLite's mapping limit, in pages
+  // Which file the map is shared under; without an identity (the path is
+  // not a plain file, or it was replaced while attaching) nothing is
+  // mapped and pages are read with xRead.
+  bool identified_ = false;
+  FileIdentity file_id_;
+  sqlite3_vfs* vfs_ = nullptr;
+  const char* name_ = nullptr;  // SQLite's name object: lives with db_
 
   std::vector<const volatile uint8_t*> units_;  // WAL-index units mapped
 

@@ -471,26 +471,45 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
     }
   }
   if (run) {
+    // Only the catch-up cycle's own inline checkpoint may wait for a later
+    // commit; an explicit WAL limit, a WAL past its hard bound, or a store
+    // without background passes checkpoints now.
+    const bool may_skip = core->wal_size_limit_ == 0 && !overdue &&
+                          core->background_checkpoints_enabled_;
     if (core->write_pin_held_) {
       // Not while the write pin holds a read transaction: the write's
       // StepAutocommitWrite runs it as soon as it has released the pin.
       core->checkpoint_due_frames_ = frames;
+      core->checkpoint_due_may_skip_ = may_skip;
       core->renew_write_pin_ = true;
     } else {
-      core->CheckpointInline(db, schema, frames);
+      core->CheckpointInline(db, schema, frames, may_skip);
     }
   }
   return SQLITE_OK;
 }
 
-void StoreCore::CheckpointInline(sqlite3* db, const char* schema, int frames) {
+void StoreCore::CheckpointInline(sqlite3* db, const char* schema, int frames,
+                                 bool may_skip) {
+  // A pass in progress would make this checkpoint fail with BUSY at once,
+  // so it is waited for; a catch-up pass has just ended, so normally there
+  // is none. When there is (a periodic pass requested meanwhile, or a
+  // catch-up that another commit found overdue), the commit would wait for
+  // its copies and fsyncs, hundreds of milliseconds on a busy disk: that
+  // was the autocommit writes' worst latency. So the pass is told to give
+  // way at its next step, and a commit that may skip leaves the checkpoint
+  // to the next commit instead of waiting at all.
+  std::unique_lock<std::mutex> ckpt_lock(ckpt_mu_, std::try_to_lock);
+  if (!ckpt_lock.owns_lock()) {
+    writer_waiting_ = true;
+    if (may_skip) return;  // catch_up_done_ stays set: the next one runs
+    ckpt_lock.lock();
+  }
+  writer_waiting_ = false;
   commits_since_checkpoint_ = 0;
   // Idle handles of this process would hold the checkpoint back and keep
   // the WAL from being reset.
   IdleReleaser::ReleaseOthers(this);
-  // Waits for a pass in progress (it would make this checkpoint fail
-  // with BUSY at once); a catch-up pass has just ended, so normally none.
-  std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
   catch_up_asked_ = false;
   catch_up_done_ = false;
   int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
@@ -516,6 +535,8 @@ void StoreCore::RunBackgroundCheckpoint() {
     }
   } catch_up{catch_up_done_, ckpt_catch_up_.exchange(false)};
   if (ckpt_closed_ || !background_checkpoints_enabled_) return;
+  // A commit wants to checkpoint itself: it will copy what this pass would.
+  if (writer_waiting_) return;
   struct Running {  // tells OnBusy that a lock may be ours
     std::atomic<bool>& flag;
     explicit Running(std::atomic<bool>& f) : flag(f) { flag = true; }
@@ -574,11 +595,14 @@ void StoreCore::RunBackgroundCheckpoint() {
     return;
   }
   for (int round = 0;; ++round) {
+    // A commit waits for this pass (writer_waiting_): give way before each
+    // step, and leave the sync to its checkpoint (which syncs the file).
+    if (writer_waiting_) return;
     if (!SyncDatabaseFile(ckpt_conn_)) return give_up();
     synced_backfill_ = backfilled;
     // A fork waits for this pass: leave the rest to the writer.
     if (!catch_up.requested || round == kCatchUpRounds ||
-        ForkGuard::ForkPending()) {
+        ForkGuard::ForkPending() || writer_waiting_) {
       return;
     }
     const int before = backfilled;
@@ -957,7 +981,7 @@ int StoreCore::StepAutocommitWrite(engine::Statement& stmt) {
     if (checkpoint_due_frames_) {
       const int frames = *checkpoint_due_frames_;
       checkpoint_due_frames_.reset();
-      CheckpointInline(conn_.get(), "main", frames);
+      CheckpointInline(conn_.get(), "main", frames, checkpoint_due_may_skip_);
     }
   }
   return rc;

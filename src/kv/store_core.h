@@ -445,8 +445,12 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   void EndSnapshot() noexcept;
   // Ends the cached read transaction only.
   void EndHeldSnapshot() noexcept;
-  // The inline checkpoint of OnWalCommit.
-  void CheckpointInline(sqlite3* db, const char* schema, int frames);
+  // The inline checkpoint of OnWalCommit. With `may_skip` (the WAL is
+  // still within its hard bound) a background pass in progress is not
+  // waited for: the pass is asked to stop at its next step and the next
+  // commit tries again.
+  void CheckpointInline(sqlite3* db, const char* schema, int frames,
+                        bool may_skip);
   // Accounts a read that found another connection's commit.
   void NoteChangedRead();
   // Turns memory-mapped reads on or off.
@@ -503,6 +507,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // that pass when it has finished (see OnWalCommit).
   std::atomic<bool> ckpt_catch_up_{false};
   std::atomic<bool> catch_up_done_{false};
+  // Set by a commit whose inline checkpoint wants ckpt_mu_: a background
+  // pass gives way at its next step (between sub-passes and syncs) instead
+  // of finishing while the writer waits. Cleared by the commit that gets
+  // the mutex.
+  std::atomic<bool> writer_waiting_{false};
   bool catch_up_asked_ = false;    // in this cycle; guarded by mu_
   int catch_up_asked_frames_ = 0;  // the WAL's size when it was asked
   int synced_backfill_ = 0;        // WAL frames backfilled at our last sync
@@ -550,6 +559,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // size (it cannot run while the pin holds a read transaction).
   bool renew_write_pin_ = false;
   std::optional<int> checkpoint_due_frames_;
+  bool checkpoint_due_may_skip_ = false;  // CheckpointInline's may_skip
   // Reads that bypass SQL (docs/design.md, "Read path"): the pages of the
   // validated cached snapshot. Declared after conn_, so destroyed first.
   engine::PageSource pages_;
