@@ -407,8 +407,7 @@ TEST_F(CApiVector, FilterCallingItsStoreFailsInsteadOfDeadlocking) {
 
 // The shared argument checks of the three single-key reads.
 TEST_F(CApiVector, ReadsCheckArgumentsAlike) {
-  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, "{}", 2),
-            KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, "{}", 2), KVSTORE_OK);
   void* p = nullptr;
   int n = 0;
   float* f = nullptr;
@@ -463,8 +462,8 @@ TEST(CApiVectorChecks, UnrepresentableVectors) {
             std::string::npos);
   EXPECT_EQ(kvstore_vec_put(vs, "a", 1, "v", 1, ok, 0, nullptr, 0), KVSTORE_OK);
   kvstore_vec_close(vs);
-  ASSERT_EQ(kvstore_vec_open(dir.file("c.db").c_str(), 2, KVVEC_SPACE_COSINE,
-                             0, 0, 0, KVVEC_DTYPE_F32, nullptr, 0, &vs),
+  ASSERT_EQ(kvstore_vec_open(dir.file("c.db").c_str(), 2, KVVEC_SPACE_COSINE, 0,
+                             0, 0, KVVEC_DTYPE_F32, nullptr, 0, &vs),
             KVSTORE_OK);
   const float zero[2] = {0, 0};
   EXPECT_EQ(kvstore_vec_put(vs, "z", 1, "v", 1, zero, 0, nullptr, 0),

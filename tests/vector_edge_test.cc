@@ -171,8 +171,10 @@ TEST(VectorEdge, PutOverExpiredItemDoesNotInheritItsMetadata) {
   VectorStore vs;
   ASSERT_TRUE(VectorStore::Open(path, Opts(3), &vs).ok());
   const int64_t soon = snkv::NowMs() + 50;
-  ASSERT_TRUE(vs.Put("k", "old", V({1, 0, 0}), soon, Slice("{\"tag\":1}")).ok());
-  ASSERT_TRUE(vs.Put("b", "old", V({0, 1, 0}), soon, Slice("{\"tag\":2}")).ok());
+  ASSERT_TRUE(
+      vs.Put("k", "old", V({1, 0, 0}), soon, Slice("{\"tag\":1}")).ok());
+  ASSERT_TRUE(
+      vs.Put("b", "old", V({0, 1, 0}), soon, Slice("{\"tag\":2}")).ok());
   ASSERT_TRUE(vs.Put("live", "v", V({0, 0, 1}), 0, Slice("{\"tag\":3}")).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(120));
   // Expired: its metadata is gone with it.
@@ -246,16 +248,17 @@ TEST(VectorEdge, F16IndexRejectsValuesBeyondHalfRange) {
     EXPECT_EQ(n, 1);  // the batch wrote nothing
     // The distances stay finite: nothing in the index became infinite.
     std::vector<SearchHit> hits;
-    ASSERT_TRUE(vs.Search(std::vector<float>{65504, -65504, 1}, {}, &hits).ok());
+    ASSERT_TRUE(
+        vs.Search(std::vector<float>{65504, -65504, 1}, {}, &hits).ok());
     ASSERT_EQ(hits.size(), 1u);
     EXPECT_TRUE(std::isfinite(hits[0].distance));
   }
   // Cosine normalises before the index stores it: any finite length fits.
   VectorStore cos;
-  ASSERT_TRUE(VectorStore::Open(dir.file("c"),
-                                Opts(3, VectorSpace::kCosine, VectorDType::kF16),
-                                &cos)
-                  .ok());
+  ASSERT_TRUE(
+      VectorStore::Open(dir.file("c"),
+                        Opts(3, VectorSpace::kCosine, VectorDType::kF16), &cos)
+          .ok());
   ASSERT_TRUE(cos.Put("big", "v", V({1e6f, 2e6f, 0})).ok());
   std::vector<SearchHit> hits;
   ASSERT_TRUE(cos.Search(std::vector<float>{1, 2, 0}, {}, &hits).ok());
@@ -291,8 +294,10 @@ TEST(VectorEdge, CosineRejectsZeroAndSubnormalLengthVectors) {
                                   Opts(4, VectorSpace::kCosine, dtype), &vs)
                     .ok());
     const float sub = std::numeric_limits<float>::denorm_min() * 1000;
-    const std::vector<std::vector<float>> bad = {
-        {0, 0, 0, 0}, {sub, sub, sub, sub}, {1e-30f, 0, -1e-30f, 0}, {1e-10f, 0, 0, 0}};
+    const std::vector<std::vector<float>> bad = {{0, 0, 0, 0},
+                                                 {sub, sub, sub, sub},
+                                                 {1e-30f, 0, -1e-30f, 0},
+                                                 {1e-10f, 0, 0, 0}};
     for (const auto& v : bad) {
       Status s = vs.Put("z", "v", v);
       EXPECT_EQ(s.code(), Code::kBadVector) << v[0];
@@ -374,7 +379,8 @@ TEST(VectorEdge, DropIndexStaysDroppedAfterReopen) {
   ASSERT_TRUE(store.Close().ok());
 }
 
-// --- 6: a sidecar that cannot be written --------------------------------------
+// --- 6: a sidecar that cannot be written
+// --------------------------------------
 
 TEST(VectorEdge, UnwritableSidecarNeverFailsClose) {
   snkv::test::TempDir dir;
@@ -402,7 +408,8 @@ TEST(VectorEdge, UnwritableSidecarNeverFailsClose) {
   EXPECT_TRUE(S_ISDIR(sb.st_mode));  // left alone
 }
 
-// --- 7: internal column families ----------------------------------------------
+// --- 7: internal column families
+// ----------------------------------------------
 
 TEST(VectorEdge, InternalFamiliesAreHiddenAndNotCounted) {
   snkv::test::TempDir dir;
@@ -434,7 +441,8 @@ TEST(VectorEdge, InternalFamiliesAreHiddenAndNotCounted) {
   EXPECT_EQ(TopKeys(vs, {0, 0, 1}, 1), std::vector<std::string>{"c"});
 }
 
-// --- 8: a handle further behind than the change log reaches --------------------
+// --- 8: a handle further behind than the change log reaches
+// --------------------
 
 TEST(VectorEdge, HandleTenThousandCommitsBehindRebuilds) {
   snkv::test::TempDir dir;
@@ -448,8 +456,7 @@ TEST(VectorEdge, HandleTenThousandCommitsBehindRebuilds) {
     ASSERT_TRUE(writer.Put("k" + std::to_string(i), "v", VecOf(i, kDim)).ok());
   ASSERT_TRUE(writer.SaveSidecar().ok());  // a sidecar at seq 100
   ASSERT_TRUE(VectorStore::Open(path, o, &reader).ok());
-  ASSERT_EQ(TopKeys(reader, VecOf(5, kDim), 1),
-            std::vector<std::string>{"k5"});
+  ASSERT_EQ(TopKeys(reader, VecOf(5, kDim), 1), std::vector<std::string>{"k5"});
   // Over 10,500 commits, one per put or delete: entries the reader has not
   // seen are trimmed from the log (it keeps the newest ~10,000). Keys
   // cycle over 300 names so that overwrites and new keys both happen;
@@ -506,7 +513,8 @@ TEST(VectorEdge, HandleTenThousandCommitsBehindRebuilds) {
   check(bulk, "reopened from an old sidecar");
 }
 
-// --- the filter-share sample --------------------------------------------------
+// --- the filter-share sample
+// --------------------------------------------------
 
 TEST(VectorEdge, FilterShareSampleIsNotFooledByPeriodicFilters) {
   // A stride of slots / 256 sees only multiples of the stride: a filter
@@ -530,10 +538,10 @@ TEST(VectorEdge, FilterShareSampleIsNotFooledByPeriodicFilters) {
   EXPECT_GT(half, 0.35);
   EXPECT_LT(half, 0.65);
   // No live slot at all: nothing to estimate from.
-  EXPECT_EQ(snkv::vector::SampleShare(
-                5000, [](uint32_t) { return false; },
-                [](uint32_t) { return false; }),
-            1.0);
+  EXPECT_EQ(
+      snkv::vector::SampleShare(
+          5000, [](uint32_t) { return false; }, [](uint32_t) { return false; }),
+      1.0);
 }
 
 TEST(VectorEdge, FilterMatchingEvery256thItemReturnsTopK) {
@@ -565,11 +573,13 @@ TEST(VectorEdge, FilterMatchingEvery256thItemReturnsTopK) {
   const auto q = VecOf(7, kDim);
   for (int i = 0; i < kN; i += 256) {
     float d = 0;
-    for (int j = 0; j < kDim; ++j) d += (vecs[i][j] - q[j]) * (vecs[i][j] - q[j]);
+    for (int j = 0; j < kDim; ++j)
+      d += (vecs[i][j] - q[j]) * (vecs[i][j] - q[j]);
     truth.emplace_back(d, keys[i]);
   }
   std::sort(truth.begin(), truth.end());
-  for (size_t i = 0; i < hits.size(); ++i) EXPECT_EQ(hits[i].key, truth[i].second);
+  for (size_t i = 0; i < hits.size(); ++i)
+    EXPECT_EQ(hits[i].key, truth[i].second);
 }
 
 }  // namespace

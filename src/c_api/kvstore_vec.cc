@@ -298,8 +298,8 @@ int kvstore_vec_get_vector(KVVecStore* pVS, const void* pKey, int nKey,
     Status s = pVS->vs.GetVector(key, &v);
     if (!s.ok()) return Rc(pVS, s);
     void* buf = nullptr;
-    const int out = HandOut(v.data(), v.size() * sizeof(float), v.size(),
-                            &buf, pnFloats);
+    const int out =
+        HandOut(v.data(), v.size() * sizeof(float), v.size(), &buf, pnFloats);
     if (out == KVSTORE_OK) *ppVec = static_cast<float*>(buf);
     return out;
   });

@@ -97,10 +97,9 @@ Status VectorStoreImpl::CheckVector(const float* v, size_t n,
   }
   const auto space = static_cast<VectorSpace>(config_.space);
   // A query stays float32 in every index; only stored vectors become f16.
-  const bool half = !query &&
-                    static_cast<VectorDType>(config_.dtype) ==
-                        VectorDType::kF16 &&
-                    space != VectorSpace::kCosine;  // cosine stores |v| = 1
+  const bool half =
+      !query && static_cast<VectorDType>(config_.dtype) == VectorDType::kF16 &&
+      space != VectorSpace::kCosine;  // cosine stores |v| = 1
   double length2 = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!std::isfinite(v[i])) {
@@ -430,9 +429,9 @@ Status VectorStoreImpl::Put(std::span<const VectorItem> items,
   if (expire_at_ms < 0) return Record(Invalid("expiry time is negative"));
   // Check everything before writing anything: a batch is all or nothing.
   for (const VectorItem& item : items) {
-    Status s = CheckVector(
-        item.vector, item.vector ? static_cast<size_t>(config_.dim) : 0,
-        /*query=*/false);
+    Status s = CheckVector(item.vector,
+                           item.vector ? static_cast<size_t>(config_.dim) : 0,
+                           /*query=*/false);
     if (!s.ok()) return Record(s);
     if (item.metadata && !item.metadata->empty() &&
         !vector::IsValidJson(item.metadata->view())) {

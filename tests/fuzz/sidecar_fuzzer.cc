@@ -104,8 +104,8 @@ void FixRandomParts() {
   std::string head;
   Check(meta.Get("seq", &head), "seq");
   const uint64_t seq = std::strtoull(head.c_str(), nullptr, 10);
-  Check(meta.Put("seq", std::to_string(seq) + " " +
-                            std::to_string(kNonceBase + seq)),
+  Check(meta.Put("seq",
+                 std::to_string(seq) + " " + std::to_string(kNonceBase + seq)),
         "head");
   std::vector<std::pair<std::string, std::string>> entries;
   {
@@ -194,10 +194,10 @@ void Build() {
     const std::string key = "k" + std::to_string(i);
     const std::string meta =
         std::string("{\"even\":") + (i % 2 == 0 ? "true" : "false") + "}";
-    Check(vs.Put(key, "value" + std::to_string(i), VecOf(i),
-                 i % 5 == 0 ? far : 0,
-                 i % 3 == 0 ? std::nullopt : std::optional<snkv::Slice>(meta)),
-          "put");
+    Check(
+        vs.Put(key, "value" + std::to_string(i), VecOf(i), i % 5 == 0 ? far : 0,
+               i % 3 == 0 ? std::nullopt : std::optional<snkv::Slice>(meta)),
+        "put");
   }
   Check(vs.Close(), "close");
   FixRandomParts();
@@ -205,7 +205,8 @@ void Build() {
 
   // Later commits: overwrites, deletes (tombstones, reused slots), new keys.
   Check(snkv::VectorStore::Open(g_db, Options(false), &vs), "reopen");
-  for (int i = 0; i < 48; i += 4) Check(vs.Delete("k" + std::to_string(i)), "del");
+  for (int i = 0; i < 48; i += 4)
+    Check(vs.Delete("k" + std::to_string(i)), "del");
   for (int i = 1; i < 48; i += 6)
     Check(vs.Put("k" + std::to_string(i), "new", VecOf(500 + i)), "overwrite");
   for (int i = 48; i < 60; ++i)
@@ -291,7 +292,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       snkv::vector::Checksum64(fixed.data() + kHeaderSize, body_len);
   std::memcpy(&fixed[kBodyLenAt], &body_len, 8);
   std::memcpy(&fixed[kBodySumAt], &body_sum, 8);
-  const uint64_t header_sum = snkv::vector::Checksum64(fixed.data(), kHeaderSumAt);
+  const uint64_t header_sum =
+      snkv::vector::Checksum64(fixed.data(), kHeaderSumAt);
   std::memcpy(&fixed[kHeaderSumAt], &header_sum, 8);
   if (std::memcmp(fixed.data(), data, size) == 0) return 0;  // same as 1.
   Write(g_sidecar, reinterpret_cast<const uint8_t*>(fixed.data()), size);
