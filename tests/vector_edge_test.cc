@@ -546,7 +546,7 @@ TEST(VectorEdge, FilterShareSampleIsNotFooledByPeriodicFilters) {
 
 TEST(VectorEdge, FilterMatchingEvery256thItemReturnsTopK) {
   snkv::test::TempDir dir;
-  constexpr int kDim = 4, kN = 2 * 4096;
+  constexpr int kDim = 4, kN = 3 * 1024;  // above the exact-scan size
   VectorOptions o = Opts(kDim);
   o.store.sync_level = snkv::SyncLevel::kOff;
   VectorStore vs;
@@ -568,7 +568,7 @@ TEST(VectorEdge, FilterMatchingEvery256thItemReturnsTopK) {
   std::vector<KeyHit> hits;
   ASSERT_TRUE(vs.SearchKeys(VecOf(7, kDim), so, &hits).ok());
   ASSERT_EQ(hits.size(), 10u);
-  // Exactly the ten nearest of the 32 matching items.
+  // Exactly the ten nearest of the 12 matching items.
   std::vector<std::pair<float, std::string>> truth;
   const auto q = VecOf(7, kDim);
   for (int i = 0; i < kN; i += 256) {
