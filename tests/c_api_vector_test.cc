@@ -405,6 +405,33 @@ TEST_F(CApiVector, FilterCallingItsStoreFailsInsteadOfDeadlocking) {
   EXPECT_EQ(kvstore_vec_count(vs_), 2);
 }
 
+// A separate KVStore handle on the same file is another connection: a
+// filter may write through it (the search holds no transaction while it
+// walks), and the vector handle sees the write afterwards.
+int WritingThroughOtherHandle(void* ctx, const void* key, int nKey,
+                              const void*, int) {
+  auto* kv = static_cast<KVStore*>(ctx);
+  return kvstore_put(kv, key, nKey, "seen", 4) == KVSTORE_OK ? 1 : 0;
+}
+
+TEST_F(CApiVector, FilterMayWriteThroughAnotherHandle) {
+  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, nullptr, 0),
+            KVSTORE_OK);
+  KVStore* kv = nullptr;
+  ASSERT_EQ(kvstore_open(path_.c_str(), &kv, KVSTORE_JOURNAL_WAL), KVSTORE_OK);
+  KVVecSearchResult* res = nullptr;
+  int n = 0;
+  ASSERT_EQ(kvstore_vec_search_filtered(vs_, v1_, 1, 0, 0, 0,
+                                        WritingThroughOtherHandle, kv, nullptr,
+                                        &res, &n),
+            KVSTORE_OK);
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(std::string(static_cast<char*>(res[0].pValue), res[0].nValue),
+            "seen");
+  kvstore_vec_free_results(res, n);
+  kvstore_close(kv);
+}
+
 // The shared argument checks of the three single-key reads.
 TEST_F(CApiVector, ReadsCheckArgumentsAlike) {
   ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, "{}", 2), KVSTORE_OK);
