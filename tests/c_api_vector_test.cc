@@ -408,8 +408,8 @@ TEST_F(CApiVector, FilterCallingItsStoreFailsInsteadOfDeadlocking) {
 // A separate KVStore handle on the same file is another connection: a
 // filter may write through it (the search holds no transaction while it
 // walks), and the vector handle sees the write afterwards.
-int WritingThroughOtherHandle(void* ctx, const void* key, int nKey,
-                              const void*, int) {
+int WritingThroughOtherHandle(void* ctx, const void* key, int nKey, const void*,
+                              int) {
   auto* kv = static_cast<KVStore*>(ctx);
   return kvstore_put(kv, key, nKey, "seen", 4) == KVSTORE_OK ? 1 : 0;
 }
