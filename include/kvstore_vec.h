@@ -41,7 +41,7 @@ typedef struct KVVecStore KVVecStore;
 #define KVVEC_SPACE_MISMATCH 22 /* existing store has another space */
 #define KVVEC_INDEX_DROPPED 23  /* kvstore_vec_drop_index was called */
 #define KVVEC_INDEX_EMPTY 24    /* no vector to search */
-#define KVVEC_BAD_VECTOR 25     /* NULL vector, NaN or infinity */
+#define KVVEC_BAD_VECTOR 25     /* NULL, NaN, inf, or unrepresentable */
 
 /* One hit of kvstore_vec_search. pMetadata is NULL when the item has none.
 ** Free the whole array with kvstore_vec_free_results. */
@@ -90,7 +90,10 @@ typedef struct KVVecItem {
 
 /* Filter of kvstore_vec_search_filtered: non-zero keeps the item. pMeta is
 ** NULL when the item has no metadata. Called during the search, from the
-** searching thread, with the index locked: it must not call pVS. */
+** searching thread, with the index locked: it must not call pVS. If it
+** does, the call fails with KVSTORE_ERROR ("store used from inside a
+** search filter") and changes nothing (kvstore_vec_close is ignored);
+** other stores may be used freely. */
 typedef int (*KVVecFilter)(void *pCtx, const void *pKey, int nKey,
                            const void *pMeta, int nMeta);
 
@@ -103,13 +106,22 @@ int kvstore_vec_open(const char *zPath, int dim, int space, int connectivity,
                      int expansion_add, int expansion_search, int dtype,
                      const uint8_t *pPassword, int nPassword,
                      KVVecStore **ppVS);
-/* Saves the sidecar (when enabled) and closes. NULL is a no-op. */
+/* Saves the sidecar (when enabled) and closes. NULL is a no-op. A sidecar
+** that cannot be written is skipped (the next open rebuilds the index from
+** the tables): closing never fails or loses data because of it. */
 void kvstore_vec_close(KVVecStore *pVS);
 
 /* Inserts or replaces key's value and vector (dim floats) in one
 ** transaction. expire_ms: absolute ms since the epoch, 0 = never.
-** Metadata: pMeta NULL keeps the stored one; pMeta non-NULL with nMeta 0
-** clears it; otherwise it must be JSON and replaces it. */
+** Metadata: pMeta NULL keeps the stored one (none when the key had no
+** live item: an expired item's metadata is not inherited); pMeta non-NULL
+** with nMeta 0 clears it; otherwise it must be JSON and replaces it.
+** KVVEC_BAD_VECTOR, changing nothing, for a vector the index cannot hold:
+** NaN or infinite values; a squared length above 2^124 (its distances
+** would overflow float32); in the cosine space a length below 2^-30 (zero
+** has no direction); in an f16 index (l2, ip) a value beyond +-65504, the
+** largest half (cosine normalises first, so any length fits). Queries are
+** checked the same way, except for the f16 range: they stay float32. */
 int kvstore_vec_put(KVVecStore *pVS, const void *pKey, int nKey,
                     const void *pVal, int nVal, const float *pVec,
                     int64_t expire_ms, const void *pMeta, int nMeta);
@@ -165,7 +177,9 @@ int kvstore_vec_stats(KVVecStore *pVS, KVVecStats *pStats);
 /* Deletes every expired vector with its value and metadata, in one
 ** transaction; *pnDeleted (may be NULL) = how many. */
 int kvstore_vec_purge_expired(KVVecStore *pVS, int *pnDeleted);
-/* Drops the vector tables, the index and the sidecar; values stay. */
+/* Drops the vector tables, the index and the sidecar; values stay. The
+** drop is permanent: every handle, and the store reopened later, reports
+** KVVEC_INDEX_DROPPED for vector calls (the file keeps a marker). */
 int kvstore_vec_drop_index(KVVecStore *pVS);
 /* The last error on pVS, or of the last failed kvstore_vec_open in this
 ** thread when pVS is NULL. Valid until the next call in this thread. */

@@ -48,6 +48,18 @@ if [[ "${SNKV_SKIP_FUZZ:-0}" != 1 ]]; then
     -seed="${SNKV_FUZZ_SEED:-1}" -runs="$fuzz_runs" -max_len=512 \
     -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix=build-fuzz/artifacts/ build-fuzz/corpus
+  # The vector sidecar loader's fuzzer (docs/design.md, "Fuzzing"): a
+  # fixed, seeded run from the committed seeds plus fresh valid sidecars
+  # the target writes at start (SNKV_SIDECAR_SEEDS).
+  echo "== fuzz the vector sidecar loader =="
+  cmake --build build-fuzz -j "$jobs" --target sidecar_fuzzer
+  rm -rf build-fuzz/sidecar-corpus
+  mkdir -p build-fuzz/sidecar-corpus
+  cp tests/fuzz/sidecar_corpus/* build-fuzz/sidecar-corpus/
+  SNKV_SIDECAR_SEEDS=build-fuzz/sidecar-corpus \
+    build-fuzz/tests/fuzz/sidecar_fuzzer -seed=1 -runs=2500 -timeout=30 \
+      -rss_limit_mb=4096 -print_final_stats=1 \
+      -artifact_prefix=build-fuzz/artifacts/ build-fuzz/sidecar-corpus
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 if [[ "${SNKV_SKIP_TSAN:-0}" != 1 ]]; then

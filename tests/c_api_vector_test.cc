@@ -356,4 +356,152 @@ TEST_F(CApiVector, BatchAllOrNothing) {
   snkv_free(p);
 }
 
+// A filter that writes to (or closes) the store it filters gets an error
+// instead of deadlocking; the search finishes and the handle stays usable.
+struct Reentry {
+  KVVecStore* vs;
+  float* vec;
+  int put_rc = -1, get_rc = -1, search_rc = -1;
+  std::string put_msg;
+  int calls = 0;
+};
+
+int ReenteringFilter(void* ctx, const void* key, int nKey, const void*, int) {
+  auto* r = static_cast<Reentry*>(ctx);
+  ++r->calls;
+  r->put_rc = kvstore_vec_put(r->vs, "new", 3, "v", 1, r->vec, 0, nullptr, 0);
+  r->put_msg = kvstore_vec_errmsg(r->vs);
+  void* p = nullptr;
+  int n = 0;
+  r->get_rc = kvstore_vec_get(r->vs, key, nKey, &p, &n);
+  KVVecSearchResult* res = nullptr;
+  r->search_rc = kvstore_vec_search(r->vs, r->vec, 1, 0, 0, 0, &res, &n);
+  kvstore_vec_close(r->vs);  // ignored here
+  return 1;
+}
+
+TEST_F(CApiVector, FilterCallingItsStoreFailsInsteadOfDeadlocking) {
+  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, nullptr, 0),
+            KVSTORE_OK);
+  Reentry r{vs_, v2_};
+  KVVecSearchResult* res = nullptr;
+  int n = 0;
+  ASSERT_EQ(kvstore_vec_search_filtered(vs_, v1_, 1, 0, 0, 0, ReenteringFilter,
+                                        &r, nullptr, &res, &n),
+            KVSTORE_OK);
+  ASSERT_GT(r.calls, 0);
+  EXPECT_EQ(r.put_rc, KVSTORE_ERROR);
+  EXPECT_NE(r.put_msg.find("inside a search filter"), std::string::npos)
+      << r.put_msg;
+  EXPECT_EQ(r.get_rc, KVSTORE_ERROR);
+  EXPECT_EQ(r.search_rc, KVSTORE_ERROR);
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(std::string(static_cast<char*>(res[0].pKey), res[0].nKey), "a");
+  kvstore_vec_free_results(res, n);
+  // The handle survived the close attempt; the put did not happen.
+  EXPECT_EQ(kvstore_vec_contains(vs_, "new", 3), 0);
+  ASSERT_EQ(kvstore_vec_put(vs_, "new", 3, "v", 1, v2_, 0, nullptr, 0),
+            KVSTORE_OK);
+  EXPECT_EQ(kvstore_vec_count(vs_), 2);
+}
+
+// A separate KVStore handle on the same file is another connection: a
+// filter may write through it (the search holds no transaction while it
+// walks), and the vector handle sees the write afterwards.
+int WritingThroughOtherHandle(void* ctx, const void* key, int nKey, const void*,
+                              int) {
+  auto* kv = static_cast<KVStore*>(ctx);
+  return kvstore_put(kv, key, nKey, "seen", 4) == KVSTORE_OK ? 1 : 0;
+}
+
+TEST_F(CApiVector, FilterMayWriteThroughAnotherHandle) {
+  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, nullptr, 0),
+            KVSTORE_OK);
+  KVStore* kv = nullptr;
+  ASSERT_EQ(kvstore_open(path_.c_str(), &kv, KVSTORE_JOURNAL_WAL), KVSTORE_OK);
+  KVVecSearchResult* res = nullptr;
+  int n = 0;
+  ASSERT_EQ(kvstore_vec_search_filtered(vs_, v1_, 1, 0, 0, 0,
+                                        WritingThroughOtherHandle, kv, nullptr,
+                                        &res, &n),
+            KVSTORE_OK);
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(std::string(static_cast<char*>(res[0].pValue), res[0].nValue),
+            "seen");
+  kvstore_vec_free_results(res, n);
+  kvstore_close(kv);
+}
+
+// The shared argument checks of the three single-key reads.
+TEST_F(CApiVector, ReadsCheckArgumentsAlike) {
+  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, "{}", 2), KVSTORE_OK);
+  void* p = nullptr;
+  int n = 0;
+  float* f = nullptr;
+  EXPECT_EQ(kvstore_vec_get(vs_, "a", -1, &p, &n), KVSTORE_ERROR);
+  EXPECT_STREQ(kvstore_vec_errmsg(vs_), "invalid key");
+  EXPECT_EQ(kvstore_vec_get_vector(vs_, nullptr, 1, &f, &n), KVSTORE_ERROR);
+  EXPECT_STREQ(kvstore_vec_errmsg(vs_), "invalid key");
+  EXPECT_EQ(kvstore_vec_get_metadata(vs_, "a", 1, &p, nullptr), KVSTORE_ERROR);
+  EXPECT_STREQ(kvstore_vec_errmsg(vs_), "an output pointer is NULL");
+  EXPECT_EQ(kvstore_vec_get_vector(vs_, "a", 1, nullptr, &n), KVSTORE_ERROR);
+  EXPECT_EQ(kvstore_vec_get(vs_, "a", 1, &p, nullptr), KVSTORE_ERROR);
+  ASSERT_EQ(kvstore_vec_get_vector(vs_, "a", 1, &f, &n), KVSTORE_OK);
+  ASSERT_EQ(n, kDim);
+  EXPECT_EQ(f[0], 1.0f);
+  snkv_free(f);
+  ASSERT_EQ(kvstore_vec_get_metadata(vs_, "a", 1, &p, &n), KVSTORE_OK);
+  EXPECT_EQ(std::string(static_cast<char*>(p), n), "{}");
+  snkv_free(p);
+  ASSERT_EQ(kvstore_vec_get(vs_, "a", 1, &p, &n), KVSTORE_OK);
+  EXPECT_EQ(std::string(static_cast<char*>(p), n), "va");
+  snkv_free(p);
+}
+
+// kvstore_cf_list on a vector store's file shows only the user's families.
+TEST_F(CApiVector, CfListHidesVectorFamilies) {
+  ASSERT_EQ(kvstore_vec_put(vs_, "a", 1, "va", 2, v1_, 0, "{\"t\":1}", 7),
+            KVSTORE_OK);
+  KVStore* kv = nullptr;
+  ASSERT_EQ(kvstore_open(path_.c_str(), &kv, KVSTORE_JOURNAL_WAL), KVSTORE_OK);
+  char** names = nullptr;
+  int count = 0;
+  ASSERT_EQ(kvstore_cf_list(kv, &names, &count), KVSTORE_OK);
+  ASSERT_EQ(count, 1);
+  EXPECT_STREQ(names[0], "default");
+  for (int i = 0; i < count; ++i) snkv_free(names[i]);
+  snkv_free(names);
+  kvstore_close(kv);
+}
+
+// An f16 store rejects what a half cannot hold; a cosine store rejects a
+// zero vector and a zero query (KVVEC_BAD_VECTOR, nothing written).
+TEST(CApiVectorChecks, UnrepresentableVectors) {
+  snkv::test::TempDir dir;
+  KVVecStore* vs = nullptr;
+  ASSERT_EQ(kvstore_vec_open(dir.file("h.db").c_str(), 2, KVVEC_SPACE_L2, 0, 0,
+                             0, KVVEC_DTYPE_F16, nullptr, 0, &vs),
+            KVSTORE_OK);
+  const float big[2] = {1, 70000.0f}, ok[2] = {1, 65504.0f};
+  EXPECT_EQ(kvstore_vec_put(vs, "a", 1, "v", 1, big, 0, nullptr, 0),
+            KVVEC_BAD_VECTOR);
+  EXPECT_NE(std::string(kvstore_vec_errmsg(vs)).find("65504"),
+            std::string::npos);
+  EXPECT_EQ(kvstore_vec_put(vs, "a", 1, "v", 1, ok, 0, nullptr, 0), KVSTORE_OK);
+  kvstore_vec_close(vs);
+  ASSERT_EQ(kvstore_vec_open(dir.file("c.db").c_str(), 2, KVVEC_SPACE_COSINE, 0,
+                             0, 0, KVVEC_DTYPE_F32, nullptr, 0, &vs),
+            KVSTORE_OK);
+  const float zero[2] = {0, 0};
+  EXPECT_EQ(kvstore_vec_put(vs, "z", 1, "v", 1, zero, 0, nullptr, 0),
+            KVVEC_BAD_VECTOR);
+  EXPECT_EQ(kvstore_vec_put(vs, "a", 1, "v", 1, ok, 0, nullptr, 0), KVSTORE_OK);
+  KVVecSearchResult* res = nullptr;
+  int n = 0;
+  EXPECT_EQ(kvstore_vec_search(vs, zero, 1, 0, 0, 0, &res, &n),
+            KVVEC_BAD_VECTOR);
+  EXPECT_EQ(kvstore_vec_count(vs), 1);
+  kvstore_vec_close(vs);
+}
+
 }  // namespace

@@ -78,7 +78,9 @@ struct VectorItem {
 // null when the item has none. Called during the graph walk, possibly more
 // than once per search, from the searching thread, while the index is
 // locked for reading: it must not call this VectorStore (a writer waiting
-// for the index would deadlock with it).
+// for the index would deadlock with it). Such a call fails with kError
+// ("store used from inside a search filter") and changes nothing; Close
+// then leaves the store open. Other stores may be used.
 using VectorFilter = std::function<bool(Slice key, const Slice* metadata)>;
 
 struct SearchOptions {
@@ -136,13 +138,22 @@ class VectorStore {
   // (kDimMismatch, kSpaceMismatch, kDtypeMismatch otherwise).
   static Status Open(const std::string& path, const VectorOptions& options,
                      VectorStore* store);
-  // Writes the sidecar (when enabled) and closes. Closing twice is OK.
+  // Writes the sidecar (when enabled) and closes. Closing twice is OK. A
+  // sidecar that cannot be written is skipped, not an error: the next
+  // open rebuilds the index from the tables.
   Status Close();
   bool is_open() const noexcept;
 
   // --- writes ---------------------------------------------------------
   // Inserts or replaces key's value and vector (and metadata, see
-  // VectorItem). expire_at_ms: absolute ms since the epoch, 0 = never.
+  // VectorItem; "keep" over an expired item keeps nothing: it is a new
+  // item). expire_at_ms: absolute ms since the epoch, 0 = never.
+  // kBadVector, changing nothing, for a vector the index cannot hold: a
+  // wrong length; NaN or infinite values; a squared length above 2^124
+  // (float32 distances would overflow); in kCosine a length below 2^-30
+  // (zero has no direction); in an f16 index (kL2, kIp) a value beyond
+  // +-65504, the largest half. Queries get the same checks except the f16
+  // range (they stay float32).
   Status Put(Slice key, Slice value, std::span<const float> vector,
              int64_t expire_at_ms = 0,
              std::optional<Slice> metadata = std::nullopt);
@@ -155,15 +166,17 @@ class VectorStore {
   Status Delete(Slice key);
   // Deletes every expired vector (and its value and metadata).
   Status PurgeExpired(int64_t* deleted);
-  // Drops the vector tables and the index; values stay. Searches then fail
-  // with kIndexDropped.
+  // Drops the vector tables and the index; values stay. Searches, vector
+  // writes and GetVector then fail with kIndexDropped, on every handle and
+  // after reopening too: the drop is permanent (a marker stays in the
+  // file).
   Status DropIndex();
 
   // --- reads ----------------------------------------------------------
   Status Get(Slice key, std::string* value);
   Status GetVector(Slice key, std::vector<float>* vector);
   // OK with nullopt when no metadata was ever written in this store;
-  // NotFound when the key has none.
+  // NotFound when the key has none (or has expired).
   Status GetMetadata(Slice key, std::optional<std::string>* metadata);
   Status Contains(Slice key, bool* contains);
   Status Count(int64_t* count);

@@ -711,11 +711,18 @@ def test_drop_vector_index(path):
         with pytest.raises(snkv.NotFoundError):
             vs.delete(b"doc:1")
         vs[b"after"] = b"ok"
-    # Reopening creates a fresh, empty index; the values are still there.
-    with VectorStore(path, 3, space="ip") as vs:
-        assert vs[b"after"] == b"ok" and len(vs) == 0
-        vs.vector_put(b"n", b"", [1, 2, 3])
-        assert vs.search_keys([1, 2, 3], 1)[0][0] == b"n"
+    # The drop is permanent: reopened, the store is still dropped (any dim,
+    # space and dtype open it: there is no index to mismatch); the values
+    # are still there.
+    for dim, space in ((DIM, "l2"), (3, "ip")):
+        with VectorStore(path, dim, space=space) as vs:
+            assert vs[b"after"] == b"ok" and len(vs) == 0
+            assert vs.vector_stats()["dropped"] is True
+            with pytest.raises(VectorIndexError) as info:
+                vs.vector_put(b"n", b"", [1.0] * dim)
+            assert info.value.code == 23
+            with pytest.raises(VectorIndexError):
+                vs.search([1.0] * dim)
 
 
 # --- lifecycle ------------------------------------------------------------------
@@ -856,3 +863,62 @@ def test_uninitialised_or_foreign_self_raises_type_error():
         _VectorStore.get(object(), b"a")
     with pytest.raises(TypeError):
         _VectorStore.close(snkv.KVStore())
+
+
+# --- issue 20's edge cases --------------------------------------------------------
+
+def test_put_over_expired_item_does_not_inherit_metadata(vs):
+    vs.vector_put(b"k", b"old", vec(1), ttl=0.05, metadata={"tag": 1})
+    time.sleep(0.15)
+    assert vs.get_metadata(b"k") is None  # expired: no metadata either
+    vs.vector_put(b"k", b"new", vec(1))  # metadata=None over an expired item
+    assert vs.get_metadata(b"k") is None
+    assert vs.search(vec(1), top_k=1)[0].metadata is None
+    assert vs.search(vec(1), top_k=1, filter={"tag": 1}) == []
+    # Over a live item, None still keeps what is stored.
+    vs.vector_put(b"live", b"v", vec(2), metadata={"tag": 2})
+    vs.vector_put(b"live", b"v2", vec(2))
+    assert vs.get_metadata(b"live") == {"tag": 2}
+
+
+def test_f16_index_rejects_values_beyond_half_range(path):
+    with VectorStore(path, 3, dtype="f16") as vs:
+        vs.vector_put(b"max", b"", [65504.0, -65504.0, 1.0])
+        with pytest.raises(ValueError, match="65504"):
+            vs.vector_put(b"big", b"", [1.0, 70000.0, 0.0])
+        with pytest.raises(ValueError):
+            vs.vector_put_batch([(b"a", b"", [1.0, 1.0, 1.0]),
+                                 (b"b", b"", [1e6, 0.0, 0.0])])
+        assert len(vs) == 1
+        hit = vs.search([65504.0, -65504.0, 1.0], top_k=1)[0]
+        assert math.isfinite(hit.distance)
+
+
+def test_cosine_rejects_zero_length_vectors_and_queries(path):
+    with VectorStore(path, 3, space="cosine") as vs:
+        for bad in ([0.0, 0.0, 0.0], [1e-40, 1e-40, 0.0]):
+            with pytest.raises(ValueError, match="length"):
+                vs.vector_put(b"z", b"", bad)
+            with pytest.raises(ValueError):
+                vs.search(bad)
+        vs.vector_put(b"a", b"", [1.0, 2.0, 3.0])
+        hit = vs.search([1e-6, 2e-6, 3e-6], top_k=1, rerank=True)[0]
+        assert hit.key == b"a" and abs(hit.distance) < 1e-5
+
+
+def test_unwritable_sidecar_does_not_fail_close(path):
+    os.mkdir(path + ".snkv-vec")
+    vs = VectorStore(path, DIM)
+    vs.vector_put(b"a", b"1", vec(1))
+    vs.close()  # must not raise
+    with VectorStore(path, DIM) as vs:
+        assert vs.vector_stats()["loaded_from_sidecar"] is False
+        assert vs.search_keys(vec(1), 1)[0][0] == b"a"
+    assert os.path.isdir(path + ".snkv-vec")
+
+
+def test_vector_families_are_not_listed(path):
+    with VectorStore(path, DIM) as vs:
+        vs.vector_put(b"a", b"1", vec(1), metadata={"m": 1})
+        with snkv.KVStore(path) as kv:
+            assert kv.list_column_families() == ["default"]

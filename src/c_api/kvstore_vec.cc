@@ -82,6 +82,31 @@ int Rc(KVVecStore* vs, const Status& s) {
   return s.raw_code();
 }
 
+// The checks every single-key read shares: a handle, a valid key and two
+// non-NULL output pointers. KVSTORE_OK with *key set, else the error code
+// (recorded as the handle's last error when there is a handle).
+int CheckRead(KVVecStore* pVS, const void* pKey, int nKey, const void* pOut,
+              const int* pnOut, Slice* key) {
+  if (pVS == nullptr) return KVSTORE_ERROR;
+  if (!ToSlice(pKey, nKey, key)) return Fail(pVS, KVSTORE_ERROR, "invalid key");
+  if (pOut == nullptr || pnOut == nullptr) {
+    return Fail(pVS, KVSTORE_ERROR, "an output pointer is NULL");
+  }
+  return KVSTORE_OK;
+}
+
+// Hands `bytes` bytes at `data`, `count` items of them, to the caller in a
+// buffer it frees with snkv_free: *ppOut and *pnOut are set only on
+// success.
+int HandOut(const void* data, size_t bytes, size_t count, void** ppOut,
+            int* pnOut) {
+  void* buf = CopyBytes(data, bytes);
+  if (buf == nullptr) return KVSTORE_NOMEM;
+  *ppOut = buf;
+  *pnOut = static_cast<int>(count);
+  return KVSTORE_OK;
+}
+
 int SearchImpl(KVVecStore* pVS, const float* pQuery, int top_k, int rerank,
                int oversample, float max_distance, KVVecFilter xFilter,
                void* pCtx, const char* zJson, KVVecSearchResult** ppResults,
@@ -186,6 +211,10 @@ void kvstore_vec_close(KVVecStore* pVS) {
     (void)pVS->vs.Close();
     return 0;
   });
+  // Still open: called from inside one of its own search filters, where
+  // the search is still using the handle. Ignored (kvstore_vec_errmsg
+  // says why); the handle stays valid.
+  if (pVS->vs.is_open()) return;
   delete pVS;
 }
 
@@ -249,67 +278,46 @@ int kvstore_vec_kv_put(KVVecStore* pVS, const void* pKey, int nKey,
 int kvstore_vec_get(KVVecStore* pVS, const void* pKey, int nKey, void** ppVal,
                     int* pnVal) {
   return Guard([&] {
-    if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key;
-    if (!ToSlice(pKey, nKey, &key))
-      return Fail(pVS, KVSTORE_ERROR, "invalid key");
-    if (ppVal == nullptr || pnVal == nullptr) {
-      return Fail(pVS, KVSTORE_ERROR, "an output pointer is NULL");
-    }
+    const int rc = CheckRead(pVS, pKey, nKey, ppVal, pnVal, &key);
+    if (rc != KVSTORE_OK) return rc;
     std::string v;
     Status s = pVS->vs.Get(key, &v);
     if (!s.ok()) return Rc(pVS, s);
-    void* buf = CopyBytes(v.data(), v.size());
-    if (buf == nullptr) return KVSTORE_NOMEM;
-    *ppVal = buf;
-    *pnVal = static_cast<int>(v.size());
-    return KVSTORE_OK;
+    return HandOut(v.data(), v.size(), v.size(), ppVal, pnVal);
   });
 }
 
 int kvstore_vec_get_vector(KVVecStore* pVS, const void* pKey, int nKey,
                            float** ppVec, int* pnFloats) {
   return Guard([&] {
-    if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key;
-    if (!ToSlice(pKey, nKey, &key))
-      return Fail(pVS, KVSTORE_ERROR, "invalid key");
-    if (ppVec == nullptr || pnFloats == nullptr) {
-      return Fail(pVS, KVSTORE_ERROR, "an output pointer is NULL");
-    }
+    const int rc = CheckRead(pVS, pKey, nKey, ppVec, pnFloats, &key);
+    if (rc != KVSTORE_OK) return rc;
     std::vector<float> v;
     Status s = pVS->vs.GetVector(key, &v);
     if (!s.ok()) return Rc(pVS, s);
-    auto* buf = static_cast<float*>(sqlite3_malloc64(v.size() * sizeof(float)));
-    if (buf == nullptr) return KVSTORE_NOMEM;
-    std::memcpy(buf, v.data(), v.size() * sizeof(float));
-    *ppVec = buf;
-    *pnFloats = static_cast<int>(v.size());
-    return KVSTORE_OK;
+    void* buf = nullptr;
+    const int out =
+        HandOut(v.data(), v.size() * sizeof(float), v.size(), &buf, pnFloats);
+    if (out == KVSTORE_OK) *ppVec = static_cast<float*>(buf);
+    return out;
   });
 }
 
 int kvstore_vec_get_metadata(KVVecStore* pVS, const void* pKey, int nKey,
                              void** ppMeta, int* pnMeta) {
   return Guard([&] {
-    if (pVS == nullptr) return KVSTORE_ERROR;
     Slice key;
-    if (!ToSlice(pKey, nKey, &key))
-      return Fail(pVS, KVSTORE_ERROR, "invalid key");
-    if (ppMeta == nullptr || pnMeta == nullptr) {
-      return Fail(pVS, KVSTORE_ERROR, "an output pointer is NULL");
-    }
+    const int rc = CheckRead(pVS, pKey, nKey, ppMeta, pnMeta, &key);
+    if (rc != KVSTORE_OK) return rc;
     *ppMeta = nullptr;
     *pnMeta = 0;
     std::optional<std::string> m;
     Status s = pVS->vs.GetMetadata(key, &m);
     if (!s.ok()) return Rc(pVS, s);
     if (!m) return KVSTORE_OK;
-    void* buf = CopyBytes(m->data(), m->size());
-    if (buf == nullptr) return KVSTORE_NOMEM;
-    *ppMeta = buf;
-    *pnMeta = static_cast<int>(m->size());
-    return KVSTORE_OK;
+    return HandOut(m->data(), m->size(), m->size(), ppMeta, pnMeta);
   });
 }
 

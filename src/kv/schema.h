@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace snkv::schema {
 
@@ -39,6 +40,18 @@ inline constexpr const char* kCreateSql =
     "INSERT INTO snkv_meta VALUES('next_cf_id', 1);"
     "PRAGMA application_id = 1936616310;"  // kApplicationId
     "PRAGMA user_version = 1;";            // kFormatVersion
+
+// The column families the vector store keeps for itself (named in
+// src/vector/tables.h), as an SQL list. They are left out of
+// ListColumnFamilies and of the 64-family count (a vector store leaves the
+// user all 64). Exact names, not a prefix: the exemption is worth at most
+// these four families, so it cannot be used to get around the limit.
+inline constexpr const char* kInternalCfList =
+    "('_snkv_vec_', '_snkv_vec_meta_', '_snkv_vec_tags_', '_snkv_vec_log_')";
+inline bool IsInternalCf(std::string_view name) {
+  return name == "_snkv_vec_" || name == "_snkv_vec_meta_" ||
+         name == "_snkv_vec_tags_" || name == "_snkv_vec_log_";
+}
 
 inline std::string TableName(int64_t cf_id) {
   return "kv_" + std::to_string(cf_id);

@@ -1035,12 +1035,12 @@ Status StoreCore::CreateColumnFamily(std::string_view name,
   if (!s.ok()) return s;
 
   engine::Statement find;
-  s = find.Prepare(conn_,
-                   "SELECT (SELECT count(*) FROM snkv_cf),"
-                   " (SELECT count(*) FROM snkv_cf WHERE name = ?1),"
-                   " (SELECT value FROM snkv_meta WHERE key ="
-                   " 'next_cf_id')",
-                   false);
+  const std::string sql =
+      std::string("SELECT (SELECT count(*) FROM snkv_cf WHERE name NOT IN ") +
+      schema::kInternalCfList +
+      "), (SELECT count(*) FROM snkv_cf WHERE name = ?1),"
+      " (SELECT value FROM snkv_meta WHERE key = 'next_cf_id')";
+  s = find.Prepare(conn_, sql.c_str(), false);
   if (!s.ok()) return s;
   find.BindText(1, name);
   int rc = find.Step();
@@ -1053,7 +1053,7 @@ Status StoreCore::CreateColumnFamily(std::string_view name,
     return Status::Error("column family '" + std::string(name) +
                          "' already exists");
   }
-  if (count >= kMaxColumnFamilies) {
+  if (count >= kMaxColumnFamilies && !schema::IsInternalCf(name)) {
     return Status::Error("too many column families (the limit is 64)");
   }
 
@@ -1152,7 +1152,10 @@ Status StoreCore::ListColumnFamilies(std::vector<std::string>* names) {
   Status s = PrepareRead();
   if (!s.ok()) return s;
   engine::Statement list;
-  s = list.Prepare(conn_, "SELECT name FROM snkv_cf ORDER BY name", false);
+  const std::string sql =
+      std::string("SELECT name FROM snkv_cf WHERE name NOT IN ") +
+      schema::kInternalCfList + " ORDER BY name";
+  s = list.Prepare(conn_, sql.c_str(), false);
   if (!s.ok()) return s;
   std::vector<std::string> result;
   int rc;

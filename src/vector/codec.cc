@@ -165,7 +165,9 @@ float Codec::ExactDistance(const float* a, const float* b) const {
   const float dot = k_->dot_f32(a, b, dim_);
   const float na = k_->dot_f32(a, a, dim_), nb = k_->dot_f32(b, b, dim_);
   if (na <= 0 || nb <= 0) return 1.0f;
-  return 1.0f - dot / std::sqrt(na * nb);
+  // Two roots, not the root of the product: na * nb overflows (or
+  // underflows) float long before either length does.
+  return 1.0f - dot / (std::sqrt(na) * std::sqrt(nb));
 }
 
 }  // namespace snkv::vector

@@ -14,6 +14,7 @@ namespace snkv::vector {
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
+constexpr std::string_view kDroppedKey = "dropped";
 
 std::string NewUuid() {
   std::random_device rd;
@@ -134,6 +135,14 @@ Status VectorTables::OpenOrCreate(Store* store, const StoredConfig& want,
     s = txn.Commit();
   }
   if (!s.ok()) return s;
+  std::string marker;
+  s = meta_.Get(kDroppedKey, &marker);
+  if (s.ok()) {
+    dropped_ = true;
+    *stored = want;
+    return Status::OK();
+  }
+  if (!s.IsNotFound()) return s;
   s = ReadConfig(meta_, stored);
   if (!s.ok()) return s;
   if (stored->dim != want.dim) {
@@ -170,12 +179,33 @@ Status VectorTables::EnsureTags(Store* store) {
 }
 
 Status VectorTables::Drop(Store* store) {
-  for (std::string_view name : {kVecCf, kTagsCf, kLogCf, kMetaCf}) {
+  for (std::string_view name : {kVecCf, kTagsCf, kLogCf}) {
     Status s = store->DropColumnFamily(name);
     if (!s.ok() && !s.IsNotFound()) return s;
   }
+  // Without the head, a handle that has not noticed the drop fails its
+  // next read of it and finds the marker (ReadDropped).
+  Status s = meta_.Delete("seq");
+  if (!s.ok() && !s.IsNotFound()) return s;
+  s = meta_.Put(kDroppedKey, "1");
+  if (!s.ok()) return s;
   has_tags_ = false;
-  vec_ = meta_ = tags_ = log_ = ColumnFamily();
+  dropped_ = true;
+  vec_ = tags_ = log_ = ColumnFamily();
+  return Status::OK();
+}
+
+Status VectorTables::ReadDropped(Store* store, bool* dropped) {
+  *dropped = dropped_;
+  if (dropped_) return Status::OK();
+  std::string marker;
+  Status s = meta_.Get(kDroppedKey, &marker);
+  if (s.IsNotFound()) return Status::OK();
+  if (!s.ok()) {
+    ColumnFamily probe;
+    if (!store->OpenColumnFamily(kMetaCf, &probe).IsNotFound()) return s;
+  }
+  dropped_ = *dropped = true;
   return Status::OK();
 }
 

@@ -10,6 +10,11 @@
 //                    write (its existence is KVVecStats.has_metadata).
 //   _snkv_vec_log_   change log, see change_log.h.
 //
+// Dropping the index drops the vector, metadata and log tables and leaves
+// in _snkv_vec_meta_ only the config and "dropped" (its value "1"): the
+// marker that keeps the store dropped for every handle, now and after
+// reopening.
+//
 // Values stay in the default column family. Because all of these are
 // ordinary column families, an encrypted store seals vectors, metadata and
 // log entries exactly like values.
@@ -61,11 +66,18 @@ class VectorTables {
  public:
   // Opens the tables, creating them with `want` if the store has none.
   // *created tells which. Mismatched dim/space/dtype give the kDim/kSpace/
-  // kDtypeMismatch codes; *stored receives the stored config.
+  // kDtypeMismatch codes; *stored receives the stored config. A dropped
+  // index opens as dropped() (no config check: there is no index to
+  // mismatch; *stored is `want`).
   Status OpenOrCreate(Store* store, const StoredConfig& want,
                       StoredConfig* stored, bool* created);
-  // Drops all four tables.
+  // Drops the vector, metadata and log tables and marks the index dropped,
+  // inside the caller's write transaction.
   Status Drop(Store* store);
+  // Whether some handle dropped the index since this one opened it (its
+  // marker, or no meta table at all: a file dropped by an older build).
+  Status ReadDropped(Store* store, bool* dropped);
+  bool dropped() const { return dropped_; }
 
   // The change-log head (seq 0 for a new index). NotFound once dropped.
   Status ReadHead(LogPosition* head);
@@ -89,6 +101,7 @@ class VectorTables {
  private:
   ColumnFamily vec_, meta_, tags_, log_;
   bool has_tags_ = false;
+  bool dropped_ = false;
 };
 
 }  // namespace snkv::vector

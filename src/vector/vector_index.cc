@@ -15,7 +15,32 @@ constexpr size_t kSmallIndex = 1024;
 constexpr double kSelectiveShare = 0.03;
 constexpr size_t kSample = 256;
 
+// splitmix64: a tiny, well-mixed generator for the sample's slot numbers.
+uint64_t NextRandom(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
+
+double SampleShare(size_t slots, const std::function<bool(uint32_t)>& live,
+                   const std::function<bool(uint32_t)>& accept) {
+  if (slots == 0) return 1.0;
+  uint64_t state = 0x5eed5eed5eed5eedull;
+  size_t seen = 0, passed = 0;
+  // Draws with replacement; four times the sample size bounds the cost
+  // when many slots are tombstones.
+  for (size_t draw = 0; draw < 4 * kSample && seen < kSample; ++draw) {
+    const auto s = static_cast<uint32_t>(NextRandom(&state) % slots);
+    if (!live(s)) continue;
+    ++seen;
+    passed += accept(s);
+  }
+  return seen > 0 ? static_cast<double>(passed) / static_cast<double>(seen)
+                  : 1.0;
+}
 
 VectorIndex::VectorIndex(size_t dim, Space space, DType dtype, int m,
                          int ef_construction)
@@ -121,18 +146,9 @@ void VectorIndex::Search(const float* q, size_t k, size_t ef, int64_t now_ms,
     if (graph_.live() <= kSmallIndex) {
       exact = true;
     } else {
-      // Estimate the filter's share on evenly spread live slots.
-      const size_t step = std::max<size_t>(1, graph_.slots() / kSample);
-      size_t seen = 0, passed = 0;
-      for (uint32_t s = 0; s < graph_.slots();
-           s += static_cast<uint32_t>(step)) {
-        if (!graph_.is_live(s)) continue;
-        ++seen;
-        passed += accept(s);
-      }
-      const double share =
-          seen > 0 ? static_cast<double>(passed) / static_cast<double>(seen)
-                   : 1.0;
+      const double share = SampleShare(
+          graph_.slots(), [&](uint32_t s) { return graph_.is_live(s); },
+          accept);
       exact = share < kSelectiveShare;
       // When the accepted items lie away from the query (a filter that
       // disagrees with the query's neighbourhood), the walk wanders far

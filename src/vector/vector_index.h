@@ -28,6 +28,15 @@ struct IndexHit {
   float distance;  // in the index's precision
 };
 
+// Estimates the share of the live slots among [0, slots) that `accept`
+// takes, from up to 256 live slots drawn pseudo-randomly (a fixed seed, so
+// the same index and filter always get the same plan). An even stride
+// would see only multiples of itself and misjudge any filter with the same
+// period (every 256th item, say) completely. 1.0 when it finds no live
+// slot to judge by.
+double SampleShare(size_t slots, const std::function<bool(uint32_t)>& live,
+                   const std::function<bool(uint32_t)>& accept);
+
 class VectorIndex {
  public:
   VectorIndex(size_t dim, Space space, DType dtype, int m, int ef_construction);

@@ -31,6 +31,9 @@ Status VectorStore::Open(const std::string& path, const VectorOptions& options,
 
 Status VectorStore::Close() {
   if (!impl_) return Status::OK();
+  // From inside its own search filter the store stays open (the search is
+  // still using it); Close says so.
+  if (impl_->InsideOwnFilter()) return impl_->Close();
   Status s = impl_->Close();
   impl_.reset();
   return s;

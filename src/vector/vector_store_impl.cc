@@ -28,9 +28,47 @@ bool IsMemoryPath(const std::string& path) {
   return path.empty() || path == ":memory:";
 }
 
+// Squared lengths above this would overflow float32 distances: l2 between
+// two such vectors is at most 4 * 2^124 = 2^126, below FLT_MAX (~2^128).
+constexpr double kMaxSquaredLength = 0x1p124;
+// Cosine divides by the length. Below this squared length (|v| < ~9e-10)
+// the float32 arithmetic of normalising and reranking loses the vector's
+// direction (its squares go subnormal), and at zero it has none.
+constexpr double kMinCosineSquaredLength = 0x1p-60;
+// The largest finite IEEE half.
+constexpr float kHalfMax = 65504.0f;
+
 Status Invalid(const std::string& what) { return Status::Error(what); }
 
+// The stores whose search filter this thread is running now (several when
+// a filter searches another store). A call back into one of them would
+// wait for the locks its own search holds: writers need the index
+// exclusively, and a thread that holds store_mu_ may be waiting for it.
+thread_local std::vector<const VectorStoreImpl*> t_filtering;
+
+// Marks this thread as running `store`'s filter for its lifetime.
+class FilterScope {
+ public:
+  explicit FilterScope(const VectorStoreImpl* store) {
+    t_filtering.push_back(store);
+  }
+  ~FilterScope() { t_filtering.pop_back(); }
+  FilterScope(const FilterScope&) = delete;
+  FilterScope& operator=(const FilterScope&) = delete;
+};
+
 }  // namespace
+
+bool VectorStoreImpl::InsideOwnFilter() const {
+  return std::find(t_filtering.begin(), t_filtering.end(), this) !=
+         t_filtering.end();
+}
+
+Status VectorStoreImpl::Reentered() const {
+  return Record(Status::Error(
+      "store used from inside a search filter: a filter must not call the "
+      "store it filters"));
+}
 
 Status VectorStoreImpl::Record(Status s) const {
   if (!s.ok()) {
@@ -49,18 +87,42 @@ Status VectorStoreImpl::Dropped() const {
   return Record(Status(Code::kIndexDropped, "the vector index was dropped"));
 }
 
-Status VectorStoreImpl::CheckVector(const float* v, size_t n) const {
+Status VectorStoreImpl::CheckVector(const float* v, size_t n,
+                                    bool query) const {
   if (v == nullptr) return Status(Code::kBadVector, "vector is NULL");
   if (n != static_cast<size_t>(config_.dim)) {
     return Status(Code::kBadVector, "vector has " + std::to_string(n) +
                                         " values, the store's dim is " +
                                         std::to_string(config_.dim));
   }
+  const auto space = static_cast<VectorSpace>(config_.space);
+  // A query stays float32 in every index; only stored vectors become f16.
+  const bool half =
+      !query && static_cast<VectorDType>(config_.dtype) == VectorDType::kF16 &&
+      space != VectorSpace::kCosine;  // cosine stores |v| = 1
+  double length2 = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!std::isfinite(v[i])) {
       return Status(Code::kBadVector, "vector value " + std::to_string(i) +
                                           " is NaN or infinite");
     }
+    if (half && std::fabs(v[i]) > kHalfMax) {
+      return Status(Code::kBadVector,
+                    "vector value " + std::to_string(i) + " (" +
+                        std::to_string(v[i]) +
+                        ") is beyond the f16 index's range of +-65504");
+    }
+    length2 += double{v[i]} * v[i];
+  }
+  if (length2 > kMaxSquaredLength) {
+    return Status(Code::kBadVector,
+                  "vector is too long: its squared length is above 2^124, "
+                  "where float32 distances overflow");
+  }
+  if (space == VectorSpace::kCosine && length2 < kMinCosineSquaredLength) {
+    return Status(Code::kBadVector,
+                  "vector has zero or near-zero length (below 2^-30): the "
+                  "cosine distance has no direction to measure");
   }
   return Status::OK();
 }
@@ -102,6 +164,7 @@ Status VectorStoreImpl::Open(const std::string& path, const VectorOptions& o) {
     (void)store_.Close();
     return s;
   }
+  dropped_ = tables_.dropped();
   ef_search_ =
       o.expansion_search > 0 ? o.expansion_search : config_.expansion_search;
   index_ = std::make_unique<vector::VectorIndex>(
@@ -111,7 +174,7 @@ Status VectorStoreImpl::Open(const std::string& path, const VectorOptions& o) {
       config_.expansion_add);
   path_ = path;
   sidecar_ = o.sidecar && !memory && !o.password;
-  if (created) return Status::OK();
+  if (created || dropped_) return Status::OK();
 
   std::lock_guard<std::mutex> lock(store_mu_);
   vector::LogPosition head, side;
@@ -147,14 +210,27 @@ Status VectorStoreImpl::Open(const std::string& path, const VectorOptions& o) {
 }
 
 Status VectorStoreImpl::Close() {
+  if (InsideOwnFilter()) return Reentered();
   if (!store_.is_open()) return Status::OK();
-  Status s = SaveSidecar();
+  // The sidecar is a cache: when it cannot be written (a full disk, a
+  // directory in its place), the next open rebuilds from the tables, which
+  // hold everything. So its failure does not fail the close.
+  (void)SaveSidecar();
   Status c = store_.Close();
   {
     std::unique_lock<std::shared_mutex> lock(index_mu_);
     index_.reset();
   }
-  return s.ok() ? c : s;
+  return c;
+}
+
+bool VectorStoreImpl::NoticeDrop() {
+  bool dropped = false;
+  if (!tables_.ReadDropped(&store_, &dropped).ok() || !dropped) return false;
+  std::unique_lock<std::shared_mutex> lock(index_mu_);
+  index_->Clear();
+  dropped_ = true;
+  return true;
 }
 
 Status VectorStoreImpl::ReadRow(const std::string& key, Change* c) {
@@ -184,6 +260,20 @@ Status VectorStoreImpl::ReadMetadata(const std::string& key,
   if (s.IsNotFound()) return Status::OK();
   if (!s.ok()) return s;
   *m = std::move(text);
+  return Status::OK();
+}
+
+Status VectorStoreImpl::IsLive(const std::string& key, int64_t now,
+                               bool* live) {
+  *live = false;
+  std::string rec;
+  Status s = tables_.vec().Get(key, &rec);
+  if (s.IsNotFound()) return Status::OK();
+  if (!s.ok()) return s;
+  int64_t expires = 0;
+  if (rec.size() < 9) return Status::Corrupt("damaged vector record");
+  std::memcpy(&expires, rec.data() + 1, 8);  // after the version byte
+  *live = expires == 0 || expires > now;
   return Status::OK();
 }
 
@@ -231,14 +321,7 @@ Status VectorStoreImpl::CatchUp() {
   vector::LogPosition head;
   Status s = tables_.ReadHead(&head);
   if (!s.ok()) {
-    // Another handle may have dropped the index.
-    ColumnFamily probe;
-    if (store_.OpenColumnFamily(vector::kMetaCf, &probe).IsNotFound()) {
-      std::unique_lock<std::shared_mutex> lock(index_mu_);
-      index_->Clear();
-      dropped_ = true;
-      return Status::OK();
-    }
+    if (NoticeDrop()) return Status::OK();  // another handle dropped it
     return s;
   }
   if (head == seen_) return Status::OK();  // the common, cheap case
@@ -259,8 +342,9 @@ Status VectorStoreImpl::CatchUp() {
     bool gap = false;
     if (seen_.seq > 0) {
       s = vector::EntryNonce(tables_.log(), seen_.seq, &nonce);
-      if (s.IsNotFound()) {
+      if (s.IsNotFound()) {  // trimmed: the log no longer reaches back
         gap = true;
+        s = Status::OK();
       } else if (!s.ok()) {
         return s;
       } else {
@@ -305,6 +389,10 @@ Status VectorStoreImpl::WriteChanges(std::vector<Change>* changes,
   vector::LogPosition before;
   const vector::LogPosition after{0, nonce_rng_()};
   s = tables_.ReadHead(&before);
+  if (!s.ok() && NoticeDrop()) {  // another handle dropped the index
+    (void)txn.Rollback();
+    return Dropped();
+  }
   if (s.ok()) s = body();
   if (s.ok() && !changes->empty()) {
     std::vector<std::string> keys;
@@ -337,11 +425,13 @@ Status VectorStoreImpl::WriteChanges(std::vector<Change>* changes,
 
 Status VectorStoreImpl::Put(std::span<const VectorItem> items,
                             int64_t expire_at_ms) {
+  if (InsideOwnFilter()) return Reentered();
   if (expire_at_ms < 0) return Record(Invalid("expiry time is negative"));
   // Check everything before writing anything: a batch is all or nothing.
   for (const VectorItem& item : items) {
     Status s = CheckVector(item.vector,
-                           item.vector ? static_cast<size_t>(config_.dim) : 0);
+                           item.vector ? static_cast<size_t>(config_.dim) : 0,
+                           /*query=*/false);
     if (!s.ok()) return Record(s);
     if (item.metadata && !item.metadata->empty() &&
         !vector::IsValidJson(item.metadata->view())) {
@@ -356,6 +446,7 @@ Status VectorStoreImpl::Put(std::span<const VectorItem> items,
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   if (dropped_) return Dropped();
   if (items.empty()) return Status::OK();
+  const int64_t now = NowMs();
   std::vector<Change> changes;
   changes.reserve(last.size());
   auto body = [&]() -> Status {
@@ -366,16 +457,22 @@ Status VectorStoreImpl::Put(std::span<const VectorItem> items,
       c.key = item.key.ToString();
       c.vec.assign(item.vector, item.vector + config_.dim);
       c.expires = expire_at_ms;
-      Status s = values_.Put(item.key, item.value, expire_at_ms);
+      // "Keep" (no metadata) keeps a live item's metadata. An expired or
+      // absent item is gone, and its metadata with it: a put over it is a
+      // new item's put. Judged before the record below is overwritten.
+      bool keep = false;
+      Status s;
+      if (!item.metadata && tables_.tags()) s = IsLive(c.key, now, &keep);
+      if (s.ok()) s = values_.Put(item.key, item.value, expire_at_ms);
       if (s.ok()) {
         s = tables_.vec().Put(item.key,
                               EncodeRecord(expire_at_ms, item.vector,
                                            static_cast<size_t>(config_.dim)));
       }
       if (!s.ok()) return s;
-      if (!item.metadata) {
+      if (keep) {
         s = ReadMetadata(c.key, &c.metadata);  // kept as stored
-      } else if (item.metadata->empty()) {
+      } else if (!item.metadata || item.metadata->empty()) {
         if (tables_.tags()) {
           s = tables_.tags()->Delete(item.key);
           if (s.IsNotFound()) s = Status::OK();
@@ -394,12 +491,14 @@ Status VectorStoreImpl::Put(std::span<const VectorItem> items,
 }
 
 Status VectorStoreImpl::KvPut(Slice key, Slice value) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   return Record(values_.Put(key, value));
 }
 
 Status VectorStoreImpl::Delete(Slice key) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   if (dropped_) return Record(values_.Delete(key));
@@ -426,11 +525,14 @@ Status VectorStoreImpl::Delete(Slice key) {
     return Status::OK();
   };
   Status s = WriteChanges(&changes, body);
+  // Another handle dropped the index: the key is now a plain value.
+  if (s.code() == Code::kIndexDropped) return Record(values_.Delete(key));
   if (s.ok() && absent) s = Status::NotFound("no such key");
   return Record(std::move(s));
 }
 
 Status VectorStoreImpl::PurgeExpired(int64_t* deleted) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   if (dropped_) return Dropped();
@@ -469,6 +571,7 @@ Status VectorStoreImpl::PurgeExpired(int64_t* deleted) {
 }
 
 Status VectorStoreImpl::DropIndex() {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   if (dropped_) return Status::OK();
@@ -487,12 +590,14 @@ Status VectorStoreImpl::DropIndex() {
 }
 
 Status VectorStoreImpl::Get(Slice key, std::string* value) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   return Record(values_.Get(key, value));
 }
 
 Status VectorStoreImpl::GetVector(Slice key, std::vector<float>* vector) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   if (dropped_) return Dropped();
@@ -513,14 +618,24 @@ Status VectorStoreImpl::GetVector(Slice key, std::vector<float>* vector) {
 
 Status VectorStoreImpl::GetMetadata(Slice key,
                                     std::optional<std::string>* metadata) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   metadata->reset();
   if (dropped_) return Status::OK();
   tables_.RefreshTags(&store_);
   if (!tables_.tags()) return Status::OK();
+  // One snapshot: an expired item has no metadata (its row waits for a
+  // purge or an overwrite).
+  Transaction txn;
+  Status s = store_.BeginTransaction(TxnMode::kRead, &txn);
+  if (!s.ok()) return Record(s);
+  bool live = false;
+  s = IsLive(key.ToString(), NowMs(), &live);
   std::string text;
-  Status s = tables_.tags()->Get(key, &text);
+  if (s.ok() && !live) s = Status::NotFound("key has no metadata");
+  if (s.ok()) s = tables_.tags()->Get(key, &text);
+  if (s.ok()) s = txn.Commit();
   if (!s.ok())
     return Record(s.IsNotFound() ? Status::NotFound("key has no metadata") : s);
   *metadata = std::move(text);
@@ -528,12 +643,14 @@ Status VectorStoreImpl::GetMetadata(Slice key,
 }
 
 Status VectorStoreImpl::Contains(Slice key, bool* contains) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   return Record(values_.Exists(key, contains));
 }
 
 Status VectorStoreImpl::Count(int64_t* count) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   Status s = CatchUp();
@@ -546,6 +663,7 @@ Status VectorStoreImpl::Count(int64_t* count) {
 Status VectorStoreImpl::Search(std::span<const float> query,
                                const SearchOptions& o, bool with_values,
                                std::vector<SearchHit>* hits) {
+  if (InsideOwnFilter()) return Reentered();
   // A few attempts: a writer deleting a hit between walk and read of every
   // attempt is a writer that never pauses; the last attempt's hits stand.
   constexpr int kAttempts = 4;
@@ -567,7 +685,7 @@ Status VectorStoreImpl::SearchOnce(std::span<const float> query,
         Invalid("oversample and expansion_search must not be negative"));
   }
   if (std::isnan(o.max_distance)) return Record(Invalid("max_distance is NaN"));
-  Status s = CheckVector(query.data(), query.size());
+  Status s = CheckVector(query.data(), query.size(), /*query=*/true);
   if (!s.ok()) return Record(s);
   vector::JsonMatch json;
   if (o.json_filter) {
@@ -612,7 +730,13 @@ Status VectorStoreImpl::SearchOnce(std::span<const float> query,
       };
     }
     std::vector<vector::IndexHit> found;
-    index_->Search(query.data(), pool, ef, NowMs(), filter, &found);
+    {
+      // While the user's filter runs, calls back into this store fail
+      // instead of deadlocking (see t_filtering).
+      std::optional<FilterScope> scope;
+      if (o.filter) scope.emplace(this);
+      index_->Search(query.data(), pool, ef, NowMs(), filter, &found);
+    }
     hits->reserve(found.size());
     for (const vector::IndexHit& h : found) {
       SearchHit hit;
@@ -712,6 +836,7 @@ std::shared_ptr<const std::vector<uint8_t>> VectorStoreImpl::JsonBitmap(
 }
 
 Status VectorStoreImpl::GetStats(VectorStats* st) {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   Status s = CatchUp();
@@ -743,6 +868,7 @@ Status VectorStoreImpl::GetStats(VectorStats* st) {
 }
 
 Status VectorStoreImpl::SaveSidecar() {
+  if (InsideOwnFilter()) return Reentered();
   std::lock_guard<std::mutex> lock(store_mu_);
   if (!store_.is_open()) return Record(Status::Error("vector store is closed"));
   if (!sidecar_ || dropped_) return Status::OK();

@@ -55,6 +55,9 @@ class VectorStoreImpl {
   Status SaveSidecar();
   int dim() const noexcept { return config_.dim; }
   std::string last_error() const;
+  // True while this thread runs a search filter of this store: calls on
+  // the store then fail (they would deadlock).
+  bool InsideOwnFilter() const;
 
  private:
   // One attempt of Search. The index walk and the table reads take
@@ -75,7 +78,19 @@ class VectorStoreImpl {
   };
 
   Status Record(Status s) const;
-  Status CheckVector(const float* v, size_t n) const;
+  // The error of a call made from inside this store's search filter.
+  Status Reentered() const;
+  // Checks a vector to store (query false) or search for: length, finite
+  // values, a squared length whose distances fit float32, a length cosine
+  // can normalise, and values an f16 index can hold (not for queries,
+  // which stay float32). kBadVector with the reason otherwise.
+  Status CheckVector(const float* v, size_t n, bool query) const;
+  // Whether some handle dropped the index (its marker in the file); if so
+  // marks this handle dropped and empties its index. Caller holds
+  // store_mu_.
+  bool NoticeDrop();
+  // *live: key has a vector that has not expired at `now`.
+  Status IsLive(const std::string& key, int64_t now, bool* live);
   // Applies the change-log entries this handle has not seen. Caller holds
   // store_mu_. Rebuilds when the log no longer reaches back.
   Status CatchUp();
