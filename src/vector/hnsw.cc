@@ -27,8 +27,8 @@ constexpr size_t kLine = 64;
 // Lines of the next neighbour's code prefetched while the current distance
 // is computed. The hardware prefetcher follows the rest of a long code once
 // the first lines are requested; prefetching all 49 lines of a 784-dim
-// float vector only filled the line buffers (measured on Fashion-MNIST,
-// 8-16 lines searched as fast or faster than all of them).
+// float vector put most of the walk's own samples on the prefetch loop and
+// was not faster (docs/design.md, "The index's speed").
 constexpr size_t kPrefetchLines = 8;
 
 // Heap orders: Closer keeps the nearest at the front (candidates), the
