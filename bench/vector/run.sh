@@ -5,6 +5,10 @@
 #
 #   bench/vector/run.sh                    # 10,000 queries
 #   bench/vector/run.sh --queries 2000     # fewer queries, quicker
+#   bench/vector/run.sh --compare 3        # only snkv-f32 against hnswlib:
+#       3 rounds, each step alternating which runs first; ratios from CPU
+#       time, so that a loaded machine affects both alike. Writes
+#       results/compare.{txt,json} and leaves the plot alone.
 #
 # Needs libhnswlib-dev, libfaiss-dev, dataset-fashion-mnist, zlib1g-dev
 # (scripts/ensure-deps.sh --bench). The exact ground truth is computed once
@@ -22,6 +26,12 @@ cd "$ROOT"
 # FAISS runs on one thread per query like the others; a spinning OpenMP
 # pool would only burn the shared machine's cores.
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
+if [[ " $* " == *" --compare "* ]]; then
+  "$BUILD_DIR/snkv_vbench" --work "${TMPDIR:-/tmp}/snkv-vbench" \
+    --cache bench/vector/cache --json "$RESULTS/compare.json" "$@" |
+    tee "$RESULTS/compare.txt"
+  exit 0
+fi
 "$BUILD_DIR/snkv_vbench" --work "${TMPDIR:-/tmp}/snkv-vbench" \
   --cache bench/vector/cache --json "$RESULTS/latest.json" "$@" | tee "$RESULTS/latest.txt"
 /usr/bin/python3 bench/vector/plot.py "$RESULTS/latest.json" docs/vector-recall-qps.png

@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -35,6 +37,16 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// CPU seconds used so far by the calling thread or by the whole process.
+// On a shared machine a benchmark's wall time includes the time other
+// processes held the cores; its CPU time does not.
+double CpuSeconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) +
+         1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 struct Args {
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string work = "/tmp/snkv-vbench";
@@ -43,6 +55,7 @@ struct Args {
   size_t queries = 10000;
   size_t filtered_queries = 1000;
   std::vector<int> efs = {16, 24, 32, 48, 64, 96, 128, 256};
+  int rounds = 0;  // > 0: the alternating snkv-f32 / hnswlib comparison
 };
 
 // One index under test.
@@ -261,6 +274,237 @@ std::string Fmt(const char* f, double v) {
   return b;
 }
 
+// Queries/s at `recall`, interpolating log(queries/s) linearly between the
+// two measured ef that bracket it; 0 when no pair does.
+double QpsAtRecall(std::vector<std::pair<double, double>> pts, double recall) {
+  std::sort(pts.begin(), pts.end());
+  for (size_t i = 0; i + 1 < pts.size(); ++i) {
+    const auto [r0, q0] = pts[i];
+    const auto [r1, q1] = pts[i + 1];
+    if (r0 <= recall && recall <= r1 && r1 > r0) {
+      const double t = (recall - r0) / (r1 - r0);
+      return std::exp(std::log(q0) + t * (std::log(q1) - std::log(q0)));
+    }
+  }
+  return 0;
+}
+
+std::string Range(const std::vector<double>& v, const char* f) {
+  if (v.empty()) return "-";
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return Fmt(f, *lo) + ".." + Fmt(f, *hi);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// --compare N: N rounds of snkv-f32 against hnswlib alone. Every step
+// runs both stores back to back in alternating order (builds: A B, then
+// B A in the next round; queries at each ef: A B B A), so that both meet
+// the same machine load; then a second handle's search overhead. Prints
+// per-round ratios and their ranges: on a shared machine the ratios, not
+// the absolute figures, are what one run can establish.
+int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
+            const std::vector<std::vector<uint32_t>>& truth) {
+  const std::vector<int> efs = {10, 12, 16, 24, 32, 48, 64, 128};
+  const std::vector<double> targets = {0.95, 0.98, 0.99, 0.995};
+  std::vector<double> build_ratio;
+  std::vector<std::vector<double>> ef_ratio(efs.size()), wall_ratio(efs.size()),
+      at_ratio(targets.size());
+  std::vector<double> build_cpu_ratio;
+  std::vector<double> second_ratio, current_us, catch1_us, catch10_us,
+      catch1000_ratio, catch1000_cpu;
+  std::vector<uint32_t> out;
+  for (int round = 0; round < a.rounds; ++round) {
+    const std::string path = a.work + "/vcompare-f32.db";
+    for (const char* suffix : {"", "-wal", "-shm", ".snkv-vec"}) {
+      std::filesystem::remove(path + suffix);
+    }
+    HnswlibEngine h;
+    SnkvEngine sn(path, snkv::VectorDType::kF32, "f32");
+    std::vector<uint8_t> no_labels(base.rows, 0);
+    sn.set_labels(&no_labels);
+    Engine* order[2] = {&h, &sn};
+    if (round % 2 == 1) std::swap(order[0], order[1]);
+    double build[2] = {0, 0}, build_cpu[2] = {0, 0};  // hnswlib, snkv
+    for (Engine* e : order) {
+      const auto t0 = Clock::now();
+      const double c0 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+      e->Build(base);
+      build_cpu[e == &sn] = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+      build[e == &sn] = Seconds(t0, Clock::now());
+    }
+    build_ratio.push_back(build[1] / build[0]);
+    build_cpu_ratio.push_back(build_cpu[1] / build_cpu[0]);
+    std::printf(
+        "\nround %d (%s first): build hnswlib %.1f s (CPU %.1f s), snkv-f32 "
+        "%.1f s (CPU %.1f s): %.2fx wall, %.2fx CPU\n",
+        round + 1, order[0]->name().c_str(), build[0], build_cpu[0], build[1],
+        build_cpu[1], build[1] / build[0], build_cpu[1] / build_cpu[0]);
+    Json("{\"kind\":\"compare_build\",\"round\":" + std::to_string(round + 1) +
+         ",\"hnswlib_s\":" + Fmt("%.2f", build[0]) +
+         ",\"snkv_s\":" + Fmt("%.2f", build[1]) +
+         ",\"hnswlib_cpu_s\":" + Fmt("%.2f", build_cpu[0]) +
+         ",\"snkv_cpu_s\":" + Fmt("%.2f", build_cpu[1]) + "}");
+    std::printf("%5s %9s %9s %10s %10s %7s   (queries per CPU second)\n", "ef",
+                "rec hnsw", "rec snkv", "qps hnsw", "qps snkv", "ratio");
+    std::vector<std::pair<double, double>> pts[2];
+    std::vector<std::vector<uint32_t>> res;
+    for (size_t i = 0; i < efs.size(); ++i) {
+      double secs[2] = {0, 0}, cpu[2] = {0, 0}, rec[2] = {0, 0};
+      for (Engine* e : {order[0], order[1], order[1], order[0]}) {
+        const int w = e == &sn;
+        res.assign(nq, {});
+        const auto t0 = Clock::now();
+        const double c0 = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+        for (size_t q = 0; q < nq; ++q) {
+          e->Search(queries.row(q), 10, efs[i], &res[q]);
+        }
+        cpu[w] += CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - c0;
+        secs[w] += Seconds(t0, Clock::now());
+        rec[w] = Recall(res, truth, 10);
+      }
+      const double n2 = 2 * static_cast<double>(nq);
+      const double qps[2] = {n2 / cpu[0], n2 / cpu[1]};
+      const double wall[2] = {n2 / secs[0], n2 / secs[1]};
+      pts[0].emplace_back(rec[0], qps[0]);
+      pts[1].emplace_back(rec[1], qps[1]);
+      ef_ratio[i].push_back(qps[1] / qps[0]);
+      wall_ratio[i].push_back(wall[1] / wall[0]);
+      std::printf(
+          "%5d %9.4f %9.4f %10.0f %10.0f %6.2fx   (wall %.0f / %.0f, %.2fx)\n",
+          efs[i], rec[0], rec[1], qps[0], qps[1], qps[1] / qps[0], wall[0],
+          wall[1], wall[1] / wall[0]);
+      std::fflush(stdout);
+      Json("{\"kind\":\"compare\",\"round\":" + std::to_string(round + 1) +
+           ",\"ef\":" + std::to_string(efs[i]) + ",\"recall_hnswlib\":" +
+           Fmt("%.4f", rec[0]) + ",\"recall_snkv\":" + Fmt("%.4f", rec[1]) +
+           ",\"cpu_qps_hnswlib\":" + Fmt("%.0f", qps[0]) +
+           ",\"cpu_qps_snkv\":" + Fmt("%.0f", qps[1]) +
+           ",\"wall_qps_hnswlib\":" + Fmt("%.0f", wall[0]) +
+           ",\"wall_qps_snkv\":" + Fmt("%.0f", wall[1]) + "}");
+    }
+    for (size_t t = 0; t < targets.size(); ++t) {
+      const double q0 = QpsAtRecall(pts[0], targets[t]);
+      const double q1 = QpsAtRecall(pts[1], targets[t]);
+      if (q0 > 0 && q1 > 0) at_ratio[t].push_back(q1 / q0);
+      std::printf("at recall %.3f: qps hnswlib %.0f, snkv-f32 %.0f (%.2fx)\n",
+                  targets[t], q0, q1, q0 > 0 ? q1 / q0 : 0.0);
+    }
+    std::fflush(stdout);
+
+    // A second handle B on the same file (opened from the sidecar A
+    // saves): its searches with nothing to catch up against A's while B
+    // is closed, alternating; then B's searches right after A commits.
+    SnkvEngine::Check(sn.store().SaveSidecar(), "save sidecar");
+    double alone = 0, second = 0;
+    uint32_t next = static_cast<uint32_t>(base.rows);
+    auto commit = [&](size_t count) {
+      std::vector<snkv::VectorItem> items;
+      std::vector<std::string> keys;
+      keys.reserve(count);
+      for (size_t i = 0; i < count; ++i) {
+        keys.push_back(KeyOf(next++));
+        items.push_back(
+            {keys.back(), "", queries.row((next * 7919u) % queries.rows), {}});
+      }
+      const auto t0 = Clock::now();
+      SnkvEngine::Check(sn.store().PutBatch(items), "put_batch");
+      return Seconds(t0, Clock::now());
+    };
+    // CPU seconds of nq searches at ef 64 on one handle.
+    auto cpu_run = [&](SnkvEngine& e) {
+      const double c0 = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+      for (size_t q = 0; q < nq; ++q) e.Search(queries.row(q), 10, 64, &out);
+      return CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - c0;
+    };
+    for (int rep = 0; rep < 2; ++rep) {
+      alone += cpu_run(sn);
+      SnkvEngine b(path, snkv::VectorDType::kF32, "f32-b");
+      b.Open(base.dim);
+      second += cpu_run(b);
+      // Thread CPU microseconds of one search on B: under load, wall time
+      // stretches a 5 ms catch-up by whole scheduler slices.
+      auto time_one = [&](size_t q) {
+        const double c0 = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+        b.Search(queries.row(q), 10, 64, &out);
+        return (CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e6;
+      };
+      std::vector<double> cur, c1, c10;
+      for (size_t i = 0; i < 30; ++i) {
+        cur.push_back(time_one(i));
+        commit(1);
+        c1.push_back(time_one(i));
+        cur.push_back(time_one(i + 1));
+        commit(10);
+        c10.push_back(time_one(i));
+      }
+      current_us.push_back(Median(cur));
+      catch1_us.push_back(Median(c1));
+      catch10_us.push_back(Median(c10));
+      const double put_c0 = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+      const double put_s = commit(1000);
+      const double put_cpu = CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - put_c0;
+      const auto t0 = Clock::now();
+      const double c0 = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+      b.Search(queries.row(0), 10, 64, &out);
+      catch1000_cpu.push_back((CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - c0) /
+                              put_cpu);
+      catch1000_ratio.push_back(Seconds(t0, Clock::now()) / put_s);
+      SnkvEngine::Check(b.store().Close(), "close b");
+    }
+    second_ratio.push_back(alone / second);
+    std::printf(
+        "second handle: queries per CPU second alone %.0f, on a second handle "
+        "%.0f (%+.1f%%); median search CPU %.0f us when current, %.0f us "
+        "after a 1-vector commit, %.0f us after a 10-vector commit; "
+        "1,000-vector catch-up / put_batch %.2fx wall, %.2fx CPU\n",
+        2 * static_cast<double>(nq) / alone,
+        2 * static_cast<double>(nq) / second, 100 * (alone / second - 1),
+        current_us.back(), catch1_us.back(), catch10_us.back(),
+        catch1000_ratio.back(), catch1000_cpu.back());
+    std::fflush(stdout);
+    Json("{\"kind\":\"compare_second\",\"round\":" + std::to_string(round + 1) +
+         ",\"qps_alone\":" + Fmt("%.0f", 2 * static_cast<double>(nq) / alone) +
+         ",\"qps_second\":" +
+         Fmt("%.0f", 2 * static_cast<double>(nq) / second) + "}");
+    SnkvEngine::Check(sn.store().Close(), "close");
+    for (const char* suffix : {"", "-wal", "-shm", ".snkv-vec"}) {
+      std::filesystem::remove(path + suffix);
+    }
+  }
+  std::printf(
+      "\nsummary over %d rounds (snkv-f32 / hnswlib, min..max; "
+      "recall-matched ratios from queries per CPU second)\n",
+      a.rounds);
+  std::printf("build time ratio: wall %s, CPU %s\n",
+              Range(build_ratio, "%.2f").c_str(),
+              Range(build_cpu_ratio, "%.2f").c_str());
+  for (size_t i = 0; i < efs.size(); ++i) {
+    std::printf("qps ratio at ef %3d: CPU %s, wall %s\n", efs[i],
+                Range(ef_ratio[i], "%.2f").c_str(),
+                Range(wall_ratio[i], "%.2f").c_str());
+  }
+  for (size_t t = 0; t < targets.size(); ++t) {
+    std::printf("qps ratio at recall %.3f: %s\n", targets[t],
+                Range(at_ratio[t], "%.2f").c_str());
+  }
+  std::printf("second handle / alone qps: %s\n",
+              Range(second_ratio, "%.3f").c_str());
+  std::printf(
+      "median search CPU us: current %s, after a 1-vector commit %s, after "
+      "a 10-vector commit %s; 1,000-vector catch-up / put_batch %s wall, %s "
+      "CPU\n",
+      Range(current_us, "%.0f").c_str(), Range(catch1_us, "%.0f").c_str(),
+      Range(catch10_us, "%.0f").c_str(), Range(catch1000_ratio, "%.2f").c_str(),
+      Range(catch1000_cpu, "%.2f").c_str());
+  std::fprintf(g_json, "\n]\n");
+  std::fclose(g_json);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,6 +523,8 @@ int main(int argc, char** argv) {
       a.json = v;
     else if (k == "--data")
       a.data = v;
+    else if (k == "--compare")
+      a.rounds = std::stoi(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -307,6 +553,8 @@ int main(int argc, char** argv) {
       "kernels: %s\n",
       base.rows, base.dim, nq,
       "AVX2 (snkv run-time choice; hnswlib built with -mavx2)");
+
+  if (a.rounds > 0) return Compare(a, base, queries, nq, truth);
 
   std::vector<std::unique_ptr<Engine>> engines;
   engines.push_back(std::make_unique<HnswlibEngine>());

@@ -104,6 +104,12 @@ void Codec::Prepare(const float* v, PreparedQuery* q) const {
   }
 }
 
+void Codec::PrepareCode(const uint8_t* code, PreparedQuery* q) const {
+  q->f.resize(dim_);
+  Decode(code, q->f.data());
+  if (dtype_ == DType::kI8) q->code.assign(code, code + code_size_);
+}
+
 float Codec::FromDot(float dot) const {
   return space_ == Space::kCosine ? 1.0f - dot : -dot;
 }

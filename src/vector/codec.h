@@ -45,6 +45,9 @@ class Codec {
   void Decode(const uint8_t* code, float* out) const;
   // Prepares v as a query for Distance().
   void Prepare(const float* v, PreparedQuery* q) const;
+  // Prepares a stored code as a query, so that Distance(*q, b) equals
+  // CodeDistance(code, b) (graph construction compares one code with many).
+  void PrepareCode(const uint8_t* code, PreparedQuery* q) const;
   // Distance between a prepared query and a stored code.
   float Distance(const PreparedQuery& q, const uint8_t* code) const;
   // Distance between two stored codes (graph construction).

@@ -3,44 +3,88 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <queue>
+#include <new>
 
 #include "vector/bytes.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SNKV_PREFETCH(p) \
+  _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0)
+#else
+#define SNKV_PREFETCH(p) __builtin_prefetch(p)
+#endif
 
 namespace snkv::vector {
 
 namespace {
 
 constexpr int kMaxLevel = 32;  // levels beyond this have probability ~M^-32
+constexpr size_t kLine = 64;
+// Lines of the next neighbour's code prefetched while the current distance
+// is computed. The hardware prefetcher follows the rest of a long code once
+// the first lines are requested; prefetching all 49 lines of a 784-dim
+// float vector put most of the walk's own samples on the prefetch loop and
+// was not faster (docs/design.md, "The index's speed").
+constexpr size_t kPrefetchLines = 8;
 
+// Heap orders: Closer keeps the nearest at the front (candidates), the
+// default pair order keeps the farthest at the front (results).
 struct Closer {
   bool operator()(const Neighbor& a, const Neighbor& b) const {
     return a.first > b.first;
   }
 };
-using MinHeap = std::priority_queue<Neighbor, std::vector<Neighbor>, Closer>;
-using MaxHeap = std::priority_queue<Neighbor>;
+struct Farther {
+  bool operator()(const Neighbor& a, const Neighbor& b) const {
+    return a.first < b.first;
+  }
+};
+
+template <class Cmp>
+void HeapPush(std::vector<Neighbor>* h, Neighbor n) {
+  h->push_back(n);
+  std::push_heap(h->begin(), h->end(), Cmp());
+}
+template <class Cmp>
+void HeapPop(std::vector<Neighbor>* h) {
+  std::pop_heap(h->begin(), h->end(), Cmp());
+  h->pop_back();
+}
+
+size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+// Accepts every node (a search with no filter, expiry or tombstones).
+struct AcceptAll {
+  bool operator()(uint32_t) const { return true; }
+};
 
 }  // namespace
 
-// Per-thread visited marks: one epoch number per slot, so clearing between
-// searches is one increment instead of a memset.
-struct Hnsw::Visited {
-  std::vector<uint32_t> marks;
-  uint32_t epoch = 0;
+// Per-thread buffers of the walk and of insertion, reused across calls so
+// that a search allocates nothing once warm. Visited marks are epochs: one
+// 16-bit number per slot, so clearing between walks is one increment.
+struct Hnsw::Scratch {
+  std::vector<uint16_t> marks;
+  uint16_t epoch = 0;
+  std::vector<Neighbor> cand, top;   // the walk's heaps
+  std::vector<Neighbor> found;       // SearchLayer's result (insertion)
+  std::vector<Neighbor> pool, kept;  // Connect / SelectNeighbors
+  std::vector<uint32_t> batch;       // unvisited neighbours of one node
+  PreparedQuery base;                // a stored code as a query (pruning)
 
-  static Visited& ForThread(size_t slots) {
-    thread_local Visited v;
-    if (v.marks.size() < slots) v.marks.resize(slots + slots / 4 + 64, 0);
-    if (++v.epoch == 0) {  // wrapped: old marks could collide
-      std::fill(v.marks.begin(), v.marks.end(), 0);
-      v.epoch = 1;
+  // Starts a walk over `slots` slots: nothing is visited.
+  void BeginVisit(size_t slots) {
+    if (marks.size() < slots) marks.resize(slots + slots / 4 + 64, 0);
+    if (++epoch == 0) {  // wrapped: old marks could collide
+      std::fill(marks.begin(), marks.end(), 0);
+      epoch = 1;
     }
-    return v;
   }
-  // True the first time `slot` is seen in this search.
+  // True the first time `slot` is seen in this walk.
   bool Visit(uint32_t slot) {
     if (marks[slot] == epoch) return false;
     marks[slot] = epoch;
@@ -48,17 +92,43 @@ struct Hnsw::Visited {
   }
 };
 
+// The calling thread's Scratch for the duration of one call. A filter
+// callback may search (or write to) another store from inside a walk, so
+// each nesting depth gets its own Scratch; pointers into an outer walk's
+// buffers stay valid.
+class Hnsw::ScratchLease {
+ public:
+  ScratchLease() {
+    if (depth_ == pool_.size()) pool_.push_back(std::make_unique<Scratch>());
+    s_ = pool_[depth_++].get();
+  }
+  ~ScratchLease() { --depth_; }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  Scratch* get() const noexcept { return s_; }
+
+ private:
+  static thread_local std::vector<std::unique_ptr<Scratch>> pool_;
+  static thread_local size_t depth_;
+  Scratch* s_;
+};
+thread_local std::vector<std::unique_ptr<Hnsw::Scratch>>
+    Hnsw::ScratchLease::pool_;
+thread_local size_t Hnsw::ScratchLease::depth_ = 0;
+
 Hnsw::Hnsw(const Codec* codec, int m, int ef_construction, uint64_t seed)
     : codec_(codec),
       m_(static_cast<size_t>(std::max(2, m))),
       m0_(2 * m_),
       ef_construction_(static_cast<size_t>(std::max(1, ef_construction))),
       level_mult_(1.0 / std::log(static_cast<double>(m_))),
-      rng_(seed) {}
+      rng_(seed) {
+  links0_at_ = RoundUp(codec_->code_size(), sizeof(uint32_t) * 4);
+  stride_ = RoundUp(links0_at_ + (1 + m0_) * sizeof(uint32_t), kLine);
+}
 
 void Hnsw::Clear() {
-  codes_.clear();
-  links0_.clear();
+  level0_.clear();
   upper_.clear();
   levels_.clear();
   deleted_.clear();
@@ -70,14 +140,16 @@ void Hnsw::Clear() {
 }
 
 size_t Hnsw::MemoryBytes() const noexcept {
-  return codes_.capacity() + links0_.capacity() * sizeof(uint32_t) +
-         upper_words_ * sizeof(uint32_t) +
+  return level0_.capacity() + upper_words_ * sizeof(uint32_t) +
          upper_.capacity() * sizeof(upper_[0]) + levels_.capacity() +
          deleted_.capacity() + free_.capacity() * sizeof(uint32_t);
 }
 
 uint32_t* Hnsw::Links(uint32_t slot, int level) noexcept {
-  if (level == 0) return links0_.data() + size_t{slot} * (1 + m0_);
+  if (level == 0) {
+    return reinterpret_cast<uint32_t*>(level0_.data() + size_t{slot} * stride_ +
+                                       links0_at_);
+  }
   return upper_[slot].get() + size_t(level - 1) * (1 + m_);
 }
 
@@ -106,8 +178,7 @@ uint32_t Hnsw::AllocateSlot(int level) {
     levels_.push_back(0);
     deleted_.push_back(0);
     upper_.emplace_back();
-    codes_.resize(codes_.size() + codec_->code_size());
-    links0_.resize(links0_.size() + 1 + m0_);
+    level0_.resize(level0_.size() + stride_);
   }
   // Keep the larger of the old and new level so stale links into this
   // slot's upper layers stay valid (they find empty lists there).
@@ -144,66 +215,106 @@ uint32_t Hnsw::Greedy(const PreparedQuery& q, uint32_t ep, int level,
   return ep;
 }
 
-std::vector<Neighbor> Hnsw::SearchLayer(const PreparedQuery& q, uint32_t ep,
-                                        size_t ef, int level,
-                                        uint32_t exclude) const {
-  Visited& visited = Visited::ForThread(slots());
-  visited.Visit(exclude);
-  MinHeap candidates;
-  MaxHeap top;
+// The hot loop. Per expanded node, the unvisited neighbours are gathered
+// first, so that the first line of each one's code can be requested from
+// memory at once, and the rest of the next code is prefetched while the
+// current distance is computed: a 784-dim float vector is 49 cache lines,
+// and waiting for them one node at a time is most of a search's time.
+template <class Accept>
+bool Hnsw::Walk(const PreparedQuery& q, uint32_t ep, size_t ef, int level,
+                const Accept& accept, size_t max_visits, Scratch* s) const {
+  std::vector<Neighbor>& cand = s->cand;
+  std::vector<Neighbor>& top = s->top;
+  cand.clear();
+  top.clear();
+  s->batch.resize(m0_ + 1);
+  uint32_t* batch = s->batch.data();
+  const size_t lines =
+      std::min(kPrefetchLines, (codec_->code_size() + kLine - 1) / kLine);
+  size_t visits = 0;
+
   const float d0 = codec_->Distance(q, code(ep));
-  visited.Visit(ep);
-  candidates.emplace(d0, ep);
-  top.emplace(d0, ep);
-  while (!candidates.empty()) {
-    const Neighbor c = candidates.top();
-    if (c.first > top.top().first && top.size() >= ef) break;
-    candidates.pop();
-    if (levels_[c.second] < level) continue;
+  s->Visit(ep);
+  HeapPush<Closer>(&cand, {d0, ep});
+  float bound = std::numeric_limits<float>::infinity();
+  if (accept(ep)) {
+    HeapPush<Farther>(&top, {d0, ep});
+    bound = d0;
+  }
+  while (!cand.empty()) {
+    const Neighbor c = cand.front();
+    if (c.first > bound && top.size() >= ef) break;
+    HeapPop<Closer>(&cand);
+    if (level > 0 && levels_[c.second] < level) continue;
     const uint32_t* l = Links(c.second, level);
-    for (uint32_t i = 1; i <= l[0]; ++i) {
-      const uint32_t n = l[i];
-      if (!visited.Visit(n)) continue;
+    const uint32_t count = l[0];
+    for (uint32_t i = 1; i <= count; ++i) SNKV_PREFETCH(&s->marks[l[i]]);
+    size_t nb = 0;
+    for (uint32_t i = 1; i <= count; ++i) {
+      if (s->Visit(l[i])) batch[nb++] = l[i];
+    }
+    for (size_t j = 0; j < nb; ++j) SNKV_PREFETCH(code(batch[j]));
+    for (size_t j = 0; j < nb; ++j) {
+      if (j + 1 < nb) {
+        const uint8_t* next = code(batch[j + 1]);
+        for (size_t x = 1; x < lines; ++x) SNKV_PREFETCH(next + x * kLine);
+      }
+      if (max_visits != 0 && ++visits > max_visits) return false;
+      const uint32_t n = batch[j];
       const float d = codec_->Distance(q, code(n));
-      if (top.size() < ef || d < top.top().first) {
-        candidates.emplace(d, n);
-        top.emplace(d, n);
-        if (top.size() > ef) top.pop();
+      if (top.size() < ef || d < bound) {
+        HeapPush<Closer>(&cand, {d, n});
+        if (accept(n)) {
+          HeapPush<Farther>(&top, {d, n});
+          if (top.size() > ef) HeapPop<Farther>(&top);
+          bound = top.front().first;
+        }
       }
     }
   }
-  std::vector<Neighbor> out;
-  out.reserve(top.size());
-  while (!top.empty()) {
-    out.push_back(top.top());
-    top.pop();
-  }
-  std::reverse(out.begin(), out.end());
-  return out;
+  return true;
 }
 
-void Hnsw::SelectNeighbors(std::vector<Neighbor>* candidates, size_t m) const {
+void Hnsw::SearchLayer(const PreparedQuery& q, uint32_t ep, size_t ef,
+                       int level, uint32_t exclude, Scratch* s) const {
+  s->BeginVisit(slots());
+  s->Visit(exclude);
+  Walk(q, ep, ef, level, AcceptAll(), 0, s);
+  s->found.assign(s->top.begin(), s->top.end());
+  std::sort(s->found.begin(), s->found.end());
+}
+
+// Distances from one stored code to others, as CodeDistance gives them.
+// f16 codes are decoded once into s->base rather than once per pair.
+void Hnsw::SelectNeighbors(std::vector<Neighbor>* candidates, size_t m,
+                           Scratch* s) const {
   if (candidates->size() <= m) return;
   std::sort(candidates->begin(), candidates->end());
-  std::vector<Neighbor> kept;
-  kept.reserve(m);
+  const bool decode = codec_->dtype() == DType::kF16;
+  std::vector<Neighbor>& kept = s->kept;
+  kept.clear();
   for (const Neighbor& c : *candidates) {
     if (kept.size() >= m) break;
+    if (decode && !kept.empty()) codec_->PrepareCode(code(c.second), &s->base);
     bool good = true;
     for (const Neighbor& k : kept) {
-      if (codec_->CodeDistance(code(c.second), code(k.second)) < c.first) {
+      const float d =
+          decode ? codec_->Distance(s->base, code(k.second))
+                 : codec_->CodeDistance(code(c.second), code(k.second));
+      if (d < c.first) {
         good = false;
         break;
       }
     }
     if (good) kept.push_back(c);
   }
-  *candidates = std::move(kept);
+  candidates->assign(kept.begin(), kept.end());
 }
 
 // Adds the link from -> to on `level`; when from's list is full, its links
 // plus the new one are pruned back by the heuristic.
-void Hnsw::Connect(uint32_t from, uint32_t to, float dist, int level) {
+void Hnsw::Connect(uint32_t from, uint32_t to, float dist, int level,
+                   Scratch* s) {
   if (levels_[from] < level) return;
   uint32_t* l = Links(from, level);
   const size_t cap = MaxLinks(level);
@@ -214,13 +325,20 @@ void Hnsw::Connect(uint32_t from, uint32_t to, float dist, int level) {
     l[++l[0]] = to;
     return;
   }
-  std::vector<Neighbor> c;
-  c.reserve(cap + 1);
+  std::vector<Neighbor>& c = s->pool;
+  c.clear();
   c.emplace_back(dist, to);
+  const bool decode = codec_->dtype() == DType::kF16;
+  if (decode) codec_->PrepareCode(code(from), &s->base);
   for (uint32_t i = 1; i <= l[0]; ++i) {
-    c.emplace_back(codec_->CodeDistance(code(from), code(l[i])), l[i]);
+    SNKV_PREFETCH(code(l[i]));
   }
-  SelectNeighbors(&c, cap);
+  for (uint32_t i = 1; i <= l[0]; ++i) {
+    const float d = decode ? codec_->Distance(s->base, code(l[i]))
+                           : codec_->CodeDistance(code(from), code(l[i]));
+    c.emplace_back(d, l[i]);
+  }
+  SelectNeighbors(&c, cap, s);
   l[0] = static_cast<uint32_t>(c.size());
   for (size_t i = 0; i < c.size(); ++i) l[i + 1] = c[i].second;
 }
@@ -228,13 +346,15 @@ void Hnsw::Connect(uint32_t from, uint32_t to, float dist, int level) {
 uint32_t Hnsw::Insert(const float* v) {
   const int level = RandomLevel();
   const uint32_t slot = AllocateSlot(level);
-  codec_->Encode(v, codes_.data() + size_t{slot} * codec_->code_size());
+  codec_->Encode(v, level0_.data() + size_t{slot} * stride_);
   ++live_;
   if (max_level_ < 0) {
     entry_ = slot;
     max_level_ = levels_[slot];
     return slot;
   }
+  ScratchLease lease;
+  Scratch& s = *lease.get();
   PreparedQuery q;
   codec_->Prepare(v, &q);
   // The i8 query must be the stored code itself, so that distances to the
@@ -248,14 +368,15 @@ uint32_t Hnsw::Insert(const float* v) {
   uint32_t ep = entry_;
   for (int l = max_level_; l > level; --l) ep = Greedy(q, ep, l, slot);
   for (int l = std::min(level, max_level_); l >= 0; --l) {
-    std::vector<Neighbor> found = SearchLayer(q, ep, ef_construction_, l, slot);
+    SearchLayer(q, ep, ef_construction_, l, slot, &s);
+    std::vector<Neighbor>& found = s.found;
     if (found.empty()) continue;
     ep = found.front().second;
-    SelectNeighbors(&found, m_);
+    SelectNeighbors(&found, m_, &s);
     uint32_t* links = Links(slot, l);
     links[0] = static_cast<uint32_t>(found.size());
     for (size_t i = 0; i < found.size(); ++i) links[i + 1] = found[i].second;
-    for (const Neighbor& n : found) Connect(n.second, slot, n.first, l);
+    for (const Neighbor& n : found) Connect(n.second, slot, n.first, l, &s);
   }
   if (level > max_level_) {
     entry_ = slot;
@@ -273,6 +394,7 @@ uint32_t Hnsw::Insert(const float* v) {
 // its own links, so walks still pass through it until it is reused.
 void Hnsw::Remove(uint32_t slot) {
   if (!is_live(slot)) return;
+  ScratchLease lease;
   std::vector<Neighbor> cand;
   for (int l = 0; l <= levels_[slot]; ++l) {
     const uint32_t* mine = Links(slot, l);
@@ -296,7 +418,7 @@ void Hnsw::Remove(uint32_t slot) {
       if (cand.size() > cap) {
         for (Neighbor& x : cand)
           x.first = codec_->CodeDistance(code(n), code(x.second));
-        SelectNeighbors(&cand, cap);
+        SelectNeighbors(&cand, cap, lease.get());
       }
       theirs[0] = static_cast<uint32_t>(cand.size());
       for (size_t j = 0; j < cand.size(); ++j) theirs[j + 1] = cand[j].second;
@@ -313,51 +435,26 @@ bool Hnsw::Search(const PreparedQuery& q, size_t k, size_t ef,
                   std::vector<Neighbor>* out, size_t max_visits) const {
   out->clear();
   if (max_level_ < 0 || k == 0) return true;
-  size_t visits = 0;
   ef = std::max(ef, k);
   uint32_t ep = entry_;
   for (int l = max_level_; l > 0; --l) ep = Greedy(q, ep, l, UINT32_MAX);
 
-  auto ok = [&](uint32_t s) {
-    return deleted_[s] == 0 && (!accept || accept(s));
-  };
-  Visited& visited = Visited::ForThread(slots());
-  MinHeap candidates;
-  MaxHeap top;
-  const float d0 = codec_->Distance(q, code(ep));
-  visited.Visit(ep);
-  candidates.emplace(d0, ep);
-  float bound = std::numeric_limits<float>::infinity();
-  if (ok(ep)) {
-    top.emplace(d0, ep);
-    bound = d0;
+  ScratchLease lease;
+  Scratch& s = *lease.get();
+  s.BeginVisit(slots());
+  bool finished;
+  if (!accept && live_ == slots()) {  // nothing to reject: no checks at all
+    finished = Walk(q, ep, ef, 0, AcceptAll(), max_visits, &s);
+  } else {
+    auto ok = [&](uint32_t n) {
+      return deleted_[n] == 0 && (!accept || accept(n));
+    };
+    finished = Walk(q, ep, ef, 0, ok, max_visits, &s);
   }
-  while (!candidates.empty()) {
-    const Neighbor c = candidates.top();
-    if (c.first > bound && top.size() >= ef) break;
-    candidates.pop();
-    const uint32_t* l = Links(c.second, 0);
-    for (uint32_t i = 1; i <= l[0]; ++i) {
-      const uint32_t n = l[i];
-      if (!visited.Visit(n)) continue;
-      if (max_visits != 0 && ++visits > max_visits) return false;
-      const float d = codec_->Distance(q, code(n));
-      if (top.size() < ef || d < bound) {
-        candidates.emplace(d, n);
-        if (ok(n)) {
-          top.emplace(d, n);
-          if (top.size() > ef) top.pop();
-          bound = top.top().first;
-        }
-      }
-    }
-  }
-  while (top.size() > k) top.pop();
-  out->resize(top.size());
-  for (size_t i = top.size(); i-- > 0;) {
-    (*out)[i] = top.top();
-    top.pop();
-  }
+  if (!finished) return false;
+  std::vector<Neighbor>& top = s.top;
+  std::sort(top.begin(), top.end());
+  out->assign(top.begin(), top.begin() + std::min(k, top.size()));
   return true;
 }
 
@@ -400,8 +497,10 @@ bool Hnsw::Deserialize(ByteReader* r) {
       (n > 0 && entry >= n)) {
     return false;
   }
-  codes_.resize(n * code_size);
-  links0_.resize(n * (1 + m0_));
+  // Slack for the inserts that catching up with other handles brings, so
+  // that the first one does not copy the whole index to grow it.
+  level0_.reserve((n + n / 16 + 64) * stride_);
+  level0_.resize(n * stride_);
   upper_.resize(n);
   levels_.resize(n);
   deleted_.resize(n);
@@ -409,7 +508,7 @@ bool Hnsw::Deserialize(ByteReader* r) {
   for (uint32_t s = 0; s < n; ++s) {
     if (!r->Get(&levels_[s]) || !r->Get(&deleted_[s]) ||
         levels_[s] > kMaxLevel || deleted_[s] > 1 ||
-        !r->GetBytes(codes_.data() + size_t{s} * code_size, code_size) ||
+        !r->GetBytes(level0_.data() + size_t{s} * stride_, code_size) ||
         !r->GetBytes(Links(s, 0), (1 + m0_) * sizeof(uint32_t))) {
       return false;
     }

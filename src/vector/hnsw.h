@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <random>
 #include <string>
 #include <utility>
@@ -57,7 +58,7 @@ class Hnsw {
     return slot < deleted_.size() && deleted_[slot] == 0;
   }
   const uint8_t* code(uint32_t slot) const noexcept {
-    return codes_.data() + size_t{slot} * codec_->code_size();
+    return level0_.data() + size_t{slot} * stride_;
   }
   // Bytes held by codes and links (the index memory the benchmark reports).
   size_t MemoryBytes() const noexcept;
@@ -67,7 +68,23 @@ class Hnsw {
   bool Deserialize(ByteReader* r);
 
  private:
-  struct Visited;
+  struct Scratch;
+  class ScratchLease;
+  template <class T>
+  struct AlignedAlloc {
+    using value_type = T;
+    AlignedAlloc() = default;
+    template <class U>
+    AlignedAlloc(const AlignedAlloc<U>&) noexcept {}
+    T* allocate(size_t n) {
+      return static_cast<T*>(
+          ::operator new (n * sizeof(T), std::align_val_t{64}));
+    }
+    void deallocate(T* p, size_t) noexcept {
+      ::operator delete (p, std::align_val_t{64});
+    }
+    bool operator==(const AlignedAlloc&) const noexcept { return true; }
+  };
 
   uint32_t* Links(uint32_t slot, int level) noexcept;
   const uint32_t* Links(uint32_t slot, int level) const noexcept;
@@ -77,23 +94,35 @@ class Hnsw {
   // Greedy descent on one layer towards q, never stepping on `exclude`.
   uint32_t Greedy(const PreparedQuery& q, uint32_t ep, int level,
                   uint32_t exclude) const;
-  // The ef nearest nodes to q on `level` (all nodes, tombstones too, but
-  // never `exclude`, which must not be ep).
-  std::vector<Neighbor> SearchLayer(const PreparedQuery& q, uint32_t ep,
-                                    size_t ef, int level,
-                                    uint32_t exclude) const;
+  // The best-first walk on `level` from ep, shared by insertion and search:
+  // leaves in s->top (a max-heap) the ef nearest nodes `accept` takes, and
+  // explores through rejected ones too. Nodes already marked visited in
+  // s->visited are skipped. With max_visits > 0, returns false once that
+  // many distances were computed.
+  template <class Accept>
+  bool Walk(const PreparedQuery& q, uint32_t ep, size_t ef, int level,
+            const Accept& accept, size_t max_visits, Scratch* s) const;
+  // The ef nearest nodes to q on `level`, nearest first, in s->found (all
+  // nodes, tombstones too, but never `exclude`, which must not be ep).
+  void SearchLayer(const PreparedQuery& q, uint32_t ep, size_t ef, int level,
+                   uint32_t exclude, Scratch* s) const;
   // The heuristic neighbour selection of the paper (keep a candidate only
   // if it is nearer to the base than to every one already kept).
-  void SelectNeighbors(std::vector<Neighbor>* candidates, size_t m) const;
-  void Connect(uint32_t from, uint32_t to, float dist, int level);
+  void SelectNeighbors(std::vector<Neighbor>* candidates, size_t m,
+                       Scratch* s) const;
+  void Connect(uint32_t from, uint32_t to, float dist, int level, Scratch* s);
 
   const Codec* codec_;
   size_t m_, m0_, ef_construction_;
   double level_mult_;
   std::mt19937_64 rng_;
 
-  std::vector<uint8_t> codes_;    // slot * code_size
-  std::vector<uint32_t> links0_;  // slot * (1 + m0): count, links
+  // Level 0, one block of stride_ bytes per slot: the code, then (at
+  // links0_at_) the level-0 list (count + m0 slots). A walk reads a node's
+  // code and later its links from one place, as hnswlib's data_level0;
+  // blocks start on 64-byte lines so the kernels' loads do not split.
+  size_t links0_at_ = 0, stride_ = 0;
+  std::vector<uint8_t, AlignedAlloc<uint8_t>> level0_;
   std::vector<std::unique_ptr<uint32_t[]>> upper_;  // levels 1..L: (1 + m) each
   std::vector<uint8_t> levels_;
   std::vector<uint8_t> deleted_;
