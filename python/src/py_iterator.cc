@@ -36,8 +36,11 @@ py::object MakeRow(const char* key, size_t key_len, const char* value,
 
 }  // namespace
 
-PyIterator::PyIterator(Iterator it)
-    : it_(std::move(it)), reverse_(it_->reverse()) {
+PyIterator::PyIterator(Iterator it, WriteEpochPtr epoch)
+    : it_(std::move(it)),
+      reverse_(it_->reverse()),
+      epoch_(std::move(epoch)),
+      seen_epoch_(epoch_->now()) {
   if (!it_->status().ok()) ThrowStatus(it_->status());
 }
 
@@ -59,6 +62,9 @@ PyIterator::~PyIterator() {
 template <class Body>
 void PyIterator::WithCursor(Body&& body) {
   CheckSameProcess(it_.generation());
+  // Read before the cursor moves: a write racing with the move makes the
+  // next Revalidate read again.
+  seen_epoch_ = epoch_->now();
   Status s;
   bool was_closed = false;
   {
@@ -70,8 +76,29 @@ void PyIterator::WithCursor(Body&& body) {
       s = body();
     }
   }
+  RaiseParkedInterrupt();
   if (was_closed) ThrowError("iterator is closed");
   if (!s.ok()) ThrowStatus(s);
+}
+
+void PyIterator::Revalidate() {
+  CheckSameProcess(it_.generation());
+  if (epoch_->now() == seen_epoch_) return;
+  if (Buffered()) {
+    std::string key(rows_.key(pos_));
+    DropBatch();
+    WithCursor([&] {
+      positioned_ = true;
+      return it_->Seek(key);
+    });
+    return;
+  }
+  // The cursor's own row was read at its last move: read it again.
+  WithCursor([&] {
+    if (!positioned_ || !it_->Valid()) return it_->status();
+    std::string key = it_->key().ToString();
+    return it_->Seek(key);
+  });
 }
 
 Status PyIterator::EnsurePositioned() {
@@ -143,6 +170,7 @@ py::object PyIterator::NextItem() {
 }
 
 py::object PyIterator::NextOrNull() {
+  Revalidate();
   if (!Buffered()) {
     Fetch();
     if (!Buffered()) return py::object();
@@ -180,6 +208,7 @@ void PyIterator::Seek(py::handle key) {
 }
 
 void PyIterator::Step(bool forward) {
+  Revalidate();
   if (Buffered()) {
     if (forward != reverse_) {  // the batch's own direction
       ++pos_;
@@ -208,6 +237,7 @@ void PyIterator::StepNext() { Step(/*forward=*/true); }
 void PyIterator::StepPrev() { Step(/*forward=*/false); }
 
 bool PyIterator::Eof() {
+  Revalidate();
   if (Buffered()) return false;
   bool valid = false;
   WithCursor([&] {
@@ -219,6 +249,7 @@ bool PyIterator::Eof() {
 }
 
 py::object PyIterator::CurrentField(int which) {
+  Revalidate();
   if (Buffered()) {
     std::string_view k = rows_.key(pos_);
     std::string_view v = rows_.value(pos_);

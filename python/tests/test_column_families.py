@@ -99,6 +99,48 @@ def test_dropped_family_handle_fails(db):
     db.drop_column_family("d")
     with pytest.raises(snkv.Error):
         cf["a"]
+    # get() returns its default only for a missing key; a dropped family
+    # raises as every other method does (NotFoundError, as in C++).
+    for call in (lambda: cf.get("a"), lambda: cf.get("missing", b"dflt"),
+                 lambda: cf.exists("a"), lambda: cf.put("a", "2")):
+        with pytest.raises(snkv.NotFoundError, match="dropped"):
+            call()
+
+
+def test_family_dropped_by_another_handle_get_raises(path):
+    with snkv.KVStore(path) as a, snkv.KVStore(path) as b:
+        a.create_column_family("e")["x"] = "1"
+        stale = b.open_column_family("e")
+        assert stale.get("x") == b"1"
+        a.drop_column_family("e")
+        with pytest.raises(snkv.NotFoundError):
+            stale.get("x")
+
+
+def test_get_default_on_live_family(db):
+    cf = db.create_column_family("live")
+    assert cf.get("nope") is None
+    assert cf.get("nope", b"d") == b"d"
+    cf["k"] = "v"
+    assert cf.get("k") == b"v"
+
+
+@pytest.mark.parametrize("name", ["\udc80", "ok\ud800"])
+def test_unencodable_family_name_is_value_error(db, name):
+    for call in (db.create_column_family, db.open_column_family,
+                 db.drop_column_family):
+        with pytest.raises(ValueError, match="surrogate") as info:
+            call(name)
+        assert "incompatible" not in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [5, None, 1.5, ["cf"]])
+def test_family_name_type_error(db, bad):
+    for call in (db.create_column_family, db.open_column_family,
+                 db.drop_column_family):
+        with pytest.raises(TypeError, match="name must be str") as info:
+            call(bad)
+        assert "incompatible" not in str(info.value)
 
 
 def test_drop_while_iterating_other_family_is_locked(db):

@@ -1,6 +1,10 @@
 """Two processes on one file: each sees the other's commits at once."""
 import multiprocessing as mp
+import signal
+import threading
 import time
+
+import pytest
 
 import snkv
 
@@ -66,3 +70,29 @@ def test_reader_never_sees_half_a_transaction(path):
             last = c
         p.join(60)
         assert int(db["counter"]) == 299
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX")
+def test_ctrl_c_interrupts_a_busy_wait(tmp_path):
+    # A call waiting out a long busy_timeout for another handle's write
+    # lock runs without the GIL; Ctrl-C (SIGINT) must still stop it soon,
+    # with KeyboardInterrupt, not after the timeout.
+    path = str(tmp_path / "busy.db")
+    with snkv.KVStore(path) as holder, \
+            snkv.KVStore(path, busy_timeout=60_000) as waiter:
+        holder.begin(write=True)
+        holder["k"] = "held"
+        timer = threading.Timer(
+            0.3, signal.pthread_kill, (threading.main_thread().ident,
+                                       signal.SIGINT))
+        start = time.monotonic()
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                waiter["k"] = "mine"
+        finally:
+            timer.cancel()
+        assert time.monotonic() - start < 10
+        holder.rollback()
+        waiter["k"] = "mine"  # the handle works afterwards
+        assert holder["k"] == b"mine"
