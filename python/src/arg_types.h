@@ -54,10 +54,11 @@ using NameArg = Passed<NameHint>;
 // The `self` of a method of the class bound to T, shown as that class;
 // checked by Unwrap<T>.
 template <class T>
-struct SelfOf {
-  pybind11::handle obj;
-  operator pybind11::handle() const noexcept { return obj; }  // NOLINT
+struct SelfHint {
+  static constexpr auto name = pybind11::detail::const_name<T>();
 };
+template <class T>
+using SelfOf = Passed<SelfHint<T>>;
 
 }  // namespace snkv::python
 
@@ -71,19 +72,6 @@ struct type_caster<snkv::python::Passed<Hint>> {
     return static_cast<bool>(src);
   }
   static handle cast(const snkv::python::Passed<Hint>& v,
-                     return_value_policy /*policy*/, handle /*parent*/) {
-    return v.obj.inc_ref();
-  }
-};
-
-template <class T>
-struct type_caster<snkv::python::SelfOf<T>> {
-  PYBIND11_TYPE_CASTER(snkv::python::SelfOf<T>, const_name<T>());
-  bool load(handle src, bool /*convert*/) {
-    value.obj = src;
-    return static_cast<bool>(src);
-  }
-  static handle cast(const snkv::python::SelfOf<T>& v,
                      return_value_policy /*policy*/, handle /*parent*/) {
     return v.obj.inc_ref();
   }

@@ -36,9 +36,11 @@ py::object MakeRow(const char* key, size_t key_len, const char* value,
 
 }  // namespace
 
-PyIterator::PyIterator(Iterator it, WriteEpochPtr epoch)
+PyIterator::PyIterator(Iterator it, WriteEpochPtr epoch, bool prefixed)
     : it_(std::move(it)),
       reverse_(it_->reverse()),
+      first_batch_rows_(prefixed ? kFirstPrefixBatchRows : kFirstBatchRows),
+      next_batch_rows_(first_batch_rows_),
       epoch_(std::move(epoch)),
       seen_epoch_(epoch_->now()) {
   if (!it_->status().ok()) ThrowStatus(it_->status());
@@ -137,7 +139,8 @@ std::string_view PyIterator::RowBuffer::value(size_t row) const noexcept {
 void PyIterator::DropBatch() {
   rows_.Clear();
   pos_ = 0;
-  next_batch_rows_ = kFirstBatchRows;
+  next_batch_rows_ = first_batch_rows_;
+  drained_ = false;
 }
 
 void PyIterator::Fetch() {
@@ -146,12 +149,14 @@ void PyIterator::Fetch() {
   RowBuffer fill = std::move(spare_);
   fill.Clear();
   const size_t limit = next_batch_rows_;
+  bool ended = false;
   WithCursor([&] {
     Status s = EnsurePositioned();
     while (s.ok() && fill.rows() < limit && it_->Valid()) {
       fill.Add(it_->key(), it_->value());
       s = it_->Advance();
     }
+    ended = s.ok() && !it_->Valid();
     // Rows read before a failure are still delivered; the failure stays
     // in the cursor's status and is raised by the next fetch.
     return fill.rows() > 0 ? Status::OK() : s;
@@ -161,6 +166,7 @@ void PyIterator::Fetch() {
   std::swap(rows_, fill);
   spare_ = std::move(fill);
   pos_ = 0;
+  drained_ = ended;
 }
 
 py::object PyIterator::NextItem() {
@@ -172,6 +178,7 @@ py::object PyIterator::NextItem() {
 py::object PyIterator::NextOrNull() {
   Revalidate();
   if (!Buffered()) {
+    if (drained_) return py::object();  // a fetch would read nothing
     Fetch();
     if (!Buffered()) return py::object();
   }
@@ -226,6 +233,7 @@ void PyIterator::Step(bool forward) {
     });
     return;
   }
+  drained_ = false;
   WithCursor([&] {
     Status s = EnsurePositioned();
     if (s.ok()) s = forward ? it_->Next() : it_->Prev();
