@@ -1,6 +1,7 @@
 // The Python class snkv.Iterator over PyIterator.
 #include "arg_types.h"
 #include "py_iterator.h"
+#include "raw_call.h"
 #include "self_arg.h"
 
 namespace snkv::python {
@@ -15,21 +16,14 @@ namespace {
 // a batched row; this reaches the C++ object directly and signals the end
 // by returning NULL with no exception set, as the protocol allows.
 PyObject* FastIterNext(PyObject* self) {
-  try {
+  return RawCall([&]() -> PyObject* {
     PyIterator* it = TryUnwrap<PyIterator>(self);
     if (it == nullptr) {
       PyErr_SetString(PyExc_TypeError, "uninitialised snkv.Iterator");
       return nullptr;
     }
     return it->NextOrNull().release().ptr();
-  } catch (py::error_already_set& e) {
-    e.restore();
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  }
-  return nullptr;
+  });
 }
 
 }  // namespace

@@ -269,8 +269,7 @@ def test_help_signatures_name_parameters():
     for method, expect in (
             (KVStore.put, "put(self: snkv._snkv.Store, key: str | bytes, "
                           "value: str | bytes, ttl: float | None = None)"),
-            (KVStore.get, "get(self: snkv._snkv.Store, key: str | bytes, "
-                          "default: object = None)"),
+            (KVStore.get, "get(self, /, key, default=None)"),
             (snkv.ColumnFamily.delete,
              "delete(self: snkv._snkv.ColumnFamily, key: str | bytes)"),
             (KVStore.create_column_family,
@@ -283,3 +282,25 @@ def test_help_signatures_name_parameters():
     for cls in (KVStore, snkv.ColumnFamily, snkv.Iterator):
         text = pydoc.render_doc(cls, renderer=pydoc.plaintext)
         assert ": handle" not in text and "-> handle" not in text
+
+
+def test_get_arguments(mem):
+    # get() is called by CPython directly (not through pybind11): it takes
+    # its arguments as any Python method does.
+    mem["k"] = "v"
+    assert mem.get("k") == b"v"
+    assert mem.get(key="k") == b"v"
+    assert mem.get("nope", b"d") == b"d"
+    assert mem.get("nope", default=b"d") == b"d"
+    assert mem.get(default=b"d", key="nope") == b"d"
+    dflt = object()
+    assert mem.get("nope", dflt) is dflt
+    for call, match in ((lambda: mem.get(), "missing required argument"),
+                        (lambda: mem.get("a", 1, 2), "at most 2"),
+                        (lambda: mem.get("a", key="b"), "multiple values"),
+                        (lambda: mem.get("a", 1, default=2), "multiple"),
+                        (lambda: mem.get("a", dflt=1), "unexpected keyword"),
+                        (lambda: mem.get(5), "int"),
+                        (lambda: KVStore.get(object(), "k"), "object")):
+        with pytest.raises(TypeError, match=match):
+            call()
