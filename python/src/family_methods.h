@@ -51,16 +51,19 @@ pybind11::object GetOr(pybind11::handle self_h, pybind11::handle key,
   Self& self = Unwrap<Self>(self_h);
   BytesArg k(key, "key");
   ColumnFamily& cf = self.family();
-  Status s = NoGil([&] { return cf.Get(k.slice(), &buf); });
+  // Get reports "just expired (and deleted now)" as NotFound with 0 ms
+  // left, and leaves `remaining` alone for an absent key.
+  int64_t remaining = -2;
+  Status s = NoGil([&] { return cf.Get(k.slice(), &buf, &remaining); });
   if (s.IsNotFound()) {
+    // The expired row was deleted: a write, as iterators must know.
+    if (remaining == 0) self.epoch()->Advance();
+    if (raise_missing) ThrowStatus(s);
     // Get reports a missing key and a dropped family alike (NotFound);
     // Exists tells them apart: it fails only for the family. This costs a
     // second lookup on misses only.
-    if (raise_missing) ThrowStatus(s);
     bool found = false;
     Status family = NoGil([&] { return cf.Exists(k.slice(), &found); });
-    // An expired key that Get just deleted: the epoch tells iterators.
-    self.epoch()->Advance();
     if (!family.ok()) ThrowStatus(family);
     return fallback;
   }

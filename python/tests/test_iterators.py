@@ -327,3 +327,15 @@ def test_iterator_in_forked_child_raises(mem):
     assert os.waitstatus_to_exitcode(status) == 0
     assert next(it) == (b"0001", b"v")  # the parent's iterator is intact
     it.close()
+
+
+def test_iterator_drops_row_that_get_found_expired(mem):
+    import time
+    for i in range(300):
+        mem[f"{i:04d}"] = "v"
+    mem.put("0002", "short", ttl=0.05)
+    it = mem.iterator()
+    assert next(it)[0] == b"0000"  # 0002 is in the fetched batch
+    time.sleep(0.1)
+    assert mem.get("0002") is None  # expired: get deletes the row
+    assert [k for k, _ in it][:2] == [b"0001", b"0003"]

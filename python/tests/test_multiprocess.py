@@ -72,27 +72,39 @@ def test_reader_never_sees_half_a_transaction(path):
         assert int(db["counter"]) == 299
 
 
+def _sigint_soon():
+    """Sends SIGINT to the main thread in 0.3 s (as Ctrl-C would)."""
+    timer = threading.Timer(0.3, signal.pthread_kill,
+                            (threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    return timer
+
+
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX")
-def test_ctrl_c_interrupts_a_busy_wait(tmp_path):
+@pytest.mark.parametrize("kind", ["kv", "vector"])
+def test_ctrl_c_interrupts_a_busy_wait(tmp_path, kind):
     # A call waiting out a long busy_timeout for another handle's write
     # lock runs without the GIL; Ctrl-C (SIGINT) must still stop it soon,
     # with KeyboardInterrupt, not after the timeout.
     path = str(tmp_path / "busy.db")
-    with snkv.KVStore(path) as holder, \
-            snkv.KVStore(path, busy_timeout=60_000) as waiter:
+    if kind == "kv":
+        waiter = snkv.KVStore(path, busy_timeout=60_000)
+        write = lambda: waiter.put("k", "mine")  # noqa: E731
+    else:
+        from snkv.vector import VectorStore
+        waiter = VectorStore(path, 2, busy_timeout=60_000)
+        write = lambda: waiter.vector_put(b"k", b"mine", [1, 2])  # noqa
+    with snkv.KVStore(path) as holder, waiter:
         holder.begin(write=True)
         holder["k"] = "held"
-        timer = threading.Timer(
-            0.3, signal.pthread_kill, (threading.main_thread().ident,
-                                       signal.SIGINT))
         start = time.monotonic()
-        timer.start()
+        timer = _sigint_soon()
         try:
             with pytest.raises(KeyboardInterrupt):
-                waiter["k"] = "mine"
+                write()
         finally:
             timer.cancel()
         assert time.monotonic() - start < 10
         holder.rollback()
-        waiter["k"] = "mine"  # the handle works afterwards
+        write()  # the handle works afterwards
         assert holder["k"] == b"mine"
