@@ -69,10 +69,11 @@ def _path_arg(path):
 _INT_MAX = (1 << 31) - 1  # the C++ options are C ints
 
 
-def _int_option(value, name, low, high=_INT_MAX):
+def _int_arg(value, name, low, high=_INT_MAX):
     """value as an int in [low, high]: TypeError for a non-integer (bool
     included), ValueError when out of range, so that a bad number is the
-    caller's error and never reaches the binding or the store."""
+    caller's error and never reaches the binding or the store. Shared with
+    snkv.vector."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int, not bool")
     try:
@@ -87,15 +88,15 @@ def _int_option(value, name, low, high=_INT_MAX):
 
 def _options(journal_mode, sync_level, cache_size, page_size, busy_timeout,
              wal_size_limit, read_only):
-    journal_mode = _int_option(journal_mode, "journal_mode", 0, 1)
-    sync_level = _int_option(sync_level, "sync_level", 0, 2)
-    cache_size = _int_option(cache_size, "cache_size", 1)
-    page_size = _int_option(page_size, "page_size", 512, 65536)
+    journal_mode = _int_arg(journal_mode, "journal_mode", 0, 1)
+    sync_level = _int_arg(sync_level, "sync_level", 0, 2)
+    cache_size = _int_arg(cache_size, "cache_size", 1)
+    page_size = _int_arg(page_size, "page_size", 512, 65536)
     if page_size & (page_size - 1):
         raise ValueError(
             f"page_size must be a power of two in 512..65536, got {page_size}")
-    busy_timeout = _int_option(busy_timeout, "busy_timeout", 0)
-    wal_size_limit = _int_option(wal_size_limit, "wal_size_limit", 0)
+    busy_timeout = _int_arg(busy_timeout, "busy_timeout", 0)
+    wal_size_limit = _int_arg(wal_size_limit, "wal_size_limit", 0)
     return dict(journal_mode=journal_mode, sync_level=sync_level,
                 cache_size=cache_size, page_size=page_size,
                 busy_timeout=busy_timeout, wal_size_limit=wal_size_limit,

@@ -32,7 +32,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import _options, _path_arg
+from . import _int_arg, _options, _path_arg
 from ._snkv import VectorIndexError, VectorMismatchError
 from ._snkv import _VectorStore
 
@@ -61,22 +61,6 @@ class SearchResult(NamedTuple):
     value: bytes
     distance: float
     metadata: Optional[dict]
-
-
-def _int_arg(value, name, low, high=None):
-    """value as an int in [low, high]; TypeError for a non-integer (bool
-    included), ValueError when out of range."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not bool")
-    try:
-        n = _operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an int, not {type(value).__name__}") from None
-    if n < low or (high is not None and n > high):
-        bound = f">= {low}" if high is None else f"in {low}..{high}"
-        raise ValueError(f"{name} must be {bound}, got {n}")
-    return n
 
 
 def _choice(value, name, choices):
