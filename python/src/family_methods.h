@@ -113,8 +113,7 @@ std::unique_ptr<PyIterator> NewPyIterator(pybind11::handle self_h, bool reverse,
   Self& self = Unwrap<Self>(self_h);
   ColumnFamily& cf = self.family();
   Iterator it = NoGil([&] { return cf.NewIterator(options); });
-  return std::make_unique<PyIterator>(std::move(it), self.epoch(),
-                                      !options.prefix.empty());
+  return std::make_unique<PyIterator>(std::move(it), self.epoch());
 }
 
 // get(key, default=None) as a METH_FASTCALL method. A get is a few

@@ -36,11 +36,9 @@ py::object MakeRow(const char* key, size_t key_len, const char* value,
 
 }  // namespace
 
-PyIterator::PyIterator(Iterator it, WriteEpochPtr epoch, bool prefixed)
+PyIterator::PyIterator(Iterator it, WriteEpochPtr epoch)
     : it_(std::move(it)),
       reverse_(it_->reverse()),
-      first_batch_rows_(prefixed ? kFirstPrefixBatchRows : kFirstBatchRows),
-      next_batch_rows_(first_batch_rows_),
       epoch_(std::move(epoch)),
       seen_epoch_(epoch_->now()) {
   if (!it_->status().ok()) ThrowStatus(it_->status());
@@ -139,7 +137,7 @@ std::string_view PyIterator::RowBuffer::value(size_t row) const noexcept {
 void PyIterator::DropBatch() {
   rows_.Clear();
   pos_ = 0;
-  next_batch_rows_ = first_batch_rows_;
+  next_batch_rows_ = kFirstBatchRows;
   drained_ = false;
 }
 

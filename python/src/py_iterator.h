@@ -50,9 +50,9 @@ namespace snkv::python {
 class PyIterator {
  public:
   // Takes over `it`, which must be unpositioned, of the store whose write
-  // epoch is `epoch`; `prefixed` if it has a prefix. Raises its status if
-  // the C++ iterator could not be created.
-  PyIterator(Iterator it, WriteEpochPtr epoch, bool prefixed);
+  // epoch is `epoch`. Raises its status if the C++ iterator could not be
+  // created.
+  PyIterator(Iterator it, WriteEpochPtr epoch);
   ~PyIterator();
   PyIterator(const PyIterator&) = delete;
   PyIterator& operator=(const PyIterator&) = delete;
@@ -79,11 +79,7 @@ class PyIterator {
   bool reverse() const noexcept { return reverse_; }
 
  private:
-  // A prefix scan usually reads its whole prefix: it starts with a larger
-  // batch (fewer trips without the GIL). Its rows are already in the C++
-  // cursor's page batch, so a short look at a prefix costs little more.
   static constexpr size_t kFirstBatchRows = 16;
-  static constexpr size_t kFirstPrefixBatchRows = 64;
   static constexpr size_t kMaxBatchRows = 256;
 
   // Runs body() on the cursor without the GIL, under mu_, after checking
@@ -126,8 +122,7 @@ class PyIterator {
   RowBuffer rows_;
   RowBuffer spare_;
   size_t pos_ = 0;
-  const size_t first_batch_rows_;
-  size_t next_batch_rows_;
+  size_t next_batch_rows_ = kFirstBatchRows;
   // The last fetch ended at the cursor's end without error: another fetch
   // would read nothing (the cursor stays at its end until positioned).
   bool drained_ = false;
