@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <mutex>
@@ -1308,6 +1309,36 @@ TEST_F(StoreTest, ThreadsTakeTurnsWithTransactions) {
   std::string v;
   ASSERT_OK(db_.Get("counter", &v));
   EXPECT_EQ(v, std::to_string(kThreads * kIncrements));
+}
+
+// Options::keep_waiting lets the host end a busy wait early: the writer
+// here would wait 30 s for the other handle's write lock, but gives up as
+// soon as the callback says so, and the callback is asked periodically.
+TEST(StoreOpenTest, KeepWaitingEndsABusyWaitEarly) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("busy.db");
+  Store holder;
+  ASSERT_OK(Store::Open(path, Options{}, &holder));
+  ASSERT_OK(holder.Begin(TxnMode::kWrite));
+  ASSERT_OK(holder.DefaultColumnFamily().Put("k", "held"));
+
+  std::atomic<int> asked{0};
+  Options o;
+  o.busy_timeout_ms = 30000;
+  o.keep_waiting = [&] { return asked.fetch_add(1) + 1 < 3; };
+  Store waiter;
+  ASSERT_OK(Store::Open(path, o, &waiter));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(waiter.DefaultColumnFamily().Put("k", "mine").code(), Code::kBusy);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(asked.load(), 3);  // asked until it said no, then not again
+  EXPECT_GE(waited, std::chrono::milliseconds(200));  // ~100 ms per ask
+  EXPECT_LT(waited, std::chrono::seconds(10));        // not the 30 s timeout
+
+  // Without the lock held, the callback is never needed.
+  ASSERT_OK(holder.Rollback());
+  EXPECT_OK(waiter.DefaultColumnFamily().Put("k", "mine"));
+  EXPECT_EQ(asked.load(), 3);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #define SNKV_OPTIONS_H
 
 #include <cstdint>
+#include <functional>
 
 namespace snkv {
 
@@ -30,6 +31,13 @@ struct Options {
   int wal_size_limit = 0;   // > 0: PASSIVE checkpoint every N commits
   // false: never memory-map the database file (KVStoreConfig.noMmap).
   bool memory_map = true;
+  // Optional. While a call waits out busy_timeout_ms for a lock another
+  // connection holds, it asks this about every 100 ms whether to keep
+  // waiting; false ends the wait at once and the call fails with kBusy.
+  // For hosts that must stay interruptible (the Python binding checks for
+  // Ctrl-C here). Runs on the waiting thread, inside the store call: it
+  // must not call into the store.
+  std::function<bool()> keep_waiting;
 };
 
 // Cumulative counters; see kvstore.h for each one's meaning.

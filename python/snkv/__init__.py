@@ -14,6 +14,7 @@ file releases the GIL, and one KVStore may be shared by threads. See
 docs/python.md for the whole API.
 """
 
+import operator as _operator
 import os as _os
 
 from ._snkv import (
@@ -65,8 +66,37 @@ def _path_arg(path):
     return raw
 
 
+_INT_MAX = (1 << 31) - 1  # the C++ options are C ints
+
+
+def _int_arg(value, name, low, high=_INT_MAX):
+    """value as an int in [low, high]: TypeError for a non-integer (bool
+    included), ValueError when out of range, so that a bad number is the
+    caller's error and never reaches the binding or the store. Shared with
+    snkv.vector."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not bool")
+    try:
+        n = _operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an int, not {type(value).__name__}") from None
+    if not low <= n <= high:
+        raise ValueError(f"{name} must be in {low}..{high}, got {n}")
+    return n
+
+
 def _options(journal_mode, sync_level, cache_size, page_size, busy_timeout,
              wal_size_limit, read_only):
+    journal_mode = _int_arg(journal_mode, "journal_mode", 0, 1)
+    sync_level = _int_arg(sync_level, "sync_level", 0, 2)
+    cache_size = _int_arg(cache_size, "cache_size", 1)
+    page_size = _int_arg(page_size, "page_size", 512, 65536)
+    if page_size & (page_size - 1):
+        raise ValueError(
+            f"page_size must be a power of two in 512..65536, got {page_size}")
+    busy_timeout = _int_arg(busy_timeout, "busy_timeout", 0)
+    wal_size_limit = _int_arg(wal_size_limit, "wal_size_limit", 0)
     return dict(journal_mode=journal_mode, sync_level=sync_level,
                 cache_size=cache_size, page_size=page_size,
                 busy_timeout=busy_timeout, wal_size_limit=wal_size_limit,

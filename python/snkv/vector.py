@@ -32,7 +32,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import _options, _path_arg
+from . import _int_arg, _options, _path_arg
 from ._snkv import VectorIndexError, VectorMismatchError
 from ._snkv import _VectorStore
 
@@ -42,6 +42,10 @@ __all__ = ["VectorStore", "SearchResult", "VectorIndexError",
 _SPACES = {"l2": 0, "cosine": 1, "ip": 2}
 _DTYPES = {"f32": 0, "f16": 1, "i8": 2}
 _MAX_DIM = 65536
+# The store's limits (src/vector): checked here so that an out-of-range
+# number is a ValueError, not an error from the store or the binding.
+_MAX_CONNECTIVITY = 1024
+_MAX_EXPANSION = 1 << 20
 _MAX_TOP_K = 1 << 30  # beyond any store's size; keeps the C++ int in range
 _KV_DEFAULTS = dict(journal_mode=1, sync_level=1, cache_size=2000,
                     page_size=4096, busy_timeout=0, wal_size_limit=0,
@@ -57,22 +61,6 @@ class SearchResult(NamedTuple):
     value: bytes
     distance: float
     metadata: Optional[dict]
-
-
-def _int_arg(value, name, low, high=None):
-    """value as an int in [low, high]; TypeError for a non-integer (bool
-    included), ValueError when out of range."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not bool")
-    try:
-        n = _operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an int, not {type(value).__name__}") from None
-    if n < low or (high is not None and n > high):
-        bound = f">= {low}" if high is None else f"in {low}..{high}"
-        raise ValueError(f"{name} must be {bound}, got {n}")
-    return n
 
 
 def _choice(value, name, choices):
@@ -235,13 +223,14 @@ class VectorStore(_VectorStore):
         kv = dict(_KV_DEFAULTS, **kv_kwargs)
         dim = _int_arg(dim, "dim", 1, _MAX_DIM)
         ef_search = (0 if expansion_search is None else
-                     _int_arg(expansion_search, "expansion_search", 1))
+                     _int_arg(expansion_search, "expansion_search", 1,
+                              _MAX_EXPANSION))
         super().__init__(
             _path_arg(path), dim, _choice(space, "space", _SPACES),
             _choice(dtype, "dtype", _DTYPES),
-            _int_arg(connectivity, "connectivity", 1),
-            _int_arg(expansion_add, "expansion_add", 1), ef_search, password,
-            True, **_options(**kv))
+            _int_arg(connectivity, "connectivity", 2, _MAX_CONNECTIVITY),
+            _int_arg(expansion_add, "expansion_add", 1, _MAX_EXPANSION),
+            ef_search, password, True, **_options(**kv))
         self._dim = dim
 
     # --- writes ----------------------------------------------------------
@@ -286,6 +275,11 @@ class VectorStore(_VectorStore):
             if keys is None or values is None or vectors is None:
                 raise TypeError("vector_put_batch() needs items, or keys, "
                                 "values and vectors")
+            if isinstance(keys, (str, bytes, bytearray, memoryview)):
+                # A str is a sequence of characters: never n keys.
+                raise TypeError(
+                    f"keys must be a sequence of keys, not one "
+                    f"{type(keys).__name__}")
             keys = list(keys)
             matrix = self._matrix(vectors, len(keys))
             metas = None

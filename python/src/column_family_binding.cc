@@ -7,6 +7,7 @@ namespace snkv::python {
 namespace py = pybind11;
 
 void RegisterColumnFamily(py::module_& m) {
+  using Cf = SelfOf<PyColumnFamily>;
   py::class_<PyColumnFamily> cls(
       m, "ColumnFamily",
       "A named key space of a store, with the same data methods as "
@@ -18,21 +19,21 @@ void RegisterColumnFamily(py::module_& m) {
   SetBoundType<PyColumnFamily>(cls);
   DefineFamilyMethods(cls);
   cls.def_property_readonly(
-         "name", [](py::handle h) { return Unwrap<PyColumnFamily>(h).name(); },
+         "name", [](Cf h) { return Unwrap<PyColumnFamily>(h).name(); },
          "The family's name.")
       .def_property_readonly(
-          "closed",
-          [](py::handle h) { return Unwrap<PyColumnFamily>(h).closed(); },
+          "closed", [](Cf h) { return Unwrap<PyColumnFamily>(h).closed(); },
           "True once close() was called.")
       .def(
-          "close", [](py::handle h) { Unwrap<PyColumnFamily>(h).Close(); },
+          "close", [](Cf h) { Unwrap<PyColumnFamily>(h).Close(); },
           "Ends this handle: later calls on it raise snkv.Error.")
-      .def("__enter__", [](py::object self) { return self; })
+      .def("__enter__",
+           [](Cf self) { return py::reinterpret_borrow<py::object>(self.obj); })
       .def(
           "__exit__",
           // pybind11 takes py::args by value only.
           // NOLINTNEXTLINE(performance-unnecessary-value-param)
-          [](py::handle self_h, py::args) {
+          [](Cf self_h, py::args) {
             auto& self = Unwrap<PyColumnFamily>(self_h);
             self.Close();
           },

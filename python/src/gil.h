@@ -4,17 +4,29 @@
 
 #include <pybind11/pybind11.h>
 
+#include <utility>
+
+#include "interrupt.h"
+
 namespace snkv::python {
 
-// Releases the GIL around f(), a call into the store.
+// Releases the GIL around f(), a call into the store, and returns its
+// result. Afterwards raises the exception of a signal handler that ran
+// while the call waited for a lock (see interrupt.h): the call then failed
+// with kBusy, and the user asked to stop.
 template <class F>
 auto NoGil(F&& f) {
-  pybind11::gil_scoped_release nogil;
-  return f();
+  auto result = [&] {
+    pybind11::gil_scoped_release nogil;
+    return std::forward<F>(f)();
+  }();
+  RaiseParkedInterrupt();
+  return result;
 }
 
 // As NoGil, for destructors: while the interpreter is shutting down, the
-// GIL is kept (a thread that takes it then may be stopped for good).
+// GIL is kept (a thread that takes it then may be stopped for good). A
+// parked interrupt stays parked for the thread's next call.
 template <class F>
 void NoGilUnlessFinalizing(F&& f) {
   if (_Py_IsFinalizing()) {

@@ -1,5 +1,7 @@
 // The Python class snkv.Iterator over PyIterator.
+#include "arg_types.h"
 #include "py_iterator.h"
+#include "raw_call.h"
 #include "self_arg.h"
 
 namespace snkv::python {
@@ -14,26 +16,20 @@ namespace {
 // a batched row; this reaches the C++ object directly and signals the end
 // by returning NULL with no exception set, as the protocol allows.
 PyObject* FastIterNext(PyObject* self) {
-  try {
+  return RawCall([&]() -> PyObject* {
     PyIterator* it = TryUnwrap<PyIterator>(self);
     if (it == nullptr) {
       PyErr_SetString(PyExc_TypeError, "uninitialised snkv.Iterator");
       return nullptr;
     }
     return it->NextOrNull().release().ptr();
-  } catch (py::error_already_set& e) {
-    e.restore();
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  }
-  return nullptr;
+  });
 }
 
 }  // namespace
 
 void RegisterIterator(py::module_& m) {
+  using It = SelfOf<PyIterator>;
   py::class_<PyIterator> cls(
       m, "Iterator",
       "An ordered cursor over one column family, made by iterator() and its "
@@ -45,31 +41,31 @@ void RegisterIterator(py::module_& m) {
       "iterator never leaves its prefix, also after seek(). Expired keys "
       "are skipped. Use it as a context manager, or call close(), to "
       "release its cursor early; closing the store invalidates it.");
-  cls.def("__iter__", [](py::object self) { return self; })
+  cls.def("__iter__",
+          [](It self) { return py::reinterpret_borrow<py::object>(self.obj); })
       .def(
-          "__next__",
-          [](py::handle h) { return Unwrap<PyIterator>(h).NextItem(); },
+          "__next__", [](It h) { return Unwrap<PyIterator>(h).NextItem(); },
           "The row at the position as (key, value); then moves on in the "
           "iterator's direction. StopIteration at the end.")
       .def(
           "first",
-          [](py::object self) {
+          [](It self) {
             Unwrap<PyIterator>(self).First();
-            return self;
+            return py::reinterpret_borrow<py::object>(self.obj);
           },
           "Moves to the smallest key (within the prefix). Returns self.")
       .def(
           "last",
-          [](py::object self) {
+          [](It self) {
             Unwrap<PyIterator>(self).Last();
-            return self;
+            return py::reinterpret_borrow<py::object>(self.obj);
           },
           "Moves to the largest key (within the prefix). Returns self.")
       .def(
           "seek",
-          [](py::object self, py::handle key) {
+          [](It self, BytesLike key) {
             Unwrap<PyIterator>(self).Seek(key);
-            return self;
+            return py::reinterpret_borrow<py::object>(self.obj);
           },
           py::arg("key"),
           "Moves to the first key >= key (a reverse iterator: the last key "
@@ -78,49 +74,49 @@ void RegisterIterator(py::module_& m) {
           "self, so `it.seek(k).key` works.")
       .def(
           "next",
-          [](py::object self) {
+          [](It self) {
             Unwrap<PyIterator>(self).StepNext();
-            return self;
+            return py::reinterpret_borrow<py::object>(self.obj);
           },
           "Moves to the next larger key (on any iterator; at eof it stays "
           "there). Returns self.")
       .def(
           "prev",
-          [](py::object self) {
+          [](It self) {
             Unwrap<PyIterator>(self).StepPrev();
-            return self;
+            return py::reinterpret_borrow<py::object>(self.obj);
           },
           "Moves to the next smaller key (on any iterator; at eof it stays "
           "there). Returns self.")
       .def_property_readonly(
-          "eof", [](py::handle h) { return Unwrap<PyIterator>(h).Eof(); },
+          "eof", [](It h) { return Unwrap<PyIterator>(h).Eof(); },
           "True when the iterator is past its last key.")
       .def_property_readonly(
-          "key", [](py::handle h) { return Unwrap<PyIterator>(h).Key(); },
+          "key", [](It h) { return Unwrap<PyIterator>(h).Key(); },
           "The current key as bytes; snkv.Error at eof.")
       .def_property_readonly(
-          "value", [](py::handle h) { return Unwrap<PyIterator>(h).Value(); },
+          "value", [](It h) { return Unwrap<PyIterator>(h).Value(); },
           "The current value as bytes; snkv.Error at eof.")
       .def(
-          "item", [](py::handle h) { return Unwrap<PyIterator>(h).Item(); },
+          "item", [](It h) { return Unwrap<PyIterator>(h).Item(); },
           "The current (key, value) tuple; snkv.Error at eof.")
       .def_property_readonly(
-          "reverse",
-          [](py::handle h) { return Unwrap<PyIterator>(h).reverse(); },
+          "reverse", [](It h) { return Unwrap<PyIterator>(h).reverse(); },
           "True for a reverse (descending) iterator.")
       .def_property_readonly(
-          "closed", [](py::handle h) { return Unwrap<PyIterator>(h).closed(); },
+          "closed", [](It h) { return Unwrap<PyIterator>(h).closed(); },
           "True once close() was called.")
       .def(
-          "close", [](py::handle h) { Unwrap<PyIterator>(h).Close(); },
+          "close", [](It h) { Unwrap<PyIterator>(h).Close(); },
           "Releases the cursor (and the read snapshot it may hold). Any "
           "later use raises snkv.Error; closing again does nothing.")
-      .def("__enter__", [](py::object self) { return self; })
+      .def("__enter__",
+           [](It self) { return py::reinterpret_borrow<py::object>(self.obj); })
       .def(
           "__exit__",
           // pybind11 takes py::args by value only.
           // NOLINTNEXTLINE(performance-unnecessary-value-param)
-          [](py::handle self_h, py::args) {
+          [](It self_h, py::args) {
             auto& self = Unwrap<PyIterator>(self_h);
             self.Close();
           },

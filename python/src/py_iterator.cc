@@ -36,8 +36,11 @@ py::object MakeRow(const char* key, size_t key_len, const char* value,
 
 }  // namespace
 
-PyIterator::PyIterator(Iterator it)
-    : it_(std::move(it)), reverse_(it_->reverse()) {
+PyIterator::PyIterator(Iterator it, WriteEpochPtr epoch)
+    : it_(std::move(it)),
+      reverse_(it_->reverse()),
+      epoch_(std::move(epoch)),
+      seen_epoch_(epoch_->now()) {
   if (!it_->status().ok()) ThrowStatus(it_->status());
 }
 
@@ -59,6 +62,9 @@ PyIterator::~PyIterator() {
 template <class Body>
 void PyIterator::WithCursor(Body&& body) {
   CheckSameProcess(it_.generation());
+  // Read before the cursor moves: a write racing with the move makes the
+  // next Revalidate read again.
+  seen_epoch_ = epoch_->now();
   Status s;
   bool was_closed = false;
   {
@@ -70,8 +76,29 @@ void PyIterator::WithCursor(Body&& body) {
       s = body();
     }
   }
+  RaiseParkedInterrupt();
   if (was_closed) ThrowError("iterator is closed");
   if (!s.ok()) ThrowStatus(s);
+}
+
+void PyIterator::Revalidate() {
+  CheckSameProcess(it_.generation());
+  if (epoch_->now() == seen_epoch_) return;
+  if (Buffered()) {
+    std::string key(rows_.key(pos_));
+    DropBatch();
+    WithCursor([&] {
+      positioned_ = true;
+      return it_->Seek(key);
+    });
+    return;
+  }
+  // The cursor's own row was read at its last move: read it again.
+  WithCursor([&] {
+    if (!positioned_ || !it_->Valid()) return it_->status();
+    std::string key = it_->key().ToString();
+    return it_->Seek(key);
+  });
 }
 
 Status PyIterator::EnsurePositioned() {
@@ -111,6 +138,7 @@ void PyIterator::DropBatch() {
   rows_.Clear();
   pos_ = 0;
   next_batch_rows_ = kFirstBatchRows;
+  drained_ = false;
 }
 
 void PyIterator::Fetch() {
@@ -119,12 +147,14 @@ void PyIterator::Fetch() {
   RowBuffer fill = std::move(spare_);
   fill.Clear();
   const size_t limit = next_batch_rows_;
+  bool ended = false;
   WithCursor([&] {
     Status s = EnsurePositioned();
     while (s.ok() && fill.rows() < limit && it_->Valid()) {
       fill.Add(it_->key(), it_->value());
       s = it_->Advance();
     }
+    ended = s.ok() && !it_->Valid();
     // Rows read before a failure are still delivered; the failure stays
     // in the cursor's status and is raised by the next fetch.
     return fill.rows() > 0 ? Status::OK() : s;
@@ -134,6 +164,7 @@ void PyIterator::Fetch() {
   std::swap(rows_, fill);
   spare_ = std::move(fill);
   pos_ = 0;
+  drained_ = ended;
 }
 
 py::object PyIterator::NextItem() {
@@ -143,7 +174,9 @@ py::object PyIterator::NextItem() {
 }
 
 py::object PyIterator::NextOrNull() {
+  Revalidate();
   if (!Buffered()) {
+    if (drained_) return py::object();  // a fetch would read nothing
     Fetch();
     if (!Buffered()) return py::object();
   }
@@ -180,6 +213,7 @@ void PyIterator::Seek(py::handle key) {
 }
 
 void PyIterator::Step(bool forward) {
+  Revalidate();
   if (Buffered()) {
     if (forward != reverse_) {  // the batch's own direction
       ++pos_;
@@ -197,6 +231,7 @@ void PyIterator::Step(bool forward) {
     });
     return;
   }
+  drained_ = false;
   WithCursor([&] {
     Status s = EnsurePositioned();
     if (s.ok()) s = forward ? it_->Next() : it_->Prev();
@@ -208,6 +243,7 @@ void PyIterator::StepNext() { Step(/*forward=*/true); }
 void PyIterator::StepPrev() { Step(/*forward=*/false); }
 
 bool PyIterator::Eof() {
+  Revalidate();
   if (Buffered()) return false;
   bool valid = false;
   WithCursor([&] {
@@ -219,6 +255,7 @@ bool PyIterator::Eof() {
 }
 
 py::object PyIterator::CurrentField(int which) {
+  Revalidate();
   if (Buffered()) {
     std::string_view k = rows_.key(pos_);
     std::string_view v = rows_.value(pos_);

@@ -12,6 +12,16 @@
 // batched row if there is one, else the C++ cursor's row (the cursor runs
 // ahead of the batch it filled).
 //
+// Batched rows (and the cursor's current row) are copies: before serving
+// one, every call checks that the process is the one that made the
+// iterator (else the "used after fork" error) and that the store's
+// WriteEpoch has not moved since the cursor last moved. If it moved (the
+// handle wrote, rolled back, dropped a family or closed), the batch is
+// dropped and the cursor sought again to the current row's key: from there
+// the C++ cursor shows the handle's writes (deleted rows gone, new
+// values), never a key at or before one already served, and on a closed
+// store raises its "store is closed" error.
+//
 // A fresh iterator behaves as if positioned at its start (first key, or
 // last for a reverse one); the C++ seek is deferred to first use, so a
 // first seek() costs one positioning, not two.
@@ -32,15 +42,17 @@
 #include <vector>
 
 #include "fork_guard.h"
+#include "py_store.h"
 #include "snkv/iterator.h"
 
 namespace snkv::python {
 
 class PyIterator {
  public:
-  // Takes over `it`, which must be unpositioned; raises its status if the
-  // C++ iterator could not be created.
-  explicit PyIterator(Iterator it);
+  // Takes over `it`, which must be unpositioned, of the store whose write
+  // epoch is `epoch`. Raises its status if the C++ iterator could not be
+  // created.
+  PyIterator(Iterator it, WriteEpochPtr epoch);
   ~PyIterator();
   PyIterator(const PyIterator&) = delete;
   PyIterator& operator=(const PyIterator&) = delete;
@@ -77,6 +89,10 @@ class PyIterator {
   void WithCursor(Body&& body);
   void DropBatch();
   void Fetch();
+  // Call first in every method that may serve a row: raises in a forked
+  // child; when the write epoch moved, drops the batch and seeks the
+  // cursor to the current row's key (landing past it if it was deleted).
+  void Revalidate();
   bool Buffered() const noexcept { return pos_ < rows_.rows(); }
   // Copies the current row (key, value or both) after EnsurePositioned.
   pybind11::object CurrentField(int which);
@@ -107,6 +123,13 @@ class PyIterator {
   RowBuffer spare_;
   size_t pos_ = 0;
   size_t next_batch_rows_ = kFirstBatchRows;
+  // The last fetch ended at the cursor's end without error: another fetch
+  // would read nothing (the cursor stays at its end until positioned).
+  bool drained_ = false;
+  const WriteEpochPtr epoch_;
+  // epoch_->now() before the cursor last moved (so before rows_ and the
+  // cursor's own row were read).
+  uint64_t seen_epoch_ = 0;
 };
 
 // Adds the Iterator class to module m.

@@ -45,6 +45,8 @@ void PyStore::Close() {
   // In a forked child the parent's connection must be left alone: close()
   // there only forgets it (the with-statement's exit stays harmless).
   if (handle_.generation() != ForkGeneration()) return;
+  // Iterators must stop serving the rows they hold.
+  epoch_->Advance();
   Status s = NoGil([&] {
     std::unique_lock<std::shared_mutex> lock(handle_->mu);
     return handle_->store.Close();

@@ -6,6 +6,8 @@
 #include <pybind11/pybind11.h>
 
 #include <atomic>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -15,6 +17,22 @@
 #include "snkv/store.h"
 
 namespace snkv::python {
+
+// Counts the events that may leave rows an iterator has already copied out
+// of its cursor out of date, as its store handle sees them: writes through
+// the handle (any family, any thread), rollbacks, dropping a family and
+// closing. The store, its ColumnFamily objects and their iterators share
+// one; an iterator drops its batch when the count moved (see PyIterator).
+// Writes by other handles need no count: a scan reads one snapshot.
+class WriteEpoch {
+ public:
+  uint64_t now() const noexcept { return n_.load(std::memory_order_acquire); }
+  void Advance() noexcept { n_.fetch_add(1, std::memory_order_acq_rel); }
+
+ private:
+  std::atomic<uint64_t> n_{0};
+};
+using WriteEpochPtr = std::shared_ptr<WriteEpoch>;
 
 class PyStore {
  public:
@@ -48,6 +66,17 @@ class PyStore {
     if (!s.ok()) ThrowStatus(s);
   }
 
+  // Call for an operation that may change rows: also advances the epoch.
+  template <class F>
+  void Write(F&& f) {
+    struct Advance {
+      WriteEpoch& e;
+      ~Advance() { e.Advance(); }  // also when the call raised
+    } advance{*epoch_};
+    Call(std::forward<F>(f));
+  }
+
+  const WriteEpochPtr& epoch() const noexcept { return epoch_; }
   void Close();
   bool closed();
 
@@ -59,27 +88,33 @@ class PyStore {
   };
   static void ThrowStatus(const Status& s);
   ChildLeak<Handle> handle_;
+  const WriteEpochPtr epoch_ = std::make_shared<WriteEpoch>();
 };
 
 class PyColumnFamily {
  public:
-  explicit PyColumnFamily(ColumnFamily cf) : cf_(std::move(cf)) {}
+  PyColumnFamily(ColumnFamily cf, WriteEpochPtr epoch)
+      : cf_(std::move(cf)), epoch_(std::move(epoch)) {}
   ColumnFamily& family();
   const std::string& name() const { return cf_->name(); }
   // Later calls raise snkv.Error; the family's data stays.
   void Close() { closed_.store(true, std::memory_order_relaxed); }
   bool closed() const { return closed_.load(std::memory_order_relaxed); }
+  // The store's (shared with it and its other families).
+  const WriteEpochPtr& epoch() const noexcept { return epoch_; }
 
  private:
   // Never reset while the object lives, so a thread may use it while
   // another closes the handle.
   ChildLeak<ColumnFamily> cf_;
+  const WriteEpochPtr epoch_;
   std::atomic<bool> closed_{false};
 };
 
 // Options from the constructor keywords KVStore and VectorStore share;
 // ValueError for an unknown journal mode or sync level (the numeric limits
-// are the store's to check).
+// are checked in Python, snkv/__init__.py, and again by the store). Busy
+// waits of the store stay interruptible by Ctrl-C (interrupt.h).
 Options MakeOptions(int journal_mode, int sync_level, int cache_size,
                     int page_size, int busy_timeout, int wal_size_limit,
                     bool read_only);

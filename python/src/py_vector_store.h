@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fork_guard.h"
+#include "interrupt.h"
 #include "snkv/vector.h"
 #include "vector_errors.h"
 
@@ -42,6 +43,7 @@ class PyVectorStore {
       std::shared_lock<std::shared_mutex> lock(handle_->mu);
       s = f(handle_->store);
     }
+    RaiseParkedInterrupt();  // Ctrl-C during a busy wait (interrupt.h)
     if (!s.ok()) ThrowVectorStatus(s);
   }
 

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "arg_types.h"
 #include "errors.h"
 #include "family_methods.h"
+#include "interrupt.h"
 #include "py_store.h"
 
 namespace snkv::python {
@@ -36,6 +38,7 @@ Options MakeOptions(int journal_mode, int sync_level, int cache_size,
   o.busy_timeout_ms = busy_timeout;
   o.wal_size_limit = wal_size_limit;
   o.read_only = read_only;
+  o.keep_waiting = &KeepWaiting;
   return o;
 }
 
@@ -58,6 +61,29 @@ py::dict StatsDict(const Stats& s) {
   return d;
 }
 
+// A column family name from Python: str (as UTF-8) or bytes. TypeError
+// for other types, ValueError for a str with lone surrogates (not UTF-8).
+std::string FamilyName(py::handle name) {
+  PyObject* o = name.ptr();
+  if (PyUnicode_Check(o)) {
+    Py_ssize_t size = 0;
+    const char* utf8 = PyUnicode_AsUTF8AndSize(o, &size);
+    if (utf8 == nullptr) {
+      PyErr_Clear();
+      throw py::value_error(
+          "column family name is not valid Unicode text (it has lone "
+          "surrogates, which have no UTF-8 form)");
+    }
+    return std::string(utf8, static_cast<size_t>(size));
+  }
+  if (PyBytes_Check(o)) {
+    return std::string(PyBytes_AS_STRING(o),
+                       static_cast<size_t>(PyBytes_GET_SIZE(o)));
+  }
+  throw py::type_error(std::string("column family name must be str, not ") +
+                       Py_TYPE(o)->tp_name);
+}
+
 std::unique_ptr<PyColumnFamily> OpenFamily(PyStore& self,
                                            const std::string& name,
                                            bool create) {
@@ -66,13 +92,14 @@ std::unique_ptr<PyColumnFamily> OpenFamily(PyStore& self,
     return create ? store.CreateColumnFamily(name, &cf)
                   : store.OpenColumnFamily(name, &cf);
   });
-  return std::make_unique<PyColumnFamily>(std::move(cf));
+  return std::make_unique<PyColumnFamily>(std::move(cf), self.epoch());
 }
 
 }  // namespace
 
 void RegisterStore(py::module_& m) {
   using py::arg;
+  using Self = SelfOf<PyStore>;
   py::class_<PyStore> cls(
       m, "Store",
       "The C++ store behind snkv.KVStore (use KVStore, which adds the "
@@ -94,7 +121,7 @@ void RegisterStore(py::module_& m) {
   DefineFamilyMethods(cls);
   cls.def(
          "begin",
-         [](py::handle self_h, bool write) {
+         [](Self self_h, bool write) {
            auto& self = Unwrap<PyStore>(self_h);
            self.Call([&](Store& s) {
              return s.Begin(write ? TxnMode::kWrite : TxnMode::kRead);
@@ -106,48 +133,49 @@ void RegisterStore(py::module_& m) {
          "ReadOnlyError). Every thread using the handle is inside it.")
       .def(
           "commit",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
-            self.Call([](Store& s) { return s.Commit(); });
+            self.Write([](Store& s) { return s.Commit(); });
           },
           "Commits the open transaction. A failed commit (e.g. BusyError) "
           "leaves it open to retry or roll back.")
       .def(
           "rollback",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
-            self.Call([](Store& s) { return s.Rollback(); });
+            self.Write([](Store& s) { return s.Rollback(); });
           },
           "Rolls back the open transaction.")
       .def(
           "create_column_family",
-          [](py::handle self_h, const std::string& name) {
+          [](Self self_h, NameArg name_arg) {
             auto& self = Unwrap<PyStore>(self_h);
-            return OpenFamily(self, name, true);
+            return OpenFamily(self, FamilyName(name_arg), true);
           },
           arg("name"), py::keep_alive<0, 1>(),
           "Creates the column family name (1-255 bytes, at most 64 families "
           "with 'default') and returns it. Error if it exists.")
       .def(
           "open_column_family",
-          [](py::handle self_h, const std::string& name) {
+          [](Self self_h, NameArg name_arg) {
             auto& self = Unwrap<PyStore>(self_h);
-            return OpenFamily(self, name, false);
+            return OpenFamily(self, FamilyName(name_arg), false);
           },
           arg("name"), py::keep_alive<0, 1>(),
           "Returns the existing column family name; NotFoundError if there "
           "is none.")
       .def(
           "default_column_family",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
-            return std::make_unique<PyColumnFamily>(self.family());
+            return std::make_unique<PyColumnFamily>(self.family(),
+                                                    self.epoch());
           },
           py::keep_alive<0, 1>(),
           "The family the store's own put/get/... use, as a ColumnFamily.")
       .def(
           "list_column_families",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
             std::vector<std::string> names;
             self.Call([&](Store& s) { return s.ListColumnFamilies(&names); });
@@ -156,23 +184,24 @@ void RegisterStore(py::module_& m) {
           "Names of all column families, 'default' included.")
       .def(
           "drop_column_family",
-          [](py::handle self_h, const std::string& name) {
+          [](Self self_h, NameArg name_arg) {
             auto& self = Unwrap<PyStore>(self_h);
-            self.Call([&](Store& s) { return s.DropColumnFamily(name); });
+            std::string name = FamilyName(name_arg);
+            self.Write([&](Store& s) { return s.DropColumnFamily(name); });
           },
           arg("name"),
           "Deletes the column family name and all its data. Its handles "
           "fail from then on. 'default' cannot be dropped.")
       .def(
           "sync",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.Sync(); });
           },
           "Makes every commit durable on disk (an fsync of the WAL).")
       .def(
           "vacuum",
-          [](py::handle self_h, int n_pages) {
+          [](Self self_h, int n_pages) {
             auto& self = Unwrap<PyStore>(self_h);
             if (n_pages < 0) throw py::value_error("n_pages must be >= 0");
             self.Call([&](Store& s) { return s.IncrementalVacuum(n_pages); });
@@ -181,7 +210,7 @@ void RegisterStore(py::module_& m) {
           "Returns up to n_pages free pages to the file system (0: all).")
       .def(
           "integrity_check",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
             std::string problems;
             self.Call([&](Store& s) {
@@ -196,7 +225,7 @@ void RegisterStore(py::module_& m) {
           "finds damage, else returns None.")
       .def(
           "checkpoint",
-          [](py::handle self_h, int mode) {
+          [](Self self_h, int mode) {
             auto& self = Unwrap<PyStore>(self_h);
             if (mode < 0 || mode > 3) {
               throw py::value_error("mode must be one of CHECKPOINT_*");
@@ -213,7 +242,7 @@ void RegisterStore(py::module_& m) {
           "the WAL, frames checkpointed).")
       .def(
           "stats",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
             Stats st;
             self.Call([&](Store& s) { return s.GetStats(&st); });
@@ -224,14 +253,14 @@ void RegisterStore(py::module_& m) {
           "checkpoints, ttl_expired, ttl_purged, db_pages.")
       .def(
           "stats_reset",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.ResetStats(); });
           },
           "Zeroes the counters (db_pages is a live gauge and stays).")
       .def_property_readonly(
           "errmsg",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
             std::string msg;
             self.Call([&](Store& s) {
@@ -244,7 +273,7 @@ void RegisterStore(py::module_& m) {
           "families and iterators ('not an error' if none).")
       .def(
           "is_encrypted",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
             bool encrypted = false;
             self.Call([&](Store& s) {
@@ -256,7 +285,7 @@ void RegisterStore(py::module_& m) {
           "True if values are stored encrypted.")
       .def(
           "reencrypt",
-          [](py::handle self_h, py::handle new_password) {
+          [](Self self_h, BytesLike new_password) {
             auto& self = Unwrap<PyStore>(self_h);
             BytesArg pw(new_password, "password");
             self.Call([&](Store& s) { return s.Reencrypt(pw.slice()); });
@@ -266,17 +295,17 @@ void RegisterStore(py::module_& m) {
           "Also encrypts a plain store. Not inside a transaction.")
       .def(
           "remove_encryption",
-          [](py::handle self_h) {
+          [](Self self_h) {
             auto& self = Unwrap<PyStore>(self_h);
             self.Call([](Store& s) { return s.RemoveEncryption(); });
           },
           "Decrypts every value in one transaction; the file then opens "
           "with KVStore(path). Not inside a transaction.")
       .def_property_readonly(
-          "closed", [](py::handle h) { return Unwrap<PyStore>(h).closed(); },
+          "closed", [](Self h) { return Unwrap<PyStore>(h).closed(); },
           "True once close() was called.")
       .def(
-          "close", [](py::handle h) { Unwrap<PyStore>(h).Close(); },
+          "close", [](Self h) { Unwrap<PyStore>(h).Close(); },
           "Rolls back an open transaction, checkpoints and closes the "
           "file. Iterators and column families of the store fail with "
           "snkv.Error afterwards. Closing twice does nothing.");

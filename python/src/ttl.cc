@@ -13,6 +13,10 @@ namespace py = pybind11;
 int64_t ExpiryFromTtl(py::handle ttl) {
   PyObject* o = ttl.ptr();
   if (o == Py_None) return 0;
+  // bool is an int subclass, but ttl=True is a mistake, not one second.
+  if (PyBool_Check(o)) {
+    throw py::type_error("ttl must be a number of seconds or None, not bool");
+  }
   // Numbers only: a str would convert through float() and hide a mistake.
   PyNumberMethods* nb = Py_TYPE(o)->tp_as_number;
   bool numeric =

@@ -181,10 +181,24 @@ def test_config_keywords(tmp_path):
                 dict(sync_level=-1)):
         with pytest.raises(ValueError):
             KVStore(p, **bad)
+    # Out-of-range numbers are the caller's mistake: ValueError (never
+    # snkv.Error, nor the binding's "incompatible function arguments").
     for bad in (dict(cache_size=0), dict(page_size=1000),
-                dict(busy_timeout=-1), dict(wal_size_limit=-2)):
-        with pytest.raises(snkv.Error):
+                dict(page_size=256), dict(page_size=131072),
+                dict(busy_timeout=-1), dict(wal_size_limit=-2),
+                dict(cache_size=2**31), dict(busy_timeout=2**63),
+                dict(wal_size_limit=2**31), dict(page_size=-2**40)):
+        with pytest.raises(ValueError) as info:
             KVStore(p, **bad)
+        assert not isinstance(info.value, snkv.Error)
+        assert "incompatible" not in str(info.value)
+        assert next(iter(bad)) in str(info.value)
+    for bad in (dict(cache_size=True), dict(busy_timeout=1.5),
+                dict(page_size="4096")):
+        with pytest.raises(TypeError, match=next(iter(bad))):
+            KVStore(p, **bad)
+    with KVStore(p, cache_size=2**31 - 1, busy_timeout=2**31 - 1):
+        pass
     with pytest.raises(TypeError):
         KVStore(p, 1)  # options are keyword-only
     with pytest.raises(TypeError):
@@ -246,3 +260,47 @@ def test_typing_files_installed():
     pkg = pathlib.Path(snkv.__file__).parent
     assert (pkg / "py.typed").exists()
     assert (pkg / "__init__.pyi").exists()
+
+
+def test_help_signatures_name_parameters():
+    # help() shows real parameter names and readable types, never
+    # pybind11's generic `handle`.
+    import pydoc
+    for method, expect in (
+            (KVStore.put, "put(self: snkv._snkv.Store, key: str | bytes, "
+                          "value: str | bytes, ttl: float | None = None)"),
+            (KVStore.get, "get(self, /, key, default=None)"),
+            (snkv.ColumnFamily.delete,
+             "delete(self: snkv._snkv.ColumnFamily, key: str | bytes)"),
+            (KVStore.create_column_family,
+             "create_column_family(self: snkv._snkv.Store, name: str)"),
+            (snkv.Iterator.seek,
+             "seek(self: snkv._snkv.Iterator, key: str | bytes)"),
+    ):
+        text = pydoc.render_doc(method, renderer=pydoc.plaintext)
+        assert expect in text, text
+    for cls in (KVStore, snkv.ColumnFamily, snkv.Iterator):
+        text = pydoc.render_doc(cls, renderer=pydoc.plaintext)
+        assert ": handle" not in text and "-> handle" not in text
+
+
+def test_get_arguments(mem):
+    # get() is called by CPython directly (not through pybind11): it takes
+    # its arguments as any Python method does.
+    mem["k"] = "v"
+    assert mem.get("k") == b"v"
+    assert mem.get(key="k") == b"v"
+    assert mem.get("nope", b"d") == b"d"
+    assert mem.get("nope", default=b"d") == b"d"
+    assert mem.get(default=b"d", key="nope") == b"d"
+    dflt = object()
+    assert mem.get("nope", dflt) is dflt
+    for call, match in ((lambda: mem.get(), "missing required argument"),
+                        (lambda: mem.get("a", 1, 2), "at most 2"),
+                        (lambda: mem.get("a", key="b"), "multiple values"),
+                        (lambda: mem.get("a", 1, default=2), "multiple"),
+                        (lambda: mem.get("a", dflt=1), "unexpected keyword"),
+                        (lambda: mem.get(5), "int"),
+                        (lambda: KVStore.get(object(), "k"), "object")):
+        with pytest.raises(TypeError, match=match):
+            call()

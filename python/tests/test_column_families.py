@@ -99,6 +99,48 @@ def test_dropped_family_handle_fails(db):
     db.drop_column_family("d")
     with pytest.raises(snkv.Error):
         cf["a"]
+    # get() returns its default only for a missing key; a dropped family
+    # raises as every other method does (NotFoundError, as in C++).
+    for call in (lambda: cf.get("a"), lambda: cf.get("missing", b"dflt"),
+                 lambda: cf.exists("a"), lambda: cf.put("a", "2")):
+        with pytest.raises(snkv.NotFoundError, match="dropped"):
+            call()
+
+
+def test_family_dropped_by_another_handle_get_raises(path):
+    with snkv.KVStore(path) as a, snkv.KVStore(path) as b:
+        a.create_column_family("e")["x"] = "1"
+        stale = b.open_column_family("e")
+        assert stale.get("x") == b"1"
+        a.drop_column_family("e")
+        with pytest.raises(snkv.NotFoundError):
+            stale.get("x")
+
+
+def test_get_default_on_live_family(db):
+    cf = db.create_column_family("live")
+    assert cf.get("nope") is None
+    assert cf.get("nope", b"d") == b"d"
+    cf["k"] = "v"
+    assert cf.get("k") == b"v"
+
+
+@pytest.mark.parametrize("name,exc,match", [
+    ("\udc80", ValueError, "surrogate"),  # no UTF-8 form
+    ("ok\ud800", ValueError, "surrogate"),
+    (5, TypeError, "name must be str, not int"),
+    (None, TypeError, "name must be str, not NoneType"),
+    (1.5, TypeError, "name must be str, not float"),
+    (["cf"], TypeError, "name must be str, not list"),
+])
+def test_bad_family_name_argument(db, name, exc, match):
+    # A clear error of our own, never pybind11's "incompatible function
+    # arguments" listing.
+    for call in (db.create_column_family, db.open_column_family,
+                 db.drop_column_family):
+        with pytest.raises(exc, match=match) as info:
+            call(name)
+        assert "incompatible" not in str(info.value)
 
 
 def test_drop_while_iterating_other_family_is_locked(db):

@@ -201,3 +201,141 @@ def test_writing_while_iterating(mem):
     assert seen == [f"{i:04d}".encode() for i in range(1000)]
     assert mem.count() == 500
     assert all(v == b"ab" for _, v in mem)
+
+
+# --- batched rows and the store's state -------------------------------
+# The binding copies rows out of the cursor in batches (up to 256). Those
+# copies must never outlive what they copy: a closed store, a forked
+# child, or a write through the same handle.
+
+def _started(store, n=300):
+    for i in range(n):
+        store[f"{i:04d}"] = "v"
+    it = store.iterator()
+    assert next(it) == (b"0000", b"v")  # a batch is now in hand
+    return it
+
+
+def test_iterator_of_closed_store_raises(mem):
+    it = _started(mem)
+    mem.close()
+    for use in (lambda: next(it), lambda: it.key, lambda: it.value,
+                lambda: it.item(), lambda: it.eof, lambda: it.next(),
+                lambda: it.prev(), lambda: list(it)):
+        with pytest.raises(snkv.Error, match="store is closed"):
+            use()
+
+
+def test_column_family_iterator_of_closed_store_raises(mem):
+    cf = mem.create_column_family("cf")
+    it = _started(cf)
+    mem.close()
+    with pytest.raises(snkv.Error, match="store is closed"):
+        next(it)
+
+
+def test_iterator_sees_own_deletes(mem):
+    it = _started(mem)
+    mem.delete("0001")
+    del mem["0002"]
+    assert next(it) == (b"0003", b"v")
+    mem.delete("0150")  # far ahead, also inside a batch
+    rest = [k for k, _ in it]
+    assert b"0150" not in rest and rest[0] == b"0004" and len(rest) == 295
+
+
+def test_iterator_sees_own_overwrites_and_stays_strict(mem):
+    it = _started(mem)
+    mem["0001"] = "new"
+    mem["0000"] = "again"  # behind the position: never served again
+    mem["00005"] = "inserted"  # between 0000 and 0001: already passed
+    assert next(it) == (b"0001", b"new")
+    mem.put("0002", "ttl", ttl=100)
+    assert next(it) == (b"0002", b"ttl")
+    keys = [k for k, _ in it]
+    assert keys == sorted(keys) and keys[0] == b"0003"
+
+
+def test_iterator_manual_api_sees_own_writes(mem):
+    it = _started(mem)  # position: 0001
+    assert it.key == b"0001"
+    mem.delete("0001")
+    assert it.key == b"0002"  # the deleted row is gone
+    mem["0002"] = "x"
+    assert it.value == b"x"
+    assert not it.eof
+    mem.delete("0003")
+    assert it.next().key == b"0004"
+    mem.delete("0002")
+    assert it.prev().key == b"0000"
+
+
+def test_reverse_iterator_sees_own_writes(mem):
+    for i in range(300):
+        mem[f"{i:04d}"] = "v"
+    it = mem.reverse_iterator()
+    assert next(it)[0] == b"0299"
+    mem.delete("0298")
+    mem["0297"] = "w"
+    assert next(it) == (b"0297", b"w")
+
+
+def test_iterator_sees_rollback_and_family_writes(mem):
+    cf = mem.create_column_family("cf")
+    for i in range(300):
+        cf[f"{i:04d}"] = "v"
+    mem.begin(write=True)
+    it = cf.iterator()
+    assert next(it)[0] == b"0000"
+    cf.put_if_absent("00001", "new")  # own write, inside the transaction
+    cf.delete("0001")
+    assert next(it)[0] == b"0002"
+    mem.rollback()  # the delete is undone
+    rest = [k for k, _ in it]
+    assert rest[0] == b"0003" and len(rest) == 297  # never back to 0001
+    # clear() and purge through another ColumnFamily object of the family.
+    it = cf.iterator()
+    assert next(it)[0] == b"0000"
+    mem.open_column_family("cf").clear()
+    assert list(it) == []
+
+
+def test_iterator_in_forked_child_raises(mem):
+    import os
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    it = _started(mem)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            for use in (lambda: next(it), lambda: it.key, lambda: it.eof,
+                        lambda: it.next()):
+                try:
+                    use()
+                    code = 2  # served a row in the child
+                    break
+                except snkv.Error as e:
+                    if "fork" not in str(e):
+                        code = 3
+                        break
+            else:
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert next(it) == (b"0001", b"v")  # the parent's iterator is intact
+    it.close()
+
+
+def test_iterator_drops_row_that_get_found_expired(mem):
+    import time
+    for i in range(300):
+        mem[f"{i:04d}"] = "v"
+    mem.put("0002", "short", ttl=0.05)
+    it = mem.iterator()
+    assert next(it)[0] == b"0000"  # 0002 is in the fetched batch
+    time.sleep(0.1)
+    assert mem.get("0002") is None  # expired: get deletes the row
+    assert [k for k, _ in it][:2] == [b"0001", b"0003"]

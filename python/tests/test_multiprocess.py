@@ -1,6 +1,10 @@
 """Two processes on one file: each sees the other's commits at once."""
 import multiprocessing as mp
+import signal
+import threading
 import time
+
+import pytest
 
 import snkv
 
@@ -66,3 +70,41 @@ def test_reader_never_sees_half_a_transaction(path):
             last = c
         p.join(60)
         assert int(db["counter"]) == 299
+
+
+def _sigint_soon():
+    """Sends SIGINT to the main thread in 0.3 s (as Ctrl-C would)."""
+    timer = threading.Timer(0.3, signal.pthread_kill,
+                            (threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    return timer
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX")
+@pytest.mark.parametrize("kind", ["kv", "vector"])
+def test_ctrl_c_interrupts_a_busy_wait(tmp_path, kind):
+    # A call waiting out a long busy_timeout for another handle's write
+    # lock runs without the GIL; Ctrl-C (SIGINT) must still stop it soon,
+    # with KeyboardInterrupt, not after the timeout.
+    path = str(tmp_path / "busy.db")
+    if kind == "kv":
+        waiter = snkv.KVStore(path, busy_timeout=60_000)
+        write = lambda: waiter.put("k", "mine")  # noqa: E731
+    else:
+        from snkv.vector import VectorStore
+        waiter = VectorStore(path, 2, busy_timeout=60_000)
+        write = lambda: waiter.vector_put(b"k", b"mine", [1, 2])  # noqa
+    with snkv.KVStore(path) as holder, waiter:
+        holder.begin(write=True)
+        holder["k"] = "held"
+        start = time.monotonic()
+        timer = _sigint_soon()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                write()
+        finally:
+            timer.cancel()
+        assert time.monotonic() - start < 10
+        holder.rollback()
+        write()  # the handle works afterwards
+        assert holder["k"] == b"mine"

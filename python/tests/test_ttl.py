@@ -87,8 +87,16 @@ def test_ttl_type_error(mem, bad):
         mem.put("k", "v", ttl=bad)
 
 
-def test_int_and_bool_ttl_accepted(mem):
+def test_int_ttl_accepted_bool_rejected(mem):
     mem.put("k", "v", ttl=500)
     assert 400 < mem.ttl("k") <= 500
-    mem.put("b", "v", ttl=True)  # an int, one second
-    assert 0 <= mem.ttl("b") <= 1
+    # bool is an int subclass, but ttl=True is a mistake, not one second.
+    cf = mem.create_column_family("cf")
+    for put in (lambda t: mem.put("b", "v", ttl=t),
+                lambda t: mem.put_if_absent("b", "v", ttl=t),
+                lambda t: mem.__setitem__(("b", t), "v"),
+                lambda t: cf.put("b", "v", ttl=t)):
+        for ttl in (True, False):
+            with pytest.raises(TypeError, match="bool"):
+                put(ttl)
+    assert "b" not in mem and "b" not in cf

@@ -146,13 +146,26 @@ def test_pathlike_and_kv_kwargs(tmp_path):
     (dict(dim=4, dtype="f64"), ValueError),
     (dict(dim=4, dtype=None), TypeError),
     (dict(dim=4, connectivity=0), ValueError),
+    (dict(dim=4, connectivity=1), ValueError),
+    (dict(dim=4, connectivity=1025), ValueError),
+    (dict(dim=4, connectivity=2**31), ValueError),
+    (dict(dim=4, connectivity=2**64), ValueError),
+    (dict(dim=4, expansion_add=2**31), ValueError),
+    (dict(dim=4, expansion_search=2**31), ValueError),
+    (dict(dim=4, cache_size=2**31), ValueError),
+    (dict(dim=4, page_size=1000), ValueError),
+    (dict(dim=4, busy_timeout=-1), ValueError),
     (dict(dim=4, expansion_add=0), ValueError),
     (dict(dim=4, expansion_search=0), ValueError),
     (dict(dim=4, password=5), TypeError),
 ])
 def test_bad_constructor_arguments(path, kwargs, exc):
-    with pytest.raises(exc):
+    with pytest.raises(exc) as info:
         VectorStore(path, **kwargs)
+    # The caller's mistake, said clearly: not the store's error class nor
+    # the binding's "incompatible function arguments".
+    assert not isinstance(info.value, snkv.Error)
+    assert "incompatible" not in str(info.value)
     assert not os.path.exists(path) or os.path.getsize(path) >= 0
 
 
@@ -364,6 +377,17 @@ def test_delete(vs):
 
 
 # --- batches ------------------------------------------------------------------
+
+@pytest.mark.parametrize("keys", ["ab", b"ab", bytearray(b"ab"),
+                                  memoryview(b"ab")])
+def test_batch_keys_must_not_be_one_str(vs, keys):
+    # A str is a sequence of characters; splitting it into keys would store
+    # rows nobody asked for.
+    with pytest.raises(TypeError, match="keys must be a sequence"):
+        vs.vector_put_batch(keys=keys, values=[b"1", b"2"],
+                            vectors=[vec(1), vec(2)])
+    assert vs.vector_info()["count"] == 0
+
 
 def test_batch_tuples_and_last_wins(vs):
     vs.vector_put_batch([

@@ -134,6 +134,7 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options,
   Status s = conn_.Open(path, flags);
   if (!s.ok()) return s;
   busy_timeout_ms_ = options.busy_timeout_ms;
+  keep_waiting_ = options.keep_waiting;
   sqlite3_busy_handler(conn_.get(), &StoreCore::OnBusy, this);
 
   bool is_new = false;
@@ -376,7 +377,13 @@ int StoreCore::OnBusy(void* self, int attempts) {
   auto* core = static_cast<StoreCore*>(self);
   using Clock = std::chrono::steady_clock;
   const Clock::time_point now = Clock::now();
-  if (attempts == 0) core->busy_since_ = now;
+  if (attempts == 0) core->busy_since_ = core->last_wait_check_ = now;
+  // The host may end a long wait early (e.g. on Ctrl-C in Python).
+  constexpr auto kAskEvery = std::chrono::milliseconds(100);
+  if (core->keep_waiting_ && now - core->last_wait_check_ >= kAskEvery) {
+    core->last_wait_check_ = now;
+    if (!core->keep_waiting_()) return 0;
+  }
   constexpr auto kPause = std::chrono::microseconds(100);
   constexpr auto kOwnCheckpointWait = std::chrono::seconds(2);
   const auto waited = now - core->busy_since_;

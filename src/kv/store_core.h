@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -519,6 +520,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   std::atomic<bool> background_checkpoints_enabled_{true};
   int busy_timeout_ms_ = 0;
   std::chrono::steady_clock::time_point busy_since_;  // of the current wait
+  std::function<bool()> keep_waiting_;                // Options::keep_waiting
+  std::chrono::steady_clock::time_point last_wait_check_;  // keep_waiting_
   std::atomic<uint64_t> background_checkpoints_{0};
   bool read_only_ = false;
   bool wal_mode_ = false;
