@@ -1,0 +1,393 @@
+// Adversarial tests against the shared memory map, the iterators' order
+// check and the vector store's internal families: each one a misuse or a
+// race that a user can reach through the public API.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kvstore.h"
+#include "test_util.h"
+
+namespace {
+
+int Len(const std::string& s) { return static_cast<int>(s.size()); }
+
+std::string Key(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "key%06d", i);
+  return buf;
+}
+
+// The value of `k` through `kv`, or nullopt when absent / on error.
+std::optional<std::string> Get(KVStore* kv, const std::string& k) {
+  void* v = nullptr;
+  int n = 0;
+  if (kvstore_get(kv, k.data(), Len(k), &v, &n) != KVSTORE_OK) {
+    return std::nullopt;
+  }
+  std::string out(static_cast<char*>(v), static_cast<size_t>(n));
+  snkv_free(v);
+  return out;
+}
+
+void Fill(KVStore* kv, const std::string& tag, int n) {
+  ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
+  for (int i = 0; i < n; ++i) {
+    const std::string k = Key(i);
+    const std::string v = tag + std::string(100, 'x') + k;
+    ASSERT_EQ(kvstore_put(kv, k.data(), Len(k), v.data(), Len(v)), KVSTORE_OK);
+  }
+  ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
+}
+
+// A directory on tmpfs when there is one: tmpfs hands a freed inode number
+// to the next file made, which is what a registry keyed by inode must
+// survive.
+std::string ShmDir() {
+  struct stat st {};
+  if (::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
+      ::access("/dev/shm", W_OK) == 0) {
+    char tmpl[] = "/dev/shm/snkv-attack-XXXXXX";
+    if (::mkdtemp(tmpl) != nullptr) return tmpl;
+  }
+  return "";
+}
+
+void RemoveStoreFiles(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    (void)::unlink((path + suffix).c_str());
+  }
+}
+
+// A handle whose file is deleted and re-created under it by another
+// handle must keep reading its own (unlinked) file, as SQLite does: never
+// the new file's pages. `read_first`: the handle reads once before the
+// swap (so its page reader is attached to the old file by then).
+void DeletedAndRecreatedUnderAnOpenHandle(bool read_first) {
+  std::string dir = ShmDir();
+  std::optional<snkv::test::TempDir> fallback;
+  if (dir.empty()) {
+    fallback.emplace();
+    dir = fallback->path();
+  }
+  const std::string path = dir + "/store.db";
+  constexpr int kKeys = 3000;
+  KVStore* a = nullptr;
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &a, nullptr), KVSTORE_OK);
+  Fill(a, "old", kKeys);
+  // Everything into the database file, so that A's snapshot reads every
+  // page from the file and none from its WAL.
+  ASSERT_EQ(
+      kvstore_checkpoint(a, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
+  if (read_first) {
+    ASSERT_EQ(Get(a, Key(7)).value_or(""),
+              "old" + std::string(100, 'x') + Key(7));
+  }
+  RemoveStoreFiles(path);
+  {
+    KVStore* b = nullptr;
+    ASSERT_EQ(kvstore_open_v2(path.c_str(), &b, nullptr), KVSTORE_OK);
+    Fill(b, "new", kKeys);
+    ASSERT_EQ(kvstore_close(b), KVSTORE_OK);
+  }
+  int wrong = 0;
+  int missing = 0;
+  for (int i = 0; i < kKeys; i += 37) {
+    const std::optional<std::string> v = Get(a, Key(i));
+    if (!v) {
+      ++missing;
+    } else if (*v != "old" + std::string(100, 'x') + Key(i)) {
+      ++wrong;
+    }
+  }
+  EXPECT_EQ(wrong, 0) << "handle A read the new file's values";
+  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(kvstore_close(a), KVSTORE_OK);
+  RemoveStoreFiles(path);
+  if (fallback == std::nullopt) (void)::rmdir(dir.c_str());
+}
+
+TEST(AttackSharedMap, FileRecreatedAtSamePathAfterFirstRead) {
+  DeletedAndRecreatedUnderAnOpenHandle(/*read_first=*/true);
+}
+
+TEST(AttackSharedMap, FileRecreatedAtSamePathBeforeFirstRead) {
+  DeletedAndRecreatedUnderAnOpenHandle(/*read_first=*/false);
+}
+
+// ---------------------------------------------------------------------------
+// Iterators: random moves and own writes (in and out of transactions, with
+// rollbacks) against a model. A healthy store must never report
+// KVSTORE_CORRUPT, and every move must go strictly on in its direction.
+
+using Model = std::map<std::string, std::string>;
+
+class IterModel {
+ public:
+  IterModel(KVStore* kv, KVColumnFamily* cf, uint32_t seed)
+      : kv_(kv), cf_(cf), rng_(seed) {}
+  ~IterModel() { kvstore_iterator_close(it_); }
+
+  std::string RandomKey() {
+    // Short keys over a tiny alphabet: many are prefixes of others, the
+    // empty key and runs of 0xFF included; plus a numbered family so that
+    // scans cross many row batches.
+    static const char kAlpha[] = {'\0', 'a', '\xfe', '\xff'};
+    if (rng_() % 3 == 0) {
+      char buf[16];
+      std::snprintf(buf, sizeof(buf), "n%04u",
+                    static_cast<unsigned>(rng_() % 400));
+      return buf;
+    }
+    std::string k;
+    const size_t n = rng_() % 5;
+    for (size_t i = 0; i < n; ++i) k.push_back(kAlpha[rng_() % 4]);
+    return k;
+  }
+  std::string RandomValue() {
+    const uint32_t r = rng_() % 20;
+    const size_t n = r == 0 ? 9000 + rng_() % 5000 : rng_() % 40;
+    std::string v(n, static_cast<char>('A' + rng_() % 26));
+    if (!v.empty()) v[0] = static_cast<char>(rng_());
+    return v;
+  }
+
+  void Put(const std::string& k, const std::string& v) {
+    const int rc = cf_ ? kvstore_cf_put(cf_, k.data(), Len(k), v.data(), Len(v))
+                       : kvstore_put(kv_, k.data(), Len(k), v.data(), Len(v));
+    ASSERT_EQ(rc, KVSTORE_OK) << kvstore_errmsg(kv_);
+    model_[k] = v;
+  }
+  void Delete(const std::string& k) {
+    const int rc = cf_ ? kvstore_cf_delete(cf_, k.data(), Len(k))
+                       : kvstore_delete(kv_, k.data(), Len(k));
+    ASSERT_EQ(rc, model_.count(k) ? KVSTORE_OK : KVSTORE_NOTFOUND)
+        << kvstore_errmsg(kv_);
+    model_.erase(k);
+  }
+
+  void NewIterator() {
+    kvstore_iterator_close(it_);
+    it_ = nullptr;
+    reverse_ = rng_() % 2 == 0;
+    static const std::vector<std::string> kPrefixes = {
+        "", "", "a", "\xff", "\xff\xff", "\xfe\xff", "n0", "n01", "\0"};
+    prefix_ = kPrefixes[rng_() % kPrefixes.size()];
+    if (prefix_ == std::string("\0")) prefix_ = std::string(1, '\0');
+    int rc = KVSTORE_ERROR;
+    if (prefix_.empty()) {
+      rc = cf_ ? (reverse_ ? kvstore_cf_reverse_iterator_create(cf_, &it_)
+                           : kvstore_cf_iterator_create(cf_, &it_))
+               : (reverse_ ? kvstore_reverse_iterator_create(kv_, &it_)
+                           : kvstore_iterator_create(kv_, &it_));
+    } else {
+      rc = cf_ ? (reverse_ ? kvstore_cf_reverse_prefix_iterator_create(
+                                 cf_, prefix_.data(), Len(prefix_), &it_)
+                           : kvstore_cf_prefix_iterator_create(
+                                 cf_, prefix_.data(), Len(prefix_), &it_))
+               : (reverse_ ? kvstore_reverse_prefix_iterator_create(
+                                 kv_, prefix_.data(), Len(prefix_), &it_)
+                           : kvstore_prefix_iterator_create(
+                                 kv_, prefix_.data(), Len(prefix_), &it_));
+    }
+    ASSERT_EQ(rc, KVSTORE_OK) << kvstore_errmsg(kv_);
+    last_.reset();
+  }
+
+  // One random step; records a failure through gtest.
+  void Step(std::string* trace) {
+    const uint32_t r = rng_() % 100;
+    char line[96];
+    if (it_ == nullptr || r < 3) {
+      NewIterator();
+      std::snprintf(line, sizeof(line), "new rev=%d prefix=%zu\n", reverse_,
+                    prefix_.size());
+      *trace += line;
+      Position(rng_() % 2 == 0 ? "first" : "seek");
+      return;
+    }
+    if (r < 45) {
+      const bool forward = rng_() % 5 != 0;
+      Move(forward);
+      return;
+    }
+    if (r < 50) {
+      Position(rng_() % 2 == 0 ? "first" : "seek");
+      return;
+    }
+    if (r < 62) {
+      const std::string k = RandomKey();
+      *trace += "put\n";
+      Put(k, RandomValue());
+    } else if (r < 68) {
+      if (current_) {
+        *trace += "overwrite current\n";
+        Put(*current_, RandomValue());
+      }
+    } else if (r < 76) {
+      const std::string k =
+          current_ && rng_() % 2 == 0 ? *current_ : RandomKey();
+      *trace += "delete\n";
+      Delete(k);
+    } else if (r < 82) {
+      if (!in_txn_) {
+        if (kvstore_begin(kv_, 1) == KVSTORE_OK) {
+          in_txn_ = true;
+          saved_ = model_;
+          *trace += "begin\n";
+        }
+      }
+    } else if (r < 88) {
+      if (in_txn_) {
+        ASSERT_EQ(kvstore_commit(kv_), KVSTORE_OK) << kvstore_errmsg(kv_);
+        in_txn_ = false;
+        *trace += "commit\n";
+      }
+    } else if (r < 93) {
+      if (in_txn_) {
+        ASSERT_EQ(kvstore_rollback(kv_), KVSTORE_OK) << kvstore_errmsg(kv_);
+        in_txn_ = false;
+        model_ = saved_;
+        *trace += "rollback\n";
+      }
+    } else {
+      // Delete a run of keys at once (a transaction of its own when none
+      // is open), ahead of the cursor or behind it.
+      *trace += "delete run\n";
+      std::vector<std::string> victims;
+      for (const auto& [k, v] : model_) {
+        if (rng_() % 4 == 0) victims.push_back(k);
+      }
+      for (const std::string& k : victims) Delete(k);
+    }
+  }
+
+  void Position(const char* how) {
+    int rc = KVSTORE_OK;
+    std::string target;
+    if (std::strcmp(how, "first") == 0) {
+      rc = reverse_ ? kvstore_iterator_last(it_) : kvstore_iterator_first(it_);
+    } else {
+      target = rng_() % 2 ? prefix_ + RandomKey() : RandomKey();
+      rc = kvstore_iterator_seek(it_, target.data(), Len(target));
+    }
+    ASSERT_EQ(rc, KVSTORE_OK) << how << ": " << kvstore_errmsg(kv_);
+    last_.reset();
+    Check(reverse_ ? false : true, /*ordered=*/false);
+  }
+
+  void Move(bool forward_in_scan) {
+    if (kvstore_iterator_eof(it_)) return;
+    const bool forward = reverse_ ? !forward_in_scan : forward_in_scan;
+    const int rc =
+        forward ? kvstore_iterator_next(it_) : kvstore_iterator_prev(it_);
+    ASSERT_NE(rc, KVSTORE_CORRUPT)
+        << "false corruption on a healthy store: " << kvstore_errmsg(kv_);
+    ASSERT_EQ(rc, KVSTORE_OK) << kvstore_errmsg(kv_);
+    Check(forward, /*ordered=*/true);
+  }
+
+  void Check(bool forward, bool ordered) {
+    current_.reset();
+    if (kvstore_iterator_eof(it_)) {
+      last_.reset();
+      return;
+    }
+    void* p = nullptr;
+    int n = 0;
+    ASSERT_EQ(kvstore_iterator_key(it_, &p, &n), KVSTORE_OK);
+    std::string k(static_cast<char*>(p), static_cast<size_t>(n));
+    ASSERT_EQ(kvstore_iterator_value(it_, &p, &n), KVSTORE_OK);
+    std::string v(static_cast<char*>(p), static_cast<size_t>(n));
+    ASSERT_EQ(k.compare(0, prefix_.size(), prefix_), 0) << "out of prefix";
+    if (ordered && last_) {
+      if (forward) {
+        ASSERT_GT(k, *last_) << "forward move did not go on";
+      } else {
+        ASSERT_LT(k, *last_) << "backward move did not go back";
+      }
+    }
+    auto found = model_.find(k);
+    ASSERT_TRUE(found != model_.end()) << "returned a key the model lacks";
+    ASSERT_EQ(v.size(), found->second.size());
+    ASSERT_TRUE(v == found->second) << "stale value";
+    last_ = k;
+    current_ = k;
+  }
+
+  void Finish() {
+    kvstore_iterator_close(it_);
+    it_ = nullptr;
+    if (in_txn_) {
+      ASSERT_EQ(kvstore_commit(kv_), KVSTORE_OK);
+      in_txn_ = false;
+    }
+  }
+
+ private:
+  KVStore* kv_;
+  KVColumnFamily* cf_;
+  std::mt19937 rng_;
+  Model model_;
+  Model saved_;
+  bool in_txn_ = false;
+  KVIterator* it_ = nullptr;
+  bool reverse_ = false;
+  std::string prefix_;
+  std::optional<std::string> last_;
+  std::optional<std::string> current_;
+};
+
+void RunIterModel(bool use_cf, uint32_t seed, int steps) {
+  snkv::test::TempDir dir;
+  KVStore* kv = nullptr;
+  ASSERT_EQ(kvstore_open_v2(dir.file("it.db").c_str(), &kv, nullptr),
+            KVSTORE_OK);
+  KVColumnFamily* cf = nullptr;
+  if (use_cf) ASSERT_EQ(kvstore_cf_create(kv, "fam", &cf), KVSTORE_OK);
+  {
+    IterModel m(kv, cf, seed);
+    // A base large enough for many row batches.
+    for (int i = 0; i < 300; ++i) {
+      m.Put(m.RandomKey(), m.RandomValue());
+      if (::testing::Test::HasFatalFailure()) break;
+    }
+    std::string trace;
+    for (int i = 0; i < steps && !::testing::Test::HasFatalFailure(); ++i) {
+      m.Step(&trace);
+      if (trace.size() > 4000) trace.erase(0, trace.size() - 2000);
+    }
+    if (::testing::Test::HasFatalFailure()) {
+      ADD_FAILURE() << "seed " << seed << ", last steps:\n" << trace;
+    }
+    m.Finish();
+  }
+  if (cf != nullptr) kvstore_cf_close(cf);
+  EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
+}
+
+TEST(AttackIterator, RandomMovesAndOwnWritesDefaultFamily) {
+  for (uint32_t seed = 1; seed <= 20 && !::testing::Test::HasFailure();
+       ++seed) {
+    RunIterModel(false, seed, 3000);
+  }
+}
+
+TEST(AttackIterator, RandomMovesAndOwnWritesColumnFamily) {
+  for (uint32_t seed = 101; seed <= 120 && !::testing::Test::HasFailure();
+       ++seed) {
+    RunIterModel(true, seed, 3000);
+  }
+}
+
+}  // namespace
