@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kvstore.h"
+#include "kvstore_vec.h"
 #include "test_util.h"
 
 namespace {
@@ -388,6 +389,153 @@ TEST(AttackIterator, RandomMovesAndOwnWritesColumnFamily) {
        ++seed) {
     RunIterModel(true, seed, 3000);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Vector store.
+
+KVVecStore* OpenVec(const std::string& path, int dim, int* rc) {
+  KVVecStore* vs = nullptr;
+  *rc = kvstore_vec_open(path.c_str(), dim, KVVEC_SPACE_L2, 0, 0, 0,
+                         KVVEC_DTYPE_F32, nullptr, 0, &vs);
+  return vs;
+}
+
+// A plain store whose user made families with the vector store's internal
+// names and filled them with junk: opening it as a vector store must fail
+// with an error or treat the families sanely, never crash or hang; the
+// user's data must stay readable as plain data.
+TEST(AttackVector, UserFamiliesWithInternalNamesAreHandledCleanly) {
+  for (const char* name :
+       {"_snkv_vec_", "_snkv_vec_meta_", "_snkv_vec_tags_", "_snkv_vec_log_"}) {
+    snkv::test::TempDir dir;
+    const std::string path = dir.file("v.db");
+    KVStore* kv = nullptr;
+    ASSERT_EQ(kvstore_open_v2(path.c_str(), &kv, nullptr), KVSTORE_OK);
+    KVColumnFamily* cf = nullptr;
+    const int rc = kvstore_cf_create(kv, name, &cf);
+    if (rc == KVSTORE_OK) {
+      for (const char* k : {"dim", "space", "dtype", "seq", "dropped", "a",
+                            "\x01\x02", "12345678"}) {
+        const std::string junk = "\xff\xff\xff\xff junk";
+        ASSERT_EQ(kvstore_cf_put(cf, k, static_cast<int>(std::strlen(k)),
+                                 junk.data(), Len(junk)),
+                  KVSTORE_OK);
+      }
+      kvstore_cf_close(cf);
+    }
+    ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
+    int vrc = 0;
+    KVVecStore* vs = OpenVec(path, 4, &vrc);
+    if (vs != nullptr) {
+      const float q[4] = {1, 0, 0, 0};
+      KVVecSearchResult* res = nullptr;
+      int n = 0;
+      (void)kvstore_vec_put(vs, "k", 1, "v", 1, q, 0, nullptr, 0);
+      (void)kvstore_vec_search(vs, q, 3, 0, 0, 0, &res, &n);
+      kvstore_vec_free_results(res, n);
+      kvstore_vec_close(vs);
+    } else {
+      EXPECT_NE(vrc, KVSTORE_OK) << name;
+    }
+  }
+}
+
+// A dropped store reopened with another dimension: an error code (the
+// drop marker or a mismatch), never a crash; and its values stay.
+TEST(AttackVector, DroppedStoreReopenedWithAnotherDim) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("d.db");
+  int rc = 0;
+  KVVecStore* vs = OpenVec(path, 3, &rc);
+  ASSERT_NE(vs, nullptr) << rc;
+  const float v[3] = {1, 2, 3};
+  ASSERT_EQ(kvstore_vec_put(vs, "a", 1, "va", 2, v, 0, nullptr, 0), KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_drop_index(vs), KVSTORE_OK);
+  kvstore_vec_close(vs);
+  for (int dim : {3, 5, 1}) {
+    vs = OpenVec(path, dim, &rc);
+    if (vs == nullptr) {
+      EXPECT_NE(rc, KVSTORE_OK);
+      continue;
+    }
+    std::vector<float> q(static_cast<size_t>(dim), 1.0f);
+    EXPECT_EQ(kvstore_vec_put(vs, "b", 1, "vb", 2, q.data(), 0, nullptr, 0),
+              KVVEC_INDEX_DROPPED)
+        << dim;
+    KVVecSearchResult* res = nullptr;
+    int n = 0;
+    EXPECT_EQ(kvstore_vec_search(vs, q.data(), 1, 0, 0, 0, &res, &n),
+              KVVEC_INDEX_DROPPED)
+        << dim;
+    void* val = nullptr;
+    int nval = 0;
+    ASSERT_EQ(kvstore_vec_get(vs, "a", 1, &val, &nval), KVSTORE_OK) << dim;
+    EXPECT_EQ(std::string(static_cast<char*>(val), static_cast<size_t>(nval)),
+              "va");
+    snkv_free(val);
+    kvstore_vec_close(vs);
+  }
+}
+
+struct Chain {
+  KVVecStore* a = nullptr;
+  KVVecStore* b = nullptr;
+  int inner_rc = -1;   // what A's search returned from inside B's filter
+  int middle_rc = -1;  // what B's search returned from inside A's filter
+  int close_rc = 0;
+};
+
+int FilterOfB(void* ctx, const void*, int, const void*, int) {
+  auto* c = static_cast<Chain*>(ctx);
+  const float q[2] = {0, 0};
+  KVVecSearchResult* res = nullptr;
+  int n = 0;
+  c->inner_rc = kvstore_vec_search(c->a, q, 1, 0, 0, 0, &res, &n);
+  kvstore_vec_free_results(res, n);
+  // Closing A from here: A's search is still running up the stack.
+  kvstore_vec_close(c->a);
+  return 1;
+}
+
+int FilterOfA(void* ctx, const void*, int, const void*, int) {
+  auto* c = static_cast<Chain*>(ctx);
+  const float q[2] = {0, 0};
+  KVVecSearchResult* res = nullptr;
+  int n = 0;
+  c->middle_rc = kvstore_vec_search_filtered(c->b, q, 1, 0, 0, 0, FilterOfB, c,
+                                             nullptr, &res, &n);
+  kvstore_vec_free_results(res, n);
+  return 1;
+}
+
+// A's filter searches B, whose filter searches (and closes) A: the inner
+// call into A must be refused, A's close ignored, and A still usable.
+TEST(AttackVector, FilterChainBackIntoTheFirstStoreIsRefused) {
+  snkv::test::TempDir dir;
+  int rc = 0;
+  Chain c;
+  c.a = OpenVec(dir.file("a.db"), 2, &rc);
+  c.b = OpenVec(dir.file("b.db"), 2, &rc);
+  ASSERT_NE(c.a, nullptr);
+  ASSERT_NE(c.b, nullptr);
+  const float v[2] = {1, 1};
+  ASSERT_EQ(kvstore_vec_put(c.a, "x", 1, "1", 1, v, 0, nullptr, 0), KVSTORE_OK);
+  ASSERT_EQ(kvstore_vec_put(c.b, "y", 1, "1", 1, v, 0, nullptr, 0), KVSTORE_OK);
+  KVVecSearchResult* res = nullptr;
+  int n = 0;
+  ASSERT_EQ(kvstore_vec_search_filtered(c.a, v, 1, 0, 0, 0, FilterOfA, &c,
+                                        nullptr, &res, &n),
+            KVSTORE_OK);
+  EXPECT_EQ(n, 1);
+  kvstore_vec_free_results(res, n);
+  EXPECT_EQ(c.middle_rc, KVSTORE_OK);
+  EXPECT_NE(c.inner_rc, KVSTORE_OK);
+  EXPECT_NE(c.inner_rc, -1);
+  // A survived the close attempt.
+  EXPECT_EQ(kvstore_vec_contains(c.a, "x", 1), 1);
+  kvstore_vec_close(c.a);
+  kvstore_vec_close(c.b);
 }
 
 }  // namespace
