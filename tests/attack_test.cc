@@ -5,13 +5,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kvstore.h"
@@ -536,6 +539,171 @@ TEST(AttackVector, FilterChainBackIntoTheFirstStoreIsRefused) {
   EXPECT_EQ(kvstore_vec_contains(c.a, "x", 1), 1);
   kvstore_vec_close(c.a);
   kvstore_vec_close(c.b);
+}
+
+// ---------------------------------------------------------------------------
+// Many handles on one file: readers (mapped and noMmap) scan and get while
+// a writer grows the file, deletes most of it, vacuums it back to the file
+// system and truncates the WAL. Every value read names its key (it is
+// self-checking), scans go strictly forward, and nothing reports
+// KVSTORE_CORRUPT or dies of SIGBUS.
+
+std::string ValueFor(const std::string& k, int round) {
+  std::string v = k + "#" + std::to_string(round) + "#";
+  v.resize(v.size() + static_cast<size_t>((round * 131) % 3000), 'p');
+  return v;
+}
+bool ValueNamesKey(const std::string& k, const std::string& v) {
+  return v.compare(0, k.size() + 1, k + "#") == 0;
+}
+
+TEST(AttackSharedMap, ReadersSurviveGrowShrinkVacuumAndTruncate) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  {
+    KVStore* kv = nullptr;
+    ASSERT_EQ(kvstore_open_v2(path.c_str(), &kv, nullptr), KVSTORE_OK);
+    ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::atomic<long> reads{0};
+  std::string first_failure;
+  std::mutex failure_mu;
+  auto fail = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(failure_mu);
+    if (failures.fetch_add(1) == 0) first_failure = what;
+  };
+  auto reader = [&](bool no_mmap, unsigned seed) {
+    KVStoreConfig cfg{};
+    cfg.journalMode = KVSTORE_JOURNAL_WAL;
+    cfg.syncLevel = KVSTORE_SYNC_NORMAL;
+    cfg.busyTimeout = 5000;
+    cfg.noMmap = no_mmap ? 1 : 0;
+    KVStore* kv = nullptr;
+    if (kvstore_open_v2(path.c_str(), &kv, &cfg) != KVSTORE_OK) {
+      fail("open");
+      return;
+    }
+    std::mt19937 rng(seed);
+    while (!stop.load()) {
+      if (rng() % 2 == 0) {
+        KVIterator* it = nullptr;
+        int rc = rng() % 2 ? kvstore_iterator_create(kv, &it)
+                           : kvstore_reverse_iterator_create(kv, &it);
+        const bool rev = false;
+        (void)rev;
+        if (rc != KVSTORE_OK) {
+          fail("iterator create " + std::to_string(rc));
+          continue;
+        }
+        rc = kvstore_iterator_first(it);
+        std::string last;
+        bool have_last = false;
+        int steps = 0;
+        while (rc == KVSTORE_OK && !kvstore_iterator_eof(it) && steps < 400) {
+          void* p = nullptr;
+          int n = 0;
+          kvstore_iterator_key(it, &p, &n);
+          std::string k(static_cast<char*>(p), static_cast<size_t>(n));
+          kvstore_iterator_value(it, &p, &n);
+          std::string v(static_cast<char*>(p), static_cast<size_t>(n));
+          if (!ValueNamesKey(k, v)) fail("scan value of " + k);
+          if (have_last && k <= last) fail("scan order at " + k);
+          last = k;
+          have_last = true;
+          rc = kvstore_iterator_next(it);
+          ++steps;
+          reads.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (rc != KVSTORE_OK) fail("scan rc " + std::to_string(rc));
+        kvstore_iterator_close(it);
+      } else {
+        const std::string k = Key(static_cast<int>(rng() % 4000));
+        void* v = nullptr;
+        int n = 0;
+        const int rc = kvstore_get(kv, k.data(), Len(k), &v, &n);
+        if (rc == KVSTORE_OK) {
+          if (!ValueNamesKey(k, std::string(static_cast<char*>(v),
+                                            static_cast<size_t>(n)))) {
+            fail("get value of " + k);
+          }
+          snkv_free(v);
+        } else if (rc != KVSTORE_NOTFOUND && rc != KVSTORE_BUSY) {
+          fail("get rc " + std::to_string(rc));
+        }
+        reads.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (kvstore_close(kv) != KVSTORE_OK) fail("close");
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back(reader, false, 1u);
+  threads.emplace_back(reader, false, 2u);
+  threads.emplace_back(reader, true, 3u);
+  {
+    KVStoreConfig cfg{};
+    cfg.journalMode = KVSTORE_JOURNAL_WAL;
+    cfg.syncLevel = KVSTORE_SYNC_NORMAL;
+    cfg.busyTimeout = 5000;
+    KVStore* w = nullptr;
+    ASSERT_EQ(kvstore_open_v2(path.c_str(), &w, &cfg), KVSTORE_OK);
+    for (int round = 1; round <= 6; ++round) {
+      ASSERT_EQ(kvstore_begin(w, 1), KVSTORE_OK);
+      const int n = round % 3 == 0 ? 400 : 4000;
+      for (int i = 0; i < n; ++i) {
+        const std::string k = Key(i);
+        const std::string v = ValueFor(k, round);
+        ASSERT_EQ(kvstore_put(w, k.data(), Len(k), v.data(), Len(v)),
+                  KVSTORE_OK);
+      }
+      if (round % 3 == 0) {
+        for (int i = 400; i < 4000; ++i) {
+          const std::string k = Key(i);
+          (void)kvstore_delete(w, k.data(), Len(k));
+        }
+      }
+      ASSERT_EQ(kvstore_commit(w), KVSTORE_OK) << kvstore_errmsg(w);
+      if (round % 3 == 0) {
+        EXPECT_EQ(kvstore_incremental_vacuum(w, 0), KVSTORE_OK)
+            << kvstore_errmsg(w);
+      }
+      const int rc =
+          kvstore_checkpoint(w, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+      EXPECT_TRUE(rc == KVSTORE_OK || rc == KVSTORE_BUSY) << rc;
+    }
+    ASSERT_EQ(kvstore_close(w), KVSTORE_OK);
+  }
+  stop.store(true);
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0) << first_failure;
+  EXPECT_GT(reads.load(), 0);
+}
+
+// The store's file replaced by rename() before a handle's first read: the
+// handle keeps reading its own file.
+TEST(AttackSharedMap, FileReplacedByRenameBeforeFirstRead) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("r.db");
+  const std::string other = dir.file("other.db");
+  KVStore* a = nullptr;
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &a, nullptr), KVSTORE_OK);
+  Fill(a, "old", 2000);
+  ASSERT_EQ(
+      kvstore_checkpoint(a, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+      KVSTORE_OK);
+  {
+    KVStore* b = nullptr;
+    ASSERT_EQ(kvstore_open_v2(other.c_str(), &b, nullptr), KVSTORE_OK);
+    Fill(b, "new", 2000);
+    ASSERT_EQ(kvstore_close(b), KVSTORE_OK);
+  }
+  ASSERT_EQ(::rename(other.c_str(), path.c_str()), 0);
+  for (int i = 0; i < 2000; i += 101) {
+    EXPECT_EQ(Get(a, Key(i)).value_or("<none>"),
+              "old" + std::string(100, 'x') + Key(i));
+  }
+  EXPECT_EQ(kvstore_close(a), KVSTORE_OK);
 }
 
 }  // namespace
