@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -712,6 +714,181 @@ TEST(AttackSharedMap, FileReplacedByRenameBeforeFirstRead) {
               "old" + std::string(100, 'x') + Key(i));
   }
   EXPECT_EQ(kvstore_close(a), KVSTORE_OK);
+}
+
+// ---------------------------------------------------------------------------
+// Background checkpoints that give way to writers: several writer handles
+// (autocommit and batches), a handle shared by two threads, readers,
+// explicit checkpoints of every mode, and handles opened and closed while
+// passes may be running. No write may be lost, nothing may deadlock
+// (a watchdog fails the test instead of hanging), and every call returns
+// OK or BUSY.
+TEST(AttackCheckpoint, WritersReadersCheckpointsAndClosesLoseNothing) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("c.db");
+  KVStoreConfig cfg{};
+  cfg.journalMode = KVSTORE_JOURNAL_WAL;
+  cfg.syncLevel = KVSTORE_SYNC_NORMAL;
+  cfg.busyTimeout = 10000;
+  constexpr int kWriters = 3;
+  constexpr int kPerWriter = 1500;
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::mutex msg_mu;
+  std::string msg;
+  auto fail = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(msg_mu);
+    if (bad.fetch_add(1) == 0) msg = what;
+  };
+  auto key_of = [](int w, int i) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "w%d-%06d", w, i);
+    return std::string(buf);
+  };
+  KVStore* shared = nullptr;
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &shared, &cfg), KVSTORE_OK);
+
+  auto writer = [&](int w) {
+    // Writer 0 and 1 share one handle from two threads; the others own one.
+    KVStore* kv = shared;
+    if (w >= 2 && kvstore_open_v2(path.c_str(), &kv, &cfg) != KVSTORE_OK) {
+      fail("open writer");
+      return;
+    }
+    std::mt19937 rng(static_cast<unsigned>(w + 7));
+    for (int i = 0; i < kPerWriter;) {
+      if (w == 2 && rng() % 4 == 0) {
+        int rc = kvstore_begin(kv, 1);
+        if (rc == KVSTORE_BUSY) continue;
+        if (rc != KVSTORE_OK) {
+          fail("begin " + std::to_string(rc));
+          return;
+        }
+        const int end = std::min(kPerWriter, i + 50);
+        for (int j = i; j < end; ++j) {
+          const std::string k = key_of(w, j);
+          const std::string v = ValueFor(k, 1);
+          if (kvstore_put(kv, k.data(), Len(k), v.data(), Len(v)) !=
+              KVSTORE_OK) {
+            fail("put in txn");
+          }
+        }
+        rc = kvstore_commit(kv);
+        if (rc != KVSTORE_OK) {
+          fail("commit " + std::to_string(rc) + " " + kvstore_errmsg(kv));
+          (void)kvstore_rollback(kv);
+          continue;
+        }
+        i = end;
+        continue;
+      }
+      const std::string k = key_of(w, i);
+      const std::string v = ValueFor(k, 1);
+      const int rc = kvstore_put(kv, k.data(), Len(k), v.data(), Len(v));
+      if (rc == KVSTORE_BUSY) continue;
+      if (rc != KVSTORE_OK) {
+        fail("put " + std::to_string(rc) + " " + kvstore_errmsg(kv));
+        return;
+      }
+      ++i;
+    }
+    if (kv != shared && kvstore_close(kv) != KVSTORE_OK) fail("close writer");
+  };
+  auto checkpointer = [&] {
+    KVStore* kv = nullptr;
+    if (kvstore_open_v2(path.c_str(), &kv, &cfg) != KVSTORE_OK) {
+      fail("open checkpointer");
+      return;
+    }
+    int mode = 0;
+    while (!done.load()) {
+      const int rc = kvstore_checkpoint(kv, mode++ % 4, nullptr, nullptr);
+      if (rc != KVSTORE_OK && rc != KVSTORE_BUSY) {
+        fail("checkpoint " + std::to_string(rc) + " " + kvstore_errmsg(kv));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (kvstore_close(kv) != KVSTORE_OK) fail("close checkpointer");
+  };
+  auto churner = [&] {
+    // Handles that write a little and close, often while a background
+    // pass of theirs may be running.
+    int n = 0;
+    while (!done.load()) {
+      KVStore* kv = nullptr;
+      if (kvstore_open_v2(path.c_str(), &kv, &cfg) != KVSTORE_OK) {
+        fail("open churner");
+        return;
+      }
+      for (int i = 0; i < 30; ++i, ++n) {
+        const std::string k = "churn" + std::to_string(n);
+        const int rc = kvstore_put(kv, k.data(), Len(k), "v", 1);
+        if (rc != KVSTORE_OK && rc != KVSTORE_BUSY) fail("churn put");
+      }
+      if (kvstore_close(kv) != KVSTORE_OK) fail("close churner");
+    }
+  };
+  auto reader = [&] {
+    KVStore* kv = nullptr;
+    if (kvstore_open_v2(path.c_str(), &kv, &cfg) != KVSTORE_OK) {
+      fail("open reader");
+      return;
+    }
+    std::mt19937 rng(99);
+    while (!done.load()) {
+      const std::string k = key_of(static_cast<int>(rng() % kWriters),
+                                   static_cast<int>(rng() % kPerWriter));
+      void* v = nullptr;
+      int n = 0;
+      const int rc = kvstore_get(kv, k.data(), Len(k), &v, &n);
+      if (rc == KVSTORE_OK) {
+        if (std::string(static_cast<char*>(v), static_cast<size_t>(n)) !=
+            ValueFor(k, 1)) {
+          fail("reader value of " + k);
+        }
+        snkv_free(v);
+      } else if (rc != KVSTORE_NOTFOUND && rc != KVSTORE_BUSY) {
+        fail("reader rc " + std::to_string(rc));
+      }
+    }
+    if (kvstore_close(kv) != KVSTORE_OK) fail("close reader");
+  };
+
+  std::atomic<bool> finished{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 2400 && !finished.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!finished.load()) {
+      std::fprintf(stderr, "deadlock: writers did not finish in 240 s\n");
+      std::abort();
+    }
+  });
+  std::vector<std::thread> aux;
+  aux.emplace_back(checkpointer);
+  aux.emplace_back(churner);
+  aux.emplace_back(reader);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) writers.emplace_back(writer, w);
+  for (std::thread& t : writers) t.join();
+  done.store(true);
+  for (std::thread& t : aux) t.join();
+  EXPECT_EQ(kvstore_close(shared), KVSTORE_OK);
+  finished.store(true);
+  watchdog.join();
+  EXPECT_EQ(bad.load(), 0) << msg;
+
+  KVStore* kv = nullptr;
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &kv, &cfg), KVSTORE_OK);
+  int lost = 0;
+  for (int w = 0; w < kWriters; ++w) {
+    for (int i = 0; i < kPerWriter; ++i) {
+      const std::string k = key_of(w, i);
+      if (Get(kv, k) != ValueFor(k, 1)) ++lost;
+    }
+  }
+  EXPECT_EQ(lost, 0);
+  EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
 }  // namespace
