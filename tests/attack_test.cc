@@ -33,6 +33,16 @@ std::string Key(int i) {
   return buf;
 }
 
+// A value that names its key (reads can check themselves).
+std::string ValueFor(const std::string& k, int round) {
+  std::string v = k + "#" + std::to_string(round) + "#";
+  v.resize(v.size() + static_cast<size_t>((round * 131) % 3000), 'p');
+  return v;
+}
+bool ValueNamesKey(const std::string& k, const std::string& v) {
+  return v.compare(0, k.size() + 1, k + "#") == 0;
+}
+
 // The value of `k` through `kv`, or nullopt when absent / on error.
 std::optional<std::string> Get(KVStore* kv, const std::string& k) {
   void* v = nullptr;
@@ -404,6 +414,74 @@ TEST(AttackIterator, RandomMovesAndOwnWritesColumnFamily) {
   }
 }
 
+// Keys expiring while a scan walks over them, and reads of the scan's own
+// handle that delete expired keys ahead of it (get removes an expired key
+// lazily): the scan goes strictly on, never reports KVSTORE_CORRUPT, and
+// returns every key that never expires.
+TEST(AttackIterator, KeysExpiringDuringAScanWithLazyDeletesAhead) {
+  snkv::test::TempDir dir;
+  KVStore* kv = nullptr;
+  ASSERT_EQ(kvstore_open_v2(dir.file("ttl.db").c_str(), &kv, nullptr),
+            KVSTORE_OK);
+  constexpr int kKeys = 1500;
+  const int64_t soon = kvstore_now_ms() + 150;
+  ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string k = Key(i);
+    const std::string v = ValueFor(k, i % 7 == 0 ? 40 : 1);
+    if (i % 3 == 0) {
+      ASSERT_EQ(kvstore_put_ttl(kv, k.data(), Len(k), v.data(), Len(v), soon),
+                KVSTORE_OK);
+    } else {
+      ASSERT_EQ(kvstore_put(kv, k.data(), Len(k), v.data(), Len(v)),
+                KVSTORE_OK);
+    }
+  }
+  ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
+  for (const bool reverse : {false, true}) {
+    KVIterator* it = nullptr;
+    ASSERT_EQ(reverse ? kvstore_reverse_iterator_create(kv, &it)
+                      : kvstore_iterator_create(kv, &it),
+              KVSTORE_OK);
+    int rc = reverse ? kvstore_iterator_last(it) : kvstore_iterator_first(it);
+    std::string last;
+    int permanent = 0;
+    int steps = 0;
+    while (rc == KVSTORE_OK && !kvstore_iterator_eof(it)) {
+      void* p = nullptr;
+      int n = 0;
+      ASSERT_EQ(kvstore_iterator_key(it, &p, &n), KVSTORE_OK);
+      const std::string k(static_cast<char*>(p), static_cast<size_t>(n));
+      if (!last.empty()) {
+        if (reverse) {
+          ASSERT_LT(k, last);
+        } else {
+          ASSERT_GT(k, last);
+        }
+      }
+      last = k;
+      const int i = std::stoi(k.substr(3));
+      if (i % 3 != 0) ++permanent;
+      if (++steps == 200) {
+        // Let the TTL keys expire mid-scan.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      if (steps > 200 && steps % 5 == 0) {
+        // Lazily delete expired keys just ahead of the cursor.
+        for (int d = 1; d <= 12; ++d) {
+          const int j = reverse ? i - d : i + d;
+          if (j >= 0 && j < kKeys) (void)Get(kv, Key(j));
+        }
+      }
+      rc = reverse ? kvstore_iterator_prev(it) : kvstore_iterator_next(it);
+    }
+    EXPECT_EQ(rc, KVSTORE_OK) << kvstore_errmsg(kv);
+    EXPECT_EQ(permanent, kKeys - (kKeys + 2) / 3) << "reverse " << reverse;
+    kvstore_iterator_close(it);
+  }
+  EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
+}
+
 // ---------------------------------------------------------------------------
 // Vector store.
 
@@ -558,15 +636,6 @@ TEST(AttackVector, FilterChainBackIntoTheFirstStoreIsRefused) {
 // self-checking), scans go strictly forward, and nothing reports
 // KVSTORE_CORRUPT or dies of SIGBUS.
 
-std::string ValueFor(const std::string& k, int round) {
-  std::string v = k + "#" + std::to_string(round) + "#";
-  v.resize(v.size() + static_cast<size_t>((round * 131) % 3000), 'p');
-  return v;
-}
-bool ValueNamesKey(const std::string& k, const std::string& v) {
-  return v.compare(0, k.size() + 1, k + "#") == 0;
-}
-
 TEST(AttackSharedMap, ReadersSurviveGrowShrinkVacuumAndTruncate) {
   snkv::test::TempDir dir;
   const std::string path = dir.file("s.db");
@@ -599,15 +668,15 @@ TEST(AttackSharedMap, ReadersSurviveGrowShrinkVacuumAndTruncate) {
     while (!stop.load()) {
       if (rng() % 2 == 0) {
         KVIterator* it = nullptr;
-        int rc = rng() % 2 ? kvstore_iterator_create(kv, &it)
-                           : kvstore_reverse_iterator_create(kv, &it);
-        const bool rev = false;
-        (void)rev;
+        const bool rev = rng() % 2 == 0;
+        int rc = rev ? kvstore_reverse_iterator_create(kv, &it)
+                     : kvstore_iterator_create(kv, &it);
         if (rc != KVSTORE_OK) {
           fail("iterator create " + std::to_string(rc));
           continue;
         }
-        rc = kvstore_iterator_first(it);
+        // Reverse scans start at the largest key and go down.
+        rc = rev ? kvstore_iterator_last(it) : kvstore_iterator_first(it);
         std::string last;
         bool have_last = false;
         int steps = 0;
@@ -619,7 +688,9 @@ TEST(AttackSharedMap, ReadersSurviveGrowShrinkVacuumAndTruncate) {
           kvstore_iterator_value(it, &p, &n);
           std::string v(static_cast<char*>(p), static_cast<size_t>(n));
           if (!ValueNamesKey(k, v)) fail("scan value of " + k);
-          if (have_last && k <= last) fail("scan order at " + k);
+          if (have_last && (rev ? k >= last : k <= last)) {
+            fail("scan order at " + k);
+          }
           last = k;
           have_last = true;
           rc = kvstore_iterator_next(it);
