@@ -482,6 +482,85 @@ TEST(AttackIterator, KeysExpiringDuringAScanWithLazyDeletesAhead) {
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
+// A scan mid-way on handle A while handle B commits, then A writes (its
+// held snapshot is older than B's commit) and goes on scanning, in both
+// directions and with turns: every write either lands or fails cleanly
+// (BUSY), the scan never reports KVSTORE_CORRUPT and moves strictly, and
+// afterwards both handles see every write that returned OK.
+TEST(AttackIterator, OwnWritesAfterAnotherHandleCommittedMidScan) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("two.db");
+  KVStore* a = nullptr;
+  KVStore* b = nullptr;
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &a, nullptr), KVSTORE_OK);
+  ASSERT_EQ(kvstore_open_v2(path.c_str(), &b, nullptr), KVSTORE_OK);
+  ASSERT_EQ(kvstore_begin(a, 1), KVSTORE_OK);
+  for (int i = 0; i < 3000; i += 2) {
+    const std::string k = Key(i);
+    const std::string v = ValueFor(k, 1);
+    ASSERT_EQ(kvstore_put(a, k.data(), Len(k), v.data(), Len(v)), KVSTORE_OK);
+  }
+  ASSERT_EQ(kvstore_commit(a), KVSTORE_OK);
+  std::mt19937 rng(5);
+  std::map<std::string, std::string> written;  // writes that returned OK
+  for (int round = 0; round < 6; ++round) {
+    const bool reverse = round % 2 == 1;
+    KVIterator* it = nullptr;
+    ASSERT_EQ(reverse ? kvstore_reverse_iterator_create(a, &it)
+                      : kvstore_iterator_create(a, &it),
+              KVSTORE_OK);
+    int rc = reverse ? kvstore_iterator_last(it) : kvstore_iterator_first(it);
+    std::string last;
+    bool forward_last = true;
+    int steps = 0;
+    while (rc == KVSTORE_OK && !kvstore_iterator_eof(it) && steps < 2500) {
+      void* p = nullptr;
+      int n = 0;
+      ASSERT_EQ(kvstore_iterator_key(it, &p, &n), KVSTORE_OK);
+      const std::string k(static_cast<char*>(p), static_cast<size_t>(n));
+      ASSERT_EQ(kvstore_iterator_value(it, &p, &n), KVSTORE_OK);
+      const std::string v(static_cast<char*>(p), static_cast<size_t>(n));
+      ASSERT_TRUE(ValueNamesKey(k, v)) << k;
+      if (!last.empty()) {
+        if (forward_last) {
+          ASSERT_GT(k, last) << "round " << round << " step " << steps;
+        } else {
+          ASSERT_LT(k, last) << "round " << round << " step " << steps;
+        }
+      }
+      last = k;
+      ++steps;
+      const uint32_t r = rng() % 10;
+      if (r < 2) {
+        const std::string bk = Key(static_cast<int>(rng() % 3000));
+        const std::string bv = ValueFor(bk, 2 + round);
+        const int brc = kvstore_put(b, bk.data(), Len(bk), bv.data(), Len(bv));
+        ASSERT_TRUE(brc == KVSTORE_OK || brc == KVSTORE_BUSY) << brc;
+        if (brc == KVSTORE_OK) written[bk] = bv;
+      } else if (r < 4) {
+        const std::string ak = Key(static_cast<int>(rng() % 3000));
+        const std::string av = ValueFor(ak, 20 + round);
+        const int arc = kvstore_put(a, ak.data(), Len(ak), av.data(), Len(av));
+        ASSERT_TRUE(arc == KVSTORE_OK || arc == KVSTORE_BUSY)
+            << arc << " " << kvstore_errmsg(a);
+        if (arc == KVSTORE_OK) written[ak] = av;
+      }
+      const bool scan_forward = rng() % 6 != 0;
+      forward_last = reverse ? !scan_forward : scan_forward;
+      rc = forward_last ? kvstore_iterator_next(it) : kvstore_iterator_prev(it);
+      ASSERT_NE(rc, KVSTORE_CORRUPT) << kvstore_errmsg(a);
+    }
+    EXPECT_EQ(rc, KVSTORE_OK) << kvstore_errmsg(a);
+    kvstore_iterator_close(it);
+  }
+  for (const auto& [k, v] : written) {
+    EXPECT_EQ(Get(a, k).value_or("<none>"), v) << k;
+    EXPECT_EQ(Get(b, k).value_or("<none>"), v) << k;
+  }
+  EXPECT_EQ(kvstore_close(a), KVSTORE_OK);
+  EXPECT_EQ(kvstore_close(b), KVSTORE_OK);
+}
+
 // ---------------------------------------------------------------------------
 // Vector store.
 
