@@ -889,6 +889,67 @@ TEST(AttackSharedMap, ReadersSurviveGrowShrinkVacuumAndTruncate) {
   EXPECT_GT(reads.load(), 0);
 }
 
+// Encrypted stores through the shared map: two encrypted handles and one
+// noMmap handle on one file, writes through each, truncating checkpoints
+// between, reads and scans through the others see every value.
+TEST(AttackSharedMap, EncryptedAndNoMmapHandlesOnOneFile) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("enc.db");
+  const std::string pw = "pw";
+  KVStoreConfig plain{};
+  plain.journalMode = KVSTORE_JOURNAL_WAL;
+  plain.syncLevel = KVSTORE_SYNC_NORMAL;
+  plain.busyTimeout = 5000;
+  KVStoreConfig nomap = plain;
+  nomap.noMmap = 1;
+  KVStore* h[3] = {nullptr, nullptr, nullptr};
+  ASSERT_EQ(
+      kvstore_open_encrypted(path.c_str(), pw.data(), Len(pw), &h[0], &plain),
+      KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_open_encrypted(path.c_str(), pw.data(), Len(pw), &h[1], &plain),
+      KVSTORE_OK);
+  ASSERT_EQ(
+      kvstore_open_encrypted(path.c_str(), pw.data(), Len(pw), &h[2], &nomap),
+      KVSTORE_OK);
+  std::map<std::string, std::string> model;
+  for (int round = 0; round < 6; ++round) {
+    KVStore* w = h[round % 3];
+    ASSERT_EQ(kvstore_begin(w, 1), KVSTORE_OK);
+    for (int i = round * 150; i < round * 150 + 600; ++i) {
+      const std::string k = Key(i);
+      const std::string v = ValueFor(k, round + 1);
+      ASSERT_EQ(kvstore_put(w, k.data(), Len(k), v.data(), Len(v)), KVSTORE_OK);
+      model[k] = v;
+    }
+    ASSERT_EQ(kvstore_commit(w), KVSTORE_OK);
+    const int rc = kvstore_checkpoint(
+        h[(round + 1) % 3], KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    EXPECT_TRUE(rc == KVSTORE_OK || rc == KVSTORE_BUSY) << rc;
+    for (KVStore* r : h) {
+      KVIterator* it = nullptr;
+      ASSERT_EQ(kvstore_iterator_create(r, &it), KVSTORE_OK);
+      int got = 0;
+      for (int irc = kvstore_iterator_first(it);
+           irc == KVSTORE_OK && !kvstore_iterator_eof(it);
+           irc = kvstore_iterator_next(it)) {
+        void* p = nullptr;
+        int n = 0;
+        ASSERT_EQ(kvstore_iterator_key(it, &p, &n), KVSTORE_OK);
+        const std::string k(static_cast<char*>(p), static_cast<size_t>(n));
+        ASSERT_EQ(kvstore_iterator_value(it, &p, &n), KVSTORE_OK)
+            << kvstore_errmsg(r);
+        ASSERT_EQ(std::string(static_cast<char*>(p), static_cast<size_t>(n)),
+                  model[k]);
+        ++got;
+      }
+      kvstore_iterator_close(it);
+      EXPECT_EQ(got, static_cast<int>(model.size())) << "round " << round;
+    }
+  }
+  for (KVStore* r : h) EXPECT_EQ(kvstore_close(r), KVSTORE_OK);
+}
+
 // The store's file replaced by rename() before a handle's first read: the
 // handle keeps reading its own file.
 TEST(AttackSharedMap, FileReplacedByRenameBeforeFirstRead) {
