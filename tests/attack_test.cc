@@ -561,6 +561,98 @@ TEST(AttackIterator, OwnWritesAfterAnotherHandleCommittedMidScan) {
   EXPECT_EQ(kvstore_close(b), KVSTORE_OK);
 }
 
+// A column family cleared, or dropped and created again under its name,
+// while a scan of it is mid-way (keys then written before and after the
+// cursor): the scan ends or goes on in order, or fails cleanly; it never
+// reports KVSTORE_CORRUPT and never crashes; the store stays healthy.
+TEST(AttackIterator, FamilyClearedOrDroppedUnderAScan) {
+  for (int mode = 0; mode < 4; ++mode) {
+    snkv::test::TempDir dir;
+    KVStore* kv = nullptr;
+    ASSERT_EQ(kvstore_open_v2(dir.file("cf.db").c_str(), &kv, nullptr),
+              KVSTORE_OK);
+    KVColumnFamily* cf = nullptr;
+    ASSERT_EQ(kvstore_cf_create(kv, "fam", &cf), KVSTORE_OK);
+    for (int i = 0; i < 1000; i += 2) {
+      const std::string k = Key(i);
+      const std::string v = ValueFor(k, 1);
+      ASSERT_EQ(kvstore_cf_put(cf, k.data(), Len(k), v.data(), Len(v)),
+                KVSTORE_OK);
+    }
+    KVIterator* it = nullptr;
+    const bool reverse = mode % 2 == 1;
+    ASSERT_EQ(reverse ? kvstore_cf_reverse_iterator_create(cf, &it)
+                      : kvstore_cf_iterator_create(cf, &it),
+              KVSTORE_OK);
+    int rc = reverse ? kvstore_iterator_last(it) : kvstore_iterator_first(it);
+    std::string last;
+    int steps = 0;
+    while (rc == KVSTORE_OK && !kvstore_iterator_eof(it)) {
+      void* p = nullptr;
+      int n = 0;
+      if (kvstore_iterator_key(it, &p, &n) != KVSTORE_OK) break;
+      const std::string k(static_cast<char*>(p), static_cast<size_t>(n));
+      if (!last.empty()) {
+        if (reverse) {
+          ASSERT_LT(k, last) << "mode " << mode;
+        } else {
+          ASSERT_GT(k, last) << "mode " << mode;
+        }
+      }
+      last = k;
+      if (++steps == 100) {
+        if (mode < 2) {
+          EXPECT_EQ(kvstore_cf_clear(cf), KVSTORE_OK) << kvstore_errmsg(kv);
+        } else {
+          kvstore_cf_close(cf);
+          cf = nullptr;
+          const int drc = kvstore_cf_drop(kv, "fam");
+          EXPECT_TRUE(drc == KVSTORE_OK || drc == KVSTORE_BUSY ||
+                      drc == KVSTORE_ERROR)
+              << drc;
+          if (kvstore_cf_open(kv, "fam", &cf) != KVSTORE_OK) {
+            ASSERT_EQ(kvstore_cf_create(kv, "fam", &cf), KVSTORE_OK)
+                << kvstore_errmsg(kv);
+          }
+        }
+        for (int i = 1; i < 1000; i += 50) {
+          const std::string nk = Key(i);
+          const std::string nv = ValueFor(nk, 2);
+          ASSERT_EQ(kvstore_cf_put(cf, nk.data(), Len(nk), nv.data(), Len(nv)),
+                    KVSTORE_OK)
+              << kvstore_errmsg(kv);
+        }
+      }
+      rc = reverse ? kvstore_iterator_prev(it) : kvstore_iterator_next(it);
+      ASSERT_NE(rc, KVSTORE_CORRUPT)
+          << "mode " << mode << ": " << kvstore_errmsg(kv);
+    }
+    kvstore_iterator_close(it);
+    if (cf != nullptr) kvstore_cf_close(cf);
+    // The store is healthy: a fresh scan of the family is in order.
+    ASSERT_EQ(kvstore_cf_open(kv, "fam", &cf), KVSTORE_OK);
+    ASSERT_EQ(kvstore_cf_iterator_create(cf, &it), KVSTORE_OK);
+    last.clear();
+    int count = 0;
+    for (rc = kvstore_iterator_first(it);
+         rc == KVSTORE_OK && !kvstore_iterator_eof(it);
+         rc = kvstore_iterator_next(it)) {
+      void* p = nullptr;
+      int n = 0;
+      ASSERT_EQ(kvstore_iterator_key(it, &p, &n), KVSTORE_OK);
+      const std::string k(static_cast<char*>(p), static_cast<size_t>(n));
+      ASSERT_GT(k, last);
+      last = k;
+      ++count;
+    }
+    EXPECT_EQ(rc, KVSTORE_OK);
+    EXPECT_GE(count, 20) << "mode " << mode;
+    kvstore_iterator_close(it);
+    kvstore_cf_close(cf);
+    EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Vector store.
 
