@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -370,6 +371,13 @@ class IterModel {
   long positions_ = 0;  // entries checked
 };
 
+// Seeds per model test: 20, or $SNKV_ATTACK_SEEDS for a longer hunt.
+uint32_t Seeds() {
+  const char* env = std::getenv("SNKV_ATTACK_SEEDS");
+  const long n = env != nullptr ? std::strtol(env, nullptr, 10) : 0;
+  return n > 0 ? static_cast<uint32_t>(n) : 20;
+}
+
 void RunIterModel(bool use_cf, uint32_t seed, int steps) {
   snkv::test::TempDir dir;
   KVStore* kv = nullptr;
@@ -401,15 +409,15 @@ void RunIterModel(bool use_cf, uint32_t seed, int steps) {
 }
 
 TEST(AttackIterator, RandomMovesAndOwnWritesDefaultFamily) {
-  for (uint32_t seed = 1; seed <= 20 && !::testing::Test::HasFailure();
+  for (uint32_t seed = 1; seed <= Seeds() && !::testing::Test::HasFailure();
        ++seed) {
     RunIterModel(false, seed, 3000);
   }
 }
 
 TEST(AttackIterator, RandomMovesAndOwnWritesColumnFamily) {
-  for (uint32_t seed = 101; seed <= 120 && !::testing::Test::HasFailure();
-       ++seed) {
+  for (uint32_t seed = 101;
+       seed <= 100 + Seeds() && !::testing::Test::HasFailure(); ++seed) {
     RunIterModel(true, seed, 3000);
   }
 }
