@@ -1091,7 +1091,7 @@ TEST(AttackCheckpoint, WritersReadersCheckpointsAndClosesLoseNothing) {
   cfg.syncLevel = KVSTORE_SYNC_NORMAL;
   cfg.busyTimeout = 10000;
   constexpr int kWriters = 3;
-  constexpr int kPerWriter = 1500;
+  constexpr int kPerWriter = 600;
   std::atomic<bool> done{false};
   std::atomic<int> bad{0};
   std::mutex msg_mu;
@@ -1166,7 +1166,7 @@ TEST(AttackCheckpoint, WritersReadersCheckpointsAndClosesLoseNothing) {
       if (rc != KVSTORE_OK && rc != KVSTORE_BUSY) {
         fail("checkpoint " + std::to_string(rc) + " " + kvstore_errmsg(kv));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (kvstore_close(kv) != KVSTORE_OK) fail("close checkpointer");
   };
