@@ -49,6 +49,19 @@ T LoadShared(const volatile uint8_t* p) {
       __ATOMIC_RELAXED);
 }
 
+// Whether the connection's database file is no longer the file its path
+// names (deleted and re-created, or replaced by rename): then a handle of
+// our own opened by that path would read another file's pages. A VFS
+// that cannot tell (no SQLITE_FCNTL_HAS_MOVED) is taken at its path.
+bool ConnectionFileMoved(sqlite3_file* db_file) {
+  int moved = 0;
+  if (db_file->pMethods->xFileControl(db_file, SQLITE_FCNTL_HAS_MOVED,
+                                      &moved) != SQLITE_OK) {
+    return false;
+  }
+  return moved != 0;
+}
+
 }  // namespace
 
 bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
@@ -73,6 +86,9 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
 
   // The identity the shared map is found under, taken before and after
   // the open so that it is the opened file's.
+  // The connection's file must be the one at the path both before and
+  // after our open, so that the handle we open is that same file.
+  if (ConnectionFileMoved(db_file)) return false;
   FileIdentity before;
   FileIdentity after;
   const bool identified_before = IdentifyFile(vfs, name, &before);
@@ -93,6 +109,10 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
       file->pMethods->xFetch == nullptr ||
       file->pMethods->xUnfetch == nullptr) {
     if (file->pMethods != nullptr) file->pMethods->xClose(file);
+    return false;
+  }
+  if (ConnectionFileMoved(db_file)) {
+    file->pMethods->xClose(file);
     return false;
   }
   // SQLite's mapping limit for this file (it caps the request at its
