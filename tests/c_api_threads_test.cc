@@ -393,3 +393,24 @@ TEST(CApiThreads, ReadersRunWhileAWriterCommits) {
 }
 
 }  // namespace
+
+// The same, many times over with busy timeout 0, so that the checkpoint
+// often runs while the idle releaser's thread is in the middle of a round:
+// the releaser used to take the list of handles away for its round, and a
+// checkpoint then could not release the other handle's write pin (BUSY).
+TEST(CApiThreads, TruncateCheckpointNeverMissesAnIdleWriterDuringARound) {
+  TempDir dir;
+  std::string path = dir.file("a.db");
+  KVStore* a = OpenWal(path, 0);
+  KVStore* b = OpenWal(path, 0);
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_EQ(Put(a, "k", std::to_string(i)), KVSTORE_OK);
+    ASSERT_EQ(
+        kvstore_checkpoint(b, KVSTORE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+        KVSTORE_OK)
+        << "round " << i << ": " << kvstore_errmsg(b);
+    if (i % 7 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(kvstore_close(b), KVSTORE_OK);
+  EXPECT_EQ(kvstore_close(a), KVSTORE_OK);
+}

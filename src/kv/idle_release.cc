@@ -1,5 +1,6 @@
 #include "kv/idle_release.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -41,23 +42,37 @@ void Run(State* st) {
       continue;
     }
     st->wake.wait_for(lock, IdleReleaser::kIdle);
-    std::vector<std::weak_ptr<StoreCore>> watched;
-    watched.swap(st->watched);
+    // A copy: the list stays whole meanwhile, so that ReleaseOthers (an
+    // explicit checkpoint on another handle) still finds every handle.
+    // Taking the list away for the round made such a checkpoint miss an
+    // idle writer's pin now and then and fail with BUSY.
+    const std::vector<std::weak_ptr<StoreCore>> round = st->watched;
     lock.unlock();
-    std::vector<std::weak_ptr<StoreCore>> keep;
+    std::vector<const StoreCore*> released;
     {
       // Inside SQLite from here: a fork waits until the round is over.
       ForkGuard::Work work;
-      for (auto& weak : watched) {
+      for (const auto& weak : round) {
         std::shared_ptr<StoreCore> core = weak.lock();
         if (core &&
-            !core->ReleaseSnapshotIfIdle(Clock::now(), IdleReleaser::kIdle)) {
-          keep.push_back(weak);
+            core->ReleaseSnapshotIfIdle(Clock::now(), IdleReleaser::kIdle)) {
+          released.push_back(core.get());
         }
       }  // the last reference to a core may drop here, outside st->mu
     }
     lock.lock();
-    for (auto& weak : keep) st->watched.push_back(std::move(weak));
+    // One entry per released handle goes (Watch may have added it again
+    // since, for a new snapshot: that entry stays), and every expired one.
+    for (const StoreCore* core : released) {
+      auto it = std::find_if(st->watched.begin(), st->watched.end(),
+                             [core](const std::weak_ptr<StoreCore>& w) {
+                               return w.lock().get() == core;
+                             });
+      if (it != st->watched.end()) st->watched.erase(it);
+    }
+    std::erase_if(st->watched, [](const std::weak_ptr<StoreCore>& w) {
+      return w.expired();
+    });
   }
 }
 

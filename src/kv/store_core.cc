@@ -2,6 +2,8 @@
 // and maintenance. Data operations live in column_family.cc.
 #include "kv/store_core.h"
 
+#include <atomic>
+#include <chrono>
 #include <new>
 #include <string>
 #include <thread>
@@ -92,6 +94,15 @@ Status ValidateCfName(std::string_view name) {
   }
   return Status::OK();
 }
+
+// Background checkpoint passes of every handle of this process: how many
+// are running, and a count bumped as each starts and ends. SQLite answers
+// BUSY at once, without the busy handler, to a checkpoint that finds
+// another connection's checkpoint running, so an explicit checkpoint
+// waits out passes of other handles (ones the user never started) through
+// these, as OnBusy waits out the handle's own.
+std::atomic<int> g_passes_running{0};
+std::atomic<uint64_t> g_pass_events{0};
 
 }  // namespace
 
@@ -547,10 +558,18 @@ void StoreCore::RunBackgroundCheckpoint() {
   if (ckpt_closed_ || !background_checkpoints_enabled_) return;
   // A commit wants to checkpoint itself: it will copy what this pass would.
   if (writer_waiting_) return;
-  struct Running {  // tells OnBusy that a lock may be ours
+  struct Running {  // tells OnBusy (and other handles) that a lock may be ours
     std::atomic<bool>& flag;
-    explicit Running(std::atomic<bool>& f) : flag(f) { flag = true; }
-    ~Running() { flag = false; }
+    explicit Running(std::atomic<bool>& f) : flag(f) {
+      flag = true;
+      ++g_passes_running;
+      ++g_pass_events;
+    }
+    ~Running() {
+      flag = false;
+      --g_passes_running;
+      ++g_pass_events;
+    }
     Running(const Running&) = delete;
     Running& operator=(const Running&) = delete;
   } running(ckpt_running_);
@@ -1373,8 +1392,23 @@ Status StoreCore::Checkpoint(CheckpointMode mode, CheckpointResult* result) {
   // checkpointer: wait for it to finish instead (lock order: mu_, then
   // ckpt_mu_).
   std::lock_guard<std::mutex> no_background(ckpt_mu_);
-  int rc = sqlite3_wal_checkpoint_v2(conn_.get(), "main", raw, &r.log_frames,
-                                     &r.checkpointed_frames);
+  // Another handle's pass is waited out the same way, for as long as
+  // OnBusy waits for this handle's own.
+  constexpr auto kPassWait = std::chrono::seconds(2);
+  const auto start = std::chrono::steady_clock::now();
+  int rc = SQLITE_BUSY;
+  for (;;) {
+    const uint64_t events = g_pass_events.load();
+    rc = sqlite3_wal_checkpoint_v2(conn_.get(), "main", raw, &r.log_frames,
+                                   &r.checkpointed_frames);
+    const bool pass_seen =
+        g_passes_running.load() > 0 || g_pass_events.load() != events;
+    if (rc != SQLITE_BUSY || !pass_seen ||
+        std::chrono::steady_clock::now() - start >= kPassWait) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (result) *result = r;
   if (rc != SQLITE_OK) return conn_.Error(rc, "checkpoint");
   ++stats_.checkpoints;
