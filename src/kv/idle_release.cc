@@ -91,10 +91,21 @@ void IdleReleaser::Watch(const std::shared_ptr<StoreCore>& core) {
 }
 
 void IdleReleaser::ReleaseOthers(const StoreCore* self) {
+  // With no idle time asked for, a false answer means that another thread
+  // held the handle's mutex: often this releaser's own round, which looks
+  // for a moment and lets a fresh snapshot be. Giving up at once left an
+  // idle writer's pin in place and the caller's checkpoint failed with
+  // BUSY, so look again for up to 5 ms (bounded: the holder may be inside
+  // a long call, and two handles may be doing this to each other).
+  constexpr int kAttempts = 50;
+  constexpr auto kPause = std::chrono::microseconds(100);
   for (auto& core : Snapshot(GetState())) {
-    if (core.get() != self) {
-      (void)core->ReleaseSnapshotIfIdle(Clock::now(),
-                                        std::chrono::milliseconds(0));
+    if (core.get() == self) continue;
+    for (int i = 0;
+         i < kAttempts && !core->ReleaseSnapshotIfIdle(
+                              Clock::now(), std::chrono::milliseconds(0));
+         ++i) {
+      std::this_thread::sleep_for(kPause);
     }
   }
 }
