@@ -32,6 +32,7 @@
 #include "test_util.h"
 #include "tools/autocommit_writer.cc"
 #include "tools/crash_writer.cc"
+#include "child_process.h"
 
 namespace {
 
@@ -40,94 +41,7 @@ using crash_model::Mode;
 using crash_model::State;
 using Clock = std::chrono::steady_clock;
 
-// A child process whose stdout we read line by line.
-class Child {
- public:
-  explicit Child(std::vector<std::string> argv) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return;
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], 1);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    out_ = fds[0];
-  }
-  ~Child() {
-    Kill();
-    if (out_ >= 0) close(out_);
-  }
-  bool started() const { return pid_ > 0 && out_ >= 0; }
-
-  // Reads what is available until `deadline` (or EOF); returns false at EOF.
-  bool Pump(Clock::time_point deadline) {
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - Clock::now())
-                      .count();
-      if (left <= 0) return true;
-      pollfd p{out_, POLLIN, 0};
-      int r = poll(&p, 1, static_cast<int>(left));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return true;
-      if (!ReadSome()) return false;
-    }
-  }
-  // Reads until EOF.
-  void Drain() {
-    while (ReadSome()) {
-    }
-  }
-  bool ReadSome() {
-    char buf[4096];
-    ssize_t n = read(out_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) return true;
-    if (n <= 0) return false;
-    text_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-  const std::string& text() const { return text_; }
-
-  void Kill() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-  }
-  int Wait() {
-    if (pid_ > 0 && !reaped_) {
-      while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-      }
-      reaped_ = true;
-    }
-    return status_;
-  }
-  // True if the child has exited on its own (not waited for yet).
-  bool Exited() {
-    if (reaped_) return true;
-    int st = 0;
-    pid_t r = waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      status_ = st;
-      reaped_ = true;
-      return true;
-    }
-    return false;
-  }
-  int status() const { return status_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  bool reaped_ = false;
-  int status_ = 0;
-  std::string text_;
-};
+using Child = snkv::test::ChildProcess;
 
 // What the store holds: per column family, key -> (value, has TTL).
 struct Observed {

@@ -35,6 +35,7 @@
 #include "kvstore.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
+#include "child_process.h"
 
 namespace {
 
@@ -1945,75 +1946,7 @@ TEST(EncryptionRekey, ReencryptAndRemoveAreRefusedInsideATransaction) {
 // ---- 8. SIGKILL during reencrypt / conversion
 // --------------------------------------
 
-// A child process whose stdout we read line by line.
-class Child {
- public:
-  explicit Child(std::vector<std::string> argv) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return;
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], 1);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    out_ = fds[0];
-  }
-  ~Child() {
-    Kill();
-    if (out_ >= 0) close(out_);
-  }
-  bool started() const { return pid_ > 0 && out_ >= 0; }
-  // Reads output until `line` has appeared, EOF, or `deadline`.
-  bool WaitFor(const std::string& line, Clock::time_point deadline) {
-    while (text_.find(line + "\n") == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - Clock::now())
-                      .count();
-      if (left <= 0) return false;
-      pollfd p{out_, POLLIN, 0};
-      int r = poll(&p, 1, static_cast<int>(left));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;
-      char buf[256];
-      ssize_t n = read(out_, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return text_.find(line + "\n") != std::string::npos;
-      text_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-  bool Said(const std::string& line) {
-    WaitFor(line, Clock::now());  // take what is available
-    return text_.find(line + "\n") != std::string::npos;
-  }
-  void Kill() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-  }
-  int Wait() {
-    if (pid_ > 0 && !reaped_) {
-      while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-      }
-      reaped_ = true;
-    }
-    return status_;
-  }
-  const std::string& text() const { return text_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  bool reaped_ = false;
-  int status_ = 0;
-  std::string text_;
-};
+using Child = snkv::test::ChildProcess;
 
 constexpr int kKillEntries = 10000;  // per family, two families
 

@@ -27,103 +27,14 @@
 
 #include "snkv/snkv.h"
 #include "test_util.h"
+#include "child_process.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kHangGuard = std::chrono::seconds(60);
 
-// A child process with a line protocol on stdin/stdout.
-class Child {
- public:
-  explicit Child(std::vector<std::string> argv) {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
-  }
-  ~Child() {
-    CloseInput();
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-    if (out_ >= 0) close(out_);
-  }
-
-  bool Send(const std::string& line) {
-    std::string l = line + "\n";
-    return write(in_, l.data(), l.size()) == static_cast<ssize_t>(l.size());
-  }
-  // The next line of output ("<eof>" at end, "<hang>" if none came in
-  // kHangGuard).
-  std::string ReadLine() {
-    auto deadline = Clock::now() + kHangGuard;
-    for (;;) {
-      auto nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - Clock::now())
-                      .count();
-      if (left <= 0) return "<hang>";
-      pollfd p{out_, POLLIN, 0};
-      int r = poll(&p, 1, static_cast<int>(left));
-      if (r < 0 && errno == EINTR) continue;
-      if (r == 0) return "<hang>";
-      char tmp[4096];
-      ssize_t n = read(out_, tmp, sizeof tmp);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return "<eof>";
-      buf_.append(tmp, static_cast<size_t>(n));
-    }
-  }
-  std::string Ask(const std::string& cmd) {
-    if (!Send(cmd)) return "<send failed>";
-    return ReadLine();
-  }
-  void CloseInput() {
-    if (in_ >= 0) close(in_);
-    in_ = -1;
-  }
-  // Exit status (as from waitpid), after closing stdin.
-  int Wait() {
-    CloseInput();
-    if (pid_ > 0 && !reaped_) {
-      while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-      }
-      reaped_ = true;
-    }
-    return status_;
-  }
-  bool ExitedOk() {
-    int st = Wait();
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int in_ = -1;
-  int out_ = -1;
-  bool reaped_ = false;
-  int status_ = -1;
-  std::string buf_;
-};
+using Child = snkv::test::ChildProcess;
 
 const char* JournalName(snkv::JournalMode m) {
   return m == snkv::JournalMode::kWal ? "wal" : "delete";

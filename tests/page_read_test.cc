@@ -46,6 +46,7 @@
 #include "c_api_test_util.h"
 #include "kvstore.h"
 #include "test_util.h"
+#include "child_process.h"
 
 namespace {
 
@@ -1216,92 +1217,7 @@ TEST(PageReadTransaction, IteratorSeesItsOwnUncommittedWrites) {
 
 // A tests/tools/mp_worker process on the store, driven by lines on its
 // stdin and stdout (the protocol is described in mp_worker.cc).
-class Worker {
- public:
-  explicit Worker(std::vector<std::string> argv) {
-    int in[2];
-    int out[2];
-    if (pipe2(in, O_CLOEXEC) != 0) return;
-    if (pipe2(out, O_CLOEXEC) != 0) {
-      close(in[0]);
-      close(in[1]);
-      return;
-    }
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
-  }
-  ~Worker() {
-    if (pid_ > 0 && !reaped_) kill(pid_, SIGKILL);
-    (void)Wait();
-    if (out_ >= 0) close(out_);
-  }
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-
-  bool Send(const std::string& line) {
-    const std::string l = line + "\n";
-    return in_ >= 0 &&
-           write(in_, l.data(), l.size()) == static_cast<ssize_t>(l.size());
-  }
-  // The next line of output, waiting at most timeout_ms: "<eof>" at the
-  // end, std::nullopt if none came in time.
-  std::optional<std::string> NextLine(int timeout_ms) {
-    for (;;) {
-      const size_t nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      if (out_ < 0) return "<eof>";
-      pollfd p{out_, POLLIN, 0};
-      const int r = poll(&p, 1, timeout_ms);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return std::nullopt;
-      char tmp[4096];
-      const ssize_t n = read(out_, tmp, sizeof tmp);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return "<eof>";
-      buf_.append(tmp, static_cast<size_t>(n));
-    }
-  }
-  // The next line, with a generous guard against a hung child.
-  std::string ReadLine() { return NextLine(60000).value_or("<hang>"); }
-  std::string Ask(const std::string& cmd) {
-    return Send(cmd) ? ReadLine() : "<send failed>";
-  }
-  // Closes its stdin and reaps it: true if it exited with status 0.
-  bool Wait() {
-    if (in_ >= 0) close(in_);
-    in_ = -1;
-    if (pid_ > 0 && !reaped_) {
-      while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-      }
-      reaped_ = true;
-    }
-    return reaped_ && WIFEXITED(status_) && WEXITSTATUS(status_) == 0;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int in_ = -1;
-  int out_ = -1;
-  bool reaped_ = false;
-  int status_ = -1;
-  std::string buf_;
-};
+using Worker = snkv::test::ChildProcess;
 
 std::string BaseValue(const std::string& key) { return "v1-" + key; }
 
@@ -1364,7 +1280,7 @@ TEST(PageReadMultiProcess, ScanKeepsItsSnapshotWhileAnotherProcessCommits) {
     EXPECT_TRUE(SameRows(scan.rows, RowsOf(model, backwards)));
   }
   EXPECT_EQ(child.Ask("quit"), "<eof>");
-  EXPECT_TRUE(child.Wait());
+  EXPECT_TRUE(child.ExitedOk());
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
@@ -1435,7 +1351,7 @@ TEST(PageReadMultiProcess, ScansDuringAnotherProcessesWritesAreConsistent) {
     ++scans;
   }
   ASSERT_EQ(done ? *done : child.ReadLine(), "done");
-  EXPECT_TRUE(child.Wait());
+  EXPECT_TRUE(child.ExitedOk());
   ASSERT_TRUE(ReadsRepeatedly(kv, Key("k", 0), base[Key("k", 0)]));
   EXPECT_EQ(check(ScanStore(kv), false), kWrites);
   std::printf("[ info     ] %d scans while the other process wrote\n", scans);

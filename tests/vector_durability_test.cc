@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
 #include "tools/vec_worker_model.h"
@@ -58,74 +59,9 @@ int64_t CountOf(VectorStore& vs) {
   return n;
 }
 
-// A child process speaking vec_worker's line protocol.
-class Worker {
- public:
-  explicit Worker(std::vector<std::string> args) {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
-    args.insert(args.begin(), SNKV_TOOL_VEC_WORKER);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
-  }
-  ~Worker() {
-    Kill();
-    if (in_ >= 0) close(in_);
-    if (out_ >= 0) close(out_);
-  }
-  std::string Ask(const std::string& cmd) {
-    const std::string l = cmd + "\n";
-    if (write(in_, l.data(), l.size()) != static_cast<ssize_t>(l.size()))
-      return "<send>";
-    return ReadLine(60000);
-  }
-  // Next output line, "<eof>", or "<hang>" after timeout_ms.
-  std::string ReadLine(int timeout_ms) {
-    for (;;) {
-      const auto nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      pollfd p{out_, POLLIN, 0};
-      const int r = poll(&p, 1, timeout_ms);
-      if (r < 0 && errno == EINTR) continue;
-      if (r == 0) return "<hang>";
-      char tmp[4096];
-      const ssize_t n = read(out_, tmp, sizeof tmp);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return "<eof>";
-      buf_.append(tmp, static_cast<size_t>(n));
-    }
-  }
-  void Kill() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      int st;
-      while (waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
-      }
-      pid_ = -1;
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  int in_ = -1, out_ = -1;
-  std::string buf_;
-};
+// A vec_worker process (tests/tools/vec_worker.cc), driven by its line
+// protocol.
+using Worker = snkv::test::ChildProcess;
 
 TEST(VectorFreshness, TwoHandlesSeeEachOther) {
   snkv::test::TempDir dir;
@@ -196,7 +132,7 @@ TEST(VectorFreshness, TwoProcesses) {
   VectorStore vs;
   ASSERT_TRUE(VectorStore::Open(path, Opts(), &vs).ok());
   ASSERT_TRUE(vs.Put("seed", "v", vecmodel::VecOf(0, kDim)).ok());
-  Worker w({path, std::to_string(kDim), "serve"});
+  Worker w({SNKV_TOOL_VEC_WORKER, path, std::to_string(kDim), "serve"});
   ASSERT_EQ(w.Ask("count"), "1");
   for (uint64_t i = 1; i <= 60; ++i) {
     const std::string key = "k" + std::to_string(i);
@@ -470,7 +406,8 @@ TEST_P(VectorCrash, KillDuringWrites) {
   std::mt19937 rng(std::random_device{}());
   for (int round = 0; round < 6; ++round) {
     {
-      Worker w({path, std::to_string(kDim), "crash", GetParam()});
+      Worker w({SNKV_TOOL_VEC_WORKER, path, std::to_string(kDim), "crash",
+                GetParam()});
       // Let it commit a few rounds, then kill it at a random moment.
       ASSERT_NE(w.ReadLine(60000), "<hang>");
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 150));
