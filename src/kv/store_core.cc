@@ -437,13 +437,16 @@ void StoreCore::OnRollback(void* self) {
 // catch-up pass synced, the inline checkpoint's sync wrote every page the
 // background had copied in the whole cycle, 30-100 ms during which the
 // writer waited; docs/design.md, "Writes".) Past half as much again since
-// the catch-up was asked the commit waits for the background and catches
-// up itself, so the WAL stays below about 1.5 times the bound plus one
-// transaction. (Counting from the bound instead made a single transaction
-// of 24000 frames or more checkpoint its whole WAL inside its commit:
-// 0.42 s of a 1.04 s transaction of 50K random deletes.) Inline checkpoints
-// count from the last attempt: SQLite's rule (WAL >= threshold) would
-// checkpoint, and fsync, on every commit while a reader holds the WAL.
+// the catch-up was asked (counting what the WAL held before the commit)
+// the commit waits for the background and catches up itself, so the WAL
+// stays below about 1.5 times the bound plus two transactions. (Counting
+// from the bound instead made a single transaction of 24000 frames or more
+// checkpoint its whole WAL inside its commit: 0.42 s of a 1.04 s
+// transaction of 50K random deletes.) A commit that finds the catch-up
+// done but leaves half the bound or more to copy (a large transaction)
+// asks for another catch-up pass rather than copying it inline. Inline
+// checkpoints count from the last attempt: SQLite's rule (WAL >= threshold)
+// would checkpoint, and fsync, on every commit while a reader holds the WAL.
 int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
                            int frames) {
   auto* core = static_cast<StoreCore*>(self);
@@ -452,22 +455,49 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
   if (core->wal_size_limit_ > 0) {
     run = ++core->commits_since_checkpoint_ >= core->wal_size_limit_;
   } else {
-    if (frames < core->wal_frames_seen_) {  // the WAL was reset
+    // The WAL-index header, to tell a reset (new salts) and how much a
+    // checkpoint would copy now. The commit holds the WAL open.
+    engine::WalWatch watch;
+    const bool watched = watch.Attach(db);
+    const uint64_t salts = watched ? watch.Salts() : 0;
+    const int backfilled = watched ? static_cast<int>(watch.Backfilled()) : 0;
+    // A WAL that is shorter than at our last commit was reset; so was one
+    // with new salts (a reset followed by a transaction at least as large
+    // as the WAL was: then the size alone does not show it).
+    const bool reset = frames < core->wal_frames_seen_ ||
+                       (watched && salts != core->wal_salts_seen_);
+    if (reset) {
       core->next_checkpoint_frames_ = kAutoCheckpointFrames;
       core->next_background_frames_ = kBackgroundCheckpointFrames;
-      // By another connection, maybe mid-cycle: a catch-up asked for in
-      // the old WAL belongs to it.
+      // By another connection or after a pass that caught up, maybe
+      // mid-cycle: a catch-up asked for in the old WAL belongs to it.
       core->catch_up_asked_ = false;
       core->catch_up_done_ = false;
     }
+    // The WAL's size before this commit (0 after a reset).
+    const int frames_before = reset ? 0 : core->wal_frames_seen_;
     core->wal_frames_seen_ = frames;
+    core->wal_salts_seen_ = salts;
     if (frames >= core->next_checkpoint_frames_) {
-      // Counted from the commit that asked for the catch-up: a single large
-      // transaction may carry the WAL far past the bound at once, and then
-      // it is the background that should copy it, not this commit.
-      overdue =
-          core->catch_up_asked_ &&
-          frames >= core->catch_up_asked_frames_ + kAutoCheckpointFrames / 2;
+      // Counted from the commit that asked for the catch-up, and only by
+      // what the WAL held before this commit: a single large transaction
+      // may carry the WAL far past the bound at once, and then it is the
+      // background that should copy it, not this commit (a 25K-frame
+      // transaction right after another one's catch-up was asked copied
+      // its whole WAL inside its commit).
+      overdue = core->catch_up_asked_ &&
+                frames_before >=
+                    core->catch_up_asked_frames_ + kAutoCheckpointFrames / 2;
+      // After a catch-up pass the commit checkpoints what is left inline,
+      // which is meant to be little; when this commit left much more (a
+      // large transaction), the background catches up once more instead.
+      const bool much_left =
+          watched && frames - backfilled >= kAutoCheckpointFrames / 2;
+      if (core->catch_up_done_ && much_left && !overdue &&
+          core->background_checkpoints_enabled_) {
+        core->catch_up_asked_ = false;
+        core->catch_up_done_ = false;
+      }
       if (core->catch_up_done_ || overdue ||
           !core->background_checkpoints_enabled_) {
         run = true;
