@@ -175,7 +175,9 @@ TEST(BackgroundCheckpoint, ALargeTransactionAfterAnotherIsNotCopiedInline) {
   const std::string value(3000, 'v');
   char key[16];
   int next = 0;
-  for (int round = 0; round < 3; ++round) {
+  // Two rounds: a third commit in a row that large may have to copy (the
+  // WAL's bound counts what it held before the commit).
+  for (int round = 0; round < 2; ++round) {
     ASSERT_TRUE(db.Begin(TxnMode::kWrite).ok());
     // Each transaction larger than the last, so that a WAL reset cannot
     // hide behind a WAL that did not get shorter.

@@ -472,6 +472,7 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
       // By another connection or after a pass that caught up, maybe
       // mid-cycle: a catch-up asked for in the old WAL belongs to it.
       core->catch_up_asked_ = false;
+      core->catch_up_asked_again_ = false;
       core->catch_up_done_ = false;
     }
     // The WAL's size before this commit (0 after a reset).
@@ -491,19 +492,26 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
       // After a catch-up pass the commit checkpoints what is left inline,
       // which is meant to be little; when this commit left much more (a
       // large transaction), the background catches up once more instead.
-      const bool much_left =
-          watched && frames - backfilled >= kAutoCheckpointFrames / 2;
-      if (core->catch_up_done_ && much_left && !overdue &&
-          core->background_checkpoints_enabled_) {
-        core->catch_up_asked_ = false;
-        core->catch_up_done_ = false;
+      // Asked again, the catch-up keeps the first request's bound, so the
+      // WAL stays as bounded as before; and only once per cycle: what a
+      // reader holds back stays uncopied however often the pass runs, and
+      // each catch-up pass syncs.
+      const bool enabled = core->background_checkpoints_enabled_;
+      bool done = core->catch_up_done_;
+      const bool ask_again = done && !overdue && enabled && watched &&
+                             !core->catch_up_asked_again_ &&
+                             frames - backfilled >= kAutoCheckpointFrames / 2;
+      if (ask_again) {
+        core->catch_up_done_ = done = false;
+        core->catch_up_asked_again_ = true;
       }
-      if (core->catch_up_done_ || overdue ||
-          !core->background_checkpoints_enabled_) {
+      if (done || overdue || !enabled) {
         run = true;
-      } else if (!core->catch_up_asked_) {
-        core->catch_up_asked_ = true;
-        core->catch_up_asked_frames_ = frames;
+      } else if (!core->catch_up_asked_ || ask_again) {
+        if (!core->catch_up_asked_) {
+          core->catch_up_asked_ = true;
+          core->catch_up_asked_frames_ = frames;
+        }
         core->ckpt_catch_up_ = true;  // turns a queued pass into one
         if (!core->ckpt_requested_.exchange(true)) {
           BackgroundCheckpointer::Request(core->shared_from_this());
@@ -562,6 +570,7 @@ void StoreCore::CheckpointInline(sqlite3* db, const char* schema, int frames,
   // the WAL from being reset.
   IdleReleaser::ReleaseOthers(this);
   catch_up_asked_ = false;
+  catch_up_asked_again_ = false;
   catch_up_done_ = false;
   int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
                                      nullptr, nullptr);

@@ -513,9 +513,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // of finishing while the writer waits. Cleared by the commit that gets
   // the mutex.
   std::atomic<bool> writer_waiting_{false};
-  bool catch_up_asked_ = false;    // in this cycle; guarded by mu_
-  int catch_up_asked_frames_ = 0;  // the WAL's size when it was asked
-  int synced_backfill_ = 0;        // WAL frames backfilled at our last sync
+  bool catch_up_asked_ = false;        // in this cycle; guarded by mu_
+  int catch_up_asked_frames_ = 0;      // the WAL's size when it was asked
+  bool catch_up_asked_again_ = false;  // see OnWalCommit; guarded by mu_
+  int synced_backfill_ = 0;            // WAL frames backfilled at our last sync
   // Cleared for good when a background sync failed (RunBackgroundCheckpoint).
   std::atomic<bool> background_checkpoints_enabled_{true};
   int busy_timeout_ms_ = 0;
