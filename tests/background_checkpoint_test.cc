@@ -154,6 +154,51 @@ TEST(BackgroundCheckpoint, AFailedSyncIsNeverTrustedToTheSameFileAgain) {
   ExpectValuesAfterReopen(path, 20000, 37);
 }
 
+// A transaction large enough to carry the WAL past the catch-up bound by
+// itself, committed right after another such transaction, is copied into
+// the database by the background, not inside its own commit: the second
+// one used to find the first one's catch-up pass done (or still running
+// and "overdue") and checkpoint its whole WAL inline, which cost a
+// 50K-operation transaction most of its time.
+TEST(BackgroundCheckpoint, ALargeTransactionAfterAnotherIsNotCopiedInline) {
+  test::vfs::Install();
+  test::TempDir dir;
+  const std::string path = dir.file("large.db");
+  test::vfs::Watch(path);
+  // Watching stops once the store is closed, however the test ends.
+  struct StopWatching {
+    ~StopWatching() { test::vfs::Watch(""); }
+  } stop_watching;
+  Store db;
+  ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+  // One row of 3000 bytes per WAL frame or more (the value overflows).
+  const std::string value(3000, 'v');
+  char key[16];
+  int next = 0;
+  // Two rounds: a third commit in a row that large may have to copy (the
+  // WAL's bound counts what it held before the commit).
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(db.Begin(TxnMode::kWrite).ok());
+    // Each transaction larger than the last, so that a WAL reset cannot
+    // hide behind a WAL that did not get shorter.
+    for (int end = next + 17000 + 1000 * round; next < end; ++next) {
+      std::snprintf(key, sizeof key, "k%08d", next);
+      ASSERT_TRUE(db.Put(key, value).ok());
+    }
+    const int before = test::vfs::DatabaseWritesOnThisThread();
+    ASSERT_TRUE(db.Commit().ok());
+    EXPECT_EQ(test::vfs::DatabaseWritesOnThisThread(), before)
+        << "round " << round << ": the commit checkpointed inline";
+    // Past the catch-up bound (16000 frames) in this transaction alone.
+    EXPECT_GT(std::filesystem::file_size(path + "-wal"), 16000u * kFrameBytes);
+  }
+  std::string v;
+  ASSERT_TRUE(db.Get("k00000007", &v).ok());
+  EXPECT_EQ(v, value);
+  std::string problems;
+  EXPECT_TRUE(db.IntegrityCheck(&problems).ok()) << problems;
+}
+
 TEST(BackgroundCheckpoint, ClosingWhileOneMayRunIsSafe) {
   test::TempDir dir;
   const std::string path = dir.file("close.db");

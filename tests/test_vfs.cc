@@ -33,6 +33,8 @@ std::atomic<int> g_syncs{0};
 std::atomic<int> g_failed_syncs{0};
 std::atomic<int> g_syncs_after_failure{0};
 std::atomic<bool> g_fail_wal_writes{false};
+// Writes to watched database files (not WALs) made by each thread.
+thread_local int t_database_writes = 0;
 
 File* Of(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
 sqlite3_file* Real(sqlite3_file* f) { return Of(f)->real; }
@@ -46,7 +48,10 @@ int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 off) {
   return Real(f)->pMethods->xRead(Real(f), p, n, off);
 }
 int Write(sqlite3_file* f, const void* p, int n, sqlite3_int64 off) {
-  if (Of(f)->watched) ++g_writes;
+  if (Of(f)->watched) {
+    ++g_writes;
+    if (!Of(f)->wal) ++t_database_writes;
+  }
   if (Of(f)->watched && Of(f)->wal && g_fail_wal_writes) {
     return SQLITE_IOERR_WRITE;
   }
@@ -171,6 +176,7 @@ void Watch(const std::string& prefix) {
 
 int Writes() { return g_writes; }
 int Syncs() { return g_syncs; }
+int DatabaseWritesOnThisThread() { return t_database_writes; }
 void ResetCounts() {
   g_writes = 0;
   g_syncs = 0;

@@ -22,6 +22,9 @@ void Watch(const std::string& prefix);
 int Writes();
 int Syncs();
 void ResetCounts();
+// Writes to watched database files (not their WALs) that the calling
+// thread made since it started: in WAL mode only a checkpoint writes those.
+int DatabaseWritesOnThisThread();
 
 // From now on every sync of the file named `path` (exactly: not its WAL)
 // fails with SQLITE_IOERR_FSYNC, through whichever connection it comes; ""

@@ -50,4 +50,11 @@ uint32_t WalWatch::Backfilled() const noexcept {
   return words[kBackfillWord];
 }
 
+uint64_t WalWatch::Salts() const noexcept {
+  // aSalt[2] sits at bytes 32-39 of the first header copy.
+  constexpr size_t kSaltWord = 32 / sizeof(uint64_t);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return header_[kSaltWord];
+}
+
 }  // namespace snkv::engine

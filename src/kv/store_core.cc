@@ -437,13 +437,16 @@ void StoreCore::OnRollback(void* self) {
 // catch-up pass synced, the inline checkpoint's sync wrote every page the
 // background had copied in the whole cycle, 30-100 ms during which the
 // writer waited; docs/design.md, "Writes".) Past half as much again since
-// the catch-up was asked the commit waits for the background and catches
-// up itself, so the WAL stays below about 1.5 times the bound plus one
-// transaction. (Counting from the bound instead made a single transaction
-// of 24000 frames or more checkpoint its whole WAL inside its commit:
-// 0.42 s of a 1.04 s transaction of 50K random deletes.) Inline checkpoints
-// count from the last attempt: SQLite's rule (WAL >= threshold) would
-// checkpoint, and fsync, on every commit while a reader holds the WAL.
+// the catch-up was asked (counting what the WAL held before the commit)
+// the commit waits for the background and catches up itself, so the WAL
+// stays below about 1.5 times the bound plus two transactions. (Counting
+// from the bound instead made a single transaction of 24000 frames or more
+// checkpoint its whole WAL inside its commit: 0.42 s of a 1.04 s
+// transaction of 50K random deletes.) A commit that finds the catch-up
+// done but leaves half the bound or more to copy (a large transaction)
+// asks for another catch-up pass rather than copying it inline. Inline
+// checkpoints count from the last attempt: SQLite's rule (WAL >= threshold)
+// would checkpoint, and fsync, on every commit while a reader holds the WAL.
 int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
                            int frames) {
   auto* core = static_cast<StoreCore*>(self);
@@ -452,28 +455,63 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
   if (core->wal_size_limit_ > 0) {
     run = ++core->commits_since_checkpoint_ >= core->wal_size_limit_;
   } else {
-    if (frames < core->wal_frames_seen_) {  // the WAL was reset
+    // The WAL-index header, to tell a reset (new salts) and how much a
+    // checkpoint would copy now. The commit holds the WAL open.
+    engine::WalWatch watch;
+    const bool watched = watch.Attach(db);
+    const uint64_t salts = watched ? watch.Salts() : 0;
+    const int backfilled = watched ? static_cast<int>(watch.Backfilled()) : 0;
+    // A WAL that is shorter than at our last commit was reset; so was one
+    // with new salts (a reset followed by a transaction at least as large
+    // as the WAL was: then the size alone does not show it).
+    const bool reset = frames < core->wal_frames_seen_ ||
+                       (watched && salts != core->wal_salts_seen_);
+    if (reset) {
       core->next_checkpoint_frames_ = kAutoCheckpointFrames;
       core->next_background_frames_ = kBackgroundCheckpointFrames;
-      // By another connection, maybe mid-cycle: a catch-up asked for in
-      // the old WAL belongs to it.
+      // By another connection or after a pass that caught up, maybe
+      // mid-cycle: a catch-up asked for in the old WAL belongs to it.
       core->catch_up_asked_ = false;
+      core->catch_up_asked_again_ = false;
       core->catch_up_done_ = false;
     }
+    // The WAL's size before this commit (0 after a reset).
+    const int frames_before = reset ? 0 : core->wal_frames_seen_;
     core->wal_frames_seen_ = frames;
+    core->wal_salts_seen_ = salts;
     if (frames >= core->next_checkpoint_frames_) {
-      // Counted from the commit that asked for the catch-up: a single large
-      // transaction may carry the WAL far past the bound at once, and then
-      // it is the background that should copy it, not this commit.
-      overdue =
-          core->catch_up_asked_ &&
-          frames >= core->catch_up_asked_frames_ + kAutoCheckpointFrames / 2;
-      if (core->catch_up_done_ || overdue ||
-          !core->background_checkpoints_enabled_) {
+      // Counted from the commit that asked for the catch-up, and only by
+      // what the WAL held before this commit: a single large transaction
+      // may carry the WAL far past the bound at once, and then it is the
+      // background that should copy it, not this commit (a 25K-frame
+      // transaction right after another one's catch-up was asked copied
+      // its whole WAL inside its commit).
+      overdue = core->catch_up_asked_ &&
+                frames_before >=
+                    core->catch_up_asked_frames_ + kAutoCheckpointFrames / 2;
+      // After a catch-up pass the commit checkpoints what is left inline,
+      // which is meant to be little; when this commit left much more (a
+      // large transaction), the background catches up once more instead.
+      // Asked again, the catch-up keeps the first request's bound, so the
+      // WAL stays as bounded as before; and only once per cycle: what a
+      // reader holds back stays uncopied however often the pass runs, and
+      // each catch-up pass syncs.
+      const bool enabled = core->background_checkpoints_enabled_;
+      bool done = core->catch_up_done_;
+      const bool ask_again = done && !overdue && enabled && watched &&
+                             !core->catch_up_asked_again_ &&
+                             frames - backfilled >= kAutoCheckpointFrames / 2;
+      if (ask_again) {
+        core->catch_up_done_ = done = false;
+        core->catch_up_asked_again_ = true;
+      }
+      if (done || overdue || !enabled) {
         run = true;
-      } else if (!core->catch_up_asked_) {
-        core->catch_up_asked_ = true;
-        core->catch_up_asked_frames_ = frames;
+      } else if (!core->catch_up_asked_ || ask_again) {
+        if (!core->catch_up_asked_) {
+          core->catch_up_asked_ = true;
+          core->catch_up_asked_frames_ = frames;
+        }
         core->ckpt_catch_up_ = true;  // turns a queued pass into one
         if (!core->ckpt_requested_.exchange(true)) {
           BackgroundCheckpointer::Request(core->shared_from_this());
@@ -532,6 +570,7 @@ void StoreCore::CheckpointInline(sqlite3* db, const char* schema, int frames,
   // the WAL from being reset.
   IdleReleaser::ReleaseOthers(this);
   catch_up_asked_ = false;
+  catch_up_asked_again_ = false;
   catch_up_done_ = false;
   int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
                                      nullptr, nullptr);

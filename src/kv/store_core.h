@@ -513,9 +513,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // of finishing while the writer waits. Cleared by the commit that gets
   // the mutex.
   std::atomic<bool> writer_waiting_{false};
-  bool catch_up_asked_ = false;    // in this cycle; guarded by mu_
-  int catch_up_asked_frames_ = 0;  // the WAL's size when it was asked
-  int synced_backfill_ = 0;        // WAL frames backfilled at our last sync
+  bool catch_up_asked_ = false;        // in this cycle; guarded by mu_
+  int catch_up_asked_frames_ = 0;      // the WAL's size when it was asked
+  bool catch_up_asked_again_ = false;  // see OnWalCommit; guarded by mu_
+  int synced_backfill_ = 0;            // WAL frames backfilled at our last sync
   // Cleared for good when a background sync failed (RunBackgroundCheckpoint).
   std::atomic<bool> background_checkpoints_enabled_{true};
   int busy_timeout_ms_ = 0;
@@ -529,6 +530,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   SyncLevel sync_level_ = SyncLevel::kNormal;
   int commits_since_checkpoint_ = 0;
   int wal_frames_seen_ = 0;              // WAL size at the last commit
+  uint64_t wal_salts_seen_ = 0;          // the WAL's salts then
   int next_checkpoint_frames_ = 16000;   // auto-checkpoint when reached
   int next_background_frames_ = 1000;    // ask for a background pass
   uint64_t expiry_indexes_created_ = 0;  // by this handle (see MayHaveTtl)
