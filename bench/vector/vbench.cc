@@ -56,6 +56,8 @@ struct Args {
   size_t filtered_queries = 1000;
   std::vector<int> efs = {16, 24, 32, 48, 64, 96, 128, 256};
   int rounds = 0;  // > 0: the alternating snkv-f32 / hnswlib comparison
+  int build_rounds = 0;  // > 0: --builds N, only the builds of --compare
+  std::string only;      // --only hnswlib|snkv: --builds runs one store
 };
 
 // One index under test.
@@ -505,6 +507,73 @@ int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
   return 0;
 }
 
+// The calling thread's time on a CPU and waiting for one (runqueue), in
+// seconds, from /proc/thread-self/schedstat; wall minus both is the time
+// it was blocked (disk, locks, sleeping). {0, 0} when unavailable.
+std::pair<double, double> ThreadSched() {
+  FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
+  if (f == nullptr) return {0, 0};
+  unsigned long long run = 0, wait = 0;
+  const int n = std::fscanf(f, "%llu %llu", &run, &wait);
+  std::fclose(f);
+  if (n != 2) return {0, 0};
+  return {run / 1e9, wait / 1e9};
+}
+
+// --builds N: only the index builds of --compare (snkv-f32 against
+// hnswlib, alternating which goes first), N rounds, with wall and CPU time
+// of each; --only NAME builds one of them (for perf or strace).
+int Builds(const Args& a, const Matrix& base) {
+  std::vector<double> wall_ratio, cpu_ratio;
+  const std::vector<uint8_t> no_labels(base.rows, 0);
+  for (int round = 0; round < a.build_rounds; ++round) {
+    const std::string path = a.work + "/vbuild-f32.db";
+    for (const char* suffix : {"", "-wal", "-shm", ".snkv-vec"}) {
+      std::filesystem::remove(path + suffix);
+    }
+    HnswlibEngine h;
+    SnkvEngine sn(path, snkv::VectorDType::kF32, "f32");
+    sn.set_labels(&no_labels);
+    std::vector<Engine*> order = {&h, &sn};
+    if (round % 2 == 1) std::swap(order[0], order[1]);
+    if (a.only == "hnswlib") order = {&h};
+    if (a.only == "snkv") order = {&sn};
+    double wall[2] = {0, 0}, cpu[2] = {0, 0};  // hnswlib, snkv
+    for (Engine* e : order) {
+      const auto t0 = Clock::now();
+      const double c0 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+      const auto s0 = ThreadSched();
+      e->Build(base);
+      const auto s1 = ThreadSched();
+      cpu[e == &sn] = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+      wall[e == &sn] = Seconds(t0, Clock::now());
+      std::printf(
+          "  %s: calling thread on CPU %.2f s, runnable %.2f s, blocked "
+          "%.2f s\n",
+          e->name().c_str(), s1.first - s0.first, s1.second - s0.second,
+          wall[e == &sn] - (s1.first - s0.first) - (s1.second - s0.second));
+    }
+    std::printf(
+        "build round %d (%s first): hnswlib %.2f s (CPU %.2f s), snkv-f32 "
+        "%.2f s (CPU %.2f s)",
+        round + 1, order[0]->name().c_str(), wall[0], cpu[0], wall[1], cpu[1]);
+    if (order.size() == 2) {
+      wall_ratio.push_back(wall[1] / wall[0]);
+      cpu_ratio.push_back(cpu[1] / cpu[0]);
+      std::printf(": %.2fx wall, %.2fx CPU", wall[1] / wall[0],
+                  cpu[1] / cpu[0]);
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  if (!wall_ratio.empty()) {
+    std::printf("build time ratio: wall %s, CPU %s\n",
+                Range(wall_ratio, "%.2f").c_str(),
+                Range(cpu_ratio, "%.2f").c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -525,6 +594,10 @@ int main(int argc, char** argv) {
       a.data = v;
     else if (k == "--compare")
       a.rounds = std::stoi(v);
+    else if (k == "--builds")
+      a.build_rounds = std::stoi(v);
+    else if (k == "--only")
+      a.only = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -541,6 +614,7 @@ int main(int argc, char** argv) {
 
   const Matrix base =
       vbench::LoadImages(a.data + "/train-images-idx3-ubyte.gz");
+  if (a.build_rounds > 0) return Builds(a, base);
   const Matrix queries =
       vbench::LoadImages(a.data + "/t10k-images-idx3-ubyte.gz");
   const auto labels =
