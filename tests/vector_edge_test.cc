@@ -403,6 +403,57 @@ TEST(VectorEdge, UnwritableSidecarNeverFailsClose) {
   EXPECT_TRUE(S_ISDIR(sb.st_mode));  // left alone
 }
 
+// Stats of a dropped store describe no index: dim, space, dtype, the
+// graph parameters, ef and the counts are zero, on the dropping handle,
+// on another handle that learns of the drop, and on a reopen whose
+// options (dim, ef) would otherwise show through.
+TEST(VectorEdge, DroppedStoreStatsAreZero) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("ds.db");
+  VectorOptions o = Opts(3, VectorSpace::kCosine, VectorDType::kF16);
+  o.expansion_search = 77;
+  VectorStore vs, other;
+  ASSERT_TRUE(VectorStore::Open(path, o, &vs).ok());
+  ASSERT_TRUE(vs.Put("a", "va", Vec({1, 0, 0}), 0, Slice("{}")).ok());
+  ASSERT_TRUE(VectorStore::Open(path, o, &other).ok());
+  VectorStats st;
+  ASSERT_TRUE(vs.GetStats(&st).ok());
+  ASSERT_EQ(st.expansion_search, 77);  // before the drop: the real figures
+  ASSERT_EQ(st.count, 1);
+  ASSERT_TRUE(vs.DropIndex().ok());
+  auto expect_empty = [](const VectorStats& s, const char* who) {
+    EXPECT_TRUE(s.dropped) << who;
+    EXPECT_EQ(s.dim, 0) << who;
+    EXPECT_EQ(s.space, VectorSpace::kL2) << who;
+    EXPECT_EQ(s.dtype, VectorDType::kF32) << who;
+    EXPECT_EQ(s.connectivity, 0) << who;
+    EXPECT_EQ(s.expansion_add, 0) << who;
+    EXPECT_EQ(s.expansion_search, 0) << who;
+    EXPECT_EQ(s.count, 0) << who;
+    EXPECT_EQ(s.capacity, 0) << who;
+    EXPECT_EQ(s.fill_ratio, 0) << who;
+    EXPECT_EQ(s.vec_cf_count, 0) << who;
+    EXPECT_FALSE(s.has_metadata) << who;
+    EXPECT_EQ(s.index_memory_bytes, 0) << who;
+    EXPECT_FALSE(s.loaded_from_sidecar) << who;
+  };
+  ASSERT_TRUE(vs.GetStats(&st).ok());
+  expect_empty(st, "dropping handle");
+  EXPECT_TRUE(st.sidecar_enabled);
+  ASSERT_TRUE(other.GetStats(&st).ok());
+  expect_empty(st, "other handle");
+  ASSERT_TRUE(other.Close().ok());
+  ASSERT_TRUE(vs.Close().ok());
+  VectorOptions again = Opts(5);
+  again.expansion_search = 200;
+  ASSERT_TRUE(VectorStore::Open(path, again, &vs).ok());
+  ASSERT_TRUE(vs.GetStats(&st).ok());
+  expect_empty(st, "reopened");
+  std::string value;
+  ASSERT_TRUE(vs.Get("a", &value).ok());  // the values stay
+  EXPECT_EQ(value, "va");
+}
+
 // --- 7: internal column families
 // ----------------------------------------------
 
