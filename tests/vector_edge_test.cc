@@ -487,6 +487,58 @@ TEST(VectorEdge, InternalFamiliesAreHiddenAndNotCounted) {
   EXPECT_EQ(TopKeys(vs, {0, 0, 1}, 1), std::vector<std::string>{"c"});
 }
 
+// A plain store may not create or drop a family under one of the vector
+// store's names: filled by the user, it would be read as the index's
+// config, rows or log; dropped, it would cut a vector store's table out
+// from under it. Opening one to read it stays allowed (tools, tests).
+TEST(VectorEdge, PlainStoreCannotCreateOrDropInternalFamilies) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("cf.db");
+  snkv::Store store;
+  ASSERT_TRUE(snkv::Store::Open(path, {}, &store).ok());
+  for (const char* name :
+       {"_snkv_vec_", "_snkv_vec_meta_", "_snkv_vec_tags_", "_snkv_vec_log_"}) {
+    snkv::ColumnFamily cf;
+    Status s = store.CreateColumnFamily(name, &cf);
+    EXPECT_EQ(s.code(), Code::kError) << name;
+    EXPECT_NE(s.ToString().find("reserved for the vector store"),
+              std::string::npos)
+        << s.ToString();
+    EXPECT_TRUE(store.OpenColumnFamily(name, &cf).IsNotFound()) << name;
+  }
+  // Names that only look alike are ordinary families.
+  for (const char* name : {"_snkv_vec", "_snkv_vec_x_", "snkv_vec_"}) {
+    snkv::ColumnFamily cf;
+    EXPECT_TRUE(store.CreateColumnFamily(name, &cf).ok()) << name;
+  }
+  // With a vector store in the file, its families stay out of reach of
+  // the plain handle's drop, and the store keeps working.
+  VectorStore vs;
+  ASSERT_TRUE(VectorStore::Open(path, Opts(3), &vs).ok());
+  ASSERT_TRUE(vs.Put("a", "v", Vec({1, 0, 0}), 0, Slice("{\"m\":1}")).ok());
+  for (const char* name :
+       {"_snkv_vec_", "_snkv_vec_meta_", "_snkv_vec_tags_", "_snkv_vec_log_"}) {
+    Status s = store.DropColumnFamily(name);
+    EXPECT_EQ(s.code(), Code::kError) << name;
+    EXPECT_NE(s.ToString().find("reserved for the vector store"),
+              std::string::npos)
+        << s.ToString();
+    snkv::ColumnFamily cf;
+    EXPECT_TRUE(store.OpenColumnFamily(name, &cf).ok()) << name;
+  }
+  ASSERT_TRUE(vs.Put("b", "v", Vec({0, 1, 0})).ok());
+  EXPECT_EQ(TopKeys(vs, {0, 1, 0}, 1), std::vector<std::string>{"b"});
+  std::optional<std::string> meta;
+  ASSERT_TRUE(vs.GetMetadata("a", &meta).ok());
+  EXPECT_EQ(meta, std::optional<std::string>("{\"m\":1}"));
+  // The vector store's own drop still removes them.
+  ASSERT_TRUE(vs.DropIndex().ok());
+  snkv::ColumnFamily gone;
+  EXPECT_TRUE(store.OpenColumnFamily("_snkv_vec_", &gone).IsNotFound());
+  ASSERT_TRUE(vs.Close().ok());
+  ASSERT_TRUE(store.Close().ok());
+}
+
 // --- 8: a handle further behind than the change log reaches
 // --------------------
 
