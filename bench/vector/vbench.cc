@@ -55,7 +55,7 @@ struct Args {
   size_t queries = 10000;
   size_t filtered_queries = 1000;
   std::vector<int> efs = {16, 24, 32, 48, 64, 96, 128, 256};
-  int rounds = 0;  // > 0: the alternating snkv-f32 / hnswlib comparison
+  int rounds = 0;        // > 0: the alternating snkv-f32 / hnswlib comparison
   int build_rounds = 0;  // > 0: --builds N, only the builds of --compare
   std::string only;      // --only hnswlib|snkv: --builds runs one store
 };
@@ -302,6 +302,19 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// The calling thread's time on a CPU and waiting for one (runqueue), in
+// seconds, from /proc/thread-self/schedstat; wall minus both is the time
+// it was blocked (disk, locks, sleeping). {0, 0} when unavailable.
+std::pair<double, double> ThreadSched() {
+  FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
+  if (f == nullptr) return {0, 0};
+  unsigned long long run = 0, wait = 0;
+  const int n = std::fscanf(f, "%llu %llu", &run, &wait);
+  std::fclose(f);
+  if (n != 2) return {0, 0};
+  return {run / 1e9, wait / 1e9};
+}
+
 // --compare N: N rounds of snkv-f32 against hnswlib alone. Every step
 // runs both stores back to back in alternating order (builds: A B, then
 // B A in the next round; queries at each ef: A B B A), so that both meet
@@ -330,13 +343,19 @@ int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
     sn.set_labels(&no_labels);
     Engine* order[2] = {&h, &sn};
     if (round % 2 == 1) std::swap(order[0], order[1]);
-    double build[2] = {0, 0}, build_cpu[2] = {0, 0};  // hnswlib, snkv
+    double build[2] = {0, 0}, build_cpu[2] = {0, 0};   // hnswlib, snkv
+    double blocked[2] = {0, 0}, runnable[2] = {0, 0};  // calling thread's
     for (Engine* e : order) {
       const auto t0 = Clock::now();
       const double c0 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+      const auto s0 = ThreadSched();
       e->Build(base);
+      const auto s1 = ThreadSched();
       build_cpu[e == &sn] = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
       build[e == &sn] = Seconds(t0, Clock::now());
+      runnable[e == &sn] = s1.second - s0.second;
+      blocked[e == &sn] =
+          build[e == &sn] - (s1.first - s0.first) - runnable[e == &sn];
     }
     build_ratio.push_back(build[1] / build[0]);
     build_cpu_ratio.push_back(build_cpu[1] / build_cpu[0]);
@@ -345,11 +364,19 @@ int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
         "%.1f s (CPU %.1f s): %.2fx wall, %.2fx CPU\n",
         round + 1, order[0]->name().c_str(), build[0], build_cpu[0], build[1],
         build_cpu[1], build[1] / build[0], build_cpu[1] / build_cpu[0]);
+    std::printf(
+        "  calling thread waiting for a core: hnswlib %.1f s, snkv %.1f s; "
+        "blocked (disk, locks): hnswlib %.2f s, snkv %.2f s\n",
+        runnable[0], runnable[1], blocked[0], blocked[1]);
     Json("{\"kind\":\"compare_build\",\"round\":" + std::to_string(round + 1) +
          ",\"hnswlib_s\":" + Fmt("%.2f", build[0]) +
          ",\"snkv_s\":" + Fmt("%.2f", build[1]) +
          ",\"hnswlib_cpu_s\":" + Fmt("%.2f", build_cpu[0]) +
-         ",\"snkv_cpu_s\":" + Fmt("%.2f", build_cpu[1]) + "}");
+         ",\"snkv_cpu_s\":" + Fmt("%.2f", build_cpu[1]) +
+         ",\"hnswlib_blocked_s\":" + Fmt("%.2f", blocked[0]) +
+         ",\"snkv_blocked_s\":" + Fmt("%.2f", blocked[1]) +
+         ",\"hnswlib_runnable_s\":" + Fmt("%.2f", runnable[0]) +
+         ",\"snkv_runnable_s\":" + Fmt("%.2f", runnable[1]) + "}");
     std::printf("%5s %9s %9s %10s %10s %7s   (queries per CPU second)\n", "ef",
                 "rec hnsw", "rec snkv", "qps hnsw", "qps snkv", "ratio");
     std::vector<std::pair<double, double>> pts[2];
@@ -505,19 +532,6 @@ int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
   std::fprintf(g_json, "\n]\n");
   std::fclose(g_json);
   return 0;
-}
-
-// The calling thread's time on a CPU and waiting for one (runqueue), in
-// seconds, from /proc/thread-self/schedstat; wall minus both is the time
-// it was blocked (disk, locks, sleeping). {0, 0} when unavailable.
-std::pair<double, double> ThreadSched() {
-  FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
-  if (f == nullptr) return {0, 0};
-  unsigned long long run = 0, wait = 0;
-  const int n = std::fscanf(f, "%llu %llu", &run, &wait);
-  std::fclose(f);
-  if (n != 2) return {0, 0};
-  return {run / 1e9, wait / 1e9};
 }
 
 // --builds N: only the index builds of --compare (snkv-f32 against
