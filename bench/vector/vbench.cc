@@ -534,6 +534,36 @@ int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
   return 0;
 }
 
+// The calling thread's voluntary (it slept) and involuntary (preempted)
+// context switches so far, from /proc/thread-self/status.
+std::pair<long, long> ThreadSwitches() {
+  FILE* f = std::fopen("/proc/thread-self/status", "r");
+  if (f == nullptr) return {0, 0};
+  char line[128];
+  long v = 0, vol = 0, invol = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1) vol = v;
+    if (std::sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
+      invol = v;
+  }
+  std::fclose(f);
+  return {vol, invol};
+}
+
+// The process's write_bytes from /proc/self/io (bytes it caused to be
+// sent to storage, its background threads' included), 0 when unavailable.
+double WrittenMiB() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (f == nullptr) return 0;
+  char line[128];
+  unsigned long long v = 0, bytes = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "write_bytes: %llu", &v) == 1) bytes = v;
+  }
+  std::fclose(f);
+  return bytes / 1048576.0;
+}
+
 // --builds N: only the index builds of --compare (snkv-f32 against
 // hnswlib, alternating which goes first), N rounds, with wall and CPU time
 // of each; --only NAME builds one of them (for perf or strace).
@@ -557,15 +587,19 @@ int Builds(const Args& a, const Matrix& base) {
       const auto t0 = Clock::now();
       const double c0 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
       const auto s0 = ThreadSched();
+      const double w0 = WrittenMiB();
+      const auto x0 = ThreadSwitches();
       e->Build(base);
+      const auto x1 = ThreadSwitches();
       const auto s1 = ThreadSched();
       cpu[e == &sn] = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
       wall[e == &sn] = Seconds(t0, Clock::now());
       std::printf(
           "  %s: calling thread on CPU %.2f s, runnable %.2f s, blocked "
-          "%.2f s\n",
+          "%.2f s (%ld sleeps, %ld preemptions); process wrote %.0f MiB\n",
           e->name().c_str(), s1.first - s0.first, s1.second - s0.second,
-          wall[e == &sn] - (s1.first - s0.first) - (s1.second - s0.second));
+          wall[e == &sn] - (s1.first - s0.first) - (s1.second - s0.second),
+          x1.first - x0.first, x1.second - x0.second, WrittenMiB() - w0);
     }
     std::printf(
         "build round %d (%s first): hnswlib %.2f s (CPU %.2f s), snkv-f32 "
