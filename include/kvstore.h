@@ -184,7 +184,9 @@ int kvstore_exists(KVStore *pKV, const void *pKey, int nKey, int *pExists);
 /*
 ** Create a column family named zName (1..255 bytes, unique; "default" is
 ** taken). KVSTORE_ERROR if it exists, the name is invalid or the database
-** already has KVSTORE_MAX_COLUMN_FAMILIES.
+** already has KVSTORE_MAX_COLUMN_FAMILIES. The vector store's own names
+** ("_snkv_vec_", "_snkv_vec_meta_", "_snkv_vec_tags_", "_snkv_vec_log_")
+** are reserved: creating or dropping one is KVSTORE_ERROR.
 */
 int kvstore_cf_create(KVStore *pKV, const char *zName, KVColumnFamily **ppCF);
 

@@ -62,6 +62,8 @@ typedef struct KVVecKeyResult {
   float distance;
 } KVVecKeyResult;
 
+/* Filled by kvstore_vec_stats. After kvstore_vec_drop_index (by any handle)
+ * every field but sidecar_enabled is 0: there is no index to describe. */
 typedef struct KVVecStats {
   int dim;
   int space;

@@ -257,6 +257,26 @@ TEST_F(CApiCf, DuplicateNamesFail) {
   kvstore_cf_close(cf);
 }
 
+// The vector store's own family names are not the user's to create or
+// drop (kvstore_vec_* reads such a family as its index); the error says so
+// and nothing changes. Names merely alike stay ordinary names.
+TEST_F(CApiCf, VectorStoreFamilyNamesAreReserved) {
+  for (const char* name :
+       {"_snkv_vec_", "_snkv_vec_meta_", "_snkv_vec_tags_", "_snkv_vec_log_"}) {
+    KVColumnFamily* cf = reinterpret_cast<KVColumnFamily*>(0x1);
+    EXPECT_EQ(kvstore_cf_create(kv_, name, &cf), KVSTORE_ERROR) << name;
+    EXPECT_EQ(cf, nullptr);
+    EXPECT_NE(std::string(kvstore_errmsg(kv_)).find("reserved"),
+              std::string::npos)
+        << kvstore_errmsg(kv_);
+    EXPECT_EQ(kvstore_cf_drop(kv_, name), KVSTORE_ERROR) << name;
+    EXPECT_EQ(kvstore_cf_open(kv_, name, &cf), KVSTORE_NOTFOUND) << name;
+  }
+  KVColumnFamily* cf = Create("_snkv_vec");
+  kvstore_cf_close(cf);
+  EXPECT_EQ(List(kv_), (std::vector<std::string>{"_snkv_vec", "default"}));
+}
+
 TEST_F(CApiCf, AtMost64FamiliesIncludingDefault) {
   for (int i = 1; i < KVSTORE_MAX_COLUMN_FAMILIES; ++i) {
     KVColumnFamily* cf = nullptr;

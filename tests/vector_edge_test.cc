@@ -12,6 +12,7 @@
 #include <cmath>
 #include <future>
 #include <limits>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "snkv/snkv.h"
 #include "test_util.h"
 #include "vector/vector_index.h"
+#include "vector_test_util.h"
 
 namespace {
 
@@ -35,16 +37,8 @@ using snkv::VectorSpace;
 using snkv::VectorStats;
 using snkv::VectorStore;
 
-VectorOptions Opts(int dim, VectorSpace space = VectorSpace::kL2,
-                   VectorDType dtype = VectorDType::kF32) {
-  VectorOptions o;
-  o.dim = dim;
-  o.space = space;
-  o.dtype = dtype;
-  return o;
-}
-
-std::vector<float> V(std::initializer_list<float> v) { return v; }
+using snkv::test::Opts;
+using snkv::test::Vec;
 
 // A deterministic, well spread vector for item i.
 std::vector<float> VecOf(uint64_t i, int dim) {
@@ -94,8 +88,8 @@ TEST(VectorEdge, FilterCallingItsStoreGetsAnErrorNotADeadlock) {
   snkv::test::TempDir dir;
   VectorStore vs;
   ASSERT_TRUE(VectorStore::Open(dir.file("f.db"), Opts(3), &vs).ok());
-  ASSERT_TRUE(vs.Put("a", "va", V({1, 0, 0})).ok());
-  ASSERT_TRUE(vs.Put("b", "vb", V({0, 1, 0})).ok());
+  ASSERT_TRUE(vs.Put("a", "va", Vec({1, 0, 0})).ok());
+  ASSERT_TRUE(vs.Put("b", "vb", Vec({0, 1, 0})).ok());
   std::vector<Status> inner;
   SearchOptions o;
   o.top_k = 2;
@@ -136,7 +130,7 @@ TEST(VectorEdge, FilterCallingItsStoreGetsAnErrorNotADeadlock) {
   EXPECT_TRUE(vs.Get("c", &v).IsNotFound());
   EXPECT_TRUE(vs.Get("plain", &v).IsNotFound());
   ASSERT_TRUE(vs.Get("a", &v).ok());
-  ASSERT_TRUE(vs.Put("c", "vc", V({0, 0, 1})).ok());
+  ASSERT_TRUE(vs.Put("c", "vc", Vec({0, 0, 1})).ok());
   EXPECT_EQ(TopKeys(vs, {0, 0, 1}, 1), std::vector<std::string>{"c"});
 }
 
@@ -145,7 +139,7 @@ TEST(VectorEdge, FilterMayUseAnotherStore) {
   VectorStore a, b;
   ASSERT_TRUE(VectorStore::Open(dir.file("a.db"), Opts(3), &a).ok());
   ASSERT_TRUE(VectorStore::Open(dir.file("b.db"), Opts(3), &b).ok());
-  ASSERT_TRUE(a.Put("x", "vx", V({1, 0, 0})).ok());
+  ASSERT_TRUE(a.Put("x", "vx", Vec({1, 0, 0})).ok());
   ASSERT_TRUE(b.KvPut("allowed", "x").ok());
   SearchOptions o;
   o.filter = [&](Slice key, const Slice*) {
@@ -172,10 +166,11 @@ TEST(VectorEdge, PutOverExpiredItemDoesNotInheritItsMetadata) {
   ASSERT_TRUE(VectorStore::Open(path, Opts(3), &vs).ok());
   const int64_t soon = snkv::NowMs() + 50;
   ASSERT_TRUE(
-      vs.Put("k", "old", V({1, 0, 0}), soon, Slice("{\"tag\":1}")).ok());
+      vs.Put("k", "old", Vec({1, 0, 0}), soon, Slice("{\"tag\":1}")).ok());
   ASSERT_TRUE(
-      vs.Put("b", "old", V({0, 1, 0}), soon, Slice("{\"tag\":2}")).ok());
-  ASSERT_TRUE(vs.Put("live", "v", V({0, 0, 1}), 0, Slice("{\"tag\":3}")).ok());
+      vs.Put("b", "old", Vec({0, 1, 0}), soon, Slice("{\"tag\":2}")).ok());
+  ASSERT_TRUE(
+      vs.Put("live", "v", Vec({0, 0, 1}), 0, Slice("{\"tag\":3}")).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(120));
   // Expired: its metadata is gone with it.
   std::optional<std::string> m;
@@ -183,7 +178,7 @@ TEST(VectorEdge, PutOverExpiredItemDoesNotInheritItsMetadata) {
   EXPECT_FALSE(m.has_value());
 
   // metadata = nullopt ("keep") over an expired item is a new item's put.
-  ASSERT_TRUE(vs.Put("k", "new", V({1, 0, 0})).ok());
+  ASSERT_TRUE(vs.Put("k", "new", Vec({1, 0, 0})).ok());
   std::vector<float> bv{0, 1, 0};
   const VectorItem batch[] = {{"b", "new", bv.data(), std::nullopt}};
   ASSERT_TRUE(vs.PutBatch(batch).ok());
@@ -192,7 +187,7 @@ TEST(VectorEdge, PutOverExpiredItemDoesNotInheritItsMetadata) {
     EXPECT_FALSE(m.has_value()) << key;
   }
   // A live item still keeps its metadata when the put gives none.
-  ASSERT_TRUE(vs.Put("live", "v2", V({0, 0, 1})).ok());
+  ASSERT_TRUE(vs.Put("live", "v2", Vec({0, 0, 1})).ok());
   ASSERT_TRUE(vs.GetMetadata("live", &m).ok());
   EXPECT_EQ(m, "{\"tag\":3}");
 
@@ -233,9 +228,9 @@ TEST(VectorEdge, F16IndexRejectsValuesBeyondHalfRange) {
     ASSERT_TRUE(VectorStore::Open(dir.file("h" + std::to_string(int(space))),
                                   Opts(3, space, VectorDType::kF16), &vs)
                     .ok());
-    ASSERT_TRUE(vs.Put("max", "v", V({65504.0f, -65504.0f, 1})).ok());
+    ASSERT_TRUE(vs.Put("max", "v", Vec({65504.0f, -65504.0f, 1})).ok());
     for (float bad : {65505.0f, -70000.0f, 1e6f, 3e38f}) {
-      Status s = vs.Put("bad", "v", V({1, bad, 0}));
+      Status s = vs.Put("bad", "v", Vec({1, bad, 0}));
       EXPECT_EQ(s.code(), Code::kBadVector) << bad;
       EXPECT_NE(s.message().find("f16"), std::string::npos) << s.message();
     }
@@ -259,7 +254,7 @@ TEST(VectorEdge, F16IndexRejectsValuesBeyondHalfRange) {
       VectorStore::Open(dir.file("c"),
                         Opts(3, VectorSpace::kCosine, VectorDType::kF16), &cos)
           .ok());
-  ASSERT_TRUE(cos.Put("big", "v", V({1e6f, 2e6f, 0})).ok());
+  ASSERT_TRUE(cos.Put("big", "v", Vec({1e6f, 2e6f, 0})).ok());
   std::vector<SearchHit> hits;
   ASSERT_TRUE(cos.Search(std::vector<float>{1, 2, 0}, {}, &hits).ok());
   ASSERT_EQ(hits.size(), 1u);
@@ -271,10 +266,10 @@ TEST(VectorEdge, VectorsWhoseDistancesWouldOverflowAreRejected) {
   VectorStore vs;
   ASSERT_TRUE(VectorStore::Open(dir.file("o.db"), Opts(2), &vs).ok());
   // Squared lengths near float's limit overflow l2 / ip distances.
-  EXPECT_EQ(vs.Put("huge", "v", V({1e19f, 1e19f})).code(), Code::kBadVector);
-  EXPECT_EQ(vs.Put("huge", "v", V({3e38f, 0})).code(), Code::kBadVector);
-  ASSERT_TRUE(vs.Put("large", "v", V({1e18f, -1e18f})).ok());
-  ASSERT_TRUE(vs.Put("small", "v", V({1, 1})).ok());
+  EXPECT_EQ(vs.Put("huge", "v", Vec({1e19f, 1e19f})).code(), Code::kBadVector);
+  EXPECT_EQ(vs.Put("huge", "v", Vec({3e38f, 0})).code(), Code::kBadVector);
+  ASSERT_TRUE(vs.Put("large", "v", Vec({1e18f, -1e18f})).ok());
+  ASSERT_TRUE(vs.Put("small", "v", Vec({1, 1})).ok());
   std::vector<SearchHit> hits;
   EXPECT_EQ(vs.Search(std::vector<float>{2e19f, 0}, {}, &hits).code(),
             Code::kBadVector);
@@ -303,8 +298,8 @@ TEST(VectorEdge, CosineRejectsZeroAndSubnormalLengthVectors) {
       EXPECT_EQ(s.code(), Code::kBadVector) << v[0];
       EXPECT_NE(s.message().find("cosine"), std::string::npos) << s.message();
     }
-    ASSERT_TRUE(vs.Put("a", "v", V({1, 2, 3, 4})).ok());
-    ASSERT_TRUE(vs.Put("tiny", "v", V({1e-6f, 0, 0, 1e-6f})).ok());
+    ASSERT_TRUE(vs.Put("a", "v", Vec({1, 2, 3, 4})).ok());
+    ASSERT_TRUE(vs.Put("tiny", "v", Vec({1e-6f, 0, 0, 1e-6f})).ok());
     std::vector<SearchHit> hits;
     for (const auto& q : bad) {
       EXPECT_EQ(vs.Search(q, {}, &hits).code(), Code::kBadVector) << q[0];
@@ -328,7 +323,7 @@ TEST(VectorEdge, CosineRejectsZeroAndSubnormalLengthVectors) {
   // In l2 a zero vector is an ordinary point.
   VectorStore l2;
   ASSERT_TRUE(VectorStore::Open(dir.file("l2"), Opts(2), &l2).ok());
-  ASSERT_TRUE(l2.Put("zero", "v", V({0, 0})).ok());
+  ASSERT_TRUE(l2.Put("zero", "v", Vec({0, 0})).ok());
   EXPECT_EQ(TopKeys(l2, {0, 0}, 1), std::vector<std::string>{"zero"});
 }
 
@@ -339,12 +334,12 @@ TEST(VectorEdge, DropIndexStaysDroppedAfterReopen) {
   const std::string path = dir.file("d.db");
   VectorStore vs, other;
   ASSERT_TRUE(VectorStore::Open(path, Opts(3), &vs).ok());
-  ASSERT_TRUE(vs.Put("a", "va", V({1, 0, 0}), 0, Slice("{\"x\":1}")).ok());
+  ASSERT_TRUE(vs.Put("a", "va", Vec({1, 0, 0}), 0, Slice("{\"x\":1}")).ok());
   ASSERT_TRUE(VectorStore::Open(path, Opts(3), &other).ok());
   ASSERT_EQ(TopKeys(other, {1, 0, 0}, 1), std::vector<std::string>{"a"});
   ASSERT_TRUE(vs.DropIndex().ok());
   // A handle opened before the drop finds out at its next write, too.
-  EXPECT_EQ(other.Put("b", "vb", V({0, 1, 0})).code(), Code::kIndexDropped);
+  EXPECT_EQ(other.Put("b", "vb", Vec({0, 1, 0})).code(), Code::kIndexDropped);
   ASSERT_TRUE(other.Delete("a").ok());  // a plain delete once dropped
   ASSERT_TRUE(other.KvPut("a", "va2").ok());
   ASSERT_TRUE(other.Close().ok());
@@ -360,7 +355,7 @@ TEST(VectorEdge, DropIndexStaysDroppedAfterReopen) {
     std::vector<SearchHit> hits;
     EXPECT_EQ(vs.Search(std::vector<float>{1, 0, 0}, {}, &hits).code(),
               Code::kIndexDropped);
-    EXPECT_EQ(vs.Put("b", "vb", V({0, 1, 0})).code(), Code::kIndexDropped);
+    EXPECT_EQ(vs.Put("b", "vb", Vec({0, 1, 0})).code(), Code::kIndexDropped);
     std::vector<float> v;
     EXPECT_EQ(vs.GetVector("a", &v).code(), Code::kIndexDropped);
     std::string value;
@@ -408,6 +403,57 @@ TEST(VectorEdge, UnwritableSidecarNeverFailsClose) {
   EXPECT_TRUE(S_ISDIR(sb.st_mode));  // left alone
 }
 
+// Stats of a dropped store describe no index: dim, space, dtype, the
+// graph parameters, ef and the counts are zero, on the dropping handle,
+// on another handle that learns of the drop, and on a reopen whose
+// options (dim, ef) would otherwise show through.
+TEST(VectorEdge, DroppedStoreStatsAreZero) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("ds.db");
+  VectorOptions o = Opts(3, VectorSpace::kCosine, VectorDType::kF16);
+  o.expansion_search = 77;
+  VectorStore vs, other;
+  ASSERT_TRUE(VectorStore::Open(path, o, &vs).ok());
+  ASSERT_TRUE(vs.Put("a", "va", Vec({1, 0, 0}), 0, Slice("{}")).ok());
+  ASSERT_TRUE(VectorStore::Open(path, o, &other).ok());
+  VectorStats st;
+  ASSERT_TRUE(vs.GetStats(&st).ok());
+  ASSERT_EQ(st.expansion_search, 77);  // before the drop: the real figures
+  ASSERT_EQ(st.count, 1);
+  ASSERT_TRUE(vs.DropIndex().ok());
+  auto expect_empty = [](const VectorStats& s, const char* who) {
+    EXPECT_TRUE(s.dropped) << who;
+    EXPECT_EQ(s.dim, 0) << who;
+    EXPECT_EQ(s.space, VectorSpace::kL2) << who;
+    EXPECT_EQ(s.dtype, VectorDType::kF32) << who;
+    EXPECT_EQ(s.connectivity, 0) << who;
+    EXPECT_EQ(s.expansion_add, 0) << who;
+    EXPECT_EQ(s.expansion_search, 0) << who;
+    EXPECT_EQ(s.count, 0) << who;
+    EXPECT_EQ(s.capacity, 0) << who;
+    EXPECT_EQ(s.fill_ratio, 0) << who;
+    EXPECT_EQ(s.vec_cf_count, 0) << who;
+    EXPECT_FALSE(s.has_metadata) << who;
+    EXPECT_EQ(s.index_memory_bytes, 0) << who;
+    EXPECT_FALSE(s.loaded_from_sidecar) << who;
+  };
+  ASSERT_TRUE(vs.GetStats(&st).ok());
+  expect_empty(st, "dropping handle");
+  EXPECT_TRUE(st.sidecar_enabled);
+  ASSERT_TRUE(other.GetStats(&st).ok());
+  expect_empty(st, "other handle");
+  ASSERT_TRUE(other.Close().ok());
+  ASSERT_TRUE(vs.Close().ok());
+  VectorOptions again = Opts(5);
+  again.expansion_search = 200;
+  ASSERT_TRUE(VectorStore::Open(path, again, &vs).ok());
+  ASSERT_TRUE(vs.GetStats(&st).ok());
+  expect_empty(st, "reopened");
+  std::string value;
+  ASSERT_TRUE(vs.Get("a", &value).ok());  // the values stay
+  EXPECT_EQ(value, "va");
+}
+
 // --- 7: internal column families
 // ----------------------------------------------
 
@@ -416,8 +462,8 @@ TEST(VectorEdge, InternalFamiliesAreHiddenAndNotCounted) {
   const std::string path = dir.file("cf.db");
   VectorStore vs;
   ASSERT_TRUE(VectorStore::Open(path, Opts(3), &vs).ok());
-  ASSERT_TRUE(vs.Put("a", "v", V({1, 0, 0}), 0, Slice("{}")).ok());
-  ASSERT_TRUE(vs.Put("b", "v", V({0, 1, 0}), 0, Slice("{\"m\":1}")).ok());
+  ASSERT_TRUE(vs.Put("a", "v", Vec({1, 0, 0}), 0, Slice("{}")).ok());
+  ASSERT_TRUE(vs.Put("b", "v", Vec({0, 1, 0}), 0, Slice("{\"m\":1}")).ok());
   snkv::Store store;
   ASSERT_TRUE(snkv::Store::Open(path, {}, &store).ok());
   std::vector<std::string> names;
@@ -437,8 +483,60 @@ TEST(VectorEdge, InternalFamiliesAreHiddenAndNotCounted) {
     EXPECT_EQ(n.rfind("_snkv_vec", 0), std::string::npos) << n;
   ASSERT_TRUE(store.Close().ok());
   // The vector store still works in the full file.
-  ASSERT_TRUE(vs.Put("c", "v", V({0, 0, 1}), 0, Slice("{\"m\":2}")).ok());
+  ASSERT_TRUE(vs.Put("c", "v", Vec({0, 0, 1}), 0, Slice("{\"m\":2}")).ok());
   EXPECT_EQ(TopKeys(vs, {0, 0, 1}, 1), std::vector<std::string>{"c"});
+}
+
+// A plain store may not create or drop a family under one of the vector
+// store's names: filled by the user, it would be read as the index's
+// config, rows or log; dropped, it would cut a vector store's table out
+// from under it. Opening one to read it stays allowed (tools, tests).
+TEST(VectorEdge, PlainStoreCannotCreateOrDropInternalFamilies) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("cf.db");
+  snkv::Store store;
+  ASSERT_TRUE(snkv::Store::Open(path, {}, &store).ok());
+  for (const char* name :
+       {"_snkv_vec_", "_snkv_vec_meta_", "_snkv_vec_tags_", "_snkv_vec_log_"}) {
+    snkv::ColumnFamily cf;
+    Status s = store.CreateColumnFamily(name, &cf);
+    EXPECT_EQ(s.code(), Code::kError) << name;
+    EXPECT_NE(s.ToString().find("reserved for the vector store"),
+              std::string::npos)
+        << s.ToString();
+    EXPECT_TRUE(store.OpenColumnFamily(name, &cf).IsNotFound()) << name;
+  }
+  // Names that only look alike are ordinary families.
+  for (const char* name : {"_snkv_vec", "_snkv_vec_x_", "snkv_vec_"}) {
+    snkv::ColumnFamily cf;
+    EXPECT_TRUE(store.CreateColumnFamily(name, &cf).ok()) << name;
+  }
+  // With a vector store in the file, its families stay out of reach of
+  // the plain handle's drop, and the store keeps working.
+  VectorStore vs;
+  ASSERT_TRUE(VectorStore::Open(path, Opts(3), &vs).ok());
+  ASSERT_TRUE(vs.Put("a", "v", Vec({1, 0, 0}), 0, Slice("{\"m\":1}")).ok());
+  for (const char* name :
+       {"_snkv_vec_", "_snkv_vec_meta_", "_snkv_vec_tags_", "_snkv_vec_log_"}) {
+    Status s = store.DropColumnFamily(name);
+    EXPECT_EQ(s.code(), Code::kError) << name;
+    EXPECT_NE(s.ToString().find("reserved for the vector store"),
+              std::string::npos)
+        << s.ToString();
+    snkv::ColumnFamily cf;
+    EXPECT_TRUE(store.OpenColumnFamily(name, &cf).ok()) << name;
+  }
+  ASSERT_TRUE(vs.Put("b", "v", Vec({0, 1, 0})).ok());
+  EXPECT_EQ(TopKeys(vs, {0, 1, 0}, 1), std::vector<std::string>{"b"});
+  std::optional<std::string> meta;
+  ASSERT_TRUE(vs.GetMetadata("a", &meta).ok());
+  EXPECT_EQ(meta, std::optional<std::string>("{\"m\":1}"));
+  // The vector store's own drop still removes them.
+  ASSERT_TRUE(vs.DropIndex().ok());
+  snkv::ColumnFamily gone;
+  EXPECT_TRUE(store.OpenColumnFamily("_snkv_vec_", &gone).IsNotFound());
+  ASSERT_TRUE(vs.Close().ok());
+  ASSERT_TRUE(store.Close().ok());
 }
 
 // --- 8: a handle further behind than the change log reaches

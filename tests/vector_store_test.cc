@@ -11,6 +11,7 @@
 
 #include "snkv/snkv.h"
 #include "test_util.h"
+#include "vector_test_util.h"
 
 namespace {
 
@@ -25,16 +26,8 @@ using snkv::VectorSpace;
 using snkv::VectorStats;
 using snkv::VectorStore;
 
-VectorOptions Opts(int dim, VectorSpace space = VectorSpace::kL2,
-                   VectorDType dtype = VectorDType::kF32) {
-  VectorOptions o;
-  o.dim = dim;
-  o.space = space;
-  o.dtype = dtype;
-  return o;
-}
-
-std::vector<float> Vec(std::initializer_list<float> v) { return v; }
+using snkv::test::Opts;
+using snkv::test::Vec;
 
 class VectorStoreTest : public ::testing::Test {
  protected:

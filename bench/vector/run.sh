@@ -9,6 +9,10 @@
 #       3 rounds, each step alternating which runs first; ratios from CPU
 #       time, so that a loaded machine affects both alike. Writes
 #       results/compare.{txt,json} and leaves the plot alone.
+#   bench/vector/run.sh --builds 4         # only the two builds of
+#       --compare, alternating, with the calling thread's time on a CPU,
+#       waiting for a core and blocked, its sleeps, and the bytes written.
+#       Needs no ground truth; prints only.
 #
 # Needs libhnswlib-dev, libfaiss-dev, dataset-fashion-mnist, zlib1g-dev
 # (scripts/ensure-deps.sh --bench). The exact ground truth is computed once
@@ -26,6 +30,10 @@ cd "$ROOT"
 # FAISS runs on one thread per query like the others; a spinning OpenMP
 # pool would only burn the shared machine's cores.
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
+if [[ " $* " == *" --builds "* ]]; then
+  exec "$BUILD_DIR/snkv_vbench" --work "${TMPDIR:-/tmp}/snkv-vbench" \
+    --json "${TMPDIR:-/tmp}/snkv-vbench-builds.json" "$@"
+fi
 if [[ " $* " == *" --compare "* ]]; then
   "$BUILD_DIR/snkv_vbench" --work "${TMPDIR:-/tmp}/snkv-vbench" \
     --cache bench/vector/cache --json "$RESULTS/compare.json" "$@" |

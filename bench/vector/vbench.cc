@@ -55,7 +55,9 @@ struct Args {
   size_t queries = 10000;
   size_t filtered_queries = 1000;
   std::vector<int> efs = {16, 24, 32, 48, 64, 96, 128, 256};
-  int rounds = 0;  // > 0: the alternating snkv-f32 / hnswlib comparison
+  int rounds = 0;        // > 0: the alternating snkv-f32 / hnswlib comparison
+  int build_rounds = 0;  // > 0: --builds N, only the builds of --compare
+  std::string only;      // --only hnswlib|snkv: --builds runs one store
 };
 
 // One index under test.
@@ -300,6 +302,19 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// The calling thread's time on a CPU and waiting for one (runqueue), in
+// seconds, from /proc/thread-self/schedstat; wall minus both is the time
+// it was blocked (disk, locks, sleeping). {0, 0} when unavailable.
+std::pair<double, double> ThreadSched() {
+  FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
+  if (f == nullptr) return {0, 0};
+  unsigned long long run = 0, wait = 0;
+  const int n = std::fscanf(f, "%llu %llu", &run, &wait);
+  std::fclose(f);
+  if (n != 2) return {0, 0};
+  return {run / 1e9, wait / 1e9};
+}
+
 // --compare N: N rounds of snkv-f32 against hnswlib alone. Every step
 // runs both stores back to back in alternating order (builds: A B, then
 // B A in the next round; queries at each ef: A B B A), so that both meet
@@ -328,13 +343,19 @@ int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
     sn.set_labels(&no_labels);
     Engine* order[2] = {&h, &sn};
     if (round % 2 == 1) std::swap(order[0], order[1]);
-    double build[2] = {0, 0}, build_cpu[2] = {0, 0};  // hnswlib, snkv
+    double build[2] = {0, 0}, build_cpu[2] = {0, 0};   // hnswlib, snkv
+    double blocked[2] = {0, 0}, runnable[2] = {0, 0};  // calling thread's
     for (Engine* e : order) {
       const auto t0 = Clock::now();
       const double c0 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+      const auto s0 = ThreadSched();
       e->Build(base);
+      const auto s1 = ThreadSched();
       build_cpu[e == &sn] = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
       build[e == &sn] = Seconds(t0, Clock::now());
+      runnable[e == &sn] = s1.second - s0.second;
+      blocked[e == &sn] =
+          build[e == &sn] - (s1.first - s0.first) - runnable[e == &sn];
     }
     build_ratio.push_back(build[1] / build[0]);
     build_cpu_ratio.push_back(build_cpu[1] / build_cpu[0]);
@@ -343,11 +364,19 @@ int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
         "%.1f s (CPU %.1f s): %.2fx wall, %.2fx CPU\n",
         round + 1, order[0]->name().c_str(), build[0], build_cpu[0], build[1],
         build_cpu[1], build[1] / build[0], build_cpu[1] / build_cpu[0]);
+    std::printf(
+        "  calling thread waiting for a core: hnswlib %.1f s, snkv %.1f s; "
+        "blocked (disk, locks): hnswlib %.2f s, snkv %.2f s\n",
+        runnable[0], runnable[1], blocked[0], blocked[1]);
     Json("{\"kind\":\"compare_build\",\"round\":" + std::to_string(round + 1) +
          ",\"hnswlib_s\":" + Fmt("%.2f", build[0]) +
          ",\"snkv_s\":" + Fmt("%.2f", build[1]) +
          ",\"hnswlib_cpu_s\":" + Fmt("%.2f", build_cpu[0]) +
-         ",\"snkv_cpu_s\":" + Fmt("%.2f", build_cpu[1]) + "}");
+         ",\"snkv_cpu_s\":" + Fmt("%.2f", build_cpu[1]) +
+         ",\"hnswlib_blocked_s\":" + Fmt("%.2f", blocked[0]) +
+         ",\"snkv_blocked_s\":" + Fmt("%.2f", blocked[1]) +
+         ",\"hnswlib_runnable_s\":" + Fmt("%.2f", runnable[0]) +
+         ",\"snkv_runnable_s\":" + Fmt("%.2f", runnable[1]) + "}");
     std::printf("%5s %9s %9s %10s %10s %7s   (queries per CPU second)\n", "ef",
                 "rec hnsw", "rec snkv", "qps hnsw", "qps snkv", "ratio");
     std::vector<std::pair<double, double>> pts[2];
@@ -505,6 +534,94 @@ int Compare(const Args& a, const Matrix& base, const Matrix& queries, size_t nq,
   return 0;
 }
 
+// The calling thread's voluntary (it slept) and involuntary (preempted)
+// context switches so far, from /proc/thread-self/status.
+std::pair<long, long> ThreadSwitches() {
+  FILE* f = std::fopen("/proc/thread-self/status", "r");
+  if (f == nullptr) return {0, 0};
+  char line[128];
+  long v = 0, vol = 0, invol = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1) vol = v;
+    if (std::sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
+      invol = v;
+  }
+  std::fclose(f);
+  return {vol, invol};
+}
+
+// The process's write_bytes from /proc/self/io (bytes it caused to be
+// sent to storage, its background threads' included), 0 when unavailable.
+double WrittenMiB() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (f == nullptr) return 0;
+  char line[128];
+  unsigned long long v = 0, bytes = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "write_bytes: %llu", &v) == 1) bytes = v;
+  }
+  std::fclose(f);
+  return bytes / 1048576.0;
+}
+
+// --builds N: only the index builds of --compare (snkv-f32 against
+// hnswlib, alternating which goes first), N rounds, with wall and CPU time
+// of each; --only NAME builds one of them (for perf or strace).
+int Builds(const Args& a, const Matrix& base) {
+  std::vector<double> wall_ratio, cpu_ratio;
+  const std::vector<uint8_t> no_labels(base.rows, 0);
+  for (int round = 0; round < a.build_rounds; ++round) {
+    const std::string path = a.work + "/vbuild-f32.db";
+    for (const char* suffix : {"", "-wal", "-shm", ".snkv-vec"}) {
+      std::filesystem::remove(path + suffix);
+    }
+    HnswlibEngine h;
+    SnkvEngine sn(path, snkv::VectorDType::kF32, "f32");
+    sn.set_labels(&no_labels);
+    std::vector<Engine*> order = {&h, &sn};
+    if (round % 2 == 1) std::swap(order[0], order[1]);
+    if (a.only == "hnswlib") order = {&h};
+    if (a.only == "snkv") order = {&sn};
+    double wall[2] = {0, 0}, cpu[2] = {0, 0};  // hnswlib, snkv
+    for (Engine* e : order) {
+      const auto t0 = Clock::now();
+      const double c0 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+      const auto s0 = ThreadSched();
+      const double w0 = WrittenMiB();
+      const auto x0 = ThreadSwitches();
+      e->Build(base);
+      const auto x1 = ThreadSwitches();
+      const auto s1 = ThreadSched();
+      cpu[e == &sn] = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+      wall[e == &sn] = Seconds(t0, Clock::now());
+      std::printf(
+          "  %s: calling thread on CPU %.2f s, runnable %.2f s, blocked "
+          "%.2f s (%ld sleeps, %ld preemptions); process wrote %.0f MiB\n",
+          e->name().c_str(), s1.first - s0.first, s1.second - s0.second,
+          wall[e == &sn] - (s1.first - s0.first) - (s1.second - s0.second),
+          x1.first - x0.first, x1.second - x0.second, WrittenMiB() - w0);
+    }
+    std::printf(
+        "build round %d (%s first): hnswlib %.2f s (CPU %.2f s), snkv-f32 "
+        "%.2f s (CPU %.2f s)",
+        round + 1, order[0]->name().c_str(), wall[0], cpu[0], wall[1], cpu[1]);
+    if (order.size() == 2) {
+      wall_ratio.push_back(wall[1] / wall[0]);
+      cpu_ratio.push_back(cpu[1] / cpu[0]);
+      std::printf(": %.2fx wall, %.2fx CPU", wall[1] / wall[0],
+                  cpu[1] / cpu[0]);
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  if (!wall_ratio.empty()) {
+    std::printf("build time ratio: wall %s, CPU %s\n",
+                Range(wall_ratio, "%.2f").c_str(),
+                Range(cpu_ratio, "%.2f").c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -525,6 +642,10 @@ int main(int argc, char** argv) {
       a.data = v;
     else if (k == "--compare")
       a.rounds = std::stoi(v);
+    else if (k == "--builds")
+      a.build_rounds = std::stoi(v);
+    else if (k == "--only")
+      a.only = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -541,6 +662,7 @@ int main(int argc, char** argv) {
 
   const Matrix base =
       vbench::LoadImages(a.data + "/train-images-idx3-ubyte.gz");
+  if (a.build_rounds > 0) return Builds(a, base);
   const Matrix queries =
       vbench::LoadImages(a.data + "/t10k-images-idx3-ubyte.gz");
   const auto labels =

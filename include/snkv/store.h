@@ -129,6 +129,9 @@ class Store {
   bool is_open() const noexcept;
 
   // --- column families ---
+  // Names are 1..255 bytes. The vector store's four family names
+  // ("_snkv_vec_", "_snkv_vec_meta_", "_snkv_vec_tags_", "_snkv_vec_log_")
+  // are reserved: Create and Drop refuse them (kError); Open may read them.
   ColumnFamily DefaultColumnFamily() const;
   Status CreateColumnFamily(std::string_view name, ColumnFamily* cf);
   Status OpenColumnFamily(std::string_view name, ColumnFamily* cf);

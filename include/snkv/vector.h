@@ -108,6 +108,8 @@ struct KeyHit {
   float distance = 0;
 };
 
+// Once the index is dropped there is nothing to describe: every field but
+// dropped and sidecar_enabled is zero.
 struct VectorStats {
   int dim = 0;
   VectorSpace space = VectorSpace::kL2;

@@ -14,6 +14,11 @@ class ApiAccess {
   // if the store had returned it. Returns `s`.
   static Status Record(const Store& store, Status s);
   static Status Record(const ColumnFamily& cf, Status s);
+  // Create and drop one of the vector store's own families
+  // (schema::IsInternalCf), names the public API refuses.
+  static Status CreateInternalColumnFamily(Store& store, std::string_view name,
+                                           ColumnFamily* cf);
+  static Status DropInternalColumnFamily(Store& store, std::string_view name);
 };
 
 }  // namespace snkv::internal

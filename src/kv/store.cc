@@ -219,4 +219,23 @@ Status ApiAccess::Record(const ColumnFamily& cf, Status s) {
   return cf.store_ ? cf.store_->Fail(std::move(s)) : s;
 }
 
+Status ApiAccess::CreateInternalColumnFamily(Store& store,
+                                             std::string_view name,
+                                             ColumnFamily* cf) {
+  if (!store.core_) return Closed();
+  std::shared_ptr<ColumnFamilyState> state;
+  Status s = store.core_->Call([&] {
+    return store.core_->CreateColumnFamily(name, &state, /*internal=*/true);
+  });
+  if (s.ok() && cf) *cf = ColumnFamily(store.core_, std::move(state));
+  return s;
+}
+
+Status ApiAccess::DropInternalColumnFamily(Store& store,
+                                           std::string_view name) {
+  if (!store.core_) return Closed();
+  return store.core_->Call(
+      [&] { return store.core_->DropColumnFamily(name, /*internal=*/true); });
+}
+
 }  // namespace snkv::internal

@@ -95,6 +95,12 @@ Status ValidateCfName(std::string_view name) {
   return Status::OK();
 }
 
+// The error for a user's create or drop of a vector store's own family.
+Status ReservedCfName(std::string_view name) {
+  return Status::Error("column family name '" + std::string(name) +
+                       "' is reserved for the vector store");
+}
+
 // Background checkpoint passes of every handle of this process: how many
 // are running, and a count bumped as each starts and ends. SQLite answers
 // BUSY at once, without the busy handler, to a checkpoint that finds
@@ -1095,9 +1101,11 @@ void StoreCore::ForgetColumnFamily(ColumnFamilyState& cf) {
 }
 
 Status StoreCore::CreateColumnFamily(std::string_view name,
-                                     std::shared_ptr<ColumnFamilyState>* out) {
+                                     std::shared_ptr<ColumnFamilyState>* out,
+                                     bool internal) {
   Status s = ValidateCfName(name);
   if (!s.ok()) return s;
+  if (!internal && schema::IsInternalCf(name)) return ReservedCfName(name);
   WriteScope scope(*this);
   s = scope.Begin();
   if (!s.ok()) return s;
@@ -1175,9 +1183,10 @@ Status StoreCore::FindColumnFamilyId(std::string_view name, int64_t* id) {
   return Status::OK();
 }
 
-Status StoreCore::DropColumnFamily(std::string_view name) {
+Status StoreCore::DropColumnFamily(std::string_view name, bool internal) {
   Status s = ValidateCfName(name);
   if (!s.ok()) return s;
+  if (!internal && schema::IsInternalCf(name)) return ReservedCfName(name);
   if (name == schema::kDefaultCfName) {
     return Status::Error("the default column family cannot be dropped");
   }

@@ -185,11 +185,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   const std::shared_ptr<ColumnFamilyState>& default_cf() const noexcept {
     return default_cf_;
   }
+  // internal: the caller is the vector store making one of its own
+  // families (schema::IsInternalCf). Users may not create or drop those
+  // names: a family they filled would be read as a vector index.
   Status CreateColumnFamily(std::string_view name,
-                            std::shared_ptr<ColumnFamilyState>* out);
+                            std::shared_ptr<ColumnFamilyState>* out,
+                            bool internal = false);
   Status OpenColumnFamily(std::string_view name,
                           std::shared_ptr<ColumnFamilyState>* out);
-  Status DropColumnFamily(std::string_view name);
+  Status DropColumnFamily(std::string_view name, bool internal = false);
   Status ListColumnFamilies(std::vector<std::string>* names);
 
   // ---- data operations on one family (column_family.cc) ----

@@ -7,11 +7,14 @@
 #include <cstring>
 #include <random>
 
+#include "kv/api_access.h"
 #include "vector/bytes.h"
 
 namespace snkv::vector {
 
 namespace {
+
+using internal::ApiAccess;
 
 constexpr uint8_t kRecordVersion = 1;
 constexpr std::string_view kDroppedKey = "dropped";
@@ -120,9 +123,11 @@ Status VectorTables::OpenOrCreate(Store* store, const StoredConfig& want,
     if (s.IsNotFound()) {
       StoredConfig c = want;
       c.uuid = NewUuid();
-      s = store->CreateColumnFamily(kMetaCf, &meta_);
-      if (s.ok()) s = store->CreateColumnFamily(kVecCf, &vec_);
-      if (s.ok()) s = store->CreateColumnFamily(kLogCf, &log_);
+      s = ApiAccess::CreateInternalColumnFamily(*store, kMetaCf, &meta_);
+      if (s.ok())
+        s = ApiAccess::CreateInternalColumnFamily(*store, kVecCf, &vec_);
+      if (s.ok())
+        s = ApiAccess::CreateInternalColumnFamily(*store, kLogCf, &log_);
       if (s.ok()) s = WriteConfig(meta_, c);
       if (s.ok()) s = txn.Commit();
       if (!s.ok()) return s;
@@ -173,14 +178,14 @@ void VectorTables::RefreshTags(Store* store) {
 Status VectorTables::EnsureTags(Store* store) {
   RefreshTags(store);
   if (has_tags_) return Status::OK();
-  Status s = store->CreateColumnFamily(kTagsCf, &tags_);
+  Status s = ApiAccess::CreateInternalColumnFamily(*store, kTagsCf, &tags_);
   if (s.ok()) has_tags_ = true;
   return s;
 }
 
 Status VectorTables::Drop(Store* store) {
   for (std::string_view name : {kVecCf, kTagsCf, kLogCf}) {
-    Status s = store->DropColumnFamily(name);
+    Status s = ApiAccess::DropInternalColumnFamily(*store, name);
     if (!s.ok() && !s.IsNotFound()) return s;
   }
   // Without the head, a handle that has not noticed the drop fails its

@@ -842,21 +842,22 @@ Status VectorStoreImpl::GetStats(VectorStats* st) {
   Status s = CatchUp();
   if (!s.ok()) return Record(s);
   *st = VectorStats();
+  st->sidecar_enabled = sidecar_;
+  st->dropped = dropped_;
+  // A dropped store has no index: its former (or, reopened, the caller's)
+  // dim, ef and counts would describe nothing, so they stay zero.
+  if (dropped_) return Status::OK();
   st->dim = config_.dim;
   st->space = static_cast<VectorSpace>(config_.space);
   st->dtype = static_cast<VectorDType>(config_.dtype);
   st->connectivity = config_.connectivity;
   st->expansion_add = config_.expansion_add;
   st->expansion_search = ef_search_;
-  st->sidecar_enabled = sidecar_;
   st->loaded_from_sidecar = loaded_from_sidecar_;
-  st->dropped = dropped_;
-  if (!dropped_) {
-    s = tables_.vec().Count(&st->vec_cf_count);
-    if (!s.ok()) return Record(s);
-    tables_.RefreshTags(&store_);
-    st->has_metadata = tables_.has_tags();
-  }
+  s = tables_.vec().Count(&st->vec_cf_count);
+  if (!s.ok()) return Record(s);
+  tables_.RefreshTags(&store_);
+  st->has_metadata = tables_.has_tags();
   std::shared_lock<std::shared_mutex> ilock(index_mu_);
   st->count = static_cast<int64_t>(index_->size());
   st->capacity = static_cast<int64_t>(index_->capacity());
