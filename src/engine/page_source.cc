@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -243,17 +244,40 @@ void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
       backfilled > snap->max_frame) {
     return;
   }
-  snap->min_frame = backfilled + 1;
+  // A checkpoint still under way that has grown the file past the map:
+  // mapping now would make a new map at each of its steps, each one a
+  // munmap that stops every thread of the process and the whole file
+  // faulted in again. The snapshot reads those pages from the WAL as
+  // well meanwhile, so wait until the checkpoint has reached the
+  // snapshot's last frame or has stopped moving for kSettle.
+  const bool pending = snap->id == pending_snapshot_ &&
+                       backfilled == pending_backfilled_ &&
+                       backfilled < snap->max_frame;
+  const auto now = std::chrono::steady_clock::now();
+  if (pending && now - pending_since_ < kSettle) return;
+  uint32_t file_pages = snap->file_pages;
   // The checkpoint may have grown the file: map the pages it copied there
   // (rare: only after a checkpoint moved on, so the fstat is not per read).
   if (snap->file_pages < snap->db_pages) {
     sqlite3_int64 bytes = 0;
     if (file_->pMethods->xFileSize(file_, &bytes) == SQLITE_OK) {
-      snap->file_pages = static_cast<uint32_t>(std::max<sqlite3_int64>(
+      file_pages = static_cast<uint32_t>(std::max<sqlite3_int64>(
           snap->file_pages,
           std::min<sqlite3_int64>(bytes / page_size_, UINT32_MAX)));
-      MapPages(std::min(snap->db_pages, snap->file_pages));
     }
+    if (!pending && backfilled < snap->max_frame &&
+        std::min({snap->db_pages, file_pages, map_limit_pages_}) > map_pages_) {
+      pending_snapshot_ = snap->id;
+      pending_backfilled_ = backfilled;
+      pending_since_ = now;
+      return;
+    }
+  }
+  pending_snapshot_ = 0;
+  snap->min_frame = backfilled + 1;
+  if (file_pages != snap->file_pages) {
+    snap->file_pages = file_pages;
+    MapPages(std::min(snap->db_pages, snap->file_pages));
   }
 }
 

@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -180,6 +181,13 @@ class PageSource {
   const char* name_ = nullptr;  // SQLite's name object: lives with db_
 
   std::vector<const volatile uint8_t*> units_;  // WAL-index units mapped
+
+  // Advance's wait for a checkpoint under way (see there): which snapshot
+  // and backfill it waits on, and since when.
+  static constexpr std::chrono::milliseconds kSettle{20};
+  uint64_t pending_snapshot_ = 0;
+  uint32_t pending_backfilled_ = 0;
+  std::chrono::steady_clock::time_point pending_since_;
 
   // WAL frames read so far (header + page), valid for the WAL with salts
   // cached_salt_. Dropped at EndRead once there are more than kMaxFrames.
