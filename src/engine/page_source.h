@@ -86,8 +86,11 @@ class PageSource {
   // index's nBackfill now), so that their pages are read through the map
   // instead of from the WAL. A snapshot held across a long run of reads
   // would otherwise keep reading a large load's frames from the WAL long
-  // after they were checkpointed. Call only while the connection still
-  // holds the read transaction `snap` describes, between operations.
+  // after they were checkpointed. While a checkpoint short of snap's last
+  // frame is still moving and has grown the file past the map, it waits
+  // (up to kSettle after the backfill last moved) rather than map the
+  // file anew at each step. Call only while the connection still holds
+  // the read transaction `snap` describes, between operations.
   void Advance(PageSnapshot* snap, uint32_t backfilled) noexcept;
 
   // Page `pgno` (from 1) of `snap`: page_size() bytes, valid until
