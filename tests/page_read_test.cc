@@ -1531,6 +1531,60 @@ TEST(PageReadLarge, FiftyThousandKeysAcrossWalUnitsAndCheckpoints) {
   EXPECT_EQ(kvstore_close(w), KVSTORE_OK);
 }
 
+// Reads on the loading handle itself right after a load, with the
+// background checkpoint still copying the load's frames (the WAL full of
+// them, the file growing under the reader's map), while a second handle
+// commits updates and, now and then, a TRUNCATE checkpoint restarts the
+// WAL. Every get and exists answers as the model says.
+TEST(PageReadLarge, ReadsRightAfterALoadOnTheLoadingHandle) {
+  constexpr int kKeys = 30000;
+  TempDir dir;
+  const std::string path = dir.file("fresh.db");
+  KVStore* kv = OpenWal(path);
+  ASSERT_NE(kv, nullptr);
+  Model model;
+  for (int i = 0; i < kKeys;) {
+    ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
+    for (const int end = i + 1000; i < end; ++i) {
+      model[Key("k", i)] = BigValue(1, i);
+      ASSERT_EQ(Put(kv, Key("k", i), model[Key("k", i)]), KVSTORE_OK);
+    }
+    ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
+  }
+  ASSERT_GT(WalFrames(path), 0);
+  KVStore* other = OpenWal(path, 5000);
+  ASSERT_NE(other, nullptr);
+  for (int round = 0; round < 6; ++round) {
+    ASSERT_TRUE(RandomGets(kv, model, kKeys, 4000, 100 + round)) << round;
+    std::mt19937 rng(200 + round);
+    for (int j = 0; j < 500; ++j) {
+      const std::string k = Key("k", static_cast<int>(rng() % (kKeys + 100)));
+      int found = -1;
+      ASSERT_EQ(
+          kvstore_exists(kv, k.data(), static_cast<int>(k.size()), &found),
+          KVSTORE_OK);
+      ASSERT_EQ(found, model.count(k) ? 1 : 0) << k;
+    }
+    // Another handle's commit: the next reads take a new snapshot.
+    ASSERT_EQ(kvstore_begin(other, 1), KVSTORE_OK);
+    for (int i = round; i < kKeys; i += 97) {
+      model[Key("k", i)] = BigValue(2 + round, i);
+      ASSERT_EQ(Put(other, Key("k", i), model[Key("k", i)]), KVSTORE_OK);
+    }
+    ASSERT_EQ(kvstore_commit(other), KVSTORE_OK);
+    if (round % 2 == 1) {
+      // Restarts the WAL: frame numbers are reused with new salts. BUSY
+      // (the background checkpoint of kv still running) leaves it as is.
+      const int rc = kvstore_checkpoint(other, KVSTORE_CHECKPOINT_TRUNCATE,
+                                        nullptr, nullptr);
+      ASSERT_TRUE(rc == KVSTORE_OK || rc == KVSTORE_BUSY) << rc;
+    }
+  }
+  ASSERT_TRUE(RandomGets(kv, model, kKeys, 4000, 300));
+  EXPECT_EQ(kvstore_close(other), KVSTORE_OK);
+  EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
+}
+
 // ---- 10. Short scans: positioned on the pages from the first row -----------
 
 // Creates an iterator on kv's default family: over keys starting with

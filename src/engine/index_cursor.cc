@@ -180,9 +180,17 @@ bool IndexCursor::PayloadPrefix(const Cell& cell, uint64_t n, bool whole_chain,
 }
 
 bool IndexCursor::CompareKey(const Cell& cell, Slice key, int* cmp) noexcept {
+  // Without an overflow page the whole payload is on the page (ReadCell
+  // checked that it fits): every prefix of it is a slice of the page, as
+  // PayloadPrefix would return, without the call (most cells).
+  const bool local = cell.overflow == 0;
   Slice head;
-  if (!PayloadPrefix(cell, std::min(cell.payload_size, kKeyHeaderPrefix),
-                     /*whole_chain=*/false, &key_buf_, &head)) {
+  if (local) {
+    head = Slice(
+        reinterpret_cast<const char*>(cell.local),
+        static_cast<size_t>(std::min(cell.payload_size, kKeyHeaderPrefix)));
+  } else if (!PayloadPrefix(cell, std::min(cell.payload_size, kKeyHeaderPrefix),
+                            /*whole_chain=*/false, &key_buf_, &head)) {
     return false;
   }
   const auto* p = reinterpret_cast<const uint8_t*>(head.data());
@@ -199,6 +207,12 @@ bool IndexCursor::CompareKey(const Cell& cell, Slice key, int* cmp) noexcept {
   if (header_size > cell.payload_size ||
       key_size > cell.payload_size - header_size) {
     return false;
+  }
+  if (local) {
+    *cmp = Slice(reinterpret_cast<const char*>(cell.local) + header_size,
+                 static_cast<size_t>(key_size))
+               .compare(key);
+    return true;
   }
   // SQLite reads the whole record of every cell it compares, so a broken
   // chain anywhere in it is damage it reports: check the chain too, once

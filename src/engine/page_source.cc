@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -154,6 +155,7 @@ void PageSource::Detach() noexcept {
   vfs_ = nullptr;
   name_ = nullptr;
   units_.clear();
+  ForgetSlots();
   frames_.clear();
   spare_.clear();
   scratch_.clear();
@@ -242,17 +244,40 @@ void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
       backfilled > snap->max_frame) {
     return;
   }
-  snap->min_frame = backfilled + 1;
+  // A checkpoint still under way that has grown the file past the map:
+  // mapping now would make a new map at each of its steps, each one a
+  // munmap that stops every thread of the process and the whole file
+  // faulted in again. The snapshot reads those pages from the WAL as
+  // well meanwhile, so wait until the checkpoint has reached the
+  // snapshot's last frame or has stopped moving for kSettle.
+  const bool pending = snap->id == pending_snapshot_ &&
+                       backfilled == pending_backfilled_ &&
+                       backfilled < snap->max_frame;
+  const auto now = std::chrono::steady_clock::now();
+  if (pending && now - pending_since_ < kSettle) return;
+  uint32_t file_pages = snap->file_pages;
   // The checkpoint may have grown the file: map the pages it copied there
   // (rare: only after a checkpoint moved on, so the fstat is not per read).
   if (snap->file_pages < snap->db_pages) {
     sqlite3_int64 bytes = 0;
     if (file_->pMethods->xFileSize(file_, &bytes) == SQLITE_OK) {
-      snap->file_pages = static_cast<uint32_t>(std::max<sqlite3_int64>(
+      file_pages = static_cast<uint32_t>(std::max<sqlite3_int64>(
           snap->file_pages,
           std::min<sqlite3_int64>(bytes / page_size_, UINT32_MAX)));
-      MapPages(std::min(snap->db_pages, snap->file_pages));
     }
+    if (!pending && backfilled < snap->max_frame &&
+        std::min({snap->db_pages, file_pages, map_limit_pages_}) > map_pages_) {
+      pending_snapshot_ = snap->id;
+      pending_backfilled_ = backfilled;
+      pending_since_ = now;
+      return;
+    }
+  }
+  pending_snapshot_ = 0;
+  snap->min_frame = backfilled + 1;
+  if (file_pages != snap->file_pages) {
+    snap->file_pages = file_pages;
+    MapPages(std::min(snap->db_pages, snap->file_pages));
   }
 }
 
@@ -353,10 +378,39 @@ uint8_t* PageSource::ScratchBuffer() noexcept {
 const uint8_t* PageSource::Page(const PageSnapshot& snap,
                                 uint32_t pgno) noexcept {
   if (pgno == 0 || pgno > snap.db_pages) return nullptr;
+  if (snap.max_frame < snap.min_frame) {
+    // No WAL frames to look through (the usual case once checkpoints have
+    // caught up): the page is in the file.
+    if (pgno <= map_pages_ && pgno <= snap.file_pages) {
+      return map_data_ + static_cast<size_t>(pgno - 1) * page_size_;
+    }
+    uint8_t* buf = ScratchBuffer();
+    return buf == nullptr ? nullptr : ReadDbPage(pgno, buf);
+  }
+  if (!page_slots_) {
+    page_slots_.reset(new (std::nothrow) PageSlot[kPageSlots]);
+  }
+  PageSlot* slot = page_slots_ ? &page_slots_[PageSlotOf(pgno)] : nullptr;
+  if (slot != nullptr && slot->snapshot == snap.id && slot->pgno == pgno) {
+    return slot->page;
+  }
+  bool lasting = false;
+  const uint8_t* page = LookUpPage(snap, pgno, &lasting);
+  // A snapshot's page never changes, so the answer holds for as long as
+  // the page stays where it was found.
+  if (page != nullptr && lasting && slot != nullptr && snap.id != 0) {
+    *slot = PageSlot{snap.id, page, pgno};
+  }
+  return page;
+}
+
+const uint8_t* PageSource::LookUpPage(const PageSnapshot& snap, uint32_t pgno,
+                                      bool* lasting) noexcept {
   const int64_t frame = FindFrame(snap, pgno);
   if (frame < 0) return nullptr;
   if (frame == 0) {
     if (pgno <= map_pages_ && pgno <= snap.file_pages) {
+      *lasting = true;
       return map_data_ + static_cast<size_t>(pgno - 1) * page_size_;
     }
     uint8_t* buf = ScratchBuffer();
@@ -364,10 +418,12 @@ const uint8_t* PageSource::Page(const PageSnapshot& snap,
   }
   if (snap.salt != cached_salt_) {
     // Another WAL: frame numbers mean other pages now.
+    ForgetSlots();
     for (auto& entry : frames_) spare_.push_back(std::move(entry.second));
     frames_.clear();
     cached_salt_ = snap.salt;
   }
+  *lasting = true;  // in frames_ until EndRead drops the cache
   auto found = frames_.find(static_cast<uint32_t>(frame));
   if (found != frames_.end()) {
     return found->second.get() + format::kWalFrameHeaderSize;
@@ -414,9 +470,14 @@ void PageSource::EndRead() noexcept {
   ++read_epoch_;
   scratch_used_ = 0;
   if (frames_.size() > kMaxCachedFrames) {
+    ForgetSlots();
     frames_.clear();  // simple and rare: the cache refills from hot pages
     spare_.clear();
   }
+}
+
+void PageSource::ForgetSlots() noexcept {
+  if (page_slots_) std::fill_n(page_slots_.get(), kPageSlots, PageSlot{});
 }
 
 void PageSource::MapPages(uint32_t pages) noexcept {
@@ -434,6 +495,7 @@ void PageSource::MapPages(uint32_t pages) noexcept {
     identified_ = false;
     return;
   }
+  ForgetSlots();  // they may point into the map let go of here
   map_pages_ = static_cast<uint32_t>(std::min<uint64_t>(
       {map->bytes() / page_size_, map_limit_pages_, UINT32_MAX}));
   map_data_ = map->data();
@@ -441,6 +503,7 @@ void PageSource::MapPages(uint32_t pages) noexcept {
 }
 
 void PageSource::Unmap() noexcept {
+  ForgetSlots();
   map_.reset();
   map_data_ = nullptr;
   map_pages_ = 0;

@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -85,8 +86,11 @@ class PageSource {
   // index's nBackfill now), so that their pages are read through the map
   // instead of from the WAL. A snapshot held across a long run of reads
   // would otherwise keep reading a large load's frames from the WAL long
-  // after they were checkpointed. Call only while the connection still
-  // holds the read transaction `snap` describes, between operations.
+  // after they were checkpointed. While a checkpoint short of snap's last
+  // frame is still moving and has grown the file past the map, it waits
+  // (up to kSettle after the backfill last moved) rather than map the
+  // file anew at each step. Call only while the connection still holds
+  // the read transaction `snap` describes, between operations.
   void Advance(PageSnapshot* snap, uint32_t backfilled) noexcept;
 
   // Page `pgno` (from 1) of `snap`: page_size() bytes, valid until
@@ -148,6 +152,14 @@ class PageSource {
   // shared map. Call only between operations: the previous map may go.
   void MapPages(uint32_t pages) noexcept;
   void Unmap() noexcept;
+  // Page() for a snapshot that covers WAL frames, without the slot table.
+  // `*lasting` says whether the page lives past this operation (in the
+  // map or the frame cache, not a scratch buffer).
+  const uint8_t* LookUpPage(const PageSnapshot& snap, uint32_t pgno,
+                            bool* lasting) noexcept;
+  // Empties the slot table: call whenever the map or the frame cache
+  // lets go of pages it may point to.
+  void ForgetSlots() noexcept;
   PageBuffer NewBuffer() const;
   // A buffer for one operation's uncached page, released by EndRead.
   uint8_t* ScratchBuffer() noexcept;
@@ -173,12 +185,39 @@ class PageSource {
 
   std::vector<const volatile uint8_t*> units_;  // WAL-index units mapped
 
+  // Advance's wait for a checkpoint under way (see there): which snapshot
+  // and backfill it waits on, and since when.
+  static constexpr std::chrono::milliseconds kSettle{20};
+  uint64_t pending_snapshot_ = 0;
+  uint32_t pending_backfilled_ = 0;
+  std::chrono::steady_clock::time_point pending_since_;
+
   // WAL frames read so far (header + page), valid for the WAL with salts
   // cached_salt_. Dropped at EndRead once there are more than kMaxFrames.
   static constexpr size_t kMaxCachedFrames = 2048;
   uint64_t cached_salt_ = 0;
   std::unordered_map<uint32_t, PageBuffer> frames_;
   std::vector<PageBuffer> spare_;  // buffers to reuse
+
+  // Where each page of a snapshot with WAL frames was found, so that the
+  // pages every descent passes (the root and interior levels, which the
+  // load's last commits left in the WAL) are not looked up in the WAL
+  // index and the frame cache on every read. Direct-mapped by page
+  // number and tagged with the snapshot's id, so a new snapshot misses
+  // without any clearing; the pointers are into map_ or frames_, so
+  // ForgetSlots empties the table whenever either changes. Allocated at
+  // the first snapshot that needs it (a handle whose WAL is always
+  // backfilled never does).
+  struct PageSlot {
+    uint64_t snapshot = 0;  // PageSnapshot::id; 0: empty
+    const uint8_t* page = nullptr;
+    uint32_t pgno = 0;
+  };
+  static constexpr size_t kPageSlots = 4096;
+  static size_t PageSlotOf(uint32_t pgno) noexcept {
+    return (pgno * 2654435761u) >> 20;  // top 12 bits: kPageSlots
+  }
+  std::unique_ptr<PageSlot[]> page_slots_;
 
   // ChainChecked's memory: direct-mapped, so neither a lookup nor a note
   // allocates; a collision only costs a walk.
