@@ -221,7 +221,9 @@ class VectorStore(_VectorStore):
         super().__init__(
             _path_arg(path), dim, _choice(space, "space", _SPACES),
             _choice(dtype, "dtype", _DTYPES),
-            _int_arg(connectivity, "connectivity", 2, _MAX_CONNECTIVITY),
+            # 1 is taken (and raised to 2) as the C and C++ APIs take it, so
+            # that a store their programs made with 1 opens the same way.
+            _int_arg(connectivity, "connectivity", 1, _MAX_CONNECTIVITY),
             _int_arg(expansion_add, "expansion_add", 1, _MAX_EXPANSION),
             ef_search, password, True, options)
         self._dim = dim
