@@ -103,7 +103,8 @@ typedef int (*KVVecFilter)(void *pCtx, const void *pKey, int nKey,
 
 /* Opens or creates a vector store (zPath NULL or ":memory:" = in memory).
 ** 0 for connectivity / expansion_add / expansion_search picks 16 / 128 /
-** the stored value (64 for a new store). dim, space and dtype of an
+** the stored value (64 for a new store); connectivity 1 is raised to 2
+** (HNSW's least). dim, space and dtype of an
 ** existing store must match (KVVEC_*_MISMATCH). pPassword != NULL opens an
 ** encrypted store (no sidecar then). *ppVS is NULL on error. */
 int kvstore_vec_open(const char *zPath, int dim, int space, int connectivity,

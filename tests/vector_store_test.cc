@@ -353,6 +353,31 @@ TEST(VectorStoreConfig, FixedAtCreation) {
   EXPECT_EQ(VectorStore::Open(dir.file("d.db"), o, &bad).code(), Code::kError);
 }
 
+// HNSW needs at least two links per node: connectivity 1 is raised to 2,
+// stored so, and the same options open the store again (Python takes 1 as
+// well, for the same stores).
+TEST(VectorStoreConfig, ConnectivityOneIsStoredAsTwoAndReopens) {
+  snkv::test::TempDir dir;
+  const std::string path = dir.file("m1.db");
+  VectorOptions o = Opts(3);
+  o.connectivity = 1;
+  for (int round = 0; round < 2; ++round) {
+    VectorStore vs;
+    ASSERT_TRUE(VectorStore::Open(path, o, &vs).ok()) << round;
+    if (round == 0) ASSERT_TRUE(vs.Put("a", "v", Vec({1, 2, 3})).ok());
+    VectorStats st;
+    ASSERT_TRUE(vs.GetStats(&st).ok());
+    EXPECT_EQ(st.connectivity, 2);
+    EXPECT_EQ(st.count, 1);
+    std::vector<SearchHit> hits;
+    SearchOptions so;
+    so.top_k = 1;
+    ASSERT_TRUE(vs.Search(Vec({1, 2, 3}), so, &hits).ok());
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0].key, "a");
+  }
+}
+
 TEST_F(VectorStoreTest, DropIndexKeepsValues) {
   ASSERT_TRUE(vs_.Put("a", "va", Vec({1, 0, 0})).ok());
   ASSERT_TRUE(vs_.KvPut("plain", "pv").ok());

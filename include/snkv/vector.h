@@ -54,7 +54,7 @@ struct VectorOptions {
   int dim = 0;                           // > 0; fixed when the store is created
   VectorSpace space = VectorSpace::kL2;  // fixed at creation
   VectorDType dtype = VectorDType::kF32;  // fixed at creation
-  int connectivity = 0;                   // HNSW M; 0 = 16. Fixed at creation.
+  int connectivity = 0;      // HNSW M; 0 = 16, 1 = 2. Fixed at creation.
   int expansion_add = 0;     // ef_construction; 0 = 128. Fixed at creation.
   int expansion_search = 0;  // default ef; 0 = the stored one (64 when new)
   // Encrypted store when set (see Store::OpenEncrypted). No sidecar then.

@@ -86,21 +86,35 @@ def _int_arg(value, name, low, high=_INT_MAX):
     return n
 
 
-def _options(journal_mode, sync_level, cache_size, page_size, busy_timeout,
-             wal_size_limit, read_only):
-    journal_mode = _int_arg(journal_mode, "journal_mode", 0, 1)
-    sync_level = _int_arg(sync_level, "sync_level", 0, 2)
-    cache_size = _int_arg(cache_size, "cache_size", 1)
-    page_size = _int_arg(page_size, "page_size", 512, 65536)
+# KVStore's keywords and their defaults; snkv.vector's VectorStore takes
+# the same ones.
+_STORE_DEFAULTS = dict(journal_mode=JOURNAL_WAL, sync_level=SYNC_NORMAL,
+                       cache_size=2000, page_size=4096, busy_timeout=0,
+                       wal_size_limit=0, read_only=0)
+
+
+def _options(caller, kwargs):
+    """The store options for the keywords kwargs of caller(): an unknown
+    name is a TypeError (as a def would raise), a bad value TypeError or
+    ValueError; a missing one takes its default. Shared with
+    snkv.vector."""
+    unknown = sorted(set(kwargs) - set(_STORE_DEFAULTS))
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument "
+                        f"{unknown[0]!r}")
+    o = dict(_STORE_DEFAULTS, **kwargs)
+    o["journal_mode"] = _int_arg(o["journal_mode"], "journal_mode", 0, 1)
+    o["sync_level"] = _int_arg(o["sync_level"], "sync_level", 0, 2)
+    o["cache_size"] = _int_arg(o["cache_size"], "cache_size", 1)
+    page_size = o["page_size"] = _int_arg(o["page_size"], "page_size", 512,
+                                          65536)
     if page_size & (page_size - 1):
         raise ValueError(
             f"page_size must be a power of two in 512..65536, got {page_size}")
-    busy_timeout = _int_arg(busy_timeout, "busy_timeout", 0)
-    wal_size_limit = _int_arg(wal_size_limit, "wal_size_limit", 0)
-    return dict(journal_mode=journal_mode, sync_level=sync_level,
-                cache_size=cache_size, page_size=page_size,
-                busy_timeout=busy_timeout, wal_size_limit=wal_size_limit,
-                read_only=bool(read_only))
+    o["busy_timeout"] = _int_arg(o["busy_timeout"], "busy_timeout", 0)
+    o["wal_size_limit"] = _int_arg(o["wal_size_limit"], "wal_size_limit", 0)
+    o["read_only"] = bool(o["read_only"])
+    return o
 
 
 class KVStore(_Store):
@@ -122,18 +136,11 @@ class KVStore(_Store):
     commit of any connection or process.
     """
 
-    def __init__(self, path=None, *, journal_mode=JOURNAL_WAL,
-                 sync_level=SYNC_NORMAL, cache_size=2000, page_size=4096,
-                 busy_timeout=0, wal_size_limit=0, read_only=0):
-        super().__init__(_path_arg(path), **_options(
-            journal_mode, sync_level, cache_size, page_size, busy_timeout,
-            wal_size_limit, read_only))
+    def __init__(self, path=None, **options):
+        super().__init__(_path_arg(path), _options("KVStore", options))
 
     @classmethod
-    def open_encrypted(cls, path, password, *, journal_mode=JOURNAL_WAL,
-                       sync_level=SYNC_NORMAL, cache_size=2000,
-                       page_size=4096, busy_timeout=0, wal_size_limit=0,
-                       read_only=0):
+    def open_encrypted(cls, path, password, **options):
         """Opens or creates an encrypted store (path None: in memory).
 
         password is str (UTF-8) or bytes-like. A plain store is encrypted
@@ -146,9 +153,9 @@ class KVStore(_Store):
             raise TypeError("open_encrypted() needs a password (str or "
                             "bytes-like), not None")
         self = cls.__new__(cls)
-        _Store.__init__(self, _path_arg(path), password=password, **_options(
-            journal_mode, sync_level, cache_size, page_size, busy_timeout,
-            wal_size_limit, read_only))
+        _Store.__init__(self, _path_arg(path), _options("open_encrypted",
+                                                        options),
+                        password=password)
         return self
 
     def __enter__(self):

@@ -47,9 +47,6 @@ _MAX_DIM = 65536
 _MAX_CONNECTIVITY = 1024
 _MAX_EXPANSION = 1 << 20
 _MAX_TOP_K = 1 << 30  # beyond any store's size; keeps the C++ int in range
-_KV_DEFAULTS = dict(journal_mode=1, sync_level=1, cache_size=2000,
-                    page_size=4096, busy_timeout=0, wal_size_limit=0,
-                    read_only=0)
 
 
 class SearchResult(NamedTuple):
@@ -216,11 +213,7 @@ class VectorStore(_VectorStore):
         """Opens or creates the store (see the class's doc). Raises
         VectorMismatchError, AuthError, snkv.Error, or TypeError /
         ValueError for bad arguments."""
-        unknown = sorted(set(kv_kwargs) - set(_KV_DEFAULTS))
-        if unknown:
-            raise TypeError(f"VectorStore() got an unexpected keyword "
-                            f"argument {unknown[0]!r}")
-        kv = dict(_KV_DEFAULTS, **kv_kwargs)
+        options = _options("VectorStore", kv_kwargs)
         dim = _int_arg(dim, "dim", 1, _MAX_DIM)
         ef_search = (0 if expansion_search is None else
                      _int_arg(expansion_search, "expansion_search", 1,
@@ -228,9 +221,11 @@ class VectorStore(_VectorStore):
         super().__init__(
             _path_arg(path), dim, _choice(space, "space", _SPACES),
             _choice(dtype, "dtype", _DTYPES),
-            _int_arg(connectivity, "connectivity", 2, _MAX_CONNECTIVITY),
+            # 1 is taken (and raised to 2) as the C and C++ APIs take it, so
+            # that a store their programs made with 1 opens the same way.
+            _int_arg(connectivity, "connectivity", 1, _MAX_CONNECTIVITY),
             _int_arg(expansion_add, "expansion_add", 1, _MAX_EXPANSION),
-            ef_search, password, True, **_options(**kv))
+            ef_search, password, True, options)
         self._dim = dim
 
     # --- writes ----------------------------------------------------------

@@ -37,6 +37,10 @@ struct KeyOrKeyTtlHint {
 struct SecondsHint {
   static constexpr auto name = pybind11::detail::const_name("float | None");
 };
+struct StoreOptionsHint {
+  static constexpr auto name =
+      pybind11::detail::const_name("dict[str, int] | None");
+};
 struct NameHint {
   static constexpr auto name = pybind11::detail::const_name("str");
 };
@@ -48,6 +52,8 @@ using OptionalBytesLike = Passed<OptionalBytesLikeHint>;
 using KeyOrKeyTtl = Passed<KeyOrKeyTtlHint>;
 // A ttl in seconds or None (ExpiryFromTtl).
 using Seconds = Passed<SecondsHint>;
+// The store options dict snkv._options builds (MakeOptions).
+using StoreOptionsArg = Passed<StoreOptionsHint>;
 // A column family name (FamilyName).
 using NameArg = Passed<NameHint>;
 

@@ -11,8 +11,8 @@ namespace py = pybind11;
 
 namespace {
 
-// Owned by the module (it holds a reference to each); these borrowed
-// pointers stay valid for the life of the interpreter.
+// Our own references (NewErrorClass): valid for the life of the
+// interpreter.
 PyObject* g_error = nullptr;
 PyObject* g_not_found = nullptr;
 PyObject* g_busy = nullptr;
@@ -21,15 +21,9 @@ PyObject* g_read_only = nullptr;
 PyObject* g_corrupt = nullptr;
 PyObject* g_auth = nullptr;
 
-// Makes snkv.<name> with the given bases and docstring and adds it to m.
 PyObject* NewError(py::module_& m, const char* name, const char* doc,
                    PyObject* bases) {
-  std::string qualified = std::string("snkv.") + name;
-  PyObject* cls =
-      PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases, nullptr);
-  if (cls == nullptr) throw py::error_already_set();
-  m.add_object(name, py::reinterpret_borrow<py::object>(cls));
-  return cls;  // the module's reference keeps it alive
+  return NewErrorClass(m, "snkv", name, doc, bases);
 }
 
 PyObject* ClassFor(Code code) {
@@ -87,8 +81,19 @@ void RegisterErrors(py::module_& m) {
                     g_error);
 }
 
-void ThrowStatus(const Status& s) {
-  PyObject* cls = ClassFor(s.code());
+PyObject* NewErrorClass(py::module_& m, const char* module_name,
+                        const char* name, const char* doc, PyObject* bases) {
+  const std::string qualified = std::string(module_name) + "." + name;
+  PyObject* cls =
+      PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases, nullptr);
+  if (cls == nullptr) throw py::error_already_set();
+  m.add_object(name, py::reinterpret_borrow<py::object>(cls));
+  return cls;
+}
+
+void ThrowStatus(const Status& s) { RaiseWithCode(ClassFor(s.code()), s); }
+
+void RaiseWithCode(PyObject* cls, const Status& s) {
   const std::string& msg = s.message();
   // Messages may quote user bytes (e.g. a family name): never fail on
   // invalid UTF-8.

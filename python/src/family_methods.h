@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "py_iterator.h"
 #include "py_store.h"
+#include "raw_args.h"
 #include "raw_call.h"
 #include "self_arg.h"
 #include "ttl.h"
@@ -113,49 +114,94 @@ std::unique_ptr<PyIterator> NewPyIterator(pybind11::handle self_h, bool reverse,
   Self& self = Unwrap<Self>(self_h);
   ColumnFamily& cf = self.family();
   Iterator it = NoGil([&] { return cf.NewIterator(options); });
-  return std::make_unique<PyIterator>(std::move(it), self.epoch());
+  return std::make_unique<PyIterator>(
+      std::move(it), self.epoch(),
+      pybind11::reinterpret_borrow<pybind11::object>(self_h));
 }
 
-// get(key, default=None) as a METH_FASTCALL method. A get is a few
-// microseconds; pybind11's dispatch (argument vectors, default values,
-// overload loop) was a tenth of that. Arguments are taken as Python takes
-// them: one or two positional, or by name.
+// Direct entry points (raw_call.h) for the calls a program makes by the
+// million: get, exists, put, db[key], key in db, iterator(). pybind11's
+// generic dispatch (argument vectors, casters, default values, the
+// overload loop, keep_alive bookkeeping) cost 10-25 % of each; these bind
+// their arguments as Python does (raw_args.h) and call the same code.
+
+// get(key, default=None).
 template <class Self>
 PyObject* FastGet(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                   PyObject* kwnames) noexcept {
   return RawCall([&]() -> PyObject* {
-    PyObject* key = nargs > 0 ? args[0] : nullptr;
-    PyObject* fallback = nargs > 1 ? args[1] : Py_None;
-    if (nargs > 2) {
-      PyErr_Format(PyExc_TypeError,
-                   "get() takes at most 2 arguments (%zd given)", nargs);
+    PyObject* a[2] = {nullptr, Py_None};
+    if (!BindArgs("get", args, nargs, kwnames, {"key", "default"}, 1, 2, a)) {
       return nullptr;
     }
-    const Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
-    for (Py_ssize_t i = 0; i < nkw; ++i) {
-      PyObject* name = PyTuple_GET_ITEM(kwnames, i);
-      PyObject* value = args[nargs + i];
-      const bool is_key = PyUnicode_CompareWithASCIIString(name, "key") == 0;
-      if (!is_key && PyUnicode_CompareWithASCIIString(name, "default") != 0) {
-        PyErr_Format(PyExc_TypeError,
-                     "get() got an unexpected keyword argument '%U'", name);
-        return nullptr;
-      }
-      PyObject*& slot = is_key ? key : fallback;
-      if ((is_key && key != nullptr) || (!is_key && nargs > 1)) {
-        PyErr_Format(PyExc_TypeError,
-                     "get() got multiple values for argument '%U'", name);
-        return nullptr;
-      }
-      slot = value;
-    }
-    if (key == nullptr) {
-      PyErr_SetString(PyExc_TypeError, "get() missing required argument 'key'");
-      return nullptr;
-    }
-    return GetOr<Self>(self, key,
-                       pybind11::reinterpret_borrow<pybind11::object>(fallback),
+    return GetOr<Self>(self, a[0],
+                       pybind11::reinterpret_borrow<pybind11::object>(a[1]),
                        false)
+        .release()
+        .ptr();
+  });
+}
+
+// exists(key).
+template <class Self>
+PyObject* FastExists(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                     PyObject* kwnames) noexcept {
+  return RawCall([&]() -> PyObject* {
+    PyObject* key = nullptr;
+    if (!BindArgs("exists", args, nargs, kwnames, {"key"}, 1, 1, &key)) {
+      return nullptr;
+    }
+    return PyBool_FromLong(Exists<Self>(self, key));
+  });
+}
+
+// put(key, value, ttl=None).
+template <class Self>
+PyObject* FastPut(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                  PyObject* kwnames) noexcept {
+  return RawCall([&]() -> PyObject* {
+    PyObject* a[3] = {nullptr, nullptr, Py_None};
+    if (!BindArgs("put", args, nargs, kwnames, {"key", "value", "ttl"}, 2, 3,
+                  a)) {
+      return nullptr;
+    }
+    PutWithTtl<Self>(self, a[0], a[1], a[2]);
+    Py_RETURN_NONE;
+  });
+}
+
+// db[key] (METH_O).
+template <class Self>
+PyObject* FastGetItem(PyObject* self, PyObject* key) noexcept {
+  return RawCall([&]() -> PyObject* {
+    return GetOr<Self>(self, key, pybind11::none(), true).release().ptr();
+  });
+}
+
+// key in db (METH_O).
+template <class Self>
+PyObject* FastContains(PyObject* self, PyObject* key) noexcept {
+  return RawCall(
+      [&]() -> PyObject* { return PyBool_FromLong(Exists<Self>(self, key)); });
+}
+
+// iterator(*, reverse=False, prefix=None).
+template <class Self>
+PyObject* FastIterator(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                       PyObject* kwnames) noexcept {
+  return RawCall([&]() -> PyObject* {
+    PyObject* a[2] = {Py_False, Py_None};
+    if (!BindArgs("iterator", args, nargs, kwnames, {"reverse", "prefix"}, 0, 0,
+                  a)) {
+      return nullptr;
+    }
+    // As pybind11's bool caster without conversion: True or False only.
+    if (!PyBool_Check(a[0])) {
+      PyErr_Format(PyExc_TypeError, "reverse must be a bool, not %s",
+                   Py_TYPE(a[0])->tp_name);
+      return nullptr;
+    }
+    return pybind11::cast(NewPyIterator<Self>(self, a[0] == Py_True, a[1]))
         .release()
         .ptr();
   });
@@ -167,23 +213,9 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
   using py::arg;
   using S = SelfOf<Self>;
   cls.def(
-         "put",
-         [](S self, BytesLike key, BytesLike value, Seconds ttl) {
-           PutWithTtl<Self>(self, key, value, ttl);
-         },
-         arg("key"), arg("value"), arg("ttl") = py::none(),
-         "Stores value under key, replacing any old value. ttl: seconds "
-         "until the key expires (int or float, not bool), None for never; 0 "
-         "expires it at once. Keys and values may be str (stored as UTF-8), "
-         "bytes, bytearray or memoryview.")
-      .def(
-          "delete", [](S self, BytesLike key) { Delete<Self>(self, key); },
-          arg("key"),
-          "Removes key. NotFoundError if it is absent or already expired.")
-      .def(
-          "exists",
-          [](S self, BytesLike key) { return Exists<Self>(self, key); },
-          arg("key"), "True if key is present (and not expired).")
+         "delete", [](S self, BytesLike key) { Delete<Self>(self, key); },
+         arg("key"),
+         "Removes key. NotFoundError if it is absent or already expired.")
       .def(
           "ttl",
           [](S self, BytesLike key) {
@@ -244,14 +276,6 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "Number of keys in this family, in O(pages). Expired keys not yet "
           "purged are counted.")
       .def(
-          "__getitem__",
-          [](S self, BytesLike key) {
-            return GetOr<Self>(self, key, py::none(), true);
-          },
-          arg("key"),
-          "db[key]: the value as bytes; NotFoundError (a KeyError) if "
-          "absent or expired.")
-      .def(
           "__setitem__",
           [](S self, KeyOrKeyTtl key, BytesLike value) {
             // db[key, ttl] = value arrives as a (key, ttl) tuple.
@@ -273,52 +297,71 @@ void DefineFamilyMethods(pybind11::class_<Self, Extra...>& cls) {
           "__delitem__", [](S self, BytesLike key) { Delete<Self>(self, key); },
           arg("key"), "del db[key]; NotFoundError (a KeyError) if absent.")
       .def(
-          "__contains__",
-          [](S self, BytesLike key) { return Exists<Self>(self, key); },
-          arg("key"), "key in db: as exists(key).")
-      .def(
           "__iter__",
           [](S self) { return NewPyIterator<Self>(self, false, py::none()); },
-          py::keep_alive<0, 1>(),
           "for key, value in db: every row, ascending, as (bytes, bytes).")
-      .def(
-          "iterator",
-          [](S self, bool reverse, OptionalBytesLike prefix) {
-            return NewPyIterator<Self>(self, reverse, prefix);
-          },
-          py::kw_only(), arg("reverse") = false, arg("prefix") = py::none(),
-          py::keep_alive<0, 1>(),
-          "A new Iterator: descending if reverse, and only over keys that "
-          "start with prefix if one is given.")
       .def(
           "prefix_iterator",
           [](S self, BytesLike prefix) {
             return NewPyIterator<Self>(self, false, prefix);
           },
-          arg("prefix"), py::keep_alive<0, 1>(),
+          arg("prefix"),
           "iterator(prefix=prefix): ascending over keys starting with "
           "prefix.")
       .def(
           "reverse_iterator",
           [](S self) { return NewPyIterator<Self>(self, true, py::none()); },
-          py::keep_alive<0, 1>(), "iterator(reverse=True).")
+          "iterator(reverse=True).")
       .def(
           "reverse_prefix_iterator",
           [](S self, BytesLike prefix) {
             return NewPyIterator<Self>(self, true, prefix);
           },
-          arg("prefix"), py::keep_alive<0, 1>(),
-          "iterator(reverse=True, prefix=prefix).");
-  static PyMethodDef get_def = {
-      "get",
-      reinterpret_cast<PyCFunction>(
-          reinterpret_cast<void (*)()>(&FastGet<Self>)),
-      METH_FASTCALL | METH_KEYWORDS,
-      "get($self, /, key, default=None)\n--\n\n"
-      "The value of key (str | bytes) as bytes, or default when the key is "
-      "absent or expired. A missing key never raises (db[key] does); a "
-      "dropped family raises NotFoundError, a closed handle snkv.Error."};
-  InstallRawMethod(cls, &get_def);
+          arg("prefix"), "iterator(reverse=True, prefix=prefix).");
+  // The hot methods, as direct entry points; the text signature at the
+  // start of each docstring gives help() their parameters. (Each Self gets
+  // its own static table: InstallRawMethod needs it to live.)
+  static PyMethodDef raw_defs[] = {
+      {"get",
+       reinterpret_cast<PyCFunction>(
+           reinterpret_cast<void (*)()>(&FastGet<Self>)),
+       METH_FASTCALL | METH_KEYWORDS,
+       "get($self, /, key, default=None)\n--\n\n"
+       "The value of key (str | bytes) as bytes, or default when the key is "
+       "absent or expired. A missing key never raises (db[key] does); a "
+       "dropped family raises NotFoundError, a closed handle snkv.Error."},
+      {"exists",
+       reinterpret_cast<PyCFunction>(
+           reinterpret_cast<void (*)()>(&FastExists<Self>)),
+       METH_FASTCALL | METH_KEYWORDS,
+       "exists($self, /, key)\n--\n\n"
+       "True if key is present (and not expired)."},
+      {"put",
+       reinterpret_cast<PyCFunction>(
+           reinterpret_cast<void (*)()>(&FastPut<Self>)),
+       METH_FASTCALL | METH_KEYWORDS,
+       "put($self, /, key, value, ttl=None)\n--\n\n"
+       "Stores value under key, replacing any old value. ttl: seconds until "
+       "the key expires (int or float, not bool), None for never; 0 "
+       "expires it at once. Keys and values may be str (stored as UTF-8), "
+       "bytes, bytearray or memoryview."},
+      {"__getitem__", reinterpret_cast<PyCFunction>(&FastGetItem<Self>), METH_O,
+       "__getitem__($self, key, /)\n--\n\n"
+       "db[key]: the value as bytes; NotFoundError (a KeyError) if absent "
+       "or expired."},
+      {"__contains__", reinterpret_cast<PyCFunction>(&FastContains<Self>),
+       METH_O,
+       "__contains__($self, key, /)\n--\n\n"
+       "key in db: as exists(key)."},
+      {"iterator",
+       reinterpret_cast<PyCFunction>(
+           reinterpret_cast<void (*)()>(&FastIterator<Self>)),
+       METH_FASTCALL | METH_KEYWORDS,
+       "iterator($self, /, *, reverse=False, prefix=None)\n--\n\n"
+       "A new Iterator: descending if reverse, and only over keys that "
+       "start with prefix if one is given."},
+  };
+  for (PyMethodDef& def : raw_defs) InstallRawMethod(cls, &def);
 }
 
 }  // namespace snkv::python

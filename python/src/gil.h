@@ -1,4 +1,12 @@
 // Releasing the GIL around calls into the store.
+//
+// The rule: every call that reaches the store runs without the GIL, short
+// reads included. Any of them may wait (for the store's mutex, held by
+// another thread through a commit or checkpoint; for the disk; for a busy
+// timeout), and a wait with the GIL held would stop every Python thread.
+// Keeping it for calls that "cannot block" would also buy nothing: perf
+// puts the uncontended release and retake at 0.2-0.4 % of a 100-byte get
+// (docs/benchmarks.md, Python).
 #ifndef SNKV_PYTHON_GIL_H
 #define SNKV_PYTHON_GIL_H
 

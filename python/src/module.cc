@@ -4,6 +4,7 @@
 
 #include "errors.h"
 #include "fork_guard.h"
+#include "interrupt.h"
 #include "py_iterator.h"
 #include "snkv/options.h"
 
@@ -17,6 +18,7 @@ PYBIND11_MODULE(_snkv, m) {
   using namespace snkv::python;
   m.doc() = "Compiled core of the snkv package; import snkv instead.";
   InstallForkHook();
+  InstallInterruptHooks();
   RegisterErrors(m);
   RegisterIterator(m);
   RegisterColumnFamily(m);

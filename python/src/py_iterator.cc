@@ -36,11 +36,12 @@ py::object MakeRow(const char* key, size_t key_len, const char* value,
 
 }  // namespace
 
-PyIterator::PyIterator(Iterator it, WriteEpochPtr epoch)
+PyIterator::PyIterator(Iterator it, WriteEpochPtr epoch, py::object owner)
     : it_(std::move(it)),
       reverse_(it_->reverse()),
       epoch_(std::move(epoch)),
-      seen_epoch_(epoch_->now()) {
+      seen_epoch_(epoch_->now()),
+      owner_(std::move(owner)) {
   if (!it_->status().ok()) ThrowStatus(it_->status());
 }
 

@@ -50,9 +50,11 @@ namespace snkv::python {
 class PyIterator {
  public:
   // Takes over `it`, which must be unpositioned, of the store whose write
-  // epoch is `epoch`. Raises its status if the C++ iterator could not be
-  // created.
-  PyIterator(Iterator it, WriteEpochPtr epoch);
+  // epoch is `epoch`; `owner` is the Python store or column family that
+  // made it, kept alive as long as the iterator (so that
+  // `for kv in KVStore(path)` does not close the store under the loop).
+  // Raises its status if the C++ iterator could not be created.
+  PyIterator(Iterator it, WriteEpochPtr epoch, pybind11::object owner);
   ~PyIterator();
   PyIterator(const PyIterator&) = delete;
   PyIterator& operator=(const PyIterator&) = delete;
@@ -130,6 +132,10 @@ class PyIterator {
   // epoch_->now() before the cursor last moved (so before rows_ and the
   // cursor's own row were read).
   uint64_t seen_epoch_ = 0;
+  // A plain reference, released with the GIL held (the destructor runs in
+  // the type's dealloc) after the cursor. Cheaper than pybind11's
+  // keep_alive, whose bookkeeping cost a tenth of a short prefix scan.
+  pybind11::object owner_;
 };
 
 // Adds the Iterator class to module m.

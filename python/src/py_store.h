@@ -111,13 +111,13 @@ class PyColumnFamily {
   std::atomic<bool> closed_{false};
 };
 
-// Options from the constructor keywords KVStore and VectorStore share;
-// ValueError for an unknown journal mode or sync level (the numeric limits
-// are checked in Python, snkv/__init__.py, and again by the store). Busy
-// waits of the store stay interruptible by Ctrl-C (interrupt.h).
-Options MakeOptions(int journal_mode, int sync_level, int cache_size,
-                    int page_size, int busy_timeout, int wal_size_limit,
-                    bool read_only);
+// The store Options for the dict of KVStore's keywords that snkv._options
+// builds (checked there; KVStore and VectorStore both take it), None for
+// the defaults. Checked again here, for a direct call of the private
+// classes: TypeError for a non-int, ValueError for an unknown journal
+// mode or sync level (the numeric limits are the store's). Busy waits of the
+// store stay interruptible by Ctrl-C (interrupt.h).
+Options MakeOptions(pybind11::handle options);
 
 }  // namespace snkv::python
 

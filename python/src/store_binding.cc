@@ -3,6 +3,7 @@
 // come from family_methods.h.
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,12 +18,38 @@ namespace snkv::python {
 
 namespace py = pybind11;
 
-// Options from the constructor's keywords; an out-of-range journal mode or
-// sync level is the caller's mistake (ValueError), the numeric limits are
-// checked by the store.
-Options MakeOptions(int journal_mode, int sync_level, int cache_size,
-                    int page_size, int busy_timeout, int wal_size_limit,
-                    bool read_only) {
+namespace {
+
+// options[name] as a C int, or `fallback` when the dict has no such key.
+// TypeError for a value that is not an int in range.
+int IntOption(const py::dict& options, const char* name, int fallback) {
+  PyObject* v = PyDict_GetItemString(options.ptr(), name);  // borrowed
+  if (v == nullptr) return fallback;
+  if (!PyLong_Check(v) || PyBool_Check(v)) {
+    throw py::type_error(std::string(name) + " must be an int, not " +
+                         Py_TYPE(v)->tp_name);
+  }
+  int overflow = 0;
+  const long n = PyLong_AsLongAndOverflow(v, &overflow);
+  if (overflow != 0 || n < std::numeric_limits<int>::min() ||
+      n > std::numeric_limits<int>::max()) {
+    throw py::value_error(std::string(name) + " is out of range");
+  }
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+Options MakeOptions(py::handle options) {
+  Options o;
+  o.keep_waiting = &KeepWaiting;
+  if (options.is_none()) return o;
+  if (!PyDict_Check(options.ptr())) {
+    throw py::type_error("store options must be a dict");
+  }
+  const auto d = py::reinterpret_borrow<py::dict>(options);
+  const int journal_mode = IntOption(d, "journal_mode", 1);
+  const int sync_level = IntOption(d, "sync_level", 1);
   if (journal_mode != 0 && journal_mode != 1) {
     throw py::value_error("journal_mode must be JOURNAL_DELETE or JOURNAL_WAL");
   }
@@ -30,15 +57,17 @@ Options MakeOptions(int journal_mode, int sync_level, int cache_size,
     throw py::value_error(
         "sync_level must be SYNC_OFF, SYNC_NORMAL or SYNC_FULL");
   }
-  Options o;
   o.journal_mode = static_cast<JournalMode>(journal_mode);
   o.sync_level = static_cast<SyncLevel>(sync_level);
-  o.cache_size_pages = cache_size;
-  o.page_size = page_size;
-  o.busy_timeout_ms = busy_timeout;
-  o.wal_size_limit = wal_size_limit;
-  o.read_only = read_only;
-  o.keep_waiting = &KeepWaiting;
+  o.cache_size_pages = IntOption(d, "cache_size", o.cache_size_pages);
+  o.page_size = IntOption(d, "page_size", o.page_size);
+  o.busy_timeout_ms = IntOption(d, "busy_timeout", o.busy_timeout_ms);
+  o.wal_size_limit = IntOption(d, "wal_size_limit", o.wal_size_limit);
+  if (PyObject* ro = PyDict_GetItemString(d.ptr(), "read_only")) {
+    const int truth = PyObject_IsTrue(ro);
+    if (truth < 0) throw py::error_already_set();
+    o.read_only = truth != 0;
+  }
   return o;
 }
 
@@ -104,19 +133,13 @@ void RegisterStore(py::module_& m) {
       m, "Store",
       "The C++ store behind snkv.KVStore (use KVStore, which adds the "
       "context manager, os.PathLike paths and open_encrypted).");
-  cls.def(
-      py::init([](std::optional<std::string> path, int journal_mode,
-                  int sync_level, int cache_size, int page_size,
-                  int busy_timeout, int wal_size_limit, bool read_only,
-                  py::object password) {
-        Options o = MakeOptions(journal_mode, sync_level, cache_size, page_size,
-                                busy_timeout, wal_size_limit, read_only);
-        return std::make_unique<PyStore>(path, o, password);
-      }),
-      arg("path") = py::none(), arg("journal_mode") = 1, arg("sync_level") = 1,
-      arg("cache_size") = 2000, arg("page_size") = 4096,
-      arg("busy_timeout") = 0, arg("wal_size_limit") = 0,
-      arg("read_only") = false, arg("password") = py::none());
+  cls.def(py::init([](std::optional<std::string> path, StoreOptionsArg options,
+                      py::object password) {
+            return std::make_unique<PyStore>(path, MakeOptions(options),
+                                             password);
+          }),
+          arg("path") = py::none(), arg("options") = py::none(),
+          arg("password") = py::none());
   SetBoundType<PyStore>(cls);
   DefineFamilyMethods(cls);
   cls.def(

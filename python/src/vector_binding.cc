@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "arg_types.h"
 #include "bytes_arg.h"
 #include "errors.h"
 #include "floats_arg.h"
@@ -142,9 +143,7 @@ void RegisterVectorStore(py::module_& m) {
   cls.def(py::init([](const std::optional<std::string>& path, int dim,
                       int space, int dtype, int connectivity, int expansion_add,
                       int expansion_search, py::handle password, bool sidecar,
-                      int journal_mode, int sync_level, int cache_size,
-                      int page_size, int busy_timeout, int wal_size_limit,
-                      bool read_only) {
+                      StoreOptionsArg options) {
             VectorOptions o;
             o.dim = dim;
             o.space = static_cast<VectorSpace>(space);
@@ -153,9 +152,7 @@ void RegisterVectorStore(py::module_& m) {
             o.expansion_add = expansion_add;
             o.expansion_search = expansion_search;
             o.sidecar = sidecar;
-            o.store =
-                MakeOptions(journal_mode, sync_level, cache_size, page_size,
-                            busy_timeout, wal_size_limit, read_only);
+            o.store = MakeOptions(options);
             if (!password.is_none()) {
               BytesArg pw(password, "password");
               o.password = std::string(pw.view());
@@ -164,9 +161,7 @@ void RegisterVectorStore(py::module_& m) {
           }),
           arg("path"), arg("dim"), arg("space"), arg("dtype"),
           arg("connectivity"), arg("expansion_add"), arg("expansion_search"),
-          arg("password"), arg("sidecar"), arg("journal_mode"),
-          arg("sync_level"), arg("cache_size"), arg("page_size"),
-          arg("busy_timeout"), arg("wal_size_limit"), arg("read_only"));
+          arg("password"), arg("sidecar"), arg("options"));
 
   cls.def(
          "_put",

@@ -10,35 +10,14 @@ namespace py = pybind11;
 
 namespace {
 
-// Each holds a reference of its own: valid for the life of the interpreter.
+// Our own references (NewErrorClass): valid for the life of the
+// interpreter.
 PyObject* g_index_error = nullptr;
 PyObject* g_mismatch_error = nullptr;
 
 PyObject* NewError(py::module_& m, const char* name, const char* doc,
                    PyObject* bases) {
-  const std::string qualified = std::string("snkv.vector.") + name;
-  PyObject* cls =
-      PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases, nullptr);
-  if (cls == nullptr) throw py::error_already_set();
-  m.add_object(name, py::reinterpret_borrow<py::object>(cls));
-  return cls;  // our own reference keeps it valid whatever the module does
-}
-
-// Raises cls(message) with `code` set, as ThrowStatus does for snkv.Error.
-[[noreturn]] void Raise(PyObject* cls, const Status& s) {
-  const std::string& msg = s.message();
-  auto text = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
-      msg.data(), static_cast<Py_ssize_t>(msg.size()), "replace"));
-  if (!text) throw py::error_already_set();
-  auto exc =
-      py::reinterpret_steal<py::object>(PyObject_CallOneArg(cls, text.ptr()));
-  if (!exc) throw py::error_already_set();
-  if (PyObject_SetAttrString(exc.ptr(), "code", py::int_(s.raw_code()).ptr()) !=
-      0) {
-    throw py::error_already_set();
-  }
-  PyErr_SetObject(cls, exc.ptr());
-  throw py::error_already_set();
+  return NewErrorClass(m, "snkv.vector", name, doc, bases);
 }
 
 }  // namespace
@@ -65,11 +44,11 @@ void ThrowVectorStatus(const Status& s) {
   switch (s.code()) {
     case Code::kIndexDropped:
     case Code::kIndexEmpty:
-      Raise(g_index_error, s);
+      RaiseWithCode(g_index_error, s);
     case Code::kDimMismatch:
     case Code::kDtypeMismatch:
     case Code::kSpaceMismatch:
-      Raise(g_mismatch_error, s);
+      RaiseWithCode(g_mismatch_error, s);
     case Code::kBadVector:
       throw py::value_error(s.message());
     default:

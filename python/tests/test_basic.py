@@ -267,8 +267,10 @@ def test_help_signatures_name_parameters():
     # pybind11's generic `handle`.
     import pydoc
     for method, expect in (
-            (KVStore.put, "put(self: snkv._snkv.Store, key: str | bytes, "
-                          "value: str | bytes, ttl: float | None = None)"),
+            (KVStore.put, "put(self, /, key, value, ttl=None)"),
+            (KVStore.exists, "exists(self, /, key)"),
+            (KVStore.iterator,
+             "iterator(self, /, *, reverse=False, prefix=None)"),
             (KVStore.get, "get(self, /, key, default=None)"),
             (snkv.ColumnFamily.delete,
              "delete(self: snkv._snkv.ColumnFamily, key: str | bytes)"),
@@ -304,3 +306,65 @@ def test_get_arguments(mem):
                         (lambda: KVStore.get(object(), "k"), "object")):
         with pytest.raises(TypeError, match=match):
             call()
+
+
+@pytest.mark.parametrize("family", [False, True])
+def test_direct_methods_bind_arguments_as_python_does(mem, family):
+    # exists, put, db[k], k in db and iterator() are called by CPython
+    # directly too: same arguments, same errors as a def would give.
+    db = mem.create_column_family("cf") if family else mem
+    db.put("a", "1")
+    db.put(key="b", value="2")
+    db.put("c", value="3", ttl=None)
+    db.put("d", "4", 100)
+    assert db.exists("a") and db.exists(key="b") and not db.exists("zz")
+    assert db["c"] == b"3" and "d" in db and "zz" not in db
+    assert db.ttl("d") > 99
+    assert [k for k, _ in db.iterator()] == [b"a", b"b", b"c", b"d"]
+    assert [k for k, _ in db.iterator(reverse=True, prefix="b")] == [b"b"]
+    assert [k for k, _ in db.iterator(prefix=b"c", reverse=False)] == [b"c"]
+    with pytest.raises(snkv.NotFoundError):
+        db["zz"]
+    with pytest.raises(KeyError):
+        db["zz"]
+    cls = type(db)
+    for call, exc, match in (
+            (lambda: db.put("k"), TypeError, "missing required argument"),
+            (lambda: db.put("k", "v", 1, 2), TypeError, "at most 3"),
+            (lambda: db.put("k", "v", key="x"), TypeError, "multiple"),
+            (lambda: db.put("k", "v", tll=1), TypeError, "unexpected"),
+            (lambda: db.put(1, "v"), TypeError, "int"),
+            (lambda: db.put("k", None), TypeError, "NoneType"),
+            (lambda: db.put("k", "v", -1), ValueError, "ttl"),
+            (lambda: db.put("k", "v", True), TypeError, "bool"),
+            (lambda: db.exists(), TypeError, "missing required argument"),
+            (lambda: db.exists("a", "b"), TypeError, "at most 1"),
+            (lambda: db.exists(k="a"), TypeError, "unexpected"),
+            (lambda: db.exists(2.5), TypeError, "float"),
+            (lambda: db[None], TypeError, "NoneType"),
+            (lambda: [] in db, TypeError, "list"),
+            (lambda: db.iterator(True), TypeError, "positional"),
+            (lambda: db.iterator(reverse=1), TypeError, "bool"),
+            (lambda: db.iterator(prefix=3), TypeError, "int"),
+            (lambda: db.iterator(order=1), TypeError, "unexpected"),
+            (lambda: cls.exists(object(), "k"), TypeError, "object"),
+            (lambda: cls.put(object(), "k", "v"), TypeError, "object"),
+            (lambda: cls.__getitem__(object(), "k"), TypeError, "object"),
+            (lambda: cls.__contains__(object(), "k"), TypeError, "object"),
+            (lambda: cls.iterator(object()), TypeError, "object")):
+        with pytest.raises(exc, match=match):
+            call()
+    assert db.count() == 4  # nothing written by the failed calls
+
+
+def test_iterator_keeps_its_store_open(path):
+    # The iterator holds its store: a store object nobody else references
+    # is not closed (by the garbage collector) under a running loop.
+    with KVStore(path) as db:
+        for i in range(300):
+            db[f"k{i:03d}"] = "v"
+    it = KVStore(path).iterator(prefix="k1")
+    import gc
+    gc.collect()
+    assert sum(1 for _ in it) == 100
+    assert sum(1 for _ in KVStore(path)) == 300

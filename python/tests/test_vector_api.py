@@ -112,6 +112,18 @@ def test_every_space_and_dtype_opens(tmp_path, space, dtype):
         assert vs.vector_info()["expansion_search"] == 99
 
 
+def test_connectivity_one_is_raised_to_two_and_reopens(tmp_path):
+    # As in the C and C++ APIs: HNSW's least is 2. A store made with 1
+    # (from any of them) opens again with the same arguments.
+    p = str(tmp_path / "m1.db")
+    for _ in range(2):
+        with VectorStore(p, 3, connectivity=1) as vs:
+            if not vs.vector_info()["count"]:
+                vs.vector_put(b"k", b"v", [1, 2, 3])
+            assert vs.vector_info()["connectivity"] == 2
+            assert vs.search_keys([1, 2, 3], 1)[0][0] == b"k"
+
+
 def test_memory_store(tmp_path):
     with VectorStore(None, 3) as vs:
         vs.vector_put("a", "b", [1, 2, 3])
@@ -146,7 +158,6 @@ def test_pathlike_and_kv_kwargs(tmp_path):
     (dict(dim=4, dtype="f64"), ValueError),
     (dict(dim=4, dtype=None), TypeError),
     (dict(dim=4, connectivity=0), ValueError),
-    (dict(dim=4, connectivity=1), ValueError),
     (dict(dim=4, connectivity=1025), ValueError),
     (dict(dim=4, connectivity=2**31), ValueError),
     (dict(dim=4, connectivity=2**64), ValueError),
