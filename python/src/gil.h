@@ -10,13 +10,51 @@
 #ifndef SNKV_PYTHON_GIL_H
 #define SNKV_PYTHON_GIL_H
 
+#include <cxxabi.h>
 #include <pybind11/pybind11.h>
+#include <unistd.h>
 
 #include <utility>
 
 #include "interrupt.h"
 
 namespace snkv::python {
+
+// Takes the GIL back for `state` (PyEval_RestoreThread). While the
+// interpreter is shutting down, CPython ends any other thread that takes
+// the GIL with pthread_exit, whose unwind would reach one of our noexcept
+// entry points (or this destructor's caller) and abort the whole process
+// ("terminate called without an active exception"): a daemon thread that
+// was in a store call when the program ended made it die with SIGABRT
+// instead of exiting. Such a thread waits here instead, for good, holding
+// no lock of ours (the call it made has returned), until the process
+// exits; CPython 3.14 does the same for every such thread.
+inline void RestoreThreadOrWait(PyThreadState* state) noexcept {
+  try {
+    PyEval_RestoreThread(state);
+  } catch (abi::__forced_unwind&) {
+    for (;;) pause();
+  }
+}
+
+// Releases the GIL for its lifetime, like pybind11::gil_scoped_release,
+// but takes it back through RestoreThreadOrWait. Every call into the store
+// releases the GIL with one of these.
+class GilRelease {
+ public:
+  GilRelease() {
+    // As pybind11 does: its internals must exist before another thread's
+    // gil_scoped_acquire (they do once the module is imported).
+    pybind11::detail::get_internals();
+    state_ = PyEval_SaveThread();
+  }
+  ~GilRelease() { RestoreThreadOrWait(state_); }
+  GilRelease(const GilRelease&) = delete;
+  GilRelease& operator=(const GilRelease&) = delete;
+
+ private:
+  PyThreadState* state_ = nullptr;
+};
 
 // Releases the GIL around f(), a call into the store, and returns its
 // result. Afterwards raises the exception of a signal handler that ran
@@ -25,7 +63,7 @@ namespace snkv::python {
 template <class F>
 auto NoGil(F&& f) {
   auto result = [&] {
-    pybind11::gil_scoped_release nogil;
+    GilRelease nogil;
     return std::forward<F>(f)();
   }();
   RaiseParkedInterrupt();
@@ -41,7 +79,7 @@ void NoGilUnlessFinalizing(F&& f) {
     f();
     return;
   }
-  pybind11::gil_scoped_release nogil;
+  GilRelease nogil;
   f();
 }
 

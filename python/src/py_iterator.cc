@@ -69,7 +69,7 @@ void PyIterator::WithCursor(Body&& body) {
   Status s;
   bool was_closed = false;
   {
-    py::gil_scoped_release nogil;
+    GilRelease nogil;
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) {
       was_closed = true;
@@ -289,14 +289,14 @@ py::object PyIterator::Item() { return CurrentField(kItem); }
 void PyIterator::Close() {
   DropBatch();
   if (it_.generation() != ForkGeneration()) return;  // nothing to release
-  py::gil_scoped_release nogil;
+  GilRelease nogil;
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
   it_->Close();
 }
 
 bool PyIterator::closed() {
-  py::gil_scoped_release nogil;
+  GilRelease nogil;
   std::lock_guard<std::mutex> lock(mu_);
   return closed_;
 }

@@ -33,7 +33,7 @@ PyVectorStore::PyVectorStore(const std::optional<std::string>& path,
     : handle_(std::in_place), dim_(options.dim) {
   Status s;
   {
-    py::gil_scoped_release nogil;  // a rebuild may take a while
+    GilRelease nogil;  // a rebuild may take a while
     s = VectorStore::Open(path ? *path : std::string(":memory:"), options,
                           &handle_->store);
   }
@@ -69,7 +69,7 @@ void PyVectorStore::Close() {
   CheckUsable();
   Status s;
   {
-    py::gil_scoped_release nogil;
+    GilRelease nogil;
     std::unique_lock<std::shared_mutex> lock(handle_->mu);
     s = handle_->store.Close();
   }
@@ -79,7 +79,7 @@ void PyVectorStore::Close() {
 bool PyVectorStore::closed() {
   if (handle_.generation() != ForkGeneration()) return true;
   if (InOwnFilter(this)) return false;  // a search of it is running
-  py::gil_scoped_release nogil;
+  GilRelease nogil;
   std::shared_lock<std::shared_mutex> lock(handle_->mu);
   return !handle_->store.is_open();
 }

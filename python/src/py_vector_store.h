@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fork_guard.h"
+#include "gil.h"
 #include "interrupt.h"
 #include "snkv/vector.h"
 #include "vector_errors.h"
@@ -39,7 +40,7 @@ class PyVectorStore {
     CheckUsable();
     Status s;
     {
-      pybind11::gil_scoped_release nogil;
+      GilRelease nogil;
       std::shared_lock<std::shared_mutex> lock(handle_->mu);
       s = f(handle_->store);
     }
