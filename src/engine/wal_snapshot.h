@@ -43,6 +43,9 @@ class WalWatch {
   // The live nBackfill: how many WAL frames checkpoints have copied into
   // the database file. Requires attached().
   uint32_t Backfilled() const noexcept;
+  // The live mxFrame: the number of frames of the last commit published
+  // in the WAL-index (0 after a reset). Requires attached().
+  uint32_t Frames() const noexcept;
   // The live header's two salts (aSalt), as one word. A WAL reset writes
   // new ones, so a change means the WAL started over. Requires attached().
   uint64_t Salts() const noexcept;

@@ -2,6 +2,7 @@
 // and maintenance. Data operations live in column_family.cc.
 #include "kv/store_core.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <new>
@@ -109,6 +110,43 @@ Status ReservedCfName(std::string_view name) {
 // these, as OnBusy waits out the handle's own.
 std::atomic<int> g_passes_running{0};
 std::atomic<uint64_t> g_pass_events{0};
+// Commits of this process waiting out another handle's pass (see
+// CheckpointBesidePasses): while nonzero every pass gives way at its next
+// step, as to its own handle's writer_waiting_.
+std::atomic<int> g_writers_waiting{0};
+
+// Runs sqlite3_wal_checkpoint_v2 on `db` and, while it fails with BUSY
+// because a background pass of another handle of this process holds
+// SQLite's checkpoint lock, tries again for up to 2 seconds (as OnBusy
+// waits for a handle's own pass); another process's checkpoint is not
+// waited for. With `ask_to_give_way` every pass of the process is asked
+// to stop at its next step meanwhile.
+int CheckpointBesidePasses(sqlite3* db, const char* schema, int mode,
+                           int* log_frames, int* checkpointed_frames,
+                           bool ask_to_give_way) {
+  constexpr auto kPassWait = std::chrono::seconds(2);
+  const auto start = std::chrono::steady_clock::now();
+  struct GiveWayRequest {  // counted in g_writers_waiting while it lives
+    GiveWayRequest() { ++g_writers_waiting; }
+    ~GiveWayRequest() { --g_writers_waiting; }
+    GiveWayRequest(const GiveWayRequest&) = delete;
+    GiveWayRequest& operator=(const GiveWayRequest&) = delete;
+  };
+  std::optional<GiveWayRequest> give_way;
+  for (;;) {
+    const uint64_t events = g_pass_events.load();
+    const int rc = sqlite3_wal_checkpoint_v2(db, schema, mode, log_frames,
+                                             checkpointed_frames);
+    const bool pass_seen =
+        g_passes_running.load() > 0 || g_pass_events.load() != events;
+    if (rc != SQLITE_BUSY || !pass_seen ||
+        std::chrono::steady_clock::now() - start >= kPassWait) {
+      return rc;
+    }
+    if (ask_to_give_way && !give_way) give_way.emplace();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
 
 }  // namespace
 
@@ -413,8 +451,22 @@ int StoreCore::OnBusy(void* self, int attempts) {
   return 1;
 }
 
+// Called by SQLite before it commits. In WAL mode it also notes the WAL's
+// size and salts as published before this commit (the write lock is held,
+// so nobody else can change them): OnWalCommit learns only the size after
+// the commit, and the size at this handle's previous commit leaves out the
+// transactions other handles and processes committed since.
 int StoreCore::OnCommit(void* self) {
-  ++static_cast<StoreCore*>(self)->stats_.wal_commits;
+  auto* core = static_cast<StoreCore*>(self);
+  ++core->stats_.wal_commits;
+  core->frames_before_commit_.reset();
+  if (core->wal_mode_ && core->wal_size_limit_ == 0) {
+    engine::WalWatch watch;
+    if (watch.Attach(core->conn_.get())) {
+      core->frames_before_commit_ = static_cast<int>(watch.Frames());
+      core->salts_before_commit_ = watch.Salts();
+    }
+  }
   return 0;  // let the commit proceed
 }
 
@@ -481,8 +533,16 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
       core->catch_up_asked_again_ = false;
       core->catch_up_done_ = false;
     }
-    // The WAL's size before this commit (0 after a reset).
-    const int frames_before = reset ? 0 : core->wal_frames_seen_;
+    // The WAL's size before this commit (0 after a reset): as OnCommit saw
+    // it, so that other handles' transactions count; else as at our last
+    // commit. A reset by this very commit shows as new salts since then.
+    int frames_before = reset ? 0 : core->wal_frames_seen_;
+    if (watched && core->frames_before_commit_) {
+      frames_before = salts == core->salts_before_commit_
+                          ? std::min(*core->frames_before_commit_, frames)
+                          : 0;
+    }
+    core->frames_before_commit_.reset();
     core->wal_frames_seen_ = frames;
     core->wal_salts_seen_ = salts;
     if (frames >= core->next_checkpoint_frames_) {
@@ -571,21 +631,32 @@ void StoreCore::CheckpointInline(sqlite3* db, const char* schema, int frames,
     ckpt_lock.lock();
   }
   writer_waiting_ = false;
-  commits_since_checkpoint_ = 0;
   // Idle handles of this process would hold the checkpoint back and keep
   // the WAL from being reset.
   IdleReleaser::ReleaseOthers(this);
+  // Another handle's pass holds SQLite's checkpoint lock: a commit that
+  // may skip leaves the checkpoint to the next one, as above; one that may
+  // not (the WAL is past its hard bound) waits that pass out. Giving up
+  // there let the WAL grow by a transaction per handle in turn when two
+  // handles took turns at large transactions (checkpoint_stress_test).
+  const int rc =
+      may_skip ? sqlite3_wal_checkpoint_v2(
+                     db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr)
+               : CheckpointBesidePasses(db, schema, SQLITE_CHECKPOINT_PASSIVE,
+                                        nullptr, nullptr,
+                                        /*ask_to_give_way=*/true);
+  // BUSY (another connection's checkpoint was running) leaves the cycle as
+  // it was, so the next commit tries again: starting a new one here moved
+  // the "overdue" bound on by a transaction each time.
+  if (rc == SQLITE_BUSY) return;
+  if (rc == SQLITE_OK) ++stats_.checkpoints;
+  commits_since_checkpoint_ = 0;
   catch_up_asked_ = false;
   catch_up_asked_again_ = false;
   catch_up_done_ = false;
-  int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
-                                     nullptr, nullptr);
-  if (rc == SQLITE_OK) ++stats_.checkpoints;
-  // Count the next kAutoCheckpointFrames from this attempt, unless another
-  // process's checkpoint was running (BUSY): then try again.
-  if (rc != SQLITE_BUSY && wal_size_limit_ == 0) {
+  // Count the next kAutoCheckpointFrames from this attempt.
+  if (wal_size_limit_ == 0)
     next_checkpoint_frames_ = frames + kAutoCheckpointFrames;
-  }
 }
 
 void StoreCore::RunBackgroundCheckpoint() {
@@ -602,7 +673,12 @@ void StoreCore::RunBackgroundCheckpoint() {
   } catch_up{catch_up_done_, ckpt_catch_up_.exchange(false)};
   if (ckpt_closed_ || !background_checkpoints_enabled_) return;
   // A commit wants to checkpoint itself: it will copy what this pass would.
-  if (writer_waiting_) return;
+  // (A commit of another handle waits for any pass of the process, not
+  // knowing which one holds SQLite's checkpoint lock.)
+  auto give_way = [this] {
+    return writer_waiting_ || g_writers_waiting.load() > 0;
+  };
+  if (give_way()) return;
   struct Running {  // tells OnBusy (and other handles) that a lock may be ours
     std::atomic<bool>& flag;
     explicit Running(std::atomic<bool>& f) : flag(f) {
@@ -671,12 +747,12 @@ void StoreCore::RunBackgroundCheckpoint() {
   for (int round = 0;; ++round) {
     // A commit waits for this pass (writer_waiting_): give way before each
     // step, and leave the sync to its checkpoint (which syncs the file).
-    if (writer_waiting_) return;
+    if (give_way()) return;
     if (!SyncDatabaseFile(ckpt_conn_)) return give_up();
     synced_backfill_ = backfilled;
     // A fork waits for this pass: leave the rest to the writer.
     if (!catch_up.requested || round == kCatchUpRounds ||
-        ForkGuard::ForkPending() || writer_waiting_) {
+        ForkGuard::ForkPending() || give_way()) {
       return;
     }
     const int before = backfilled;
@@ -1451,21 +1527,9 @@ Status StoreCore::Checkpoint(CheckpointMode mode, CheckpointResult* result) {
   std::lock_guard<std::mutex> no_background(ckpt_mu_);
   // Another handle's pass is waited out the same way, for as long as
   // OnBusy waits for this handle's own.
-  constexpr auto kPassWait = std::chrono::seconds(2);
-  const auto start = std::chrono::steady_clock::now();
-  int rc = SQLITE_BUSY;
-  for (;;) {
-    const uint64_t events = g_pass_events.load();
-    rc = sqlite3_wal_checkpoint_v2(conn_.get(), "main", raw, &r.log_frames,
-                                   &r.checkpointed_frames);
-    const bool pass_seen =
-        g_passes_running.load() > 0 || g_pass_events.load() != events;
-    if (rc != SQLITE_BUSY || !pass_seen ||
-        std::chrono::steady_clock::now() - start >= kPassWait) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  const int rc = CheckpointBesidePasses(conn_.get(), "main", raw, &r.log_frames,
+                                        &r.checkpointed_frames,
+                                        /*ask_to_give_way=*/false);
   if (result) *result = r;
   if (rc != SQLITE_OK) return conn_.Error(rc, "checkpoint");
   ++stats_.checkpoints;

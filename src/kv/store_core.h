@@ -533,8 +533,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int wal_size_limit_ = 0;
   SyncLevel sync_level_ = SyncLevel::kNormal;
   int commits_since_checkpoint_ = 0;
-  int wal_frames_seen_ = 0;              // WAL size at the last commit
-  uint64_t wal_salts_seen_ = 0;          // the WAL's salts then
+  int wal_frames_seen_ = 0;      // WAL size at the last commit
+  uint64_t wal_salts_seen_ = 0;  // the WAL's salts then
+  // The WAL's size and salts just before the commit in progress (OnCommit).
+  std::optional<int> frames_before_commit_;
+  uint64_t salts_before_commit_ = 0;
   int next_checkpoint_frames_ = 16000;   // auto-checkpoint when reached
   int next_background_frames_ = 1000;    // ask for a background pass
   uint64_t expiry_indexes_created_ = 0;  // by this handle (see MayHaveTtl)
