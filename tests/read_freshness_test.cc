@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "kv/api_access.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
 
@@ -370,6 +371,54 @@ TEST_F(FreshReadTest, ReadsBetweenAutocommitWritesAreFresh) {
     ASSERT_EQ(GetOrDie(a_, "mine2"), std::to_string(i));
     ASSERT_EQ(GetOrDie(a_, "theirs"), std::to_string(i - i % 3));
   }
+}
+
+// A handle's snapshot, once the idle releaser ended it, is taken again by
+// the very next read when nothing was committed meanwhile: idleness says
+// nothing about other writers. (Before, kQuietReadsBeforeSnapshot reads had
+// to pass first, so an iterator opened after a pause ran its whole scan
+// through SQL at half the speed.) The snapshot here was first taken right
+// after the handle's own writes, the case that fix was about: the last
+// header the handle had seen was from before them.
+TEST_F(FreshReadTest, AReadAfterAnIdleReleaseHoldsASnapshotAgainAtOnce) {
+  using internal::ApiAccess;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(a_.Put("k" + std::to_string(i), "v" + std::to_string(i)).ok());
+  }
+  uint64_t taken = ApiAccess::SnapshotsTaken(a_);
+  ASSERT_EQ(GetOrDie(a_, "k7"), "v7");
+  ASSERT_EQ(ApiAccess::SnapshotsTaken(a_), taken + 1)
+      << "a read right after the handle's own writes holds a snapshot";
+
+  ApiAccess::ReleaseIdleSnapshot(a_);
+  taken = ApiAccess::SnapshotsTaken(a_);
+  EXPECT_EQ(GetOrDie(a_, "k8"), "v8");
+  EXPECT_EQ(ApiAccess::SnapshotsTaken(a_), taken + 1)
+      << "the first read after the idle release ran without a snapshot";
+
+  // An iterator opened after a pause holds a snapshot from its first read.
+  ASSERT_TRUE(a_.Put("k49", "v49").ok());
+  ASSERT_EQ(GetOrDie(a_, "k49"), "v49");
+  ApiAccess::ReleaseIdleSnapshot(a_);
+  taken = ApiAccess::SnapshotsTaken(a_);
+  {
+    Iterator it = a_.NewIterator();
+    EXPECT_EQ(ApiAccess::SnapshotsTaken(a_), taken + 1)
+        << "the iterator's first read (opening it) ran without a snapshot";
+    int rows = 0;
+    ASSERT_TRUE(it.SeekToFirst().ok());
+    for (; it.Valid(); it.Next()) ++rows;
+    ASSERT_TRUE(it.status().ok()) << it.status().ToString();
+    EXPECT_EQ(rows, 50);
+  }
+
+  // Another handle committed during the pause: that is a sign of writers,
+  // so the read runs on its own (and sees the commit), as before.
+  ApiAccess::ReleaseIdleSnapshot(a_);
+  ASSERT_TRUE(b_.Put("k8", "new").ok());
+  taken = ApiAccess::SnapshotsTaken(a_);
+  EXPECT_EQ(GetOrDie(a_, "k8"), "new");
+  EXPECT_EQ(ApiAccess::SnapshotsTaken(a_), taken);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // ApiAccess: what the C binding needs from the C++ handles beyond their
-// public API.
+// public API, and two probes of the read path for tests.
 #ifndef SNKV_KV_API_ACCESS_H
 #define SNKV_KV_API_ACCESS_H
 
@@ -19,6 +19,12 @@ class ApiAccess {
   static Status CreateInternalColumnFamily(Store& store, std::string_view name,
                                            ColumnFamily* cf);
   static Status DropInternalColumnFamily(Store& store, std::string_view name);
+
+  // For tests of the read path: how many cached read snapshots `store` has
+  // taken (0 for a closed store), and the idle releaser's work done now:
+  // ends the handle's cached snapshot, as after IdleReleaser::kIdle unused.
+  static uint64_t SnapshotsTaken(const Store& store);
+  static void ReleaseIdleSnapshot(const Store& store);
 };
 
 }  // namespace snkv::internal

@@ -2,6 +2,8 @@
 // StoreCore::Call().
 #include "snkv/store.h"
 
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "kv/api_access.h"
@@ -236,6 +238,26 @@ Status ApiAccess::DropInternalColumnFamily(Store& store,
   if (!store.core_) return Closed();
   return store.core_->Call(
       [&] { return store.core_->DropColumnFamily(name, /*internal=*/true); });
+}
+
+uint64_t ApiAccess::SnapshotsTaken(const Store& store) {
+  if (!store.core_) return 0;
+  uint64_t n = 0;
+  (void)store.core_->Call([&] {
+    n = store.core_->snapshots_taken();
+    return Status::OK();
+  });
+  return n;
+}
+
+void ApiAccess::ReleaseIdleSnapshot(const Store& store) {
+  if (!store.core_) return;
+  // False while the idle releaser's own thread holds the store: it is
+  // releasing it then, and the next attempt finds nothing left to do.
+  while (!store.core_->ReleaseSnapshotIfIdle(std::chrono::steady_clock::now(),
+                                             std::chrono::milliseconds(0))) {
+    std::this_thread::yield();
+  }
 }
 
 }  // namespace snkv::internal

@@ -968,6 +968,7 @@ Status StoreCore::StartSnapshot() {
     const uint32_t backfilled = wal_watch_.Backfilled();
     if (have_before && wal_watch_.Read() == before) {
       snapshot_header_ = before;
+      ++snapshots_taken_;
       DescribePages(before, backfilled);
       if (!watched_) {
         IdleReleaser::Watch(shared_from_this());

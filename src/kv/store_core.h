@@ -315,6 +315,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // store needs no more watching.
   bool ReleaseSnapshotIfIdle(std::chrono::steady_clock::time_point now,
                              std::chrono::milliseconds idle);
+  // How many cached read snapshots this handle has taken (StartSnapshot
+  // validated them). Only for tests, through ApiAccess; call under mu_.
+  uint64_t snapshots_taken() const noexcept { return snapshots_taken_; }
   // Fails for a family dropped through this handle.
   Status CheckUsable(const ColumnFamilyState& cf) const;
   // NotFound if another connection dropped `cf`'s table. Looks in the
@@ -554,6 +557,7 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::WalWatch::Header snapshot_header_{};
   engine::WalWatch::Header last_seen_header_{};  // at the previous read
   int quiet_reads_ = 0;            // reads in a row that found no new commit
+  uint64_t snapshots_taken_ = 0;   // see snapshots_taken()
   bool wrote_since_read_ = false;  // this handle wrote since its last read
   bool mmap_on_ = false;           // memory-mapped reads (see PrepareRead)
   int snapshot_hits_ = 0;  // reads served by the held snapshot, in a row
