@@ -50,6 +50,14 @@ uint32_t WalWatch::Backfilled() const noexcept {
   return words[kBackfillWord];
 }
 
+uint32_t WalWatch::Frames() const noexcept {
+  // mxFrame sits at bytes 16-19 of the first header copy.
+  constexpr size_t kFramesWord = 16 / sizeof(uint32_t);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  const auto* words = reinterpret_cast<const volatile uint32_t*>(header_);
+  return words[kFramesWord];
+}
+
 uint64_t WalWatch::Salts() const noexcept {
   // aSalt[2] sits at bytes 32-39 of the first header copy.
   constexpr size_t kSaltWord = 32 / sizeof(uint64_t);
