@@ -919,8 +919,10 @@ Status StoreCore::StartSnapshot() {
 // short by the background passes (a few thousand frames at most between
 // them) does not reach the threshold.
 void StoreCore::CatchUpBeforeWriteTxn() {
+  // An open iterator's statements hold a read transaction on this
+  // connection, which a checkpoint through it cannot pass.
   if (!wal_mode_ || read_only_ || wal_size_limit_ > 0 ||
-      !background_checkpoints_enabled_) {
+      !background_checkpoints_enabled_ || !iterators_.empty()) {
     return;
   }
   sqlite3* db = conn_.get();
