@@ -84,6 +84,11 @@ struct Variant {
   // at once but writes them later in key order would.
   bool sorted = false;
   bool lookup_first = false;
+  // seq_write as snkv_bench's bulk_seq: keys bulk_key_%08d with 20-byte
+  // values, all in one transaction, into a store of its own; the multi-row
+  // statement is INSERT OR FAIL, as snkv writes appends (no statement
+  // journal), and single rows INSERT OR REPLACE.
+  bool one_txn = false;
 };
 
 constexpr uint64_t kPinnedWrites = 1000;
@@ -217,9 +222,9 @@ struct Run {
 
 // "INSERT OR REPLACE INTO kv(k, v) VALUES(?1, ?2)" with `rows` tuples,
 // and an expires column when cols is 3.
-std::string insert_sql(int rows, int cols) {
-  std::string s = cols == 3 ? "INSERT OR REPLACE INTO kv(k, v, expires) VALUES"
-                            : "INSERT OR REPLACE INTO kv(k, v) VALUES";
+std::string insert_sql(int rows, int cols, bool or_fail = false) {
+  std::string s = or_fail ? "INSERT OR FAIL" : "INSERT OR REPLACE";
+  s += cols == 3 ? " INTO kv(k, v, expires) VALUES" : " INTO kv(k, v) VALUES";
   for (int r = 0; r < rows; ++r) {
     s += r ? ", (" : "(";
     for (int c = 1; c <= cols; ++c)
@@ -235,10 +240,13 @@ void remove_db(const std::string& path) {
     std::filesystem::remove(path + suffix);
 }
 
-// N puts in key order, kTxnSize per transaction, into a new file (the
-// baseline's becomes the shared database of the later workloads).
+// N puts in key order, kTxnSize per transaction (all in one for bulk_seq's
+// variants), into a new file (seq_write's baseline's becomes the shared
+// database of the later workloads).
 double seq_write(const Run& r, const Variant& v, size_t index) {
-  std::string path = index == 0 ? r.main_db : r.dir + "/" + v.name + ".db";
+  // Only seq_write's baseline writes the database later workloads read.
+  const bool main = index == 0 && !v.one_txn;
+  std::string path = main ? r.main_db : r.dir + "/seq_" + v.name + ".db";
   remove_db(path);
   double rate;
   {
@@ -249,22 +257,25 @@ double seq_write(const Run& r, const Variant& v, size_t index) {
                           : "CREATE TABLE kv(k BLOB PRIMARY KEY, v BLOB) "
                             "WITHOUT ROWID");
     sqlite3_stmt* one = db.prepare(insert_sql(1, cols));
-    sqlite3_stmt* many = db.prepare(insert_sql(v.rows, cols));
+    sqlite3_stmt* many =
+        db.prepare(insert_sql(v.rows, cols, v.one_txn && v.rows > 1));
     sqlite3_stmt* begin = db.prepare("BEGIN IMMEDIATE");
     sqlite3_stmt* commit = db.prepare("COMMIT");
     std::vector<std::string> keys(v.rows), values(v.rows);
     const uint64_t n = r.n.keys, rows = static_cast<uint64_t>(v.rows);
+    const uint64_t txn = v.one_txn ? n : kTxnSize;
+    const size_t value_size = v.one_txn ? 20 : kValueSize;
     bench::Timer timer;
     for (uint64_t i = 0; i < n;) {
       db.run(begin);
-      for (uint64_t end = std::min(n, i + kTxnSize); i < end;) {
+      for (uint64_t end = std::min(n, i + txn); i < end;) {
         // Whole multi-row statements while they fit, then row by row.
         int k = end - i >= rows ? v.rows : 1;
         sqlite3_stmt* s = k == 1 ? one : many;
         for (int j = 0; j < k; ++j, ++i) {
-          keys[j] = make_key(i);
+          keys[j] = v.one_txn ? bench::make_bulk_key(i) : make_key(i);
           db.bind(s, j * cols + 1, keys[j]);
-          db.bind(s, j * cols + 2, make_value(i, 0, kValueSize, &values[j]));
+          db.bind(s, j * cols + 2, make_value(i, 0, value_size, &values[j]));
           if (cols == 3) sqlite3_bind_null(s, j * cols + 3);
         }
         db.run(s);
@@ -278,7 +289,7 @@ double seq_write(const Run& r, const Variant& v, size_t index) {
     expect(!v.snkv_schema || db.value("PRAGMA auto_vacuum") == 2,
            v.name + ": auto_vacuum is not incremental");
   }
-  if (index != 0) remove_db(path);
+  if (!main) remove_db(path);
   return rate;
 }
 
@@ -514,6 +525,24 @@ std::vector<Workload> workloads(const Counts& n) {
          .pragmas = {"PRAGMA auto_vacuum=INCREMENTAL", kNoCheckpoints},
          .rows = 32,
          .snkv_schema = true}},
+       n.keys},
+      {"bulk_seq",
+       seq_write,
+       {{.name = "baseline", .one_txn = true},
+        {.name = "snkv_fail32",
+         .pragmas = {"PRAGMA auto_vacuum=INCREMENTAL"},
+         .rows = 32,
+         .snkv_schema = true,
+         .one_txn = true},
+        {.name = "snkv_fail32_nockpt",
+         .pragmas = {"PRAGMA auto_vacuum=INCREMENTAL", kNoCheckpoints},
+         .rows = 32,
+         .snkv_schema = true,
+         .one_txn = true},
+        {.name = "fail32_nockpt",
+         .pragmas = {kNoCheckpoints},
+         .rows = 32,
+         .one_txn = true}},
        n.keys},
       {"full_scan",
        full_scan,

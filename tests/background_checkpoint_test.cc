@@ -199,6 +199,73 @@ TEST(BackgroundCheckpoint, ALargeTransactionAfterAnotherIsNotCopiedInline) {
   EXPECT_TRUE(db.IntegrityCheck(&problems).ok()) << problems;
 }
 
+// A write transaction begun right after a large one (whose frames the
+// background has not copied yet) copies them first, so that it reads the
+// database file rather than the WAL and starts the WAL over; one begun
+// after small transactions does not wait for any copying.
+TEST(BackgroundCheckpoint, AWriteTransactionAfterALargeOneStartsTheWalOver) {
+  test::vfs::Install();
+  test::TempDir dir;
+  const std::string path = dir.file("after_large.db");
+  test::vfs::Watch(path);
+  struct StopWatching {
+    ~StopWatching() { test::vfs::Watch(""); }
+  } stop_watching;
+  Store db;
+  ASSERT_TRUE(Store::Open(path, {}, &db).ok());
+  const std::string value(3000, 'v');  // one WAL frame or more per row
+  char key[16];
+
+  // Small transactions leave little uncopied: beginning the next one
+  // writes nothing to the database file on this thread.
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(db.Begin(TxnMode::kWrite).ok());
+    for (int i = 0; i < 200; ++i) {
+      std::snprintf(key, sizeof key, "s%03d%04d", round, i);
+      ASSERT_TRUE(db.Put(key, value).ok());
+    }
+    ASSERT_TRUE(db.Commit().ok());
+    const int before = test::vfs::DatabaseWritesOnThisThread();
+    ASSERT_TRUE(db.Begin(TxnMode::kWrite).ok());
+    EXPECT_EQ(test::vfs::DatabaseWritesOnThisThread(), before)
+        << "round " << round << ": a small WAL was copied at begin";
+    ASSERT_TRUE(db.Rollback().ok());
+  }
+
+  // A transaction of some 17K frames, then at once a small one.
+  ASSERT_TRUE(db.Begin(TxnMode::kWrite).ok());
+  for (int i = 0; i < 17000; ++i) {
+    std::snprintf(key, sizeof key, "k%08d", i);
+    ASSERT_TRUE(db.Put(key, value).ok());
+  }
+  ASSERT_TRUE(db.Commit().ok());
+  ASSERT_TRUE(db.Begin(TxnMode::kWrite).ok());
+  ASSERT_TRUE(db.Put("after", "small").ok());
+  ASSERT_TRUE(db.Delete("k00000005").ok());
+  EXPECT_TRUE(db.Delete("absent").IsNotFound());
+  ASSERT_TRUE(db.Commit().ok());
+  // Started over: only the small transaction's frames are in the WAL.
+  CheckpointResult result;
+  ASSERT_TRUE(db.Checkpoint(CheckpointMode::kPassive, &result).ok());
+  EXPECT_LT(result.log_frames, 100)
+      << "the WAL was not started over after the large transaction";
+
+  std::string v;
+  ASSERT_TRUE(db.Get("after", &v).ok());
+  EXPECT_EQ(v, "small");
+  EXPECT_TRUE(db.Get("k00000005", &v).IsNotFound());
+  ASSERT_TRUE(db.Get("k00016999", &v).ok());
+  EXPECT_EQ(v, value);
+  ASSERT_TRUE(db.Close().ok());
+  Store again;
+  ASSERT_TRUE(Store::Open(path, {}, &again).ok());
+  int64_t count = 0;
+  ASSERT_TRUE(again.DefaultColumnFamily().Count(&count).ok());
+  EXPECT_EQ(count, 3 * 200 + 17000 - 1 + 1);
+  std::string problems;
+  EXPECT_TRUE(again.IntegrityCheck(&problems).ok()) << problems;
+}
+
 TEST(BackgroundCheckpoint, ClosingWhileOneMayRunIsSafe) {
   test::TempDir dir;
   const std::string path = dir.file("close.db");

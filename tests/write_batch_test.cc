@@ -237,6 +237,62 @@ TEST_F(WriteBatchTest, AppendsAndPutsAmongExistingKeysMix) {
   }
 }
 
+// Puts that come in key order are written out in runs of a few thousand
+// as the transaction goes (a sequential load), not held to the end; that
+// too must not show: other handles see nothing before the commit, reads
+// and deletes in the transaction see every earlier put, later puts of
+// keys already written win, and a rollback takes everything back.
+TEST_F(WriteBatchTest, OrderedPutsWrittenAsTheyComeBehaveAsBuffered) {
+  constexpr int kPuts = 20000;  // several runs
+  Store reader;
+  ASSERT_TRUE(Store::Open(path_, {}, &reader).ok());
+  ASSERT_TRUE(db_.Put(Key(kPuts + 5), "before").ok());
+  for (const bool commit : {false, true}) {
+    SCOPED_TRACE(commit ? "commit" : "rollback");
+    ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());
+    for (int i = 0; i < kPuts; ++i) {
+      ASSERT_TRUE(db_.Put(Key(i), Value(i, 1)).ok()) << i;
+    }
+    std::string v;
+    EXPECT_TRUE(reader.Get(Key(0), &v).IsNotFound());
+    EXPECT_EQ(Get(db_.DefaultColumnFamily(), Key(17)), Value(17, 1));
+    // Out of order now: keys already written and keys not yet there.
+    ASSERT_TRUE(db_.Put(Key(3), Value(3, 2)).ok());
+    EXPECT_TRUE(db_.Delete(Key(4)).ok());
+    EXPECT_TRUE(db_.Delete(Key(4)).IsNotFound());
+    EXPECT_TRUE(db_.Delete(Key(kPuts + 1)).IsNotFound());
+    EXPECT_TRUE(db_.Delete(Key(kPuts + 5)).ok());
+    for (int i = kPuts + 10; i < kPuts + 5000; ++i) {
+      ASSERT_TRUE(db_.Put(Key(i), Value(i, 1)).ok()) << i;
+    }
+    EXPECT_TRUE(reader.Get(Key(kPuts - 1), &v).IsNotFound());
+    ASSERT_TRUE(commit ? db_.Commit().ok() : db_.Rollback().ok());
+
+    int64_t n = 0;
+    ASSERT_TRUE(reader.DefaultColumnFamily().Count(&n).ok());
+    if (!commit) {
+      EXPECT_EQ(n, 1);
+      EXPECT_EQ(Get(reader.DefaultColumnFamily(), Key(kPuts + 5)), "before");
+      continue;
+    }
+    EXPECT_EQ(n, kPuts - 1 + 4990);
+    for (int i = 0; i < kPuts + 5000; i += 7) {
+      const bool absent = i == 4 || (i >= kPuts && i < kPuts + 10);
+      Status s = reader.Get(Key(i), &v);
+      if (absent) {
+        EXPECT_TRUE(s.IsNotFound()) << i;
+      } else {
+        ASSERT_TRUE(s.ok()) << i;
+        EXPECT_EQ(v, Value(i, i == 3 ? 2 : 1)) << i;
+      }
+    }
+    EXPECT_EQ(Get(reader.DefaultColumnFamily(), Key(3)), Value(3, 2));
+    EXPECT_TRUE(reader.Get(Key(4), &v).IsNotFound());
+  }
+  std::string problems;
+  EXPECT_TRUE(db_.IntegrityCheck(&problems).ok()) << problems;
+}
+
 TEST_F(WriteBatchTest, StatsCountBufferedPuts) {
   ASSERT_TRUE(db_.ResetStats().ok());
   ASSERT_TRUE(db_.Begin(TxnMode::kWrite).ok());

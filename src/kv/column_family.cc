@@ -28,6 +28,16 @@ namespace {
 // write_buffer.h); 32 MiB takes the benchmark's 200K updates of 100-byte
 // values in one sorted pass.
 constexpr size_t kMaxPendingBytes = size_t{32} << 20;
+// Puts that arrive in key order (a sequential load) are written out once
+// this many are buffered, or kOrderedPendingBytes, whichever comes first,
+// instead of at kMaxPendingBytes: their order is already the one the sort
+// would give, and a buffer that stays small stays in the CPU's cache and
+// needs no fresh memory. A multiple of kPutBatchRows, so that appends all
+// go through the multi-row statement. (Measured on a 1M-key sequential
+// load in one transaction: docs/design.md, "Writes".)
+constexpr size_t kOrderedPendingPuts = 4096;
+constexpr size_t kOrderedPendingBytes = size_t{1} << 20;
+static_assert(kOrderedPendingPuts % kPutBatchRows == 0);
 
 // kPutBatchRows new rows in one statement, for appends only: keys past
 // the family's greatest, each once (WriteSorted), so no row can conflict.
@@ -260,7 +270,12 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
     return WriteOne(cf, WriteBuffer::Put{&cf, key, stored, expire_at_ms});
   }
   pending_.Add(cf, key, stored, expire_at_ms);
-  if (pending_.memory() >= kMaxPendingBytes) return FlushPending();
+  const bool ordered_enough =
+      pending_.ordered_puts() && (pending_.size() >= kOrderedPendingPuts ||
+                                  pending_.memory() >= kOrderedPendingBytes);
+  if (ordered_enough || pending_.memory() >= kMaxPendingBytes) {
+    return FlushPending();
+  }
   return Status::OK();
 }
 

@@ -60,6 +60,7 @@ void WriteBuffer::Append(ColumnFamilyState& family, Slice key, Slice value,
     throw;
   }
   in_order_ = in_order_ && follows;
+  has_erase_ = has_erase_ || erase;
   if (!slots_.empty()) IndexEntry(static_cast<uint32_t>(entries_.size() - 1));
 }
 
@@ -141,6 +142,7 @@ std::span<const WriteBuffer::Put> WriteBuffer::Sorted() {
 
 void WriteBuffer::Clear() noexcept {
   in_order_ = true;
+  has_erase_ = false;
   families_.clear();
   entries_.clear();
   sorted_.clear();

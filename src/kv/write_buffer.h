@@ -52,6 +52,9 @@ class WriteBuffer {
   Last Find(const ColumnFamilyState& family, Slice key, int64_t* expires);
 
   bool empty() const noexcept { return entries_.empty(); }
+  // Whether the buffer holds puts alone, already in Sorted()'s order (a
+  // sequential load): sorting them together with later puts gains nothing.
+  bool ordered_puts() const noexcept { return in_order_ && !has_erase_; }
   size_t size() const noexcept { return entries_.size(); }
   // Bytes held for the buffered puts: their keys, values and bookkeeping.
   size_t memory() const noexcept {
@@ -105,7 +108,8 @@ class WriteBuffer {
   // for overwritten puts (one comparison per put, while the previous key
   // is still in the cache).
   bool in_order_ = true;
-  std::string arena_;  // every key and value, back to back
+  bool has_erase_ = false;  // an erase was added since Clear()
+  std::string arena_;       // every key and value, back to back
   std::vector<Put> sorted_;
   // Open-addressing hash index from (family, key) to its last entry, as
   // entry number + 1 (0: empty); empty until the first Find() of a
