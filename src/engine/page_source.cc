@@ -137,8 +137,13 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   file_id_ = before;
   vfs_ = vfs;
   name_ = name;
+  wal_name_ = sqlite3_filename_wal(name);
   map_limit_pages_ = static_cast<uint32_t>(std::min<sqlite3_int64>(
       std::min<sqlite3_int64>(limit, INT32_MAX) / page_size, UINT32_MAX));
+  // The WAL is mapped under the same conditions as the database file: a
+  // plain file, and SQLite allowed to map.
+  wal_mappable_ = identified_ && map_limit_pages_ > 0 && wal_name_ != nullptr &&
+                  wal_name_[0] != '\0';
   return true;
 }
 
@@ -146,6 +151,9 @@ void PageSource::Detach() noexcept {
   if (file_ == nullptr) return;
   EndRead();
   Unmap();
+  UnmapWal();
+  wal_name_ = nullptr;
+  wal_mappable_ = false;
   file_->pMethods->xClose(file_);
   file_ = nullptr;
   file_storage_.reset();
@@ -193,6 +201,7 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
   // Units for the frames the snapshot reads are looked up afresh.
   units_.clear();
   MapPages(std::min(db_pages, file_pages));
+  MapWal(snap);
 
   snap.db_pages = db_pages;
   snap.file_pages = file_pages;
@@ -275,6 +284,7 @@ void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
   }
   pending_snapshot_ = 0;
   snap->min_frame = backfilled + 1;
+  MapWal(*snap);  // lets the WAL's map go once no frame is read from it
   if (file_pages != snap->file_pages) {
     snap->file_pages = file_pages;
     MapPages(std::min(snap->db_pages, snap->file_pages));
@@ -334,6 +344,7 @@ const uint8_t* PageSource::ReadFrame(const PageSnapshot& snap, uint32_t frame,
       wal == nullptr || wal->pMethods == nullptr) {
     return nullptr;
   }
+  ++frames_read_;
   const sqlite3_int64 frame_bytes =
       sqlite3_int64{format::kWalFrameHeaderSize} + page_size_;
   const sqlite3_int64 offset =
@@ -349,6 +360,74 @@ const uint8_t* PageSource::ReadFrame(const PageSnapshot& snap, uint32_t frame,
     return nullptr;
   }
   return buf + format::kWalFrameHeaderSize;
+}
+
+const uint8_t* PageSource::MappedFrame(const PageSnapshot& snap,
+                                       uint32_t frame,
+                                       uint32_t pgno) const noexcept {
+  if (frame == 0) return nullptr;
+  // At most 2^32 frames of at most 64 KiB + 24 bytes: no overflow in 64
+  // bits, and `end` never wraps.
+  const uint64_t frame_bytes = format::kWalFrameHeaderSize + page_size_;
+  const uint64_t offset =
+      format::kWalHeaderSize + (uint64_t{frame} - 1) * frame_bytes;
+  if (offset + frame_bytes > wal_bytes_) return nullptr;
+  const uint8_t* header = wal_data_ + offset;
+  // As ReadFrame: a frame of this WAL carries its salts and its page
+  // number. A map of another file (a WAL deleted and made again since it
+  // was mapped) fails here and the frame is read with xRead.
+  if (format::Get32(header) != pgno ||
+      std::memcmp(header + 8, &snap.salt, sizeof(snap.salt)) != 0) {
+    return nullptr;
+  }
+  return header + format::kWalFrameHeaderSize;
+}
+
+void PageSource::MapWal(const PageSnapshot& snap) noexcept {
+  if (snap.max_frame < snap.min_frame) {
+    // Nothing of this snapshot is in the WAL: do not keep its pages
+    // resident (a load's WAL can be as large as the database).
+    UnmapWal();
+    return;
+  }
+  if (!wal_mappable_) return;
+  const uint64_t frame_bytes = format::kWalFrameHeaderSize + page_size_;
+  const uint64_t end =
+      format::kWalHeaderSize + uint64_t{snap.max_frame} * frame_bytes;
+  if (end <= wal_bytes_) return;
+  // A few frames past the map are read (and cached) with xRead: mapping
+  // again for each small commit would unmap at each one, and every munmap
+  // stops all threads of the process.
+  const uint64_t mapped = wal_bytes_ < format::kWalHeaderSize
+                              ? 0
+                              : (wal_bytes_ - format::kWalHeaderSize) /
+                                    frame_bytes;
+  const uint64_t from = std::max<uint64_t>(mapped, snap.min_frame - 1);
+  if (snap.max_frame - from < kWalMapMinFrames) return;
+  FileIdentity id;
+  std::shared_ptr<const MapGeneration> map;
+  if (IdentifyFile(vfs_, wal_name_, &id)) {
+    map = SharedMaps::Acquire(id, vfs_, wal_name_, end);
+  }
+  if (map == nullptr) {
+    // Not mappable (or not a plain file): frames are read with xRead from
+    // now on rather than trying again at every snapshot.
+    wal_mappable_ = false;
+    return;
+  }
+  if (map->bytes() <= wal_bytes_) return;  // no gain (SQLite's map limit)
+  ForgetSlots();  // they may point into the map let go of here
+  wal_data_ = map->data();
+  wal_bytes_ = map->bytes();
+  wal_map_ = std::move(map);
+}
+
+void PageSource::UnmapWal() noexcept {
+  if (wal_map_ == nullptr) return;
+  ForgetSlots();
+  wal_map_.reset();
+  wal_data_ = nullptr;
+  wal_bytes_ = 0;
 }
 
 const uint8_t* PageSource::ReadDbPage(uint32_t pgno, uint8_t* buf) noexcept {
@@ -416,6 +495,11 @@ const uint8_t* PageSource::LookUpPage(const PageSnapshot& snap, uint32_t pgno,
     uint8_t* buf = ScratchBuffer();
     return buf == nullptr ? nullptr : ReadDbPage(pgno, buf);
   }
+  if (const uint8_t* page =
+          MappedFrame(snap, static_cast<uint32_t>(frame), pgno)) {
+    *lasting = true;  // in the WAL's map until MapWal replaces it
+    return page;
+  }
   if (snap.salt != cached_salt_) {
     // Another WAL: frame numbers mean other pages now.
     ForgetSlots();
@@ -457,6 +541,12 @@ const uint8_t* PageSource::PageOnce(const PageSnapshot& snap,
   if (frame < 0) return nullptr;
   if (frame == 0 && pgno <= map_pages_ && pgno <= snap.file_pages) {
     return map_data_ + static_cast<size_t>(pgno - 1) * page_size_;
+  }
+  if (frame > 0) {
+    if (const uint8_t* page =
+            MappedFrame(snap, static_cast<uint32_t>(frame), pgno)) {
+      return page;
+    }
   }
   if (!once_) {
     once_ = NewBuffer();
