@@ -63,7 +63,14 @@ bool ConnectionFileMoved(sqlite3_file* db_file) {
   return moved != 0;
 }
 
+// PageSource::SetWalMapMinFrames's value.
+std::atomic<uint32_t> g_wal_map_min_frames{0};  // 0: kWalMapMinFrames
+
 }  // namespace
+
+void PageSource::SetWalMapMinFrames(uint32_t frames) noexcept {
+  g_wal_map_min_frames.store(frames, std::memory_order_relaxed);
+}
 
 bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   Detach();
@@ -362,8 +369,7 @@ const uint8_t* PageSource::ReadFrame(const PageSnapshot& snap, uint32_t frame,
   return buf + format::kWalFrameHeaderSize;
 }
 
-const uint8_t* PageSource::MappedFrame(const PageSnapshot& snap,
-                                       uint32_t frame,
+const uint8_t* PageSource::MappedFrame(const PageSnapshot& snap, uint32_t frame,
                                        uint32_t pgno) const noexcept {
   if (frame == 0) return nullptr;
   // At most 2^32 frames of at most 64 KiB + 24 bytes: no overflow in 64
@@ -398,12 +404,17 @@ void PageSource::MapWal(const PageSnapshot& snap) noexcept {
   // A few frames past the map are read (and cached) with xRead: mapping
   // again for each small commit would unmap at each one, and every munmap
   // stops all threads of the process.
-  const uint64_t mapped = wal_bytes_ < format::kWalHeaderSize
-                              ? 0
-                              : (wal_bytes_ - format::kWalHeaderSize) /
-                                    frame_bytes;
+  const uint64_t mapped =
+      wal_bytes_ < format::kWalHeaderSize
+          ? 0
+          : (wal_bytes_ - format::kWalHeaderSize) / frame_bytes;
   const uint64_t from = std::max<uint64_t>(mapped, snap.min_frame - 1);
-  if (snap.max_frame - from < kWalMapMinFrames) return;
+  const uint32_t min_frames =
+      g_wal_map_min_frames.load(std::memory_order_relaxed);
+  if (snap.max_frame - from <
+      (min_frames == 0 ? kWalMapMinFrames : min_frames)) {
+    return;
+  }
   FileIdentity id;
   std::shared_ptr<const MapGeneration> map;
   if (IdentifyFile(vfs_, wal_name_, &id)) {

@@ -118,6 +118,11 @@ class PageSource {
     chains_[ChainSlot(first)] = ChainEntry{snap.id, payload, first};
   }
 
+  // The fewest WAL frames to read past the WAL's map that make a snapshot
+  // map the WAL (kWalMapMinFrames unless set). Process-wide; for the fuzzer
+  // and tests, whose WALs are small (1: map every WAL read from).
+  static void SetWalMapMinFrames(uint32_t frames) noexcept;
+
   // Bytes of the WAL file mapped (0: none) and WAL frames read with xRead
   // so far: how tests see which way frames were read.
   uint64_t wal_map_bytes() const noexcept { return wal_bytes_; }
