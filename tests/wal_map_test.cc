@@ -26,6 +26,7 @@
 #include "engine/index_cursor.h"
 #include "engine/page_source.h"
 #include "engine/sqlite_format.h"
+#include "engine/wal_page_table.h"
 #include "engine/wal_snapshot.h"
 #include "kvstore.h"
 #include "test_util.h"
@@ -318,6 +319,63 @@ TEST_F(WalMapTest, DamagedFrameHeadersAreRefusedNotReturned) {
   }
   EXPECT_GT(refused, 0u);
   EndRead();
+}
+
+// A WAL of several WAL-index units (over 4062 frames), with pages
+// rewritten in later units: each page reads from its newest frame, both
+// when the snapshot's page table is built whole and when later snapshots
+// extend it, and for a snapshot taken after part of the WAL was
+// checkpointed.
+TEST_F(WalMapTest, PagesOfAWalOfManyUnitsReadFromTheirNewestFrames) {
+  Load(0, 5000, 1);
+  BeginRead();
+  ASSERT_GT(snap_.max_frame, 4062u);
+  CheckAllRows(11);
+  EndRead();
+  for (int round = 0; round < 3; ++round) {
+    Load(static_cast<uint32_t>(round * 1000), 5000 + round * 500, 2 + round);
+    BeginRead();
+    const uint64_t reads_before = source_.frames_read();
+    CheckAllRows(12 + round);
+    EXPECT_EQ(source_.frames_read(), reads_before) << round;
+    EndRead();
+  }
+  // A reader's mark in the middle stops a checkpoint there.
+  sqlite3* mark = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &mark), SQLITE_OK);
+  Exec(mark, "BEGIN; SELECT count(*) FROM t;");
+  Load(2000, 7000, 9);
+  Exec(writer_, "PRAGMA wal_checkpoint(PASSIVE)");
+  BeginRead();
+  EXPECT_GT(snap_.min_frame, 1u);
+  CheckAllRows(20);
+  EndRead();
+  Exec(mark, "COMMIT");
+  sqlite3_close(mark);
+}
+
+TEST(WalPageTableTest, KeepsTheLastFrameOfEachPageAcrossGrowth) {
+  WalPageTable table;
+  EXPECT_EQ(table.Find(7), 0u);
+  std::map<uint32_t, uint32_t> model;
+  std::mt19937 rng(3);
+  for (uint32_t frame = 1; frame <= 50000; ++frame) {
+    // Pages in a range, many written more than once, plus huge numbers.
+    const uint32_t pgno =
+        frame % 9 == 0 ? 0xfffffff0u - frame % 5 : 1 + rng() % 20000;
+    ASSERT_TRUE(table.Put(pgno, frame));
+    model[pgno] = frame;
+  }
+  ASSERT_TRUE(table.Put(0, 50001));  // page 0 is no page
+  EXPECT_EQ(table.Find(0), 0u);
+  EXPECT_EQ(table.size(), model.size());
+  for (const auto& [pgno, frame] : model) ASSERT_EQ(table.Find(pgno), frame);
+  for (uint32_t pgno = 20001; pgno < 30000; ++pgno) {
+    ASSERT_EQ(table.Find(pgno), 0u);
+  }
+  table.Clear();
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(table.Find(5), 0u);
 }
 
 }  // namespace

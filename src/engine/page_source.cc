@@ -159,6 +159,7 @@ void PageSource::Detach() noexcept {
   EndRead();
   Unmap();
   UnmapWal();
+  ForgetWalPages();
   wal_name_ = nullptr;
   wal_mappable_ = false;
   file_->pMethods->xClose(file_);
@@ -209,6 +210,7 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
   units_.clear();
   MapPages(std::min(db_pages, file_pages));
   MapWal(snap);
+  IndexWalPages(snap);
 
   snap.db_pages = db_pages;
   snap.file_pages = file_pages;
@@ -315,6 +317,11 @@ const volatile uint8_t* PageSource::IndexUnit(uint32_t unit) noexcept {
 int64_t PageSource::FindFrame(const PageSnapshot& snap,
                               uint32_t pgno) noexcept {
   if (snap.max_frame < snap.min_frame) return 0;
+  if (wal_pages_max_ != 0 && wal_pages_max_ == snap.max_frame &&
+      wal_pages_salt_ == snap.salt && wal_pages_start_ <= snap.min_frame) {
+    const uint32_t frame = wal_pages_.Find(pgno);
+    return frame >= snap.min_frame ? frame : 0;
+  }
   const uint32_t last = UnitOf(snap.max_frame);
   const uint32_t first = UnitOf(snap.min_frame);
   for (uint32_t unit = last + 1; unit-- > first;) {
@@ -431,6 +438,53 @@ void PageSource::MapWal(const PageSnapshot& snap) noexcept {
   wal_data_ = map->data();
   wal_bytes_ = map->bytes();
   wal_map_ = std::move(map);
+}
+
+void PageSource::IndexWalPages(const PageSnapshot& snap) noexcept {
+  // Within one unit FindFrame probes one hash table, as fast as this.
+  if (snap.max_frame < snap.min_frame ||
+      UnitOf(snap.max_frame) == UnitOf(snap.min_frame)) {
+    ForgetWalPages();
+    return;
+  }
+  uint64_t frame = 0;
+  if (wal_pages_max_ != 0 && wal_pages_salt_ == snap.salt &&
+      wal_pages_max_ <= snap.max_frame && wal_pages_start_ <= snap.min_frame) {
+    frame = uint64_t{wal_pages_max_} + 1;  // only the frames added since
+  } else {
+    ForgetWalPages();
+    frame = snap.min_frame;
+    wal_pages_start_ = snap.min_frame;
+    wal_pages_salt_ = snap.salt;
+  }
+  // In increasing order, so that a page's newest frame is the one kept.
+  // The page-number arrays of frames up to max_frame do not change while
+  // the read transaction is held (as for FindFrame).
+  while (frame <= snap.max_frame) {
+    const auto unit = UnitOf(static_cast<uint32_t>(frame));
+    const volatile uint8_t* base = IndexUnit(unit);
+    if (base == nullptr) {  // FindFrame reports it
+      ForgetWalPages();
+      return;
+    }
+    const volatile uint8_t* pages = unit == 0 ? base + kIndexHeaderBytes : base;
+    const uint64_t zero = UnitBase(unit);
+    const uint64_t last = std::min<uint64_t>(
+        snap.max_frame, zero + (unit == 0 ? kFirstUnitFrames : kUnitFrames));
+    for (; frame <= last; ++frame) {
+      const auto pgno = LoadShared<uint32_t>(pages + 4 * (frame - zero - 1));
+      if (!wal_pages_.Put(pgno, static_cast<uint32_t>(frame))) {
+        ForgetWalPages();  // out of memory: FindFrame probes the index
+        return;
+      }
+    }
+  }
+  wal_pages_max_ = snap.max_frame;
+}
+
+void PageSource::ForgetWalPages() noexcept {
+  wal_pages_.Clear();
+  wal_pages_max_ = 0;
 }
 
 void PageSource::UnmapWal() noexcept {

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "engine/shared_map.h"
+#include "engine/wal_page_table.h"
 #include "engine/wal_snapshot.h"
 
 namespace snkv::engine {
@@ -169,6 +170,11 @@ class PageSource {
   // transaction.
   void MapWal(const PageSnapshot& snap) noexcept;
   void UnmapWal() noexcept;
+  // Fills (or extends) wal_pages_ for `snap` when its frames span more
+  // than one WAL-index unit, and empties it otherwise. Call only between
+  // operations, while the connection holds snap's read transaction.
+  void IndexWalPages(const PageSnapshot& snap) noexcept;
+  void ForgetWalPages() noexcept;
   // Reads database page `pgno` from the file into `buf`.
   const uint8_t* ReadDbPage(uint32_t pgno, uint8_t* buf) noexcept;
   // Maps at least `pages` pages of the file (the caller knows it has
@@ -223,6 +229,17 @@ class PageSource {
   const char* wal_name_ = nullptr;     // SQLite's WAL name: lives with db_
   bool wal_mappable_ = false;          // false: read every frame with xRead
   uint64_t frames_read_ = 0;           // frames read with xRead
+
+  // FindFrame's answers for snapshots of the WAL with salts
+  // wal_pages_salt_ and last frame wal_pages_max_ (0: none): each page's
+  // newest frame from wal_pages_start_ on. Frames of one WAL never change
+  // and a later snapshot only adds frames, so the table is extended, not
+  // rebuilt, while the WAL stays the same and its backfill has not passed
+  // wal_pages_start_ backwards.
+  WalPageTable wal_pages_;
+  uint64_t wal_pages_salt_ = 0;
+  uint32_t wal_pages_start_ = 0;
+  uint32_t wal_pages_max_ = 0;
 
   // Advance's wait for a checkpoint under way (see there): which snapshot
   // and backfill it waits on, and since when.
