@@ -175,6 +175,24 @@ TEST_F(WalMapTest, ASmallWalIsReadWithoutAMap) {
   EndRead();
 }
 
+// What the fuzzer turns on: a small WAL read as a large one (mapped, its
+// pages in the page table) reads the same rows.
+TEST_F(WalMapTest, ASmallWalReadAsALargeOneReadsTheSameRows) {
+  PageSource::TreatEveryWalAsLarge(true);
+  Load(0, 40, 1);
+  BeginRead();
+  EXPECT_GT(source_.wal_map_bytes(), 0u);
+  const uint64_t reads_before = source_.frames_read();
+  CheckAllRows(21);
+  EXPECT_EQ(source_.frames_read(), reads_before);
+  EndRead();
+  Load(20, 60, 2);  // the table is extended by the new frames
+  BeginRead();
+  CheckAllRows(22);
+  EndRead();
+  PageSource::TreatEveryWalAsLarge(false);
+}
+
 // Each new snapshot sees more frames than the map covers; the map grows
 // (a larger generation), and rows of every snapshot read right, also the
 // ones read through the older, smaller generation.

@@ -63,13 +63,13 @@ bool ConnectionFileMoved(sqlite3_file* db_file) {
   return moved != 0;
 }
 
-// PageSource::SetWalMapMinFrames's value.
-std::atomic<uint32_t> g_wal_map_min_frames{0};  // 0: kWalMapMinFrames
+// PageSource::TreatEveryWalAsLarge's setting.
+std::atomic<bool> g_every_wal_large{false};
 
 }  // namespace
 
-void PageSource::SetWalMapMinFrames(uint32_t frames) noexcept {
-  g_wal_map_min_frames.store(frames, std::memory_order_relaxed);
+void PageSource::TreatEveryWalAsLarge(bool on) noexcept {
+  g_every_wal_large.store(on, std::memory_order_relaxed);
 }
 
 bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
@@ -416,12 +416,8 @@ void PageSource::MapWal(const PageSnapshot& snap) noexcept {
           ? 0
           : (wal_bytes_ - format::kWalHeaderSize) / frame_bytes;
   const uint64_t from = std::max<uint64_t>(mapped, snap.min_frame - 1);
-  const uint32_t min_frames =
-      g_wal_map_min_frames.load(std::memory_order_relaxed);
-  if (snap.max_frame - from <
-      (min_frames == 0 ? kWalMapMinFrames : min_frames)) {
-    return;
-  }
+  const bool every = g_every_wal_large.load(std::memory_order_relaxed);
+  if (snap.max_frame - from < (every ? 1 : kWalMapMinFrames)) return;
   FileIdentity id;
   std::shared_ptr<const MapGeneration> map;
   if (IdentifyFile(vfs_, wal_name_, &id)) {
@@ -443,7 +439,8 @@ void PageSource::MapWal(const PageSnapshot& snap) noexcept {
 void PageSource::IndexWalPages(const PageSnapshot& snap) noexcept {
   // Within one unit FindFrame probes one hash table, as fast as this.
   if (snap.max_frame < snap.min_frame ||
-      UnitOf(snap.max_frame) == UnitOf(snap.min_frame)) {
+      (UnitOf(snap.max_frame) == UnitOf(snap.min_frame) &&
+       !g_every_wal_large.load(std::memory_order_relaxed))) {
     ForgetWalPages();
     return;
   }

@@ -119,10 +119,10 @@ class PageSource {
     chains_[ChainSlot(first)] = ChainEntry{snap.id, payload, first};
   }
 
-  // The fewest WAL frames to read past the WAL's map that make a snapshot
-  // map the WAL (kWalMapMinFrames unless set). Process-wide; for the fuzzer
-  // and tests, whose WALs are small (1: map every WAL read from).
-  static void SetWalMapMinFrames(uint32_t frames) noexcept;
+  // Process-wide, for the fuzzer and tests, whose WALs are small: every
+  // snapshot with WAL frames maps the WAL and indexes its pages
+  // (wal_pages_), as only large ones do otherwise.
+  static void TreatEveryWalAsLarge(bool on) noexcept;
 
   // Bytes of the WAL file mapped (0: none) and WAL frames read with xRead
   // so far: how tests see which way frames were read.
