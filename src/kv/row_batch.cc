@@ -41,8 +41,10 @@ void Collect(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 }  // namespace
 
-void RowBatch::Start(Slice prefix, int64_t now_ms, size_t max_rows) {
+void RowBatch::Start(Slice prefix, int64_t now_ms, Direction direction,
+                     size_t max_rows) {
   Clear();
+  forward_ = direction == Direction::kForward;
   prefix_ = prefix;
   now_ms_ = now_ms;
   max_rows_ = std::clamp<size_t>(max_rows, 1, kMaxRows);
@@ -61,6 +63,7 @@ void RowBatch::Clear() noexcept {
   }
   used_ = 0;
   count_ = 0;
+  first_disorder_ = kMaxRows;
   at_end_ = false;
 }
 
@@ -68,6 +71,13 @@ RowBatch::Row RowBatch::row(size_t i) const noexcept {
   const Offsets& o = rows_[i];
   const char* key = bytes_.get() + o.key;
   return {Slice(key, o.key_size), Slice(key + o.key_size, o.value_size)};
+}
+
+Slice RowBatch::Span(size_t first, size_t n) const noexcept {
+  const Offsets& last = rows_[first + n - 1];
+  const size_t begin = rows_[first].key;
+  const size_t end = last.key + last.key_size + last.value_size;
+  return Slice(bytes_.get() + begin, end - begin);
 }
 
 void RowBatch::Grow(size_t more) {
@@ -87,6 +97,11 @@ bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
     return true;
   }
   if (has_expiry && expires <= now_ms_) return false;  // invisible
+  if (count_ > 0 && first_disorder_ == kMaxRows) {
+    const Offsets& prev = rows_[count_ - 1];
+    const int c = key.compare(Slice(bytes_.get() + prev.key, prev.key_size));
+    if (forward_ ? c <= 0 : c >= 0) first_disorder_ = count_;
+  }
   const size_t size = key.size() + value.size();
   if (bytes_ == nullptr || capacity_ - used_ < size) Grow(size);
   char* out = bytes_.get() + used_;
