@@ -97,16 +97,18 @@ bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
     return true;
   }
   if (has_expiry && expires <= now_ms_) return false;  // invisible
-  if (count_ > 0 && first_disorder_ == kMaxRows) {
-    const Offsets& prev = rows_[count_ - 1];
-    const int c = key.compare(Slice(bytes_.get() + prev.key, prev.key_size));
-    if (forward_ ? c <= 0 : c >= 0) first_disorder_ = count_;
-  }
   const size_t size = key.size() + value.size();
   if (bytes_ == nullptr || capacity_ - used_ < size) Grow(size);
   char* out = bytes_.get() + used_;
   std::memcpy(out, key.data(), key.size());
   std::memcpy(out + key.size(), value.data(), value.size());
+  if (count_ > 0 && first_disorder_ == kMaxRows) {
+    // Compares the copies: both keys are in the batch's buffer, in cache.
+    const Offsets& prev = rows_[count_ - 1];
+    const int c = Slice(out, key.size())
+                      .compare(Slice(bytes_.get() + prev.key, prev.key_size));
+    if (forward_ ? c <= 0 : c >= 0) first_disorder_ = count_;
+  }
   rows_[count_++] = {used_, key.size(), value.size()};
   used_ += size;
   return count_ == max_rows_ || used_ >= kMaxBytes;
