@@ -1,6 +1,8 @@
 #include "kv/row_batch.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
@@ -8,6 +10,42 @@
 namespace snkv::internal {
 
 namespace {
+
+// Byte-wise three-way comparison (as Slice::compare) inlined, a word at a
+// time: for keys of a few bytes the call into memcmp and its set-up cost
+// more than the comparison (its samples were 6 % of a full scan, and the
+// prefix check's as much again in a prefix scan).
+int CompareKeys(Slice a, Slice b) noexcept {
+  const size_t n = std::min(a.size(), b.size());
+  const char* p = a.data();
+  const char* q = b.data();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x = 0;
+    uint64_t y = 0;
+    std::memcpy(&x, p + i, 8);
+    std::memcpy(&y, q + i, 8);
+    if (x != y) {
+      if constexpr (std::endian::native == std::endian::little) {
+        x = __builtin_bswap64(x);  // the first byte decides: most significant
+        y = __builtin_bswap64(y);
+      }
+      return x < y ? -1 : 1;
+    }
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    const auto d = static_cast<unsigned char>(q[i]);
+    if (c != d) return c < d ? -1 : 1;
+  }
+  if (a.size() == b.size()) return 0;
+  return a.size() < b.size() ? -1 : 1;
+}
+
+bool StartsWith(Slice key, Slice prefix) noexcept {
+  return key.size() >= prefix.size() &&
+         CompareKeys(Slice(key.data(), prefix.size()), prefix) == 0;
+}
 
 Slice ValueBytes(sqlite3_value* v) {
   const void* data = sqlite3_value_blob(v);
@@ -92,7 +130,7 @@ void RowBatch::Grow(size_t more) {
 bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
                        int64_t expires) {
   // In key order, every row after one outside the prefix is outside too.
-  if (!prefix_.empty() && !key.starts_with(prefix_)) {
+  if (!prefix_.empty() && !StartsWith(key, prefix_)) {
     at_end_ = true;
     return true;
   }
@@ -105,8 +143,8 @@ bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
   if (count_ > 0 && first_disorder_ == kMaxRows) {
     // Compares the copies: both keys are in the batch's buffer, in cache.
     const Offsets& prev = rows_[count_ - 1];
-    const int c = Slice(out, key.size())
-                      .compare(Slice(bytes_.get() + prev.key, prev.key_size));
+    const int c = CompareKeys(Slice(out, key.size()),
+                              Slice(bytes_.get() + prev.key, prev.key_size));
     if (forward_ ? c <= 0 : c >= 0) first_disorder_ = count_;
   }
   rows_[count_++] = {used_, key.size(), value.size()};
