@@ -3,6 +3,7 @@
 // arguments (numpy lives there, never here) and calls the underscored
 // methods; the plain key-value ones (get, delete, the dict interface, len)
 // are used as they are.
+#include <cxxabi.h>
 #include <pybind11/stl.h>
 
 #include <cmath>
@@ -282,6 +283,8 @@ void RegisterVectorStore(py::module_& m) {
               self.Call([&](VectorStore& vs) {
                 return vs.Search(q.span(), o, &hits);
               });
+            } catch (abi::__forced_unwind&) {
+              throw;  // the thread is being ended (gil.h): no GIL here
             } catch (...) {
               // The filter's own exception explains a failure best.
               if (python_filter) python_filter->Rethrow();
@@ -317,6 +320,8 @@ void RegisterVectorStore(py::module_& m) {
               self.Call([&](VectorStore& vs) {
                 return vs.SearchKeys(q.span(), o, &hits);
               });
+            } catch (abi::__forced_unwind&) {
+              throw;
             } catch (...) {
               if (python_filter) python_filter->Rethrow();
               throw;
