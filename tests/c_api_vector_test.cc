@@ -491,6 +491,17 @@ void MustFinishSoon(std::function<void()> fn, const char* what) {
   }
 }
 
+// GCC 12's ASan runtime cannot follow the unwind of a cancelled thread
+// through instrumented frames: it stops the program with "CHECK failed:
+// asan_thread.cpp:371" inside its own sigaltstack check, whether the
+// thread is cancelled in pause() or in pthread_testcancel() (pthread_exit
+// is fine). The cancelled case therefore runs only without ASan.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCancelUnderAsan = false;
+#else
+constexpr bool kCancelUnderAsan = true;
+#endif
+
 TEST_F(CApiVector, FilterMayEndItsThread) {
   for (int i = 0; i < 20; ++i) {
     const std::string key = "k" + std::to_string(i);
@@ -500,6 +511,7 @@ TEST_F(CApiVector, FilterMayEndItsThread) {
               KVSTORE_OK);
   }
   for (const bool cancel : {false, true}) {
+    if (cancel && !kCancelUnderAsan) continue;
     SCOPED_TRACE(cancel ? "pthread_cancel" : "pthread_exit");
     EndingFilter f;
     f.vs = vs_;

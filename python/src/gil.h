@@ -29,7 +29,12 @@ namespace snkv::python {
 // instead of exiting. Such a thread waits here instead, for good, holding
 // no lock of ours (the call it made has returned), until the process
 // exits; CPython 3.14 does the same for every such thread.
-inline void RestoreThreadOrWait(PyThreadState* state) noexcept {
+//
+// no_sanitize here and in WithGil: the forced unwind carries no C++
+// object, so `catch (abi::__forced_unwind&)` binds a null reference, which
+// GCC's UBSan (-fsanitize=null) would stop the program for.
+__attribute__((no_sanitize("null"))) inline void RestoreThreadOrWait(
+    PyThreadState* state) noexcept {
   try {
     PyEval_RestoreThread(state);
   } catch (abi::__forced_unwind&) {
@@ -87,7 +92,7 @@ class GilRelease {
 // thread stops. Python objects body made are left alone: they cannot be
 // released without the GIL, and the process is ending.
 template <class Body>
-auto WithGil(Body&& body) {
+__attribute__((no_sanitize("null"))) auto WithGil(Body&& body) {
   try {
     const PyGILState_STATE state = PyGILState_Ensure();
     auto result = std::forward<Body>(body)();

@@ -3,7 +3,6 @@
 // arguments (numpy lives there, never here) and calls the underscored
 // methods; the plain key-value ones (get, delete, the dict interface, len)
 // are used as they are.
-#include <cxxabi.h>
 #include <pybind11/stl.h>
 
 #include <cmath>
@@ -283,9 +282,9 @@ void RegisterVectorStore(py::module_& m) {
               self.Call([&](VectorStore& vs) {
                 return vs.Search(q.span(), o, &hits);
               });
-            } catch (abi::__forced_unwind&) {
-              throw;  // the thread is being ended (gil.h): no GIL here
             } catch (...) {
+              // (Call has the GIL back: a thread that CPython ends inside
+              // the filter stops in Call's GilRelease, never reaching here.)
               // The filter's own exception explains a failure best.
               if (python_filter) python_filter->Rethrow();
               throw;
@@ -320,9 +319,7 @@ void RegisterVectorStore(py::module_& m) {
               self.Call([&](VectorStore& vs) {
                 return vs.SearchKeys(q.span(), o, &hits);
               });
-            } catch (abi::__forced_unwind&) {
-              throw;
-            } catch (...) {
+            } catch (...) {  // as in _search
               if (python_filter) python_filter->Rethrow();
               throw;
             }

@@ -1,7 +1,5 @@
 #include "vector_filter.h"
 
-#include <cxxabi.h>
-
 #include <new>
 #include <utility>
 
@@ -43,10 +41,10 @@ PythonFilter::~PythonFilter() {
 
 VectorFilter PythonFilter::AsFilter() {
   return [this](Slice key, const Slice* metadata) {
+    // Only bad_alloc is caught: the unwind of a thread that CPython ends
+    // inside Decide (WithGil) must pass.
     try {
       return Decide(key, metadata);
-    } catch (abi::__forced_unwind&) {
-      throw;  // CPython ends this thread (WithGil): let the unwind pass
     } catch (const std::bad_alloc&) {
       // Outside the GIL nothing can be raised yet: Rethrow does it.
       out_of_memory_ = true;
