@@ -622,7 +622,7 @@ size_t IteratorCore::RowsAsTheyLie(bool forward, size_t limit) const {
 void IteratorCore::AppendRun(IteratorBatch* out, size_t n) {
   // Room for the offsets first: once the bytes are in, nothing can fail,
   // so a shortage leaves both the batch and the iterator as they were.
-  out->ends_.reserve(out->ends_.size() + 2 * n);
+  out->ReserveRows(n);
   const Slice span = batch_.Span(batch_next_, n);
   const size_t offset = out->bytes_.size();
   out->bytes_.append(span.data(), span.size());
@@ -783,9 +783,18 @@ void IteratorBatch::Clear() noexcept {
   ends_.clear();
 }
 
+void IteratorBatch::ReserveRows(size_t rows) {
+  // Geometric growth: reserve() of exactly what is needed reallocates at
+  // every call, which copied all the offsets at every row of a large call.
+  const size_t need = ends_.size() + 2 * rows;
+  if (need > ends_.capacity()) {
+    ends_.reserve(std::max(need, 2 * ends_.capacity()));
+  }
+}
+
 void IteratorBatch::Append(Slice key, Slice value) {
   // Offsets first: a shortage then leaves the batch as it was.
-  ends_.reserve(ends_.size() + 2);
+  ReserveRows(1);
   const size_t old_size = bytes_.size();
   try {
     bytes_.append(key.data(), key.size());
