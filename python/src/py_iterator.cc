@@ -1,6 +1,8 @@
 #include "py_iterator.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "bytes_arg.h"
@@ -109,13 +111,35 @@ Status PyIterator::EnsurePositioned() {
 }
 
 void PyIterator::DropBatch() {
+  WaitForFetch();  // or that fetch's batch would arrive after the drop
   rows_.Clear();
   pos_ = 0;
   next_batch_rows_ = kFirstBatchRows;
   drained_ = false;
 }
 
+void PyIterator::WaitForFetch() {
+  // The fetching thread needs the GIL to swap its batch in: let it go
+  // between looks. Rare (threads sharing one iterator) and short (one
+  // batch's read).
+  while (fetching_) {
+    GilRelease nogil;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
 void PyIterator::Fetch() {
+  // One fetch at a time: a second one, started while the first had
+  // released the GIL, read the rows after the first's batch and then
+  // swapped its own in over the first's undelivered rows (lost to every
+  // thread sharing the iterator, and handed out of order).
+  WaitForFetch();
+  if (Buffered() || drained_) return;  // the other thread's fetch served
+  fetching_ = true;
+  struct Fetching {
+    bool& flag;
+    ~Fetching() { flag = false; }
+  } fetching{fetching_};
   // Filled without the GIL in a buffer no other thread can see; rows_ and
   // spare_ are only touched with the GIL held.
   IteratorBatch fill = std::move(spare_);

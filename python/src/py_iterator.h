@@ -91,7 +91,12 @@ class PyIterator {
   template <class Body>
   void WithCursor(Body&& body);
   void DropBatch();
+  // Fills the batch with the rows after the cursor, unless another
+  // thread's fetch (waited for) already did. GIL held.
   void Fetch();
+  // Returns once no thread is in Fetch (fetching_); lets the GIL go
+  // meanwhile.
+  void WaitForFetch();
   // Call first in every method that may serve a row: raises in a forked
   // child; when the write epoch moved, drops the batch and seeks the
   // cursor to the current row's key (landing past it if it was deleted).
@@ -118,6 +123,8 @@ class PyIterator {
   // The last fetch ended at the cursor's end without error: another fetch
   // would read nothing (the cursor stays at its end until positioned).
   bool drained_ = false;
+  // GIL-guarded: a thread is in Fetch, reading without the GIL.
+  bool fetching_ = false;
   const WriteEpochPtr epoch_;
   // epoch_->now() before the cursor last moved (so before rows_ and the
   // cursor's own row were read).

@@ -8,6 +8,9 @@ rollbacks between rows, and errors once the store or family is gone.
 """
 import bisect
 import random
+import sys
+import threading
+import time
 
 import pytest
 
@@ -175,3 +178,41 @@ def test_dropped_family_ends_a_long_scan(big):
     big.drop_column_family("cf")
     with pytest.raises(snkv.Error):
         next(it)
+
+
+def test_threads_sharing_an_iterator_get_every_row_once(path):
+    # Worker threads pulling rows from one iterator: each row goes to
+    # exactly one of them. (A fetch that finished after another thread's
+    # had swapped its batch in threw away that batch's undelivered rows.)
+    store = snkv.KVStore(path)
+    n = 20000
+    store.begin(write=True)
+    for i in range(n):
+        store[b"t%06d" % i] = b"v" * 50
+    store.commit()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, mid-batch too
+    try:
+        for _ in range(3):
+            it = store.iterator()
+            taken = [[] for _ in range(4)]
+
+            def work(mine):
+                for k, _ in it:
+                    mine.append(k)
+                    if len(mine) % 50 == 0:
+                        time.sleep(0.0005)
+
+            threads = [threading.Thread(target=work, args=(t,))
+                       for t in taken]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for mine in taken:
+                assert mine == sorted(mine)  # each thread's in key order
+            everything = sorted(k for mine in taken for k in mine)
+            assert everything == [b"t%06d" % i for i in range(n)]
+    finally:
+        sys.setswitchinterval(interval)
+        store.close()
