@@ -97,7 +97,10 @@ typedef struct KVVecItem {
 ** search filter") and changes nothing (kvstore_vec_close is ignored);
 ** other stores may be used freely. Nor may it wait for another thread
 ** that writes to pVS: that write waits for the search to end, so the two
-** would wait for each other (reads from other threads are fine). */
+** would wait for each other (reads from other threads are fine). A filter
+** may end its thread (pthread_exit, or a cancellation at a cancellation
+** point inside it): the search never returns, gives back its locks on the
+** way out, and the store stays usable from other threads. */
 typedef int (*KVVecFilter)(void *pCtx, const void *pKey, int nKey,
                            const void *pMeta, int nMeta);
 

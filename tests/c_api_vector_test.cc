@@ -3,11 +3,20 @@
 // mismatched reopen, dropped and empty indexes, encrypted stores), and the
 // result structs' layout as the reference declares it.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <future>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kvstore_vec.h"
@@ -430,6 +439,119 @@ TEST_F(CApiVector, FilterMayWriteThroughAnotherHandle) {
             "seen");
   kvstore_vec_free_results(res, n);
   kvstore_close(kv);
+}
+
+// A filter may end its thread: pthread_exit inside it, or a cancellation
+// at a cancellation point inside it. The search then never returns; the
+// unwind passes the C API's guards (catching it for good aborts the
+// process: "FATAL: exception not rethrown") and the search's locks are
+// given back on the way, so other threads go on using the store.
+struct EndingFilter {
+  KVVecStore* vs = nullptr;
+  const float* query = nullptr;
+  bool cancel = false;  // else pthread_exit
+  std::atomic<int> calls{0};
+  std::atomic<bool> waiting{false};   // in the cancellable wait
+  std::atomic<bool> returned{false};  // the search returned (it must not)
+};
+
+int EndThreadInFilter(void* ctx, const void*, int, const void*, int) {
+  auto* f = static_cast<EndingFilter*>(ctx);
+  if (++f->calls < 3) return 1;
+  if (!f->cancel) pthread_exit(nullptr);
+  f->waiting = true;
+  for (;;) pause();  // a cancellation point: pthread_cancel ends us here
+}
+
+void* SearchEndedInFilter(void* arg) {
+  auto* f = static_cast<EndingFilter*>(arg);
+  KVVecSearchResult* res = nullptr;
+  int n = 0;
+  kvstore_vec_search_filtered(f->vs, f->query, 5, 0, 0, 0, EndThreadInFilter, f,
+                              nullptr, &res, &n);
+  f->returned = true;
+  kvstore_vec_free_results(res, n);
+  return nullptr;
+}
+
+// Runs fn on another thread and waits up to 30 s for it. A lock left held
+// would make it wait for ever: the test then fails at once instead of at
+// the ctest timeout (exiting, since fn's captures would dangle).
+void MustFinishSoon(std::function<void()> fn, const char* what) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  std::thread([fn = std::move(fn), done] {
+    fn();
+    done->set_value();
+  }).detach();
+  if (finished.wait_for(std::chrono::seconds(30)) !=
+      std::future_status::ready) {
+    ADD_FAILURE() << what << " still waits after 30 s: a lock is held";
+    std::_Exit(1);
+  }
+}
+
+// GCC 12's ASan runtime cannot follow the unwind of a cancelled thread
+// through instrumented frames: it stops the program with "CHECK failed:
+// asan_thread.cpp:371" inside its own sigaltstack check, whether the
+// thread is cancelled in pause() or in pthread_testcancel() (pthread_exit
+// is fine). The cancelled case therefore runs only without ASan.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCancelUnderAsan = false;
+#else
+constexpr bool kCancelUnderAsan = true;
+#endif
+
+TEST_F(CApiVector, FilterMayEndItsThread) {
+  for (int i = 0; i < 20; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    const float v[kDim] = {static_cast<float>(i), 1, 0, 0};
+    ASSERT_EQ(kvstore_vec_put(vs_, key.data(), static_cast<int>(key.size()),
+                              "v", 1, v, 0, nullptr, 0),
+              KVSTORE_OK);
+  }
+  for (const bool cancel : {false, true}) {
+    if (cancel && !kCancelUnderAsan) continue;
+    SCOPED_TRACE(cancel ? "pthread_cancel" : "pthread_exit");
+    EndingFilter f;
+    f.vs = vs_;
+    f.query = v1_;
+    f.cancel = cancel;
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, nullptr, SearchEndedInFilter, &f), 0);
+    if (cancel) {
+      while (!f.waiting)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ASSERT_EQ(pthread_cancel(t), 0);
+    }
+    void* ret = nullptr;
+    ASSERT_EQ(pthread_join(t, &ret), 0);
+    EXPECT_EQ(ret, cancel ? PTHREAD_CANCELED : nullptr);
+    EXPECT_FALSE(f.returned);
+    EXPECT_EQ(f.calls, 3);
+    // A write needs the index exclusively, a search shares it: both run.
+    MustFinishSoon(
+        [&] {
+          EXPECT_EQ(kvstore_vec_put(vs_, "w", 1, "v", 1, v2_, 0, nullptr, 0),
+                    KVSTORE_OK);
+          KVVecSearchResult* res = nullptr;
+          int n = 0;
+          EXPECT_EQ(kvstore_vec_search_filtered(vs_, v1_, 3, 0, 0, 0, nullptr,
+                                                nullptr, nullptr, &res, &n),
+                    KVSTORE_OK);
+          EXPECT_EQ(n, 3);
+          kvstore_vec_free_results(res, n);
+        },
+        "a write and a search after the ended search");
+  }
+  EXPECT_EQ(kvstore_vec_count(vs_), 21);
+  // Closing (exclusive on everything) and reopening work too.
+  MustFinishSoon([&] { kvstore_vec_close(vs_); }, "close");
+  vs_ = nullptr;
+  ASSERT_EQ(kvstore_vec_open(path_.c_str(), kDim, KVVEC_SPACE_L2, 0, 0, 0,
+                             KVVEC_DTYPE_F32, nullptr, 0, &vs_),
+            KVSTORE_OK);
+  EXPECT_EQ(kvstore_vec_count(vs_), 21);
 }
 
 // The shared argument checks of the three single-key reads.

@@ -3,9 +3,13 @@
 // config fixed at creation, drop_index, encrypted stores.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <future>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -298,6 +302,57 @@ TEST_F(VectorStoreTest, RerankOversampleMaxDistance) {
   o.max_distance = 1.5f;  // and k9 (1.44)
   ASSERT_TRUE(vs_.Search(Vec({10.2f, 0, 0}), o, &hits).ok());
   EXPECT_EQ(hits.size(), 3u);
+}
+
+// An exception thrown by a filter leaves Search with everything given
+// back: the index lock (a write, which needs it exclusively, goes through
+// on another thread), the thread's mark of being inside a filter (its
+// next calls are not refused), and the walk's per-thread buffers.
+TEST_F(VectorStoreTest, FilterExceptionLeavesNothingHeld) {
+  std::vector<VectorItem> items;
+  std::vector<std::string> keys;
+  std::vector<std::vector<float>> vecs;
+  for (int i = 0; i < 3000; ++i) {
+    keys.push_back("k" + std::to_string(i));
+    vecs.push_back({static_cast<float>(i % 97), static_cast<float>(i % 13),
+                    static_cast<float>(i)});
+  }
+  for (int i = 0; i < 3000; ++i) {
+    items.push_back({keys[i], "v", vecs[i].data(), std::nullopt});
+  }
+  ASSERT_TRUE(vs_.PutBatch(items).ok());
+  // The first 256 calls judge a sample (which picks walk or scan), so the
+  // exception comes after them: inside the walk, then inside the scan.
+  constexpr int kThrowAt = 270;
+  for (const bool walk : {true, false}) {
+    SCOPED_TRACE(walk ? "walk" : "exact scan");
+    int calls = 0;
+    bool fail = false;
+    SearchOptions o;
+    o.top_k = 5;
+    o.filter = [&](snkv::Slice, const snkv::Slice*) {
+      if (++calls == kThrowAt && fail) throw std::runtime_error("filter");
+      return walk || calls % 100 == 0;  // rare: the index scans
+    };
+    std::vector<SearchHit> hits;
+    ASSERT_TRUE(vs_.Search(Vec({5, 5, 5}), o, &hits).ok());
+    ASSERT_GT(calls, kThrowAt + 20);  // the walk or scan does call it
+    calls = 0;
+    fail = true;
+    EXPECT_THROW((void)vs_.Search(Vec({5, 5, 5}), o, &hits),
+                 std::runtime_error);
+    EXPECT_EQ(calls, kThrowAt);
+    auto put = std::async(std::launch::async, [&] {
+      return vs_.Put("new", "v", Vec({1, 2, 3})).ok();
+    });
+    if (put.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      ADD_FAILURE() << "the index lock is still held";
+      std::_Exit(1);
+    }
+    EXPECT_TRUE(put.get());
+    EXPECT_EQ(Count(), 3001);  // not refused as "inside a search filter"
+    EXPECT_EQ(Search({5, 5, 5}, 3).size(), 3u);
+  }
 }
 
 TEST(VectorStoreConfig, FixedAtCreation) {

@@ -82,7 +82,9 @@ struct VectorItem {
 // ("store used from inside a search filter") and changes nothing; Close
 // then leaves the store open. Other stores may be used. Nor may it wait
 // for another thread that writes to this VectorStore: that write waits for
-// the search, so neither would finish.
+// the search, so neither would finish. An exception the filter throws, and
+// the unwind of a thread it ends (pthread_exit, cancellation), leave the
+// search with every lock given back.
 using VectorFilter = std::function<bool(Slice key, const Slice* metadata)>;
 
 struct SearchOptions {

@@ -283,6 +283,8 @@ void RegisterVectorStore(py::module_& m) {
                 return vs.Search(q.span(), o, &hits);
               });
             } catch (...) {
+              // (Call has the GIL back: a thread that CPython ends inside
+              // the filter stops in Call's GilRelease, never reaching here.)
               // The filter's own exception explains a failure best.
               if (python_filter) python_filter->Rethrow();
               throw;
@@ -317,7 +319,7 @@ void RegisterVectorStore(py::module_& m) {
               self.Call([&](VectorStore& vs) {
                 return vs.SearchKeys(q.span(), o, &hits);
               });
-            } catch (...) {
+            } catch (...) {  // as in _search
               if (python_filter) python_filter->Rethrow();
               throw;
             }

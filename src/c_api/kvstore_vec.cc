@@ -1,6 +1,9 @@
 // The C API of kvstore_vec.h: argument checks and conversions around
-// snkv::VectorStore. No exception leaves these functions (Guard).
+// snkv::VectorStore. No exception leaves these functions (Guard; the
+// forced unwind of a thread being ended passes through).
 #include "kvstore_vec.h"
+
+#include <cxxabi.h>
 
 #include <cstring>
 #include <mutex>
@@ -28,10 +31,21 @@ using snkv::Status;
 thread_local std::string g_open_error = "not an error";
 thread_local std::string g_message;  // what kvstore_vec_errmsg returns
 
+// Runs body() and converts what escapes it into a KVSTORE_* code, except
+// the forced unwind of a thread being ended (pthread_exit, or
+// pthread_cancel at a cancellation point: a search filter may do either).
+// That one must go on to the thread's start: catching it for good aborts
+// the process ("FATAL: exception not rethrown"), and so would a noexcept
+// frame on its way (std::terminate); hence no noexcept here. The store's
+// locks are RAII and are given back as it passes. (no_sanitize: that
+// unwind carries no C++ object, so the catch below binds a null reference,
+// which GCC's UBSan would stop the program for.)
 template <class Body>
-int Guard(Body&& body) noexcept {
+__attribute__((no_sanitize("null"))) int Guard(Body&& body) {
   try {
     return body();
+  } catch (abi::__forced_unwind&) {
+    throw;
   } catch (const std::bad_alloc&) {
     return KVSTORE_NOMEM;
   } catch (...) {
