@@ -622,7 +622,7 @@ size_t IteratorCore::RowsAsTheyLie(bool forward, size_t limit) const {
 void IteratorCore::AppendRun(IteratorBatch* out, size_t n) {
   // Room for the offsets first: once the bytes are in, nothing can fail,
   // so a shortage leaves both the batch and the iterator as they were.
-  out->ends_.reserve(out->ends_.size() + 2 * n);
+  out->ReserveRows(n);
   const Slice span = batch_.Span(batch_next_, n);
   const size_t offset = out->bytes_.size();
   out->bytes_.append(span.data(), span.size());
@@ -683,31 +683,29 @@ Status IteratorCore::Move(bool forward) {
 }
 
 Status IteratorCore::MoveLocked(bool forward) {
-  {
-    if (!valid_) return Status::OK();  // at the end it stays there
-    UpdateGuard(forward);
-    const Shape strict = forward ? Shape::kGt : Shape::kLt;
-    // Re-seek row by row from the current key when turning around, or when
-    // the handle wrote since the batch was copied (as SQLite shows a
-    // statement its own connection's changes); either way the new leg may
-    // become a long scan and collect again.
-    if (running_ == nullptr || IsForward(running_shape_) != forward ||
-        (IsCollecting(running_shape_) && BatchIsStale())) {
-      collect_checked_ = false;
-      return Position(strict, key_, /*keep_snapshot=*/true);
-    }
-    if (ExpiryFilterIsStale()) {
-      // This handle has written its first TTLs since the switch, and the
-      // running statement would show its rows: filter again.
-      return Position(forward ? Shape::kGtCollect : Shape::kLtCollect, key_,
-                      /*keep_snapshot=*/true);
-    }
-    Shape collecting = Shape::kCount;
-    if (ShouldCollect(forward, &collecting)) {
-      return Position(collecting, key_, /*keep_snapshot=*/true);
-    }
-    return Step();
+  if (!valid_) return Status::OK();  // at the end it stays there
+  UpdateGuard(forward);
+  const Shape strict = forward ? Shape::kGt : Shape::kLt;
+  // Re-seek row by row from the current key when turning around, or when
+  // the handle wrote since the batch was copied (as SQLite shows a
+  // statement its own connection's changes); either way the new leg may
+  // become a long scan and collect again.
+  if (running_ == nullptr || IsForward(running_shape_) != forward ||
+      (IsCollecting(running_shape_) && BatchIsStale())) {
+    collect_checked_ = false;
+    return Position(strict, key_, /*keep_snapshot=*/true);
   }
+  if (ExpiryFilterIsStale()) {
+    // This handle has written its first TTLs since the switch, and the
+    // running statement would show its rows: filter again.
+    return Position(forward ? Shape::kGtCollect : Shape::kLtCollect, key_,
+                    /*keep_snapshot=*/true);
+  }
+  Shape collecting = Shape::kCount;
+  if (ShouldCollect(forward, &collecting)) {
+    return Position(collecting, key_, /*keep_snapshot=*/true);
+  }
+  return Step();
 }
 
 }  // namespace internal
@@ -783,9 +781,18 @@ void IteratorBatch::Clear() noexcept {
   ends_.clear();
 }
 
+void IteratorBatch::ReserveRows(size_t n) {
+  // Doubling, as push_back would: reserving just what each call needs
+  // would copy the offsets on every row.
+  const size_t need = ends_.size() + 2 * n;
+  if (need > ends_.capacity()) {
+    ends_.reserve(std::max(need, 2 * ends_.capacity()));
+  }
+}
+
 void IteratorBatch::Append(Slice key, Slice value) {
   // Offsets first: a shortage then leaves the batch as it was.
-  ends_.reserve(ends_.size() + 2);
+  ReserveRows(1);
   const size_t old_size = bytes_.size();
   try {
     bytes_.append(key.data(), key.size());
