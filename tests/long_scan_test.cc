@@ -381,5 +381,59 @@ TEST(RowBatch, DropsExpiredRowsAndEndsAtThePrefix) {
   EXPECT_EQ(batch.row(0).key.view(), "p2");
 }
 
+TEST(RowBatch, FindsTheFirstRowOutOfOrderEitherWay) {
+  using Direction = internal::RowBatch::Direction;
+  // Keys that differ in their first 8 bytes, after them, only in length,
+  // and in bytes above 0x7f (compared unsigned).
+  const std::vector<std::string> ascending = {
+      std::string("a"),
+      std::string("ab"),
+      std::string("abcdefgh"),
+      std::string("abcdefgh\x01"),
+      std::string("abcdefgh\x7f"),
+      std::string("abcdefgh\x80"),
+      std::string("abcdefgi"),
+      std::string("b"),
+      std::string("\xff"),
+      std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff")};
+  for (const Direction dir : {Direction::kForward, Direction::kBackward}) {
+    std::vector<std::string> keys = ascending;
+    if (dir == Direction::kBackward) std::reverse(keys.begin(), keys.end());
+    internal::RowBatch batch;
+    batch.Start("", 1000, dir);
+    for (const std::string& k : keys) (void)batch.Collect(k, "v", false, 0);
+    EXPECT_GE(batch.first_disorder(), batch.size());
+    // The same keys with one pair swapped, then a repeated key.
+    for (size_t swap = 0; swap + 1 < keys.size(); ++swap) {
+      std::vector<std::string> bad = keys;
+      std::swap(bad[swap], bad[swap + 1]);
+      batch.Start("", 1000, dir);
+      for (const std::string& k : bad) (void)batch.Collect(k, "v", false, 0);
+      EXPECT_EQ(batch.first_disorder(), swap + 1) << swap;
+    }
+    batch.Start("", 1000, dir);
+    (void)batch.Collect(keys[3], "v", false, 0);
+    (void)batch.Collect(keys[3], "v", false, 0);  // not strictly after
+    EXPECT_EQ(batch.first_disorder(), 1u);
+  }
+}
+
+TEST(RowBatch, PrefixCheckComparesWholeWordsAndTails) {
+  internal::RowBatch batch;
+  batch.Start("user:000", 1000);  // 8 bytes: one word
+  EXPECT_FALSE(batch.Collect("user:000", "", false, 0));
+  EXPECT_FALSE(batch.Collect("user:0001", "", false, 0));
+  EXPECT_TRUE(batch.Collect("user:001", "", false, 0));  // past it
+  EXPECT_TRUE(batch.at_end());
+  EXPECT_EQ(batch.size(), 2u);
+  batch.Start("user:0000/", 1000);  // a word and a tail
+  EXPECT_FALSE(batch.Collect("user:0000/a", "", false, 0));
+  EXPECT_TRUE(batch.Collect("user:0000\x80", "", false, 0));
+  EXPECT_EQ(batch.size(), 1u);
+  batch.Start("user:0000/", 1000);
+  EXPECT_TRUE(batch.Collect("user:0000", "", false, 0));  // shorter
+  EXPECT_EQ(batch.size(), 0u);
+}
+
 }  // namespace
 }  // namespace snkv

@@ -26,6 +26,7 @@
 #include "c_api_test_util.h"
 #include "file_surgery.h"
 #include "kvstore.h"
+#include "snkv/snkv.h"
 #include "test_util.h"
 
 namespace {
@@ -324,6 +325,44 @@ TEST_F(PageDamage, ScansReportKeysOutOfOrderAsCorrupt) {
     kvstore_iterator_close(it);
   }
   EXPECT_EQ(kvstore_close(kv), KVSTORE_OK);
+}
+
+// The same damage read with Iterator::ReadBatch, which hands out the rows
+// of the scan's internal batch as a block: the key order is checked as
+// that batch is filled, so the batches stop before the damage too.
+TEST_F(PageDamage, BatchedScansReportKeysOutOfOrderAsCorrupt) {
+  MakeStore(400);
+  const uint32_t leaf = SomeLeaf();
+  const sg::Page p = PageOf(leaf);
+  ASSERT_GE(p.cells, 8u);
+  const uint32_t a = sg::Get16(db_, p.pointer_at(2));
+  sg::Put16(&db_, p.pointer_at(2), sg::Get16(db_, p.pointer_at(3)));
+  sg::Put16(&db_, p.pointer_at(3), a);
+  Save();
+
+  snkv::Store store;
+  ASSERT_TRUE(snkv::Store::Open(path_, {}, &store).ok());
+  for (int r = 0; r < kReads; ++r) {
+    std::string v;
+    (void)store.Get(Key(0), &v);  // until the handle reads pages
+  }
+  for (bool backwards : {false, true}) {
+    for (size_t rows : {size_t{1}, size_t{5}, size_t{64}, size_t{500}}) {
+      snkv::Iterator it = store.NewIterator({.reverse = backwards});
+      ASSERT_TRUE(it.SeekToStart().ok() || !it.Valid());
+      snkv::IteratorBatch batch;
+      snkv::Status s;
+      while (s.ok() && it.Valid()) s = it.ReadBatch(&batch, rows);
+      EXPECT_EQ(s.code(), snkv::Code::kCorrupt)
+          << "rows " << rows << " backwards " << backwards << " after "
+          << batch.size();
+      EXPECT_LT(batch.size(), 400u);
+      for (size_t i = 1; i < batch.size(); ++i) {
+        const int c = batch.key(i).compare(batch.key(i - 1));
+        ASSERT_TRUE(backwards ? c < 0 : c > 0) << batch.key(i).ToString();
+      }
+    }
+  }
 }
 
 // Finding 1: a record header size near 2^64 plus a key serial type of

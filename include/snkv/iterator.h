@@ -15,16 +15,31 @@
 // makes it !Valid(). Expired keys are skipped.
 //
 // key() and value() stay valid until the next move, Close() or destruction.
+//
+// ReadBatch() hands out many rows per call, copied into an IteratorBatch:
+//
+//   snkv::IteratorBatch batch;
+//   it.SeekToStart();
+//   while (it.Valid()) {
+//     batch.Clear();
+//     if (!it.ReadBatch(&batch, 256).ok()) break;
+//     for (size_t i = 0; i < batch.size(); ++i) {
+//       Use(batch.key(i), batch.value(i));
+//     }
+//   }
+//
 // An Iterator must not be used from two threads at once, and is invalidated
 // (!Valid(), status() not ok) when its store is closed or its column family
 // dropped through the same handle.
 #ifndef SNKV_ITERATOR_H
 #define SNKV_ITERATOR_H
 
+#include <cstddef>
 #include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "snkv/slice.h"
 #include "snkv/status.h"
@@ -38,6 +53,35 @@ class IteratorCore;
 struct IteratorOptions {
   std::string prefix;    // only keys starting with it; "" = all keys
   bool reverse = false;  // start at the end; Seek lands on keys <= target
+};
+
+// Rows copied out of an Iterator by ReadBatch(): every key and value back
+// to back in one buffer, with their end offsets beside, so that filling a
+// batch allocates nothing once the buffer has grown, and the rows are the
+// caller's to keep (unlike key() and value(), they survive moves, writes
+// and the iterator's end).
+class IteratorBatch {
+ public:
+  size_t size() const noexcept { return ends_.size() / 2; }
+  bool empty() const noexcept { return ends_.empty(); }
+  // Row i (i < size()), valid until the batch is next changed.
+  Slice key(size_t i) const noexcept;
+  Slice value(size_t i) const noexcept;
+  // Empties the batch, keeping its memory unless rows of more than
+  // kKeepBytes grew it.
+  void Clear() noexcept;
+
+  static constexpr size_t kKeepBytes = size_t{4} << 20;
+
+ private:
+  friend class internal::IteratorCore;
+  // Adds one row; on std::bad_alloc the batch is unchanged.
+  void Append(Slice key, Slice value);
+  // Makes room for the offsets of n more rows. May throw std::bad_alloc.
+  void ReserveRows(size_t n);
+
+  std::string bytes_;         // key 0, value 0, key 1, value 1, ...
+  std::vector<size_t> ends_;  // end of key 0, end of value 0, ...
 };
 
 class Iterator {
@@ -57,6 +101,19 @@ class Iterator {
   Status Prev();
   // Step in the iterator's own direction: Prev() if reverse, else Next().
   Status Advance();
+
+  // Appends to *batch the row at the position and the rows after it in the
+  // iterator's own direction, at most max_rows of them, and leaves the
+  // iterator on the first row not appended (!Valid() once it has passed
+  // the last). The rows are those `while (Valid()) { copy; Advance(); }`
+  // would give, under the same rules (prefix, expiry, what a write through
+  // the handle between calls shows), but one call enters the store once,
+  // and rows waiting in the scan's internal batch are copied as a block.
+  // Returns the first error a move met, also kept in status(); the rows
+  // appended before it stay in *batch. On an unpositioned iterator or one
+  // at its end, appends nothing. max_rows == 0 does nothing; a null batch
+  // is an error.
+  Status ReadBatch(IteratorBatch* batch, size_t max_rows);
 
   bool Valid() const noexcept;
   Slice key() const noexcept;    // requires Valid()

@@ -86,7 +86,7 @@ void PyIterator::Revalidate() {
   CheckSameProcess(it_.generation());
   if (epoch_->now() == seen_epoch_) return;
   if (Buffered()) {
-    std::string key(rows_.key(pos_));
+    std::string key = rows_.key(pos_).ToString();
     DropBatch();
     WithCursor([&] {
       positioned_ = true;
@@ -108,33 +108,6 @@ Status PyIterator::EnsurePositioned() {
   return it_->SeekToStart();
 }
 
-void PyIterator::RowBuffer::Add(Slice key, Slice value) {
-  bytes.append(key.data(), key.size());
-  ends.push_back(bytes.size());
-  bytes.append(value.data(), value.size());
-  ends.push_back(bytes.size());
-}
-
-void PyIterator::RowBuffer::Clear() noexcept {
-  // Keep the capacity for the next batch, unless huge values grew it.
-  if (bytes.capacity() > (4u << 20)) {
-    std::string().swap(bytes);
-  } else {
-    bytes.clear();
-  }
-  ends.clear();
-}
-
-std::string_view PyIterator::RowBuffer::key(size_t row) const noexcept {
-  size_t start = row == 0 ? 0 : ends[2 * row - 1];
-  return {bytes.data() + start, ends[2 * row] - start};
-}
-
-std::string_view PyIterator::RowBuffer::value(size_t row) const noexcept {
-  size_t start = ends[2 * row];
-  return {bytes.data() + start, ends[2 * row + 1] - start};
-}
-
 void PyIterator::DropBatch() {
   rows_.Clear();
   pos_ = 0;
@@ -145,20 +118,17 @@ void PyIterator::DropBatch() {
 void PyIterator::Fetch() {
   // Filled without the GIL in a buffer no other thread can see; rows_ and
   // spare_ are only touched with the GIL held.
-  RowBuffer fill = std::move(spare_);
+  IteratorBatch fill = std::move(spare_);
   fill.Clear();
   const size_t limit = next_batch_rows_;
   bool ended = false;
   WithCursor([&] {
     Status s = EnsurePositioned();
-    while (s.ok() && fill.rows() < limit && it_->Valid()) {
-      fill.Add(it_->key(), it_->value());
-      s = it_->Advance();
-    }
+    if (s.ok()) s = it_->ReadBatch(&fill, limit);
     ended = s.ok() && !it_->Valid();
     // Rows read before a failure are still delivered; the failure stays
     // in the cursor's status and is raised by the next fetch.
-    return fill.rows() > 0 ? Status::OK() : s;
+    return fill.empty() ? s : Status::OK();
   });
   // Scans that keep going get larger batches; a short look stays cheap.
   next_batch_rows_ = std::min(limit * 2, kMaxBatchRows);
@@ -181,8 +151,8 @@ py::object PyIterator::NextOrNull() {
     Fetch();
     if (!Buffered()) return py::object();
   }
-  std::string_view k = rows_.key(pos_);
-  std::string_view v = rows_.value(pos_);
+  const Slice k = rows_.key(pos_);
+  const Slice v = rows_.value(pos_);
   py::object row = MakeRow(k.data(), k.size(), v.data(), v.size());
   ++pos_;
   return row;
@@ -222,7 +192,7 @@ void PyIterator::Step(bool forward) {
     }
     // Turning around: put the cursor back on the batched row (or where it
     // would be, had it been deleted since) and step from there.
-    std::string key(rows_.key(pos_));
+    std::string key = rows_.key(pos_).ToString();
     DropBatch();
     WithCursor([&] {
       positioned_ = true;
@@ -258,10 +228,10 @@ bool PyIterator::Eof() {
 py::object PyIterator::CurrentField(int which) {
   Revalidate();
   if (Buffered()) {
-    std::string_view k = rows_.key(pos_);
-    std::string_view v = rows_.value(pos_);
-    if (which == kKey) return ToBytes(Slice(k));
-    if (which == kValue) return ToBytes(Slice(v));
+    const Slice k = rows_.key(pos_);
+    const Slice v = rows_.value(pos_);
+    if (which == kKey) return ToBytes(k);
+    if (which == kValue) return ToBytes(v);
     return MakeRow(k.data(), k.size(), v.data(), v.size());
   }
   std::string key;

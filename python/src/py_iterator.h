@@ -1,7 +1,8 @@
 // PyIterator: snkv.Iterator, an ordered cursor over one column family.
 //
 // Python's iterator protocol reads rows in batches: one trip without the
-// GIL copies up to kMaxBatchRows rows into a byte buffer, and __next__
+// GIL copies up to kMaxBatchRows rows into a byte buffer (one
+// Iterator::ReadBatch, so one entry into the store), and __next__
 // then builds each (bytes, bytes) row from it, so a Python scan is not one
 // C++ call per row and field. Rows become Python objects only when handed
 // out: a scan then allocates and frees one row at a time, and the Python
@@ -95,7 +96,7 @@ class PyIterator {
   // child; when the write epoch moved, drops the batch and seeks the
   // cursor to the current row's key (landing past it if it was deleted).
   void Revalidate();
-  bool Buffered() const noexcept { return pos_ < rows_.rows(); }
+  bool Buffered() const noexcept { return pos_ < rows_.size(); }
   // Copies the current row (key, value or both) after EnsurePositioned.
   pybind11::object CurrentField(int which);
   void Step(bool forward);
@@ -107,22 +108,11 @@ class PyIterator {
   bool closed_ = false;      // guarded by mu_
   const bool reverse_;
 
-  // Rows copied out of the cursor: all bytes in one buffer, so a batch
-  // costs no allocation once the buffer has grown.
-  struct RowBuffer {
-    std::string bytes;
-    std::vector<size_t> ends;  // key end, value end, key end, ...
-    void Add(Slice key, Slice value);
-    size_t rows() const noexcept { return ends.size() / 2; }
-    void Clear() noexcept;
-    std::string_view key(size_t row) const noexcept;
-    std::string_view value(size_t row) const noexcept;
-  };
-
-  // GIL-guarded: the batch being handed out (rows_[pos_] is the position)
-  // and a spare buffer Fetch fills without the GIL and then swaps in.
-  RowBuffer rows_;
-  RowBuffer spare_;
+  // GIL-guarded: the batch being handed out (row pos_ is the position)
+  // and a spare one Fetch fills without the GIL and then swaps in. Rows
+  // become bytes objects straight from a batch's buffer.
+  IteratorBatch rows_;
+  IteratorBatch spare_;
   size_t pos_ = 0;
   size_t next_batch_rows_ = kFirstBatchRows;
   // The last fetch ended at the cursor's end without error: another fetch

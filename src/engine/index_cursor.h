@@ -104,6 +104,10 @@ class IndexCursor {
   bool CompareKey(const Cell& cell, Slice key, int* cmp) noexcept;
   // Asks the CPU for the start of every cell of `level`.
   void PrefetchCells(const Level& level) const noexcept;
+  // For a scan entering leaf `level`: asks for every cache line of its
+  // cell content area at once, so that the rows the scan copies next are
+  // not fetched one miss after another.
+  void PrefetchLeaf(const Level& level) const noexcept;
   // The first cell of `level` whose key is >= key (> key if
   // `equal_below`), into *index (cells if none). Sets *eq_seen when a
   // cell compared equal to the key.

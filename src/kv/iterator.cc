@@ -2,6 +2,7 @@
 // public Iterator that owns one.
 #include "snkv/iterator.h"
 
+#include <algorithm>
 #include <iterator>
 #include <new>
 #include <string>
@@ -208,7 +209,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   rows_read_ = 0;
   if (!keep_snapshot) collect_checked_ = false;
   if (IsCollecting(shape)) {
-    batch_.Start(prefix_, now_ms_);
+    batch_.Start(prefix_, now_ms_, DirectionOf(shape));
     batch_next_ = 0;
     // Only while the previous statement still holds the snapshot can the
     // pin that paging needs be taken in it.
@@ -283,7 +284,7 @@ bool IteratorCore::StartPagedScan(Shape shape) {
     return false;
   }
   now_ms_ = NowMs();
-  batch_.Start(prefix_, now_ms_, kFirstPagedRows);
+  batch_.Start(prefix_, now_ms_, DirectionOf(shape), kFirstPagedRows);
   batch_next_ = 0;
   PageFill fill = PageFill::kUseSql;
   try {
@@ -568,29 +569,99 @@ bool IteratorCore::ExpiryFilterIsStale() const {
 
 bool IteratorCore::NextInBatch(bool forward) {
   bool moved = false;
-  store_->WithLock([&] {
-    // Everything Move() would check before Step(), for the one case that
-    // needs no SQLite call: the collecting statement already has the row.
-    // (A closed store has invalidated its iterators.)
-    if (invalidated_ || !valid_ || running_ == nullptr ||
-        !IsCollecting(running_shape_) || IsForward(running_shape_) != forward ||
-        batch_next_ >= batch_.size() || BatchIsStale() ||
-        ExpiryFilterIsStale() || !PastGuard(batch_.row(batch_next_).key) ||
-        (!guard_ && !BatchRowInOrder(batch_next_))) {
-      return;
-    }
-    const RowBatch::Row row = batch_.row(batch_next_);
-    Slice value;
-    if (!store_->OpenValue(family_->id, row.key, row.value, &value_buf_, &value)
-             .ok()) {
-      return;  // Move() meets the failure again and reports it
-    }
-    ++batch_next_;
-    key_ = row.key;
-    value_ = value;
-    moved = true;  // valid_ and an OK status_ stay as they were
-  });
+  store_->WithLock([&] { moved = NextInBatchLocked(forward); });
   return moved;
+}
+
+bool IteratorCore::BatchServes(bool forward) const {
+  // (A closed store has invalidated its iterators.)
+  return !invalidated_ && valid_ && running_ != nullptr &&
+         IsCollecting(running_shape_) && IsForward(running_shape_) == forward &&
+         batch_next_ < batch_.size() && !BatchIsStale() &&
+         !ExpiryFilterIsStale();
+}
+
+bool IteratorCore::NextInBatchLocked(bool forward) {
+  // Everything Move() would check before Step(), for the one case that
+  // needs no SQLite call: the collecting statement already has the row.
+  if (!BatchServes(forward) || !PastGuard(batch_.row(batch_next_).key) ||
+      (!guard_ && !BatchRowInOrder(batch_next_))) {
+    return false;
+  }
+  const RowBatch::Row row = batch_.row(batch_next_);
+  Slice value;
+  if (!store_->OpenValue(family_->id, row.key, row.value, &value_buf_, &value)
+           .ok()) {
+    return false;  // Move() meets the failure again and reports it
+  }
+  ++batch_next_;
+  key_ = row.key;
+  value_ = value;
+  return true;  // valid_ and an OK status_ stay as they were
+}
+
+size_t IteratorCore::RowsAsTheyLie(bool forward, size_t limit) const {
+  // Rows whose stored bytes are what the caller gets: no decryption, no
+  // guard to filter by (the handle has not written since the scan was
+  // positioned; with a write since, the guard is about to be set), in
+  // order as checked when the batch was filled.
+  if (limit == 0 || !BatchServes(forward) || store_->encrypted() || guard_ ||
+      store_->change_epoch() != guard_epoch_) {
+    return 0;
+  }
+  const size_t first = batch_next_;
+  if (first == 0 ? !BatchRowInOrder(0) : first >= batch_.first_disorder()) {
+    return 0;
+  }
+  // Rows [first, end) each move on from the row before them (row 0: from
+  // the last row delivered).
+  const size_t end = std::min(batch_.size(), batch_.first_disorder());
+  return std::min(end - first, limit);
+}
+
+void IteratorCore::AppendRun(IteratorBatch* out, size_t n) {
+  // Room for the offsets first: once the bytes are in, nothing can fail,
+  // so a shortage leaves both the batch and the iterator as they were.
+  out->ReserveRows(n);
+  const Slice span = batch_.Span(batch_next_, n);
+  const size_t offset = out->bytes_.size();
+  out->bytes_.append(span.data(), span.size());
+  for (size_t i = 0; i < n; ++i) {
+    const RowBatch::Row row = batch_.row(batch_next_ + i);
+    const size_t key_end = offset +
+                           static_cast<size_t>(row.key.data() - span.data()) +
+                           row.key.size();
+    out->ends_.push_back(key_end);
+    out->ends_.push_back(key_end + row.value.size());
+  }
+  batch_next_ += n;
+}
+
+Status IteratorCore::ReadBatch(IteratorBatch* out, size_t max_rows) {
+  return Enter([&]() -> Status {
+    const bool forward = !reverse_;
+    size_t added = 0;
+    while (valid_ && added < max_rows) {
+      try {
+        out->Append(key_, value_);
+        ++added;
+        // Rows waiting in the batch go over as one block; the move after
+        // them lands on the row that follows, as if stepped one by one.
+        const size_t run = RowsAsTheyLie(forward, max_rows - added);
+        if (run > 0) {
+          AppendRun(out, run);
+          added += run;
+        }
+      } catch (const std::bad_alloc&) {
+        // The iterator stays on the first row not copied.
+        return Status(Code::kNoMem, "out of memory");
+      }
+      if (NextInBatchLocked(forward)) continue;
+      Status s = MoveLocked(forward);
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
+  });
 }
 
 void IteratorCore::UpdateGuard(bool forward) {
@@ -608,31 +679,33 @@ void IteratorCore::UpdateGuard(bool forward) {
 }
 
 Status IteratorCore::Move(bool forward) {
-  return Enter([&] {
-    if (!valid_) return Status::OK();  // at the end it stays there
-    UpdateGuard(forward);
-    const Shape strict = forward ? Shape::kGt : Shape::kLt;
-    // Re-seek row by row from the current key when turning around, or when
-    // the handle wrote since the batch was copied (as SQLite shows a
-    // statement its own connection's changes); either way the new leg may
-    // become a long scan and collect again.
-    if (running_ == nullptr || IsForward(running_shape_) != forward ||
-        (IsCollecting(running_shape_) && BatchIsStale())) {
-      collect_checked_ = false;
-      return Position(strict, key_, /*keep_snapshot=*/true);
-    }
-    if (ExpiryFilterIsStale()) {
-      // This handle has written its first TTLs since the switch, and the
-      // running statement would show its rows: filter again.
-      return Position(forward ? Shape::kGtCollect : Shape::kLtCollect, key_,
-                      /*keep_snapshot=*/true);
-    }
-    Shape collecting = Shape::kCount;
-    if (ShouldCollect(forward, &collecting)) {
-      return Position(collecting, key_, /*keep_snapshot=*/true);
-    }
-    return Step();
-  });
+  return Enter([&] { return MoveLocked(forward); });
+}
+
+Status IteratorCore::MoveLocked(bool forward) {
+  if (!valid_) return Status::OK();  // at the end it stays there
+  UpdateGuard(forward);
+  const Shape strict = forward ? Shape::kGt : Shape::kLt;
+  // Re-seek row by row from the current key when turning around, or when
+  // the handle wrote since the batch was copied (as SQLite shows a
+  // statement its own connection's changes); either way the new leg may
+  // become a long scan and collect again.
+  if (running_ == nullptr || IsForward(running_shape_) != forward ||
+      (IsCollecting(running_shape_) && BatchIsStale())) {
+    collect_checked_ = false;
+    return Position(strict, key_, /*keep_snapshot=*/true);
+  }
+  if (ExpiryFilterIsStale()) {
+    // This handle has written its first TTLs since the switch, and the
+    // running statement would show its rows: filter again.
+    return Position(forward ? Shape::kGtCollect : Shape::kLtCollect, key_,
+                    /*keep_snapshot=*/true);
+  }
+  Shape collecting = Shape::kCount;
+  if (ShouldCollect(forward, &collecting)) {
+    return Position(collecting, key_, /*keep_snapshot=*/true);
+  }
+  return Step();
 }
 
 }  // namespace internal
@@ -666,6 +739,12 @@ Status Iterator::Seek(Slice target) {
   return core_ ? core_->Seek(target) : NotOpen();
 }
 Status Iterator::Next() { return core_ ? core_->Next() : NotOpen(); }
+Status Iterator::ReadBatch(IteratorBatch* batch, size_t max_rows) {
+  if (!core_) return NotOpen();
+  if (batch == nullptr) return Status::Error("ReadBatch: batch is null");
+  if (max_rows == 0) return Status::OK();
+  return core_->ReadBatch(batch, max_rows);
+}
 Status Iterator::Prev() { return core_ ? core_->Prev() : NotOpen(); }
 Status Iterator::Advance() { return reverse() ? Prev() : Next(); }
 
@@ -679,6 +758,52 @@ const Status& Iterator::status() const noexcept {
 }
 bool Iterator::reverse() const noexcept { return core_ && core_->reverse(); }
 void Iterator::Close() noexcept { core_.reset(); }
+
+// ---- IteratorBatch ---------------------------------------------------------
+
+Slice IteratorBatch::key(size_t i) const noexcept {
+  const size_t start = i == 0 ? 0 : ends_[2 * i - 1];
+  return Slice(bytes_.data() + start, ends_[2 * i] - start);
+}
+
+Slice IteratorBatch::value(size_t i) const noexcept {
+  const size_t start = ends_[2 * i];
+  return Slice(bytes_.data() + start, ends_[2 * i + 1] - start);
+}
+
+void IteratorBatch::Clear() noexcept {
+  // Keep the memory for the next batch, unless huge rows grew it.
+  if (bytes_.capacity() > kKeepBytes) {
+    std::string().swap(bytes_);
+  } else {
+    bytes_.clear();
+  }
+  ends_.clear();
+}
+
+void IteratorBatch::ReserveRows(size_t n) {
+  // Doubling, as push_back would: reserving just what each call needs
+  // would copy the offsets on every row.
+  const size_t need = ends_.size() + 2 * n;
+  if (need > ends_.capacity()) {
+    ends_.reserve(std::max(need, 2 * ends_.capacity()));
+  }
+}
+
+void IteratorBatch::Append(Slice key, Slice value) {
+  // Offsets first: a shortage then leaves the batch as it was.
+  ReserveRows(1);
+  const size_t old_size = bytes_.size();
+  try {
+    bytes_.append(key.data(), key.size());
+    bytes_.append(value.data(), value.size());
+  } catch (...) {
+    bytes_.resize(old_size);  // shrinking: no allocation
+    throw;
+  }
+  ends_.push_back(bytes_.size() - value.size());
+  ends_.push_back(bytes_.size());
+}
 
 Iterator::Cursor Iterator::begin() {
   (void)SeekToStart();  // an error shows in status() and ends the loop

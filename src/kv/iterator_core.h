@@ -43,6 +43,8 @@ class IteratorCore {
   Status Seek(Slice target);
   Status Next();
   Status Prev();
+  // Iterator::ReadBatch (max_rows >= 1): one entry into the store.
+  Status ReadBatch(IteratorBatch* out, size_t max_rows);
 
   bool Valid() const noexcept { return valid_; }
   Slice key() const noexcept { return key_; }
@@ -78,6 +80,10 @@ class IteratorCore {
   static constexpr bool IsForward(Shape s) {
     return s == Shape::kFirst || s == Shape::kGe || s == Shape::kGt ||
            s == Shape::kGtCollect || s == Shape::kGtCollectNoTtl;
+  }
+  static constexpr RowBatch::Direction DirectionOf(Shape s) {
+    return IsForward(s) ? RowBatch::Direction::kForward
+                        : RowBatch::Direction::kBackward;
   }
   // Shapes whose rows lie strictly beyond their bound.
   static constexpr bool IsStrict(Shape s) {
@@ -142,9 +148,26 @@ class IteratorCore {
   bool ShouldCollect(bool forward, Shape* target);
   // Next (forward) or Prev.
   Status Move(bool forward);
+  // Move's body, store mutex held.
+  Status MoveLocked(bool forward);
   // Move's fast path: when the next row is waiting in the batch, moves to
   // it and returns true; otherwise changes nothing and returns false.
   bool NextInBatch(bool forward);
+  // NextInBatch's body, store mutex held.
+  bool NextInBatchLocked(bool forward);
+  // Whether the next move in direction `forward` may take the batch's row
+  // batch_next_ (if that row passes the guard and order checks): the
+  // iterator is on a collecting statement's row with more batched rows
+  // after it, and the batch still shows what SQLite would.
+  bool BatchServes(bool forward) const;
+  // For ReadBatch: how many rows from batch_next_ (at most `limit`) may be
+  // handed out as they lie in the batch, with no per-row check (see the
+  // definition); 0 when the rows must go one by one.
+  size_t RowsAsTheyLie(bool forward, size_t limit) const;
+  // Copies batch rows [batch_next_, batch_next_ + n) to *out as one block
+  // and moves batch_next_ past them. May throw std::bad_alloc, having
+  // changed nothing.
+  void AppendRun(IteratorBatch* out, size_t n);
   // True when the batch may no longer show what SQLite would: the handle
   // changed rows (or rolled back) since it was filled, or has puts
   // buffered.
@@ -180,8 +203,11 @@ class IteratorCore {
   // byte changed in place) shows here; SQLite would return such rows as
   // they lie, but moves promise strictly larger or smaller keys, so the
   // scan reports corruption instead.
+  // The batch compared each of its rows with the one before as it
+  // collected them (RowBatch::first_disorder), while that key was still in
+  // cache; only a batch's first row is compared here.
   bool BatchRowInOrder(size_t i) const noexcept {
-    if (i > 0) return MovesOn(batch_.row(i).key, batch_.row(i - 1).key);
+    if (i > 0) return i < batch_.first_disorder();
     return !has_prev_ || MovesOn(batch_.row(i).key, prev_key_);
   }
   // Enters the store through Call(), keeping status_ in step.

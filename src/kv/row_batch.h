@@ -9,6 +9,11 @@
 // batch is full or the scan has left the iterator's prefix. Expired rows
 // are dropped as they are seen. The copies are needed: SQLite's row
 // pointers die with the step that made them.
+//
+// The batch also checks, as it collects, that each row's key moves on from
+// the row before it in the scan's direction (first_disorder()): damage can
+// put a page's keys out of order, and the key just before is still in
+// cache here, so the check costs less than one per row delivered.
 #ifndef SNKV_KV_ROW_BATCH_H
 #define SNKV_KV_ROW_BATCH_H
 
@@ -30,11 +35,16 @@ class RowBatch {
     Slice value;
   };
 
+  // The order the scan collects rows in (see first_disorder()).
+  enum class Direction { kForward, kBackward };
+
   // Empties the batch and sets its filters: rows whose key does not start
   // with `prefix` end the scan, rows that expired at or before `now_ms`
-  // are dropped. The batch holds up to `max_rows` rows (1..kMaxRows).
-  // `prefix` must outlive the batch's use.
-  void Start(Slice prefix, int64_t now_ms, size_t max_rows = kMaxRows);
+  // are dropped. The batch holds up to `max_rows` rows (1..kMaxRows),
+  // collected in `direction`. `prefix` must outlive the batch's use.
+  void Start(Slice prefix, int64_t now_ms,
+             Direction direction = Direction::kForward,
+             size_t max_rows = kMaxRows);
   // Empties the batch, keeping its filters and memory.
   void Clear() noexcept;
   // Doubles the rows the next batches may hold, up to kMaxRows: a scan
@@ -46,6 +56,15 @@ class RowBatch {
   size_t size() const noexcept { return count_; }
   // Valid until the next Clear/Start; rows are in the order collected.
   Row row(size_t i) const noexcept;
+  // The bytes of rows [first, first + n) (n >= 1, all collected): they lie
+  // back to back, each key followed by its value, so a run of rows copies
+  // out as one block. Valid as row().
+  Slice Span(size_t first, size_t n) const noexcept;
+  // The first row whose key does not move on (is not strictly larger, or
+  // smaller when collecting backward) from the row before it in the
+  // batch; size() or more when every row does. Row 0 has no row before it
+  // here: the scan compares it with what it delivered last.
+  size_t first_disorder() const noexcept { return first_disorder_; }
   // True once the scan has nothing after this batch: it left the prefix,
   // or the statement finished (MarkEnd).
   bool at_end() const noexcept { return at_end_; }
@@ -76,6 +95,8 @@ class RowBatch {
   std::array<Offsets, kMaxRows> rows_;
   size_t count_ = 0;
   size_t max_rows_ = kMaxRows;
+  size_t first_disorder_ = kMaxRows;  // kMaxRows: none yet
+  bool forward_ = true;
   Slice prefix_;
   int64_t now_ms_ = 0;
   bool at_end_ = false;
