@@ -63,7 +63,14 @@ bool ConnectionFileMoved(sqlite3_file* db_file) {
   return moved != 0;
 }
 
+// PageSource::TreatEveryWalAsLarge's setting.
+std::atomic<bool> g_every_wal_large{false};
+
 }  // namespace
+
+void PageSource::TreatEveryWalAsLarge(bool on) noexcept {
+  g_every_wal_large.store(on, std::memory_order_relaxed);
+}
 
 bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   Detach();
@@ -137,8 +144,13 @@ bool PageSource::Attach(sqlite3* db, uint32_t page_size) noexcept {
   file_id_ = before;
   vfs_ = vfs;
   name_ = name;
+  wal_name_ = sqlite3_filename_wal(name);
   map_limit_pages_ = static_cast<uint32_t>(std::min<sqlite3_int64>(
       std::min<sqlite3_int64>(limit, INT32_MAX) / page_size, UINT32_MAX));
+  // The WAL is mapped under the same conditions as the database file: a
+  // plain file, and SQLite allowed to map.
+  wal_mappable_ = identified_ && map_limit_pages_ > 0 && wal_name_ != nullptr &&
+                  wal_name_[0] != '\0';
   return true;
 }
 
@@ -146,6 +158,10 @@ void PageSource::Detach() noexcept {
   if (file_ == nullptr) return;
   EndRead();
   Unmap();
+  UnmapWal();
+  ForgetWalPages();
+  wal_name_ = nullptr;
+  wal_mappable_ = false;
   file_->pMethods->xClose(file_);
   file_ = nullptr;
   file_storage_.reset();
@@ -193,6 +209,9 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
   // Units for the frames the snapshot reads are looked up afresh.
   units_.clear();
   MapPages(std::min(db_pages, file_pages));
+  frames_read_snapshot_ = 0;
+  MapWal(snap);
+  IndexWalPages(snap);
 
   snap.db_pages = db_pages;
   snap.file_pages = file_pages;
@@ -240,6 +259,9 @@ void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
   // reads no frames and backfilled equals max_frame: nothing to move.)
   // The same reasoning lets SQLite skip backfilled frames. A smaller value
   // (a WAL reset, only possible without a mark) changes nothing.
+  if (snap->usable() && frames_read_snapshot_ >= kWalMapAfterReads) {
+    MapWal(*snap);  // the snapshot reads many frames: map them
+  }
   if (!snap->usable() || backfilled < snap->min_frame ||
       backfilled > snap->max_frame) {
     return;
@@ -275,6 +297,7 @@ void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
   }
   pending_snapshot_ = 0;
   snap->min_frame = backfilled + 1;
+  MapWal(*snap);  // lets the WAL's map go once no frame is read from it
   if (file_pages != snap->file_pages) {
     snap->file_pages = file_pages;
     MapPages(std::min(snap->db_pages, snap->file_pages));
@@ -298,6 +321,11 @@ const volatile uint8_t* PageSource::IndexUnit(uint32_t unit) noexcept {
 int64_t PageSource::FindFrame(const PageSnapshot& snap,
                               uint32_t pgno) noexcept {
   if (snap.max_frame < snap.min_frame) return 0;
+  if (wal_pages_max_ != 0 && wal_pages_max_ == snap.max_frame &&
+      wal_pages_salt_ == snap.salt && wal_pages_start_ <= snap.min_frame) {
+    const uint32_t frame = wal_pages_.Find(pgno);
+    return frame >= snap.min_frame ? frame : 0;
+  }
   const uint32_t last = UnitOf(snap.max_frame);
   const uint32_t first = UnitOf(snap.min_frame);
   for (uint32_t unit = last + 1; unit-- > first;) {
@@ -334,6 +362,8 @@ const uint8_t* PageSource::ReadFrame(const PageSnapshot& snap, uint32_t frame,
       wal == nullptr || wal->pMethods == nullptr) {
     return nullptr;
   }
+  ++frames_read_;
+  ++frames_read_snapshot_;
   const sqlite3_int64 frame_bytes =
       sqlite3_int64{format::kWalFrameHeaderSize} + page_size_;
   const sqlite3_int64 offset =
@@ -349,6 +379,126 @@ const uint8_t* PageSource::ReadFrame(const PageSnapshot& snap, uint32_t frame,
     return nullptr;
   }
   return buf + format::kWalFrameHeaderSize;
+}
+
+const uint8_t* PageSource::MappedFrame(const PageSnapshot& snap, uint32_t frame,
+                                       uint32_t pgno) const noexcept {
+  if (frame == 0) return nullptr;
+  // At most 2^32 frames of at most 64 KiB + 24 bytes: no overflow in 64
+  // bits, and `end` never wraps.
+  const uint64_t frame_bytes = format::kWalFrameHeaderSize + page_size_;
+  const uint64_t offset =
+      format::kWalHeaderSize + (uint64_t{frame} - 1) * frame_bytes;
+  if (offset + frame_bytes > wal_bytes_) return nullptr;
+  const uint8_t* header = wal_data_ + offset;
+  // As ReadFrame: a frame of this WAL carries its salts and its page
+  // number. A map of another file (a WAL deleted and made again since it
+  // was mapped) fails here and the frame is read with xRead.
+  if (format::Get32(header) != pgno ||
+      std::memcmp(header + 8, &snap.salt, sizeof(snap.salt)) != 0) {
+    return nullptr;
+  }
+  return header + format::kWalFrameHeaderSize;
+}
+
+void PageSource::MapWal(const PageSnapshot& snap) noexcept {
+  if (snap.max_frame < snap.min_frame) {
+    // Nothing of this snapshot is in the WAL: do not keep its pages
+    // resident (a load's WAL can be as large as the database).
+    UnmapWal();
+    return;
+  }
+  if (!wal_mappable_) return;
+  const uint64_t frame_bytes = format::kWalFrameHeaderSize + page_size_;
+  const uint64_t end =
+      format::kWalHeaderSize + uint64_t{snap.max_frame} * frame_bytes;
+  if (end <= wal_bytes_) return;
+  // A few frames past the map are read (and cached) with xRead: mapping
+  // again for each small commit would unmap at each one, and every munmap
+  // stops all threads of the process.
+  const uint64_t mapped =
+      wal_bytes_ < format::kWalHeaderSize
+          ? 0
+          : (wal_bytes_ - format::kWalHeaderSize) / frame_bytes;
+  const uint64_t from = std::max<uint64_t>(mapped, snap.min_frame - 1);
+  const bool every = g_every_wal_large.load(std::memory_order_relaxed);
+  if (!every && frames_read_snapshot_ < kWalMapAfterReads) return;
+  if (snap.max_frame - from < (every ? 1 : kWalMapMinFrames)) return;
+  // Once per kWalMapAfterReads frame reads at most, even when the map
+  // cannot cover the snapshot (SQLite's mapping limit).
+  frames_read_snapshot_ = 0;
+  FileIdentity id;
+  std::shared_ptr<const MapGeneration> map;
+  if (IdentifyFile(vfs_, wal_name_, &id)) {
+    map = SharedMaps::Acquire(id, vfs_, wal_name_, end);
+  }
+  if (map == nullptr) {
+    // Not mappable (or not a plain file): frames are read with xRead from
+    // now on rather than trying again at every snapshot.
+    wal_mappable_ = false;
+    return;
+  }
+  if (map->bytes() <= wal_bytes_) return;  // no gain (SQLite's map limit)
+  ForgetSlots();  // they may point into the map let go of here
+  wal_data_ = map->data();
+  wal_bytes_ = map->bytes();
+  wal_map_ = std::move(map);
+}
+
+void PageSource::IndexWalPages(const PageSnapshot& snap) noexcept {
+  // Within one unit FindFrame probes one hash table, as fast as this.
+  if (snap.max_frame < snap.min_frame ||
+      (UnitOf(snap.max_frame) == UnitOf(snap.min_frame) &&
+       !g_every_wal_large.load(std::memory_order_relaxed))) {
+    ForgetWalPages();
+    return;
+  }
+  uint64_t frame = 0;
+  if (wal_pages_max_ != 0 && wal_pages_salt_ == snap.salt &&
+      wal_pages_max_ <= snap.max_frame && wal_pages_start_ <= snap.min_frame) {
+    frame = uint64_t{wal_pages_max_} + 1;  // only the frames added since
+  } else {
+    ForgetWalPages();
+    frame = snap.min_frame;
+    wal_pages_start_ = snap.min_frame;
+    wal_pages_salt_ = snap.salt;
+  }
+  // In increasing order, so that a page's newest frame is the one kept.
+  // The page-number arrays of frames up to max_frame do not change while
+  // the read transaction is held (as for FindFrame).
+  while (frame <= snap.max_frame) {
+    const auto unit = UnitOf(static_cast<uint32_t>(frame));
+    const volatile uint8_t* base = IndexUnit(unit);
+    if (base == nullptr) {  // FindFrame reports it
+      ForgetWalPages();
+      return;
+    }
+    const volatile uint8_t* pages = unit == 0 ? base + kIndexHeaderBytes : base;
+    const uint64_t zero = UnitBase(unit);
+    const uint64_t last = std::min<uint64_t>(
+        snap.max_frame, zero + (unit == 0 ? kFirstUnitFrames : kUnitFrames));
+    for (; frame <= last; ++frame) {
+      const auto pgno = LoadShared<uint32_t>(pages + 4 * (frame - zero - 1));
+      if (!wal_pages_.Put(pgno, static_cast<uint32_t>(frame))) {
+        ForgetWalPages();  // out of memory: FindFrame probes the index
+        return;
+      }
+    }
+  }
+  wal_pages_max_ = snap.max_frame;
+}
+
+void PageSource::ForgetWalPages() noexcept {
+  wal_pages_.Clear();
+  wal_pages_max_ = 0;
+}
+
+void PageSource::UnmapWal() noexcept {
+  if (wal_map_ == nullptr) return;
+  ForgetSlots();
+  wal_map_.reset();
+  wal_data_ = nullptr;
+  wal_bytes_ = 0;
 }
 
 const uint8_t* PageSource::ReadDbPage(uint32_t pgno, uint8_t* buf) noexcept {
@@ -416,6 +566,11 @@ const uint8_t* PageSource::LookUpPage(const PageSnapshot& snap, uint32_t pgno,
     uint8_t* buf = ScratchBuffer();
     return buf == nullptr ? nullptr : ReadDbPage(pgno, buf);
   }
+  if (const uint8_t* page =
+          MappedFrame(snap, static_cast<uint32_t>(frame), pgno)) {
+    *lasting = true;  // in the WAL's map until MapWal replaces it
+    return page;
+  }
   if (snap.salt != cached_salt_) {
     // Another WAL: frame numbers mean other pages now.
     ForgetSlots();
@@ -457,6 +612,12 @@ const uint8_t* PageSource::PageOnce(const PageSnapshot& snap,
   if (frame < 0) return nullptr;
   if (frame == 0 && pgno <= map_pages_ && pgno <= snap.file_pages) {
     return map_data_ + static_cast<size_t>(pgno - 1) * page_size_;
+  }
+  if (frame > 0) {
+    if (const uint8_t* page =
+            MappedFrame(snap, static_cast<uint32_t>(frame), pgno)) {
+      return page;
+    }
   }
   if (!once_) {
     once_ = NewBuffer();

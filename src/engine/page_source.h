@@ -12,6 +12,9 @@
 // our own opened with the connection's VFS (which, unlike a plain open(),
 // keeps SQLite's POSIX locks safe when the handle closes) and a map of the
 // file shared by every PageSource of the process (engine/shared_map.h).
+// A snapshot with many WAL frames to read also maps the WAL file the same
+// way (shared per process), so that its frames are pointers instead of
+// xRead calls; frames outside that map are read with xRead.
 //
 // Why the pages stay put: a PageSnapshot may only be used while the
 // connection holds the read transaction it describes. SQLite's read lock
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "engine/shared_map.h"
+#include "engine/wal_page_table.h"
 #include "engine/wal_snapshot.h"
 
 namespace snkv::engine {
@@ -115,6 +119,16 @@ class PageSource {
     chains_[ChainSlot(first)] = ChainEntry{snap.id, payload, first};
   }
 
+  // Process-wide, for the fuzzer and tests, whose WALs are small: every
+  // snapshot with WAL frames maps the WAL and indexes its pages
+  // (wal_pages_), as only large ones do otherwise.
+  static void TreatEveryWalAsLarge(bool on) noexcept;
+
+  // Bytes of the WAL file mapped (0: none) and WAL frames read with xRead
+  // so far: how tests see which way frames were read.
+  uint64_t wal_map_bytes() const noexcept { return wal_bytes_; }
+  uint64_t frames_read() const noexcept { return frames_read_; }
+
   // Ends one operation: every pointer Page() returned dies here.
   void EndRead() noexcept;
   // Changes at every EndRead(): pointers fetched under another value are
@@ -145,6 +159,23 @@ class PageSource {
   // checks its header. Returns the page or nullptr.
   const uint8_t* ReadFrame(const PageSnapshot& snap, uint32_t frame,
                            uint32_t pgno, uint8_t* buf) noexcept;
+  // Frame `frame` (holding `pgno`) of snap's WAL through the WAL map: the
+  // page, or nullptr when the frame is not in the map or its header does
+  // not match (then ReadFrame decides).
+  const uint8_t* MappedFrame(const PageSnapshot& snap, uint32_t frame,
+                             uint32_t pgno) const noexcept;
+  // Maps the WAL file when `snap` has at least kWalMapMinFrames frames to
+  // read past what is mapped and kWalMapAfterReads of them were read with
+  // xRead since it was described, and lets the map go when it has none. Call
+  // only between operations, while the connection holds snap's read
+  // transaction.
+  void MapWal(const PageSnapshot& snap) noexcept;
+  void UnmapWal() noexcept;
+  // Fills (or extends) wal_pages_ for `snap` when its frames span more
+  // than one WAL-index unit, and empties it otherwise. Call only between
+  // operations, while the connection holds snap's read transaction.
+  void IndexWalPages(const PageSnapshot& snap) noexcept;
+  void ForgetWalPages() noexcept;
   // Reads database page `pgno` from the file into `buf`.
   const uint8_t* ReadDbPage(uint32_t pgno, uint8_t* buf) noexcept;
   // Maps at least `pages` pages of the file (the caller knows it has
@@ -184,6 +215,39 @@ class PageSource {
   const char* name_ = nullptr;  // SQLite's name object: lives with db_
 
   std::vector<const volatile uint8_t*> units_;  // WAL-index units mapped
+
+  // The WAL file's map, shared by the process's handles like the database
+  // file's (a generation maps the WAL as large as it was when made). Safe
+  // to read only at frames of a snapshot whose read lock is held: those
+  // were written before the commit that published them, and while a
+  // reader's mark is held the WAL is neither reset nor truncated, so they
+  // stay inside the file (no SIGBUS) and keep their bytes. Every frame's
+  // header is checked as ReadFrame checks it.
+  static constexpr uint32_t kWalMapMinFrames = 512;
+  // Only a snapshot that reads many frames maps: one that reads a few hot
+  // pages of a large WAL (small commits, the WAL grown long by lagging
+  // checkpoints) is served by the frame cache, and a map would only make
+  // the WAL resident (page faults map whole runs of pages) and be made
+  // anew as the WAL grows.
+  static constexpr uint32_t kWalMapAfterReads = 256;
+  uint32_t frames_read_snapshot_ = 0;  // xRead frames since Describe
+  std::shared_ptr<const MapGeneration> wal_map_;
+  const uint8_t* wal_data_ = nullptr;  // wal_map_->data()
+  uint64_t wal_bytes_ = 0;             // wal_map_->bytes()
+  const char* wal_name_ = nullptr;     // SQLite's WAL name: lives with db_
+  bool wal_mappable_ = false;          // false: read every frame with xRead
+  uint64_t frames_read_ = 0;           // frames read with xRead
+
+  // FindFrame's answers for snapshots of the WAL with salts
+  // wal_pages_salt_ and last frame wal_pages_max_ (0: none): each page's
+  // newest frame from wal_pages_start_ on. Frames of one WAL never change
+  // and a later snapshot only adds frames, so the table is extended, not
+  // rebuilt, while the WAL stays the same and its backfill has not passed
+  // wal_pages_start_ backwards.
+  WalPageTable wal_pages_;
+  uint64_t wal_pages_salt_ = 0;
+  uint32_t wal_pages_start_ = 0;
+  uint32_t wal_pages_max_ = 0;
 
   // Advance's wait for a checkpoint under way (see there): which snapshot
   // and backfill it waits on, and since when.
