@@ -129,6 +129,17 @@ class WalMapTest : public ::testing::Test {
     return f[1].bytes.ToString();
   }
 
+  // Reads every row (frames past the WAL's map with xRead), then moves
+  // the snapshot on as StoreCore does before its next read: a snapshot
+  // that has read many frames maps them there.
+  void ReadThenAdvance(uint32_t seed) {
+    CheckAllRows(seed);
+    cursor_.reset();
+    source_.EndRead();
+    source_.Advance(&snap_, watch_.Backfilled());
+    cursor_.emplace(source_, snap_, root_);
+  }
+
   // Every key of the model, in random order, reads its model value.
   void CheckAllRows(uint32_t seed) {
     std::vector<std::string> keys;
@@ -156,6 +167,8 @@ TEST_F(WalMapTest, ALargeWalIsReadThroughTheMapWithoutFrameReads) {
   Load(0, 3000, 1);  // some 3,000 frames: leaves, overflow pages
   BeginRead();
   ASSERT_GT(snap_.max_frame, 2000u);
+  EXPECT_EQ(source_.wal_map_bytes(), 0u);  // mapped once many are read
+  ReadThenAdvance(1);
   EXPECT_GE(source_.wal_map_bytes(),
             format::kWalHeaderSize + uint64_t{snap_.max_frame} *
                                          (format::kWalFrameHeaderSize + 4096));
@@ -170,8 +183,33 @@ TEST_F(WalMapTest, ASmallWalIsReadWithoutAMap) {
   BeginRead();
   ASSERT_GT(snap_.max_frame, 0u);
   EXPECT_EQ(source_.wal_map_bytes(), 0u);
+  ReadThenAdvance(2);
   CheckAllRows(2);
+  EXPECT_EQ(source_.wal_map_bytes(), 0u);
   EXPECT_GT(source_.frames_read(), 0u);
+  EndRead();
+}
+
+// A large WAL of which a snapshot reads only a few hot pages (small
+// commits after a large one) is not mapped: the frame cache serves them,
+// and a map would only make the WAL resident. (Overflow pages are not
+// cached: reading values on them many times does map the WAL.)
+TEST_F(WalMapTest, AFewPagesOfALargeWalAreReadWithoutAMap) {
+  Load(0, 3000, 1);
+  Load(0, 10, 2);
+  BeginRead();
+  ASSERT_GT(snap_.max_frame, 2000u);
+  for (int read = 0; read < 1000; ++read) {
+    const std::string k = Key(static_cast<uint32_t>(read % 10));
+    ASSERT_EQ(cursor_->Find(k), CursorResult::kOk);  // the tree's pages
+    cursor_.reset();
+    source_.EndRead();
+    source_.Advance(&snap_, watch_.Backfilled());
+    cursor_.emplace(source_, snap_, root_);
+  }
+  EXPECT_EQ(source_.wal_map_bytes(), 0u);
+  EXPECT_LT(source_.frames_read(), 100u);
+  CheckAllRows(23);
   EndRead();
 }
 
@@ -199,6 +237,7 @@ TEST_F(WalMapTest, ASmallWalReadAsALargeOneReadsTheSameRows) {
 TEST_F(WalMapTest, TheMapGrowsWithTheWalUnderAReader) {
   Load(0, 1500, 1);
   BeginRead();
+  ReadThenAdvance(3);
   const uint64_t first_map = source_.wal_map_bytes();
   ASSERT_GT(first_map, 0u);
   CheckAllRows(3);
@@ -209,6 +248,7 @@ TEST_F(WalMapTest, TheMapGrowsWithTheWalUnderAReader) {
     Load(static_cast<uint32_t>(round * 300), 1500 + (round + 1) * 400,
          2 + round);
     BeginRead();
+    ReadThenAdvance(30 + round);
     EXPECT_GT(source_.wal_map_bytes(), last_map) << round;
     last_map = source_.wal_map_bytes();
     const uint64_t reads_before = source_.frames_read();
@@ -243,6 +283,7 @@ TEST_F(WalMapTest, AHeldSnapshotReadsItsRowsWhileTheWalGrows) {
 TEST_F(WalMapTest, TruncateAndRestartWhileTheMapIsHeld) {
   Load(0, 3000, 1);
   BeginRead();
+  ReadThenAdvance(70);
   const uint64_t old_salt = snap_.salt;
   const uint64_t old_map = source_.wal_map_bytes();
   ASSERT_GT(old_map, 0u);
@@ -263,6 +304,7 @@ TEST_F(WalMapTest, TruncateAndRestartWhileTheMapIsHeld) {
   Exec(writer_, "PRAGMA wal_checkpoint(RESTART)");
   Load(500, 4000, 3);  // past the old size: a larger map
   BeginRead();
+  ReadThenAdvance(90);
   EXPECT_GT(source_.wal_map_bytes(), old_map);
   CheckAllRows(9);
   EndRead();
@@ -314,6 +356,10 @@ TEST_F(WalMapTest, DamagedFrameHeadersAreRefusedNotReturned) {
   ::close(fd);
 
   BeginRead();
+  PageSource::TreatEveryWalAsLarge(true);  // map at once, damage or not
+  EndRead();
+  BeginRead();
+  PageSource::TreatEveryWalAsLarge(false);
   ASSERT_GT(source_.wal_map_bytes(), 0u);
   int fallbacks = 0;
   for (const auto& [k, v] : model_) {
@@ -348,11 +394,13 @@ TEST_F(WalMapTest, PagesOfAWalOfManyUnitsReadFromTheirNewestFrames) {
   Load(0, 5000, 1);
   BeginRead();
   ASSERT_GT(snap_.max_frame, 4062u);
+  ReadThenAdvance(11);
   CheckAllRows(11);
   EndRead();
   for (int round = 0; round < 3; ++round) {
     Load(static_cast<uint32_t>(round * 1000), 5000 + round * 500, 2 + round);
     BeginRead();
+    ReadThenAdvance(40 + round);
     const uint64_t reads_before = source_.frames_read();
     CheckAllRows(12 + round);
     EXPECT_EQ(source_.frames_read(), reads_before) << round;

@@ -77,9 +77,8 @@ class IteratorBatch {
   friend class internal::IteratorCore;
   // Adds one row; on std::bad_alloc the batch is unchanged.
   void Append(Slice key, Slice value);
-  // Room for the offsets of `rows` more rows, growing geometrically. May
-  // throw std::bad_alloc, having changed nothing.
-  void ReserveRows(size_t rows);
+  // Makes room for the offsets of n more rows. May throw std::bad_alloc.
+  void ReserveRows(size_t n);
 
   std::string bytes_;         // key 0, value 0, key 1, value 1, ...
   std::vector<size_t> ends_;  // end of key 0, end of value 0, ...

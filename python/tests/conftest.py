@@ -18,6 +18,9 @@ SOURCE_DIR = os.environ.get(
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: long loops (leak checks); skipped under ASan")
+    config.addinivalue_line(
+        "markers", "no_asan: fork while threads run; ASan's own allocator "
+        "lock can deadlock the child, so skipped under ASan")
 
 
 @pytest.fixture

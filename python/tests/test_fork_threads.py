@@ -8,8 +8,12 @@ import os
 import threading
 import time
 
+import pytest
+
 import snkv
 from snkv import KVStore
+
+pytestmark = pytest.mark.no_asan
 
 
 def test_fork_while_threads_are_in_store_calls(tmp_path):

@@ -209,6 +209,7 @@ PageSnapshot PageSource::Describe(const WalWatch::Header& header,
   // Units for the frames the snapshot reads are looked up afresh.
   units_.clear();
   MapPages(std::min(db_pages, file_pages));
+  frames_read_snapshot_ = 0;
   MapWal(snap);
   IndexWalPages(snap);
 
@@ -258,6 +259,9 @@ void PageSource::Advance(PageSnapshot* snap, uint32_t backfilled) noexcept {
   // reads no frames and backfilled equals max_frame: nothing to move.)
   // The same reasoning lets SQLite skip backfilled frames. A smaller value
   // (a WAL reset, only possible without a mark) changes nothing.
+  if (snap->usable() && frames_read_snapshot_ >= kWalMapAfterReads) {
+    MapWal(*snap);  // the snapshot reads many frames: map them
+  }
   if (!snap->usable() || backfilled < snap->min_frame ||
       backfilled > snap->max_frame) {
     return;
@@ -359,6 +363,7 @@ const uint8_t* PageSource::ReadFrame(const PageSnapshot& snap, uint32_t frame,
     return nullptr;
   }
   ++frames_read_;
+  ++frames_read_snapshot_;
   const sqlite3_int64 frame_bytes =
       sqlite3_int64{format::kWalFrameHeaderSize} + page_size_;
   const sqlite3_int64 offset =
@@ -417,7 +422,11 @@ void PageSource::MapWal(const PageSnapshot& snap) noexcept {
           : (wal_bytes_ - format::kWalHeaderSize) / frame_bytes;
   const uint64_t from = std::max<uint64_t>(mapped, snap.min_frame - 1);
   const bool every = g_every_wal_large.load(std::memory_order_relaxed);
+  if (!every && frames_read_snapshot_ < kWalMapAfterReads) return;
   if (snap.max_frame - from < (every ? 1 : kWalMapMinFrames)) return;
+  // Once per kWalMapAfterReads frame reads at most, even when the map
+  // cannot cover the snapshot (SQLite's mapping limit).
+  frames_read_snapshot_ = 0;
   FileIdentity id;
   std::shared_ptr<const MapGeneration> map;
   if (IdentifyFile(vfs_, wal_name_, &id)) {

@@ -165,7 +165,8 @@ class PageSource {
   const uint8_t* MappedFrame(const PageSnapshot& snap, uint32_t frame,
                              uint32_t pgno) const noexcept;
   // Maps the WAL file when `snap` has at least kWalMapMinFrames frames to
-  // read past what is mapped, and lets the map go when it has none. Call
+  // read past what is mapped and kWalMapAfterReads of them were read with
+  // xRead since it was described, and lets the map go when it has none. Call
   // only between operations, while the connection holds snap's read
   // transaction.
   void MapWal(const PageSnapshot& snap) noexcept;
@@ -223,6 +224,13 @@ class PageSource {
   // stay inside the file (no SIGBUS) and keep their bytes. Every frame's
   // header is checked as ReadFrame checks it.
   static constexpr uint32_t kWalMapMinFrames = 512;
+  // Only a snapshot that reads many frames maps: one that reads a few hot
+  // pages of a large WAL (small commits, the WAL grown long by lagging
+  // checkpoints) is served by the frame cache, and a map would only make
+  // the WAL resident (page faults map whole runs of pages) and be made
+  // anew as the WAL grows.
+  static constexpr uint32_t kWalMapAfterReads = 256;
+  uint32_t frames_read_snapshot_ = 0;  // xRead frames since Describe
   std::shared_ptr<const MapGeneration> wal_map_;
   const uint8_t* wal_data_ = nullptr;  // wal_map_->data()
   uint64_t wal_bytes_ = 0;             // wal_map_->bytes()

@@ -683,31 +683,29 @@ Status IteratorCore::Move(bool forward) {
 }
 
 Status IteratorCore::MoveLocked(bool forward) {
-  {
-    if (!valid_) return Status::OK();  // at the end it stays there
-    UpdateGuard(forward);
-    const Shape strict = forward ? Shape::kGt : Shape::kLt;
-    // Re-seek row by row from the current key when turning around, or when
-    // the handle wrote since the batch was copied (as SQLite shows a
-    // statement its own connection's changes); either way the new leg may
-    // become a long scan and collect again.
-    if (running_ == nullptr || IsForward(running_shape_) != forward ||
-        (IsCollecting(running_shape_) && BatchIsStale())) {
-      collect_checked_ = false;
-      return Position(strict, key_, /*keep_snapshot=*/true);
-    }
-    if (ExpiryFilterIsStale()) {
-      // This handle has written its first TTLs since the switch, and the
-      // running statement would show its rows: filter again.
-      return Position(forward ? Shape::kGtCollect : Shape::kLtCollect, key_,
-                      /*keep_snapshot=*/true);
-    }
-    Shape collecting = Shape::kCount;
-    if (ShouldCollect(forward, &collecting)) {
-      return Position(collecting, key_, /*keep_snapshot=*/true);
-    }
-    return Step();
+  if (!valid_) return Status::OK();  // at the end it stays there
+  UpdateGuard(forward);
+  const Shape strict = forward ? Shape::kGt : Shape::kLt;
+  // Re-seek row by row from the current key when turning around, or when
+  // the handle wrote since the batch was copied (as SQLite shows a
+  // statement its own connection's changes); either way the new leg may
+  // become a long scan and collect again.
+  if (running_ == nullptr || IsForward(running_shape_) != forward ||
+      (IsCollecting(running_shape_) && BatchIsStale())) {
+    collect_checked_ = false;
+    return Position(strict, key_, /*keep_snapshot=*/true);
   }
+  if (ExpiryFilterIsStale()) {
+    // This handle has written its first TTLs since the switch, and the
+    // running statement would show its rows: filter again.
+    return Position(forward ? Shape::kGtCollect : Shape::kLtCollect, key_,
+                    /*keep_snapshot=*/true);
+  }
+  Shape collecting = Shape::kCount;
+  if (ShouldCollect(forward, &collecting)) {
+    return Position(collecting, key_, /*keep_snapshot=*/true);
+  }
+  return Step();
 }
 
 }  // namespace internal
@@ -783,10 +781,10 @@ void IteratorBatch::Clear() noexcept {
   ends_.clear();
 }
 
-void IteratorBatch::ReserveRows(size_t rows) {
-  // Geometric growth: reserve() of exactly what is needed reallocates at
-  // every call, which copied all the offsets at every row of a large call.
-  const size_t need = ends_.size() + 2 * rows;
+void IteratorBatch::ReserveRows(size_t n) {
+  // Doubling, as push_back would: reserving just what each call needs
+  // would copy the offsets on every row.
+  const size_t need = ends_.size() + 2 * n;
   if (need > ends_.capacity()) {
     ends_.reserve(std::max(need, 2 * ends_.capacity()));
   }

@@ -543,6 +543,7 @@ int StoreCore::OnWalCommit(void* self, sqlite3* db, const char* schema,
                           : 0;
     }
     core->frames_before_commit_.reset();
+    core->last_commit_frames_ = frames - frames_before;
     core->wal_frames_seen_ = frames;
     core->wal_salts_seen_ = salts;
     if (frames >= core->next_checkpoint_frames_) {
@@ -1007,20 +1008,17 @@ void StoreCore::CatchUpBeforeWriteTxn() {
       (!wal_watch_.attached() && !wal_watch_.Attach(db))) {
     return;
   }
+  // Only right after a large transaction of this handle: a writer of
+  // small transactions whose background passes lag (a slow disk) is left
+  // to the catch-up cycle of OnWalCommit, which was made so that such a
+  // writer rarely waits. Once per large transaction, so that a reader
+  // holding the frames back does not make every begin try again.
+  constexpr int kLarge = kAutoCheckpointFrames / 2;
+  if (last_commit_frames_ < kLarge) return;
+  last_commit_frames_ = 0;
   const uint32_t frames = wal_watch_.Frames();
   const uint32_t backfilled = wal_watch_.Backfilled();
-  constexpr uint32_t kUncopied = kAutoCheckpointFrames / 2;
-  if (frames < backfilled + kUncopied) return;
-  // A reader can hold frames back from any checkpoint; then try again only
-  // once as many more frames have come (or the WAL started over), not at
-  // every begin.
-  const uint64_t salts = wal_watch_.Salts();
-  if (salts == catch_up_begin_salts_ &&
-      frames < catch_up_begin_frames_ + kUncopied) {
-    return;
-  }
-  catch_up_begin_salts_ = salts;
-  catch_up_begin_frames_ = frames;
+  if (frames < backfilled + static_cast<uint32_t>(kLarge)) return;
   CheckpointInline(db, "main", static_cast<int>(frames), /*may_skip=*/false);
 }
 

@@ -425,9 +425,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   const engine::PageSnapshot* TxnPages();
   // Notes that a write transaction has just begun (BEGIN IMMEDIATE ran).
   void NoteWriteTxnBegun();
-  // Before BEGIN IMMEDIATE: when the WAL holds kAutoCheckpointFrames / 2
-  // frames or more that no checkpoint has copied (a large transaction just
-  // committed, its catch-up pass queued or running), copies them first, so
+  // Before BEGIN IMMEDIATE: when this handle's last commit added
+  // kAutoCheckpointFrames / 2 frames or more and that many are still
+  // uncopied (its catch-up pass queued or running), copies them first, so
   // that the transaction reads the database file rather than the WAL and
   // its first write starts the WAL over.
   void CatchUpBeforeWriteTxn();
@@ -530,9 +530,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   int catch_up_asked_frames_ = 0;      // the WAL's size when it was asked
   bool catch_up_asked_again_ = false;  // see OnWalCommit; guarded by mu_
   int synced_backfill_ = 0;            // WAL frames backfilled at our last sync
-  // The WAL (salts) and its size at CatchUpBeforeWriteTxn's last copy.
-  uint64_t catch_up_begin_salts_ = 0;
-  uint32_t catch_up_begin_frames_ = 0;
+  // Frames this handle's last commit added to the WAL (OnWalCommit), for
+  // CatchUpBeforeWriteTxn; 0 once that has looked at them.
+  int last_commit_frames_ = 0;
   // Cleared for good when a background sync failed (RunBackgroundCheckpoint).
   std::atomic<bool> background_checkpoints_enabled_{true};
   int busy_timeout_ms_ = 0;
