@@ -87,6 +87,8 @@ void PyIterator::WithCursor(Body&& body) {
 void PyIterator::Revalidate() {
   CheckSameProcess(it_.generation());
   if (epoch_->now() == seen_epoch_) return;
+  Turn turn(*this);
+  if (epoch_->now() == seen_epoch_) return;  // another thread did it
   if (Buffered()) {
     std::string key = rows_.key(pos_).ToString();
     DropBatch();
@@ -111,35 +113,26 @@ Status PyIterator::EnsurePositioned() {
 }
 
 void PyIterator::DropBatch() {
-  WaitForFetch();  // or that fetch's batch would arrive after the drop
   rows_.Clear();
   pos_ = 0;
   next_batch_rows_ = kFirstBatchRows;
   drained_ = false;
 }
 
-void PyIterator::WaitForFetch() {
-  // The fetching thread needs the GIL to swap its batch in: let it go
-  // between looks. Rare (threads sharing one iterator) and short (one
-  // batch's read).
-  while (fetching_) {
+PyIterator::Turn::Turn(PyIterator& it) : it_(it) {
+  // The thread whose turn it is needs the GIL to finish: let it go between
+  // looks. Rare (threads sharing one iterator) and short (one batch's
+  // read or one seek).
+  while (it_.busy_) {
     GilRelease nogil;
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
+  it_.busy_ = true;
 }
 
 void PyIterator::Fetch() {
-  // One fetch at a time: a second one, started while the first had
-  // released the GIL, read the rows after the first's batch and then
-  // swapped its own in over the first's undelivered rows (lost to every
-  // thread sharing the iterator, and handed out of order).
-  WaitForFetch();
-  if (Buffered() || drained_) return;  // the other thread's fetch served
-  fetching_ = true;
-  struct Fetching {
-    bool& flag;
-    ~Fetching() { flag = false; }
-  } fetching{fetching_};
+  Turn turn(*this);
+  if (Buffered() || drained_) return;  // another thread's fetch served
   // Filled without the GIL in a buffer no other thread can see; rows_ and
   // spare_ are only touched with the GIL held.
   IteratorBatch fill = std::move(spare_);
@@ -183,6 +176,7 @@ py::object PyIterator::NextOrNull() {
 }
 
 void PyIterator::First() {
+  Turn turn(*this);
   DropBatch();
   WithCursor([&] {
     positioned_ = true;
@@ -191,6 +185,7 @@ void PyIterator::First() {
 }
 
 void PyIterator::Last() {
+  Turn turn(*this);
   DropBatch();
   WithCursor([&] {
     positioned_ = true;
@@ -200,6 +195,7 @@ void PyIterator::Last() {
 
 void PyIterator::Seek(py::handle key) {
   BytesArg target(key, "key");
+  Turn turn(*this);
   DropBatch();
   WithCursor([&] {
     positioned_ = true;
@@ -209,6 +205,7 @@ void PyIterator::Seek(py::handle key) {
 
 void PyIterator::Step(bool forward) {
   Revalidate();
+  Turn turn(*this);
   if (Buffered()) {
     if (forward != reverse_) {  // the batch's own direction
       ++pos_;
@@ -239,6 +236,7 @@ void PyIterator::StepPrev() { Step(/*forward=*/false); }
 
 bool PyIterator::Eof() {
   Revalidate();
+  Turn turn(*this);
   if (Buffered()) return false;
   bool valid = false;
   WithCursor([&] {
@@ -261,15 +259,20 @@ py::object PyIterator::CurrentField(int which) {
   std::string key;
   std::string value;
   bool valid = false;
-  WithCursor([&] {
-    Status s = EnsurePositioned();
-    valid = it_->Valid();
-    if (s.ok() && valid) {
-      if (which != kValue) key = it_->key().ToString();
-      if (which != kKey) value = it_->value().ToString();
-    }
-    return s;
-  });
+  {
+    // Not held while Python objects are made (a finalizer the allocation
+    // runs could use this iterator).
+    Turn turn(*this);
+    WithCursor([&] {
+      Status s = EnsurePositioned();
+      valid = it_->Valid();
+      if (s.ok() && valid) {
+        if (which != kValue) key = it_->key().ToString();
+        if (which != kKey) value = it_->value().ToString();
+      }
+      return s;
+    });
+  }
   if (!valid) ThrowError("iterator is at eof: there is no current key");
   if (which == kKey) return ToBytes(key);
   if (which == kValue) return ToBytes(value);
@@ -281,6 +284,7 @@ py::object PyIterator::Value() { return CurrentField(kValue); }
 py::object PyIterator::Item() { return CurrentField(kItem); }
 
 void PyIterator::Close() {
+  Turn turn(*this);
   DropBatch();
   if (it_.generation() != ForkGeneration()) return;  // nothing to release
   GilRelease nogil;

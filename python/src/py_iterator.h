@@ -94,9 +94,26 @@ class PyIterator {
   // Fills the batch with the rows after the cursor, unless another
   // thread's fetch (waited for) already did. GIL held.
   void Fetch();
-  // Returns once no thread is in Fetch (fetching_); lets the GIL go
-  // meanwhile.
-  void WaitForFetch();
+
+  // One operation on the cursor and the batch at a time, for threads
+  // sharing the iterator: each operation lets the GIL go while it uses the
+  // cursor, and another thread's operation in between split it in two (a
+  // fetch swapping its batch in over one fetched meanwhile, whose rows
+  // were then lost; a fetch reading on from the cursor between another
+  // thread's drop of the batch and its seek back, whose rows were then
+  // handed out twice and out of order). Held for the operation's scope;
+  // waits, GIL released, while another thread holds it. Never nested, and
+  // not held while Python objects are made.
+  class Turn {
+   public:
+    explicit Turn(PyIterator& it);
+    ~Turn() { it_.busy_ = false; }
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+
+   private:
+    PyIterator& it_;
+  };
   // Call first in every method that may serve a row: raises in a forked
   // child; when the write epoch moved, drops the batch and seeks the
   // cursor to the current row's key (landing past it if it was deleted).
@@ -123,8 +140,8 @@ class PyIterator {
   // The last fetch ended at the cursor's end without error: another fetch
   // would read nothing (the cursor stays at its end until positioned).
   bool drained_ = false;
-  // GIL-guarded: a thread is in Fetch, reading without the GIL.
-  bool fetching_ = false;
+  // GIL-guarded: a thread holds the Turn.
+  bool busy_ = false;
   const WriteEpochPtr epoch_;
   // epoch_->now() before the cursor last moved (so before rows_ and the
   // cursor's own row were read).

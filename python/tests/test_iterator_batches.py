@@ -180,10 +180,14 @@ def test_dropped_family_ends_a_long_scan(big):
         next(it)
 
 
-def test_threads_sharing_an_iterator_get_every_row_once(path):
-    # Worker threads pulling rows from one iterator: each row goes to
-    # exactly one of them. (A fetch that finished after another thread's
-    # had swapped its batch in threw away that batch's undelivered rows.)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_threads_sharing_an_iterator_get_every_row_once(path, reverse):
+    # Worker threads pulling rows from one iterator while another thread
+    # overwrites rows (so that the iterator seeks back to where it was):
+    # each row goes to exactly one worker, and each worker's rows come in
+    # the scan's order. (Operations on the iterator let the GIL go, and
+    # another thread's operation in between lost rows or handed rows out
+    # twice, out of order.)
     store = snkv.KVStore(path)
     n = 20000
     store.begin(write=True)
@@ -193,9 +197,10 @@ def test_threads_sharing_an_iterator_get_every_row_once(path):
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads often, mid-batch too
     try:
-        for _ in range(3):
-            it = store.iterator()
+        for round_ in range(10):
+            it = store.iterator(reverse=reverse)
             taken = [[] for _ in range(4)]
+            done = threading.Event()
 
             def work(mine):
                 for k, _ in it:
@@ -203,14 +208,24 @@ def test_threads_sharing_an_iterator_get_every_row_once(path):
                     if len(mine) % 50 == 0:
                         time.sleep(0.0005)
 
-            threads = [threading.Thread(target=work, args=(t,))
+            def overwrite():
+                r = random.Random(round_)
+                while not done.is_set():
+                    store[b"t%06d" % r.randrange(n)] = b"w"
+                    time.sleep(0.0001)
+
+            writer = threading.Thread(target=overwrite)
+            writer.start()
+            workers = [threading.Thread(target=work, args=(t,))
                        for t in taken]
-            for t in threads:
+            for t in workers:
                 t.start()
-            for t in threads:
+            for t in workers:
                 t.join()
-            for mine in taken:
-                assert mine == sorted(mine)  # each thread's in key order
+            done.set()
+            writer.join()
+            for mine in taken:  # each worker's rows in the scan's order
+                assert mine == sorted(mine, reverse=reverse)
             everything = sorted(k for mine in taken for k in mine)
             assert everything == [b"t%06d" % i for i in range(n)]
     finally:
