@@ -28,6 +28,7 @@
 #include "engine/sqlite_format.h"
 #include "engine/wal_page_table.h"
 #include "engine/wal_snapshot.h"
+#include "engine/wal_write_vfs.h"
 #include "kvstore.h"
 #include "test_util.h"
 
@@ -52,7 +53,12 @@ std::string Value(uint32_t i, int version) {
 class WalMapTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(sqlite3_open(path().c_str(), &db_), SQLITE_OK);
+    // Through snkv's VFS, as a store opens: only a WAL opened through it
+    // is known to be the file SQLite reads, and only that one is mapped.
+    ASSERT_EQ(sqlite3_open_v2(path().c_str(), &db_,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                              CoalescingVfsName()),
+              SQLITE_OK);
     Exec(db_,
          "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"
          "PRAGMA wal_autocheckpoint = 0;"
@@ -520,6 +526,44 @@ TEST(WalMapStore, DamagedFrameHeadersNeverGiveWrongValues) {
   KVStore* kv = snkv::test::OpenWal(path);
   ASSERT_NE(kv, nullptr);
   LoadAndReadBack(kv, path, true);
+  ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
+}
+
+// A file renamed over the -wal path while the store's connection keeps its
+// own WAL open is not what SQLite reads: the handle must not map it, or a
+// later truncation of that file would fault (SIGBUS) under the map.
+TEST(WalMapStore, AFileRenamedOverTheWalPathIsNeverMapped) {
+  TempDir dir;
+  const std::string path = dir.file("renamed.db");
+  KVStore* kv = snkv::test::OpenWal(path);
+  ASSERT_NE(kv, nullptr);
+  sqlite3* pin = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &pin), SQLITE_OK);
+  HoldReadMark(pin);  // no checkpoint may start the WAL over
+  std::map<std::string, std::string> model;
+  ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
+  for (uint32_t i = 0; i < 3000; ++i) {
+    model[snkv::engine::Key(i)] = snkv::engine::Value(i, 1);
+    ASSERT_EQ(Put(kv, snkv::engine::Key(i), snkv::engine::Value(i, 1)),
+              KVSTORE_OK);
+  }
+  ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
+  // A byte-for-byte copy takes the WAL's name; SQLite still has the old one.
+  const std::string wal = path + "-wal";
+  const std::string copy = path + "-copy";
+  {
+    const std::string bytes = snkv::test::ReadFile(wal);
+    ASSERT_FALSE(bytes.empty());
+    snkv::test::WriteFile(copy, bytes);
+  }
+  ASSERT_EQ(::rename(copy.c_str(), wal.c_str()), 0);
+  for (int pass = 0; pass < 3; ++pass) {  // enough reads to want a map
+    for (const auto& [k, v] : model) ASSERT_EQ(Get(kv, k), v) << k;
+  }
+  ASSERT_EQ(::truncate(wal.c_str(), 0), 0);
+  for (const auto& [k, v] : model) ASSERT_EQ(Get(kv, k), v) << k;
+  sqlite3_exec(pin, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(pin);
   ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "engine/sqlite_format.h"
+#include "engine/wal_write_vfs.h"
 
 namespace snkv::engine {
 
@@ -427,9 +428,19 @@ void PageSource::MapWal(const PageSnapshot& snap) noexcept {
   // Once per kWalMapAfterReads frame reads at most, even when the map
   // cannot cover the snapshot (SQLite's mapping limit).
   frames_read_snapshot_ = 0;
+  // Only the file SQLite itself has open as the WAL may be mapped: one
+  // renamed over the path since could shrink under the map (SIGBUS).
+  // SharedMaps::Acquire checks the path still names it around its open.
   FileIdentity id;
   std::shared_ptr<const MapGeneration> map;
-  if (IdentifyFile(vfs_, wal_name_, &id)) {
+  sqlite3_file* wal_file = nullptr;
+  dev_t wal_dev = 0;
+  ino_t wal_ino = 0;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                           &wal_file) == SQLITE_OK &&
+      CoalescingVfsWalIdentity(wal_file, &wal_dev, &wal_ino) &&
+      IdentifyFile(vfs_, wal_name_, &id) && id.dev == wal_dev &&
+      id.ino == wal_ino) {
     map = SharedMaps::Acquire(id, vfs_, wal_name_, end);
   }
   if (map == nullptr) {

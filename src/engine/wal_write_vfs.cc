@@ -1,9 +1,11 @@
 #include "engine/wal_write_vfs.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -66,6 +68,10 @@ struct WalFile {
   bool page_may_follow = false;     // last write: a frame header, held
   bool commit_header_held = false;  // ... and it was a commit frame's
   bool direct = false;              // buffering given up: write through
+  // The opened file's identity (CoalescingVfsWalIdentity), if known.
+  bool identified = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
 
   // Writes out what is held. The bytes are dropped either way: on failure
   // the transaction they belong to fails, as a failed direct write would.
@@ -325,6 +331,10 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags,
   }
   sqlite3_file* real = RealOf(f);
   std::memset(real, 0, static_cast<size_t>(base->szOsFile));
+  // The WAL's identity before the open; a WAL this open creates has none.
+  struct stat before {};
+  const bool existed = wal && ::stat(name, &before) == 0;
+  const bool created = wal && !existed && errno == ENOENT;
   const int rc = base->xOpen(base, name, real, flags, out_flags);
   if (rc != SQLITE_OK || real->pMethods == nullptr) {
     if (real->pMethods != nullptr) real->pMethods->xClose(real);
@@ -335,6 +345,17 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags,
   // xClose methods run the destructors and SQLite frees the memory.
   if (wal) {
     auto* file = new (f) WalFile{};  // NOLINT(cppcoreguidelines-owning-memory)
+    // A file renamed over the path between SQLite's open and these stat
+    // calls could still be taken for the WAL; the window is that short.
+    struct stat after {};
+    if ((existed || created) && ::stat(name, &after) == 0 &&
+        S_ISREG(after.st_mode) &&
+        (created ||
+         (after.st_dev == before.st_dev && after.st_ino == before.st_ino))) {
+      file->identified = true;
+      file->dev = after.st_dev;
+      file->ino = after.st_ino;
+    }
     Registry& files = Files();
     std::lock_guard<std::mutex> lock(files.mu);
     auto it = files.db_files.find(sqlite3_filename_database(name));
@@ -436,6 +457,16 @@ const char* CoalescingVfsName() noexcept {
   } catch (const std::bad_alloc&) {
     return nullptr;
   }
+}
+
+bool CoalescingVfsWalIdentity(sqlite3_file* wal, dev_t* dev,
+                              ino_t* ino) noexcept {
+  if (wal == nullptr || wal->pMethods != &kWalMethods) return false;
+  const auto* file = reinterpret_cast<const WalFile*>(wal);
+  if (!file->identified) return false;
+  *dev = file->dev;
+  *ino = file->ino;
+  return true;
 }
 
 uint64_t CoalescingVfsBarrierFlushes() noexcept {

@@ -29,6 +29,9 @@
 #ifndef SNKV_ENGINE_WAL_WRITE_VFS_H
 #define SNKV_ENGINE_WAL_WRITE_VFS_H
 
+#include <sqlite3.h>
+#include <sys/types.h>
+
 #include <cstdint>
 
 namespace snkv::engine {
@@ -37,6 +40,15 @@ namespace snkv::engine {
 // sqlite3_open_v2; registered (not as the default) on first use for each
 // default VFS seen. nullptr if it cannot be made: open with the default.
 const char* CoalescingVfsName() noexcept;
+
+// The device and inode of the WAL file SQLite has open as `wal` (the file
+// SQLITE_FCNTL_JOURNAL_POINTER returns): true only when it was opened
+// through this VFS and its path named the same file just before and just
+// after the open. SQLite never tells which file its WAL handle holds, and a
+// file renamed over the -wal path afterwards is not that file: a reader
+// must not map it (it could shrink under the map, a SIGBUS).
+bool CoalescingVfsWalIdentity(sqlite3_file* wal, dev_t* dev,
+                              ino_t* ino) noexcept;
 
 // Times the safety net wrote out frames at a shared-memory barrier.
 uint64_t CoalescingVfsBarrierFlushes() noexcept;
