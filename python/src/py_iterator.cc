@@ -18,17 +18,28 @@ namespace {
 enum Field { kKey = 0, kValue = 1, kItem = 2 };
 
 // A new (bytes, bytes) tuple; requires the GIL.
+// Builds the (key, value) tuple. `taken` runs once both bytes objects
+// exist and before the tuple is allocated: allocating a tuple may start a
+// garbage collection whose finalizers let the GIL go, and another thread
+// may then use the same iterator, so the row must already count as handed
+// out (and `key`/`value`, which may point into its batch, be done with).
+template <class Taken>
 py::object MakeRow(const char* key, size_t key_len, const char* value,
-                   size_t value_len) {
+                   size_t value_len, Taken&& taken) {
   PyObject* k =
       PyBytes_FromStringAndSize(key, static_cast<Py_ssize_t>(key_len));
   PyObject* v =
       PyBytes_FromStringAndSize(value, static_cast<Py_ssize_t>(value_len));
-  PyObject* t = PyTuple_New(2);
-  if (k == nullptr || v == nullptr || t == nullptr) {
+  if (k == nullptr || v == nullptr) {
     Py_XDECREF(k);
     Py_XDECREF(v);
-    Py_XDECREF(t);
+    throw py::error_already_set();
+  }
+  taken();
+  PyObject* t = PyTuple_New(2);
+  if (t == nullptr) {
+    Py_DECREF(k);
+    Py_DECREF(v);
     throw py::error_already_set();
   }
   PyTuple_SET_ITEM(t, 0, k);  // steals
@@ -170,9 +181,7 @@ py::object PyIterator::NextOrNull() {
   }
   const Slice k = rows_.key(pos_);
   const Slice v = rows_.value(pos_);
-  py::object row = MakeRow(k.data(), k.size(), v.data(), v.size());
-  ++pos_;
-  return row;
+  return MakeRow(k.data(), k.size(), v.data(), v.size(), [&] { ++pos_; });
 }
 
 void PyIterator::First() {
@@ -254,7 +263,7 @@ py::object PyIterator::CurrentField(int which) {
     const Slice v = rows_.value(pos_);
     if (which == kKey) return ToBytes(k);
     if (which == kValue) return ToBytes(v);
-    return MakeRow(k.data(), k.size(), v.data(), v.size());
+    return MakeRow(k.data(), k.size(), v.data(), v.size(), [] {});
   }
   std::string key;
   std::string value;
@@ -276,7 +285,7 @@ py::object PyIterator::CurrentField(int which) {
   if (!valid) ThrowError("iterator is at eof: there is no current key");
   if (which == kKey) return ToBytes(key);
   if (which == kValue) return ToBytes(value);
-  return MakeRow(key.data(), key.size(), value.data(), value.size());
+  return MakeRow(key.data(), key.size(), value.data(), value.size(), [] {});
 }
 
 py::object PyIterator::Key() { return CurrentField(kKey); }
