@@ -98,6 +98,12 @@ class WalMapTest : public test::PageReaderTest {
   // that has read many frames maps them there.
   void ReadThenAdvance(uint32_t seed) {
     CheckAllRows(seed);
+    AdvanceSnapshot();
+  }
+
+  // Moves the snapshot on as StoreCore does before a read (between its
+  // reads the cursor and the pages go).
+  void AdvanceSnapshot() {
     cursor_.reset();
     source_.EndRead();
     source_.Advance(&snap_, watch_.Backfilled());
@@ -159,10 +165,7 @@ TEST_F(WalMapTest, AFewPagesOfALargeWalAreReadWithoutAMap) {
   for (int read = 0; read < 1000; ++read) {
     const std::string k = TableKey(static_cast<uint32_t>(read % 10));
     ASSERT_EQ(cursor_->Find(k), CursorResult::kOk);  // the tree's pages
-    cursor_.reset();
-    source_.EndRead();
-    source_.Advance(&snap_, watch_.Backfilled());
-    cursor_.emplace(source_, snap_, root_);
+    AdvanceSnapshot();
   }
   EXPECT_EQ(source_.wal_map_bytes(), 0u);
   EXPECT_LT(source_.frames_read(), 100u);
