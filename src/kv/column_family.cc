@@ -7,6 +7,7 @@
 
 #include "kv/schema.h"
 #include "kv/store_core.h"
+#include "kv/write_scope.h"
 #include "snkv/store.h"
 
 namespace snkv {
@@ -71,8 +72,15 @@ const char* StatementSql(CfStatement which) {
     case CfStatement::kExists:
       return "SELECT expires FROM %T WHERE k = ?1";
     case CfStatement::kPut:
+      // The guard (here and in kPutIfAbsent, kDelete, kDeleteIfExpired):
+      // a row holding a reference (an INTEGER v) is never replaced or
+      // deleted here, where its values row would be left behind; the NULL
+      // fails the NOT NULL constraint (or the row does not match) and the
+      // write goes to the scoped path (out_of_line.cc), which frees it.
+      // It costs the type of the old v, read from the record's header.
       return "INSERT INTO %T(k, v, expires) VALUES(?1, ?2, ?3)"
-             " ON CONFLICT(k) DO UPDATE SET v = excluded.v,"
+             " ON CONFLICT(k) DO UPDATE SET"
+             " v = iif(typeof(v) = 'integer', NULL, excluded.v),"
              " expires = excluded.expires";
     case CfStatement::kReplace:
       // Same effect as kPut (the table has no triggers or foreign keys).
@@ -85,17 +93,19 @@ const char* StatementSql(CfStatement which) {
       // Replaces a row only if it has expired: one statement, so the check
       // and the write are atomic.
       return "INSERT INTO %T(k, v, expires) VALUES(?1, ?2, ?3)"
-             " ON CONFLICT(k) DO UPDATE SET v = excluded.v,"
+             " ON CONFLICT(k) DO UPDATE SET"
+             " v = iif(typeof(v) = 'integer', NULL, excluded.v),"
              " expires = excluded.expires"
              " WHERE %T.expires IS NOT NULL AND %T.expires <= ?4";
     case CfStatement::kDelete:
       // Deletes only a live row; an expired one is left to ExpireKey.
       return "DELETE FROM %T WHERE k = ?1 AND (expires IS NULL OR"
-             " expires > ?2)";
+             " expires > ?2) AND typeof(v) <> 'integer'";
     case CfStatement::kErase:
       return "DELETE FROM %T WHERE k = ?1";
     case CfStatement::kDeleteIfExpired:
-      return "DELETE FROM %T WHERE k = ?1 AND expires <= ?2";
+      return "DELETE FROM %T WHERE k = ?1 AND expires <= ?2"
+             " AND typeof(v) <> 'integer'";
     case CfStatement::kPurge:
       return "DELETE FROM %T WHERE expires <= ?1";  // uses the expiry index
     case CfStatement::kCount:
@@ -104,17 +114,33 @@ const char* StatementSql(CfStatement which) {
       return "SELECT k FROM %T ORDER BY k DESC LIMIT 1";
     case CfStatement::kClear:
       return "DELETE FROM %T";  // no WHERE: SQLite truncates the B-tree
+    case CfStatement::kGetValue:
+      return "SELECT v FROM %V WHERE rowid = ?1";
+    case CfStatement::kInsertValue:
+      return "INSERT INTO %V(v) VALUES(?1)";
+    case CfStatement::kFreeValue:
+      // A blob v matches no rowid.
+      return "DELETE FROM %V WHERE rowid = (SELECT v FROM %T WHERE k = ?1)";
+    case CfStatement::kFreeExpiredValues:
+      return "DELETE FROM %V WHERE rowid IN"
+             " (SELECT v FROM %T WHERE expires <= ?1)";
+    case CfStatement::kClearValues:
+      return "DELETE FROM %V";  // truncates, as kClear
     case CfStatement::kNumStatements:
       break;
   }
   return "";
 }
 
-std::string Expand(const char* sql, const std::string& table) {
+// "%T" becomes the family's table name, "%V" its values table's.
+std::string Expand(const char* sql, const ColumnFamilyState& cf) {
   std::string out;
   for (const char* p = sql; *p; ++p) {
     if (p[0] == '%' && p[1] == 'T') {
-      out += table;
+      out += cf.table;
+      ++p;
+    } else if (p[0] == '%' && p[1] == 'V') {
+      out += schema::ValuesTableName(cf.id);
       ++p;
     } else {
       out += *p;
@@ -157,7 +183,7 @@ Status StoreCore::Statement(ColumnFamilyState& cf, CfStatement which,
   if (!s.ok()) return s;
   engine::Statement& stmt = cf.statements[static_cast<size_t>(which)];
   if (!stmt.is_prepared()) {
-    s = stmt.Prepare(conn_, Expand(StatementSql(which), cf.table));
+    s = stmt.Prepare(conn_, Expand(StatementSql(which), cf));
     if (!s.ok()) {
       int rc = sqlite3_errcode(conn_.get());
       return CfError(cf, stmt, rc, "prepare");
@@ -207,12 +233,23 @@ void StoreCore::ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms) {
   if (!PrepareWrite().ok()) return;  // read-only store or read transaction
   engine::Statement* stmt = nullptr;
   if (!Statement(cf, CfStatement::kDeleteIfExpired, &stmt).ok()) return;
-  engine::ResetGuard reset(*stmt);
-  stmt->BindBlob(1, key);
-  stmt->BindInt(2, now_ms);
-  // Best effort: if the write lock is busy the key is simply removed later.
-  if (stmt->Step() == SQLITE_DONE && sqlite3_changes(conn_.get()) > 0) {
-    ++stats_.ttl_expired;
+  int rc = 0;
+  {
+    engine::ResetGuard reset(*stmt);
+    stmt->BindBlob(1, key);
+    stmt->BindInt(2, now_ms);
+    // Best effort: if the write lock is busy the key is removed later.
+    rc = stmt->Step();
+    if (rc == SQLITE_DONE && sqlite3_changes(conn_.get()) > 0) {
+      ++stats_.ttl_expired;
+      return;
+    }
+  }
+  // The guard left an out-of-line row (when the family is known to have
+  // any; otherwise a purge or a later write removes it).
+  if (rc == SQLITE_DONE && cf.has_values_table) {
+    bool live = false;
+    (void)DeleteInScope(cf, key, now_ms, /*only_expired=*/true, &live);
   }
 }
 
@@ -243,6 +280,8 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
   if (!s.ok()) return s;
   if (txn_ == Txn::kWrite) {
     s = BufferPut(cf, key, stored, expire_at_ms);
+  } else if (GoesOutOfLine(key, stored, expire_at_ms)) {
+    s = PutInScope(cf, key, stored, expire_at_ms, false, nullptr);
   } else {
     engine::Statement* stmt = nullptr;
     s = Statement(cf, CfStatement::kPut, &stmt);
@@ -250,7 +289,12 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
     engine::ResetGuard reset(*stmt);
     BindRow(*stmt, 1, key, stored, expire_at_ms);
     int rc = StepAutocommitWrite(*stmt);
-    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {  // the old row is out of line
+      stmt->Reset();
+      s = PutInScope(cf, key, stored, expire_at_ms, false, nullptr);
+    } else if (rc != SQLITE_DONE) {
+      return CfError(cf, *stmt, rc, "put");
+    }
   }
   if (!s.ok()) return s;
   ++stats_.puts;
@@ -264,6 +308,12 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
   constexpr size_t kDirectPutBytes = size_t{256} << 10;
   Status s = CheckFamilyForBuffering(cf);
   if (!s.ok()) return s;
+  if (GoesOutOfLine(key, stored, expire_at_ms)) {
+    // In this transaction, before the row is buffered (a rollback undoes
+    // both), so that writing it out changes no schema.
+    s = EnsureValuesTable(cf, nullptr);
+    if (!s.ok()) return s;
+  }
   if (key.size() + stored.size() >= kDirectPutBytes) {
     s = FlushPending();  // keeps the puts in the order made
     if (!s.ok()) return s;
@@ -386,6 +436,9 @@ Status StoreCore::FlushPending() {
 Status StoreCore::WriteSorted(ColumnFamilyState& cf,
                               std::span<const WriteBuffer::Put> puts) {
   constexpr auto kRows = static_cast<size_t>(kPutBatchRows);
+  // Exact here: the transaction holds the write lock.
+  Status known = KnowValuesTable(cf);
+  if (!known.ok()) return known;
   size_t appends_from = puts.size();
   if (puts.size() >= kRows) {
     engine::Statement* last = nullptr;
@@ -416,9 +469,11 @@ Status StoreCore::WriteSorted(ColumnFamilyState& cf,
   // them (of a key put and deleted in this transaction) goes on its own.
   while (puts.size() - i >= kRows) {
     const auto run = puts.subspan(i, kRows);
-    const auto erase =
-        std::find_if(run.begin(), run.end(),
-                     [](const WriteBuffer::Put& put) { return put.erase; });
+    // Out-of-line rows too: they need their values row first.
+    const auto erase = std::find_if(
+        run.begin(), run.end(), [this](const WriteBuffer::Put& put) {
+          return put.erase || GoesOutOfLine(put.key, put.value, put.expires);
+        });
     if (erase != run.end()) {
       const size_t through = i + static_cast<size_t>(erase - run.begin());
       for (; i <= through; ++i) {
@@ -448,6 +503,11 @@ Status StoreCore::WriteSorted(ColumnFamilyState& cf,
 }
 
 Status StoreCore::WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put) {
+  // WriteSorted asked KnowValuesTable in this transaction.
+  if (cf.has_values_table) {
+    return put.erase ? EraseRow(cf, put.key)
+                     : WriteRow(cf, put.key, put.value, put.expires);
+  }
   if (put.erase) {
     engine::Statement* erase = nullptr;
     Status s = Statement(cf, CfStatement::kErase, &erase);
@@ -554,7 +614,10 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
         if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "get");
         remaining = RemainingTtl(*stmt, 1, &now);
         if (remaining != 0) {
-          s = DeliverValue(cf, key, stmt->ColumnBlob(0), sink);
+          Slice stored;
+          s = StoredValue(cf, *stmt, 0, &ref_buf_, &stored);
+          if (!s.ok()) return s;
+          s = DeliverValue(cf, key, stored, sink);
           if (s.ok() && remaining_ms) *remaining_ms = remaining;
           return s;
         }
@@ -653,13 +716,23 @@ Status StoreCore::Delete(ColumnFamilyState& cf, Slice key) {
     ++stats_.deletes;
     return Status::OK();
   }
-  // Absent, or expired: an expired key is absent too, but its row goes.
-  ExpireKey(cf, key, now);
+  // Absent, expired (an expired key is absent too, but its row goes), or
+  // out of line (the guard left it): find out holding the write lock.
+  bool live = false;
+  s = DeleteInScope(cf, key, now, /*only_expired=*/false, &live);
+  if (!s.ok()) return s;
+  if (live) {
+    ++stats_.deletes;
+    return Status::OK();
+  }
   return Status::NotFound("key not found");
 }
 
 Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
-  Status s = PrepareWrite();
+  // One scope: the expired rows and the values rows they point to go
+  // together.
+  WriteScope scope(*this);
+  Status s = scope.Begin();
   if (!s.ok()) return s;
   s = CheckUsable(cf);
   if (!s.ok()) return s;
@@ -681,14 +754,30 @@ Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
     }
     cf.has_expiry_index = true;
   }
+  s = KnowValuesTable(cf);
+  if (!s.ok()) return s;
+  const int64_t now = NowMs();
   engine::Statement* stmt = nullptr;
+  if (cf.has_values_table) {
+    s = Statement(cf, CfStatement::kFreeExpiredValues, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    stmt->BindInt(1, now);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "purge");
+  }
   s = Statement(cf, CfStatement::kPurge, &stmt);
   if (!s.ok()) return s;
-  engine::ResetGuard reset(*stmt);
-  stmt->BindInt(1, NowMs());
-  int rc = stmt->Step();
-  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "purge");
-  int64_t n = sqlite3_changes64(conn_.get());
+  int64_t n = 0;
+  {
+    engine::ResetGuard reset(*stmt);
+    stmt->BindInt(1, now);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "purge");
+    n = sqlite3_changes64(conn_.get());
+  }
+  s = scope.Commit();
+  if (!s.ok()) return s;
   stats_.ttl_purged += static_cast<uint64_t>(n);
   if (deleted) *deleted = n;
   return Status::OK();
@@ -699,15 +788,29 @@ Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
   Slice stored;
   Status s = PrepareValueWrite(cf, key, value, expire_at_ms, &stored);
   if (!s.ok()) return s;
-  engine::Statement* stmt = nullptr;
-  s = Statement(cf, CfStatement::kPutIfAbsent, &stmt);
-  if (!s.ok()) return s;
-  engine::ResetGuard reset(*stmt);
-  BindRow(*stmt, 1, key, stored, expire_at_ms);
-  stmt->BindInt(4, NowMs());
-  int rc = StepAutocommitWrite(*stmt);
-  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put_if_absent");
-  bool wrote = sqlite3_changes(conn_.get()) > 0;
+  bool wrote = false;
+  if (GoesOutOfLine(key, stored, expire_at_ms)) {
+    // Looks first, so that a put that does not insert stores nothing.
+    s = PutInScope(cf, key, stored, expire_at_ms, true, &wrote);
+    if (!s.ok()) return s;
+  } else {
+    engine::Statement* stmt = nullptr;
+    s = Statement(cf, CfStatement::kPutIfAbsent, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    BindRow(*stmt, 1, key, stored, expire_at_ms);
+    stmt->BindInt(4, NowMs());
+    int rc = StepAutocommitWrite(*stmt);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {  // an expired out-of-line row
+      stmt->Reset();
+      s = PutInScope(cf, key, stored, expire_at_ms, true, &wrote);
+      if (!s.ok()) return s;
+    } else if (rc != SQLITE_DONE) {
+      return CfError(cf, *stmt, rc, "put_if_absent");
+    } else {
+      wrote = sqlite3_changes(conn_.get()) > 0;
+    }
+  }
   if (wrote) {
     ++stats_.puts;
     stats_.bytes_written += key.size() + value.size();
@@ -717,15 +820,27 @@ Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
 }
 
 Status StoreCore::Clear(ColumnFamilyState& cf) {
-  Status s = PrepareWrite();
+  WriteScope scope(*this);
+  Status s = scope.Begin();
+  if (!s.ok()) return s;
+  s = KnowValuesTable(cf);
   if (!s.ok()) return s;
   engine::Statement* stmt = nullptr;
+  if (cf.has_values_table) {
+    s = Statement(cf, CfStatement::kClearValues, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "clear");
+  }
   s = Statement(cf, CfStatement::kClear, &stmt);
   if (!s.ok()) return s;
-  engine::ResetGuard reset(*stmt);
-  int rc = stmt->Step();
-  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "clear");
-  return Status::OK();
+  {
+    engine::ResetGuard reset(*stmt);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "clear");
+  }
+  return scope.Commit();
 }
 
 Status StoreCore::Count(ColumnFamilyState& cf, int64_t* count) {

@@ -18,9 +18,10 @@ struct StoredRow {
   int64_t expires = 0;  // ms since the epoch, when has_expiry
 };
 
-// Decodes a family table's record. False for anything snkv does not write
-// (a key or value that is not a blob, an expiry that is not an integer):
-// such a row is read through SQL instead, which converts as SQL does.
+// Decodes a family table's record. False for anything but a blob key and
+// value with an integer or NULL expiry: such a row is read through SQL
+// instead. That includes an out-of-line value (an INTEGER v referring to
+// the values table, schema.h), which the SQL read path resolves.
 inline bool DecodeStoredRow(Slice record, StoredRow* row) noexcept {
   engine::RecordField f[3];
   if (!engine::DecodeRecord(record, f, 3) ||
