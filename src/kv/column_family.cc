@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "engine/table_cursor.h"
 #include "kv/schema.h"
 #include "kv/store_core.h"
 #include "kv/write_scope.h"
@@ -529,7 +530,24 @@ Status StoreCore::WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put) {
 }
 
 uint32_t StoreCore::RootPage(ColumnFamilyState& cf, uint32_t cookie) {
-  if (cf.root_known && cf.root_cookie == cookie) return cf.root_page;
+  return SchemaRootPage(cf.table, cookie, &cf.root_known, &cf.root_cookie,
+                        &cf.root_page);
+}
+
+uint32_t StoreCore::ValuesRootPage(ColumnFamilyState& cf, uint32_t cookie) {
+  if (!cf.values_root_known || cf.values_root_cookie != cookie) {
+    // Named once per schema change, not per read.
+    return SchemaRootPage(schema::ValuesTableName(cf.id), cookie,
+                          &cf.values_root_known, &cf.values_root_cookie,
+                          &cf.values_root_page);
+  }
+  return cf.values_root_page;
+}
+
+uint32_t StoreCore::SchemaRootPage(const std::string& table, uint32_t cookie,
+                                   bool* known, uint32_t* known_cookie,
+                                   uint32_t* page) {
+  if (*known && *known_cookie == cookie) return *page;
   if (!root_stmt_.is_prepared() &&
       !root_stmt_
            .Prepare(conn_,
@@ -539,19 +557,36 @@ uint32_t StoreCore::RootPage(ColumnFamilyState& cf, uint32_t cookie) {
     return 0;
   }
   engine::ResetGuard reset(root_stmt_);
-  root_stmt_.BindText(1, cf.table);
+  root_stmt_.BindText(1, table);
   const int rc = root_stmt_.Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return 0;
   const int64_t root = rc == SQLITE_ROW ? root_stmt_.ColumnInt(0) : 0;
-  cf.root_known = true;
-  cf.root_cookie = cookie;
-  cf.root_page =
-      root > 0 && root <= UINT32_MAX ? static_cast<uint32_t>(root) : 0;
-  return cf.root_page;
+  *known = true;
+  *known_cookie = cookie;
+  *page = root > 0 && root <= UINT32_MAX ? static_cast<uint32_t>(root) : 0;
+  return *page;
+}
+
+bool StoreCore::ValueFromPages(ColumnFamilyState& cf,
+                               const engine::PageSnapshot& snap, int64_t ref,
+                               std::string* buf, Slice* stored) {
+  if (ref <= 0 || !snap.usable()) return false;
+  const uint32_t root = ValuesRootPage(cf, snap.schema_cookie);
+  if (root == 0) return false;  // SQL reports the missing table
+  engine::TableCursor cursor(pages_, snap, root);
+  Slice record;
+  // A missing row (kEnd) is damage too: SQL reports it.
+  if (cursor.Find(ref) != engine::CursorResult::kOk ||
+      cursor.Record(buf, &record) != engine::CursorResult::kOk ||
+      !DecodeValuesRow(record, stored)) {
+    return false;
+  }
+  ++values_from_pages_;
+  return true;
 }
 
 StoreCore::PageLookup StoreCore::FindInPages(ColumnFamilyState& cf, Slice key,
-                                             StoredRow* row) {
+                                             StoredRow* row, bool need_value) {
   if (!page_snapshot_.usable()) return PageLookup::kUseSql;
   const uint32_t root = RootPage(cf, page_snapshot_.schema_cookie);
   if (root == 0) return PageLookup::kUseSql;  // SQL reports a missing table
@@ -567,6 +602,13 @@ StoreCore::PageLookup StoreCore::FindInPages(ColumnFamilyState& cf, Slice key,
   Slice record;
   if (cursor.Record(&page_buf_, &record) != engine::CursorResult::kOk ||
       !DecodeStoredRow(record, row)) {
+    return PageLookup::kUseSql;
+  }
+  // row->key may point into page_buf_: the value goes to a buffer of its
+  // own.
+  if (need_value && row->value_ref != 0 &&
+      !ValueFromPages(cf, page_snapshot_, row->value_ref, &values_buf_,
+                      &row->value)) {
     return PageLookup::kUseSql;
   }
   return PageLookup::kFound;
@@ -595,7 +637,7 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
   {
     engine::PageSource::ReadScope scope(pages_);
     StoredRow row;
-    switch (FindInPages(cf, key, &row)) {
+    switch (FindInPages(cf, key, &row, /*need_value=*/true)) {
       case PageLookup::kNotFound:
         return Status::NotFound("key not found");
       case PageLookup::kFound:
@@ -644,7 +686,8 @@ Status StoreCore::LookUpTtl(ColumnFamilyState& cf, Slice key, bool* found,
   {
     engine::PageSource::ReadScope scope(pages_);
     StoredRow row;
-    switch (FindInPages(cf, key, &row)) {
+    // Exists and TTL lookups need only the row, as their SQL does.
+    switch (FindInPages(cf, key, &row, /*need_value=*/false)) {
       case PageLookup::kNotFound:
         *found = false;
         return Status::OK();

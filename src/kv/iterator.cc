@@ -330,6 +330,14 @@ IteratorCore::PageFill IteratorCore::FillFromPages(bool forward) {
         !DecodeStoredRow(record, &row)) {
       return PageFill::kUseSql;
     }
+    // An out-of-line value, from the values table's pages; if they cannot
+    // tell, SQL goes on from this row and resolves it (or reports why
+    // not). Its own buffer: row.key may be in record_buf_.
+    if (row.value_ref != 0 &&
+        !store_->ValueFromPages(*family_, page_snapshot_, row.value_ref,
+                                &value_record_buf_, &row.value)) {
+      return PageFill::kUseSql;
+    }
     const bool stop =
         batch_.Collect(row.key, row.value, row.has_expiry, row.expires);
     const engine::CursorResult r = forward ? cursor_->Next() : cursor_->Prev();

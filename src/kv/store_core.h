@@ -100,6 +100,10 @@ struct ColumnFamilyState : std::enable_shared_from_this<ColumnFamilyState> {
   bool root_known = false;
   uint32_t root_cookie = 0;
   uint32_t root_page = 0;
+  // The same for the family's values table (StoreCore::ValuesRootPage).
+  bool values_root_known = false;
+  uint32_t values_root_cookie = 0;
+  uint32_t values_root_page = 0;
   // The schema version at which the file was last seen without this
   // family's expiry index (-1: not known). See StoreCore::MayHaveTtl.
   int64_t no_ttl_schema_version = -1;
@@ -294,6 +298,20 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // `cookie`, looked up (through SQL, in the cached snapshot) when the
   // cookie changed; 0 if the table is not there or on any error.
   uint32_t RootPage(ColumnFamilyState& cf, uint32_t cookie);
+  // The same for cf's values table (schema.h, "Out-of-line values").
+  uint32_t ValuesRootPage(ColumnFamilyState& cf, uint32_t cookie);
+  // The stored value that reference `ref` of a row of `cf` read from the
+  // pages of `snap` points to, read from the pages too (engine::
+  // TableCursor), into *stored: on a page or in *buf, valid until
+  // pages().EndRead() or the next change of *buf. False when the pages
+  // cannot tell (no values table, no such row, anything odd): the caller
+  // then reads the row through SQL, which resolves the reference or
+  // reports the damage.
+  bool ValueFromPages(ColumnFamilyState& cf, const engine::PageSnapshot& snap,
+                      int64_t ref, std::string* buf, Slice* stored);
+  // How many references ValueFromPages resolved. Only for tests, through
+  // ApiAccess; call under mu_.
+  uint64_t values_from_pages() const noexcept { return values_from_pages_; }
   // Tells the idle releaser that the cached snapshot is in use (an
   // iterator reading on without new positioning).
   void NoteSnapshotUse() noexcept {
@@ -465,7 +483,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   enum class PageLookup { kFound, kNotFound, kUseSql };
   // Looks `key` up in the pages of the cached snapshot. *row points into
   // the pages (or page_buf_) until pages_.EndRead().
-  PageLookup FindInPages(ColumnFamilyState& cf, Slice key, StoredRow* row);
+  // RootPage and ValuesRootPage: the root page of `table` for `cookie`,
+  // from the cache (*known, *known_cookie, *page) or looked up and cached.
+  uint32_t SchemaRootPage(const std::string& table, uint32_t cookie,
+                          bool* known, uint32_t* known_cookie, uint32_t* page);
+  // With `need_value`, an out-of-line value is resolved from the pages too
+  // (into row->value, which may then point into values_buf_); without it,
+  // a row holding a reference is found as it is (row->value_ref).
+  PageLookup FindInPages(ColumnFamilyState& cf, Slice key, StoredRow* row,
+                         bool need_value);
   // Hands the stored value of a found row to `sink` (opening it on an
   // encrypted store) and accounts for it.
   Status DeliverValue(const ColumnFamilyState& cf, Slice key, Slice stored,
@@ -660,6 +686,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool memory_map_ = true;          // Options::memory_map
   engine::Statement root_stmt_;     // see RootPage
   std::string page_buf_;            // records that spill onto overflow pages
+  std::string values_buf_;          // out-of-line values read from the pages
+  uint64_t values_from_pages_ = 0;  // see values_from_pages()
   // The write transaction's snapshot (see TxnPages): taken in transaction
   // txn_pages_serial_; valid while the counters of SQL writes are as they
   // were at its BEGIN and txn_pages_stale_ is clear.
