@@ -484,7 +484,20 @@ void Report(const char* what, const std::string& key) {
 // expiries do once they run in batches). The answers differ on a record
 // whose header does not account for the whole payload: SQLite calls it
 // malformed only when it reads the header to its end. Either is SQLite's.
-constexpr const char* kColumns[] = {"k, v, expires", "k, v, NULL"};
+//
+// On a store with a values table (src/kv/schema.h, "Out-of-line values")
+// v may be a reference; SQLite is then asked for the value it points to,
+// as snkv's own SQL resolves it (a dangling one reads as NULL, where snkv
+// reports an error: allowed wherever SQLite reads a row).
+#define SNKV_FUZZ_RESOLVED_V                                      \
+  "CASE typeof(v) WHEN 'integer' THEN (SELECT v FROM kv_0_values" \
+  " WHERE id = kv_0.v) ELSE v END"
+constexpr const char* kPlainColumns[] = {"k, v, expires", "k, v, NULL"};
+constexpr const char* kResolvedColumns[] = {
+    "k, " SNKV_FUZZ_RESOLVED_V ", expires",
+    "k, " SNKV_FUZZ_RESOLVED_V ", NULL"};
+// The pair for the store of the current input (RunOne sets it).
+const char* const* g_columns = kPlainColumns;
 
 // A range query as snkv's scans ask it: rows in order (backwards: in
 // reverse), after `after` if given, carrying `prefix`, at most `limit`.
@@ -540,7 +553,7 @@ bool SqliteHasRow(sqlite3* oracle, std::multimap<std::string, std::string>& all,
   for (auto i = lo; i != hi; ++i) {
     if (i->second == r.v) return true;
   }
-  for (const char* columns : kColumns) {
+  for (const char* columns : {g_columns[0], g_columns[1]}) {
     const sg::SqliteAnswer a = sg::AskSqlite(
         oracle, std::string("SELECT ") + columns + " FROM kv_0 WHERE k = ?1",
         &r.k);
@@ -683,10 +696,11 @@ void CheckScan(const ScanResult& got, sqlite3* oracle,
     Report(what, "keys out of order");
   }
   const char* first =
-      ScanMismatch(got, oracle, kColumns[0], range, ordered, all);
-  const char* second = first == nullptr ? nullptr
-                                        : ScanMismatch(got, oracle, kColumns[1],
-                                                       range, ordered, all);
+      ScanMismatch(got, oracle, g_columns[0], range, ordered, all);
+  const char* second =
+      first == nullptr
+          ? nullptr
+          : ScanMismatch(got, oracle, g_columns[1], range, ordered, all);
   // On a damaged store, only what holds whatever path SQLite takes: every
   // row is SQLite's, in order (checked above).
   if (second != nullptr) {
@@ -861,10 +875,26 @@ void RunOne(FuzzedDataProvider& in) {
     sqlite3_close_v2(oracle);
     return;
   }
+  const sg::SqliteAnswer values_table = sg::AskSqlite(
+      oracle,
+      "SELECT name, '', NULL FROM sqlite_schema WHERE name = 'kv_0_values'");
+  g_columns = values_table.rc == SQLITE_DONE && !values_table.rows.empty()
+                  ? kResolvedColumns
+                  : kPlainColumns;
+  // Exists and TTL lookups read the row but never its value: their answers
+  // are SQLite's without resolving references.
+  std::vector<sg::SqliteAnswer> lookups;
+  for (const std::string& k : keys) {
+    lookups.push_back(sg::AskSqlite(
+        oracle,
+        std::string("SELECT ") + kPlainColumns[0] + " FROM kv_0 WHERE k = ?1",
+        &k));
+  }
   std::vector<sg::SqliteAnswer> gets;
   for (const std::string& k : keys) {
     gets.push_back(sg::AskSqlite(
-        oracle, "SELECT k, v, expires FROM kv_0 WHERE k = ?1", &k));
+        oracle,
+        std::string("SELECT ") + g_columns[0] + " FROM kv_0 WHERE k = ?1", &k));
   }
   Range forward_range;
   Range backward_range;
@@ -878,7 +908,7 @@ void RunOne(FuzzedDataProvider& in) {
   std::multimap<std::string, std::string> all;
   for (const Range* r : {&forward_range, &backward_range, &seek_range,
                          &seek_back_range, &prefix_range}) {
-    for (const char* columns : kColumns) {
+    for (const char* columns : {g_columns[0], g_columns[1]}) {
       const sg::SqliteAnswer a = AskRange(oracle, columns, *r, nullptr);
       for (size_t i = 0; i < a.rows.size(); ++i) {
         all.emplace(a.rows[i].k, a.rows[i].v);
@@ -915,6 +945,11 @@ void RunOne(FuzzedDataProvider& in) {
             : nullptr;
     const bool misread =
         want.rc == SQLITE_DONE && want.rows.size() == 1 && row == nullptr;
+    const sg::SqliteAnswer& lw = lookups[i];
+    const sg::SqliteRow* lrow =
+        lw.rc == SQLITE_DONE && lw.rows.size() == 1 && lw.rows[0].k == k
+            ? &lw.rows[0]
+            : nullptr;
     // Three reads: the later ones come from the pages once the handle
     // holds its snapshot.
     for (int r = 0; r < 3; ++r) {
@@ -945,28 +980,28 @@ void RunOne(FuzzedDataProvider& in) {
       const int erc =
           kvstore_exists(kv, k.data(), static_cast<int>(k.size()), &exists);
       if (erc == KVSTORE_OK) {
-        if (want.rc != SQLITE_DONE) {
+        if (lw.rc != SQLITE_DONE) {
           Report("exists: an answer where SQLite reports an error", k);
         }
-        if (row != nullptr && !row->has_expiry && !exists) {
+        if (lrow != nullptr && !lrow->has_expiry && !exists) {
           Report("exists: 0 for a row SQLite reads", k);
         }
-        if (want.rows.empty() && exists) Report("exists: 1 for no row", k);
+        if (lw.rows.empty() && exists) Report("exists: 1 for no row", k);
       }
       // A TTL lookup reads the row through the same page search.
       int64_t remaining = 0;
       const int trc = kvstore_ttl_remaining(
           kv, k.data(), static_cast<int>(k.size()), &remaining);
       if (trc == KVSTORE_OK) {
-        if (want.rc != SQLITE_DONE) {
+        if (lw.rc != SQLITE_DONE) {
           Report("ttl: an answer where SQLite reports an error", k);
         }
-        if (want.rows.empty()) Report("ttl: a key SQLite does not have", k);
+        if (lw.rows.empty()) Report("ttl: a key SQLite does not have", k);
       } else if (trc == KVSTORE_NOTFOUND) {
-        if (want.rc != SQLITE_DONE) {
+        if (lw.rc != SQLITE_DONE) {
           Report("ttl: NOTFOUND where SQLite reports an error", k);
         }
-        if (row != nullptr && !row->has_expiry) {
+        if (lrow != nullptr && !lrow->has_expiry) {
           Report("ttl: NOTFOUND for a row SQLite reads", k);
         }
       }
