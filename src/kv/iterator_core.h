@@ -263,7 +263,7 @@ class IteratorCore {
 
   bool valid_ = false;
   Slice key_;  // into the running statement's current row or into batch_
-  std::string value_buf_;  // decrypted value on encrypted stores
+  std::string value_buf_;   // decrypted value on encrypted stores
   std::string stored_buf_;  // an out-of-line stored value (SQL rows)
   Slice value_;
   Status status_;

@@ -73,11 +73,11 @@ Status StoreCore::CheckValueReferences(std::string* report) {
     }
     if (!has_values) continue;
     int64_t orphans = 0;
-    s = conn_.QueryInt(("SELECT count(*) FROM " + values +
-                        " WHERE id NOT IN (SELECT v FROM " + table +
-                        " WHERE typeof(v) = 'integer')")
-                           .c_str(),
-                       &orphans);
+    s = conn_.QueryInt(
+        ("SELECT count(*) FROM " + values + " WHERE id NOT IN (SELECT v FROM " +
+         table + " WHERE typeof(v) = 'integer')")
+            .c_str(),
+        &orphans);
     if (!s.ok()) return s;
     if (orphans > 0) {
       note(values + ": " + std::to_string(orphans) +
