@@ -27,13 +27,15 @@
 // by size; any other type, or a reference to a missing row, is damage.
 // The id column aliases the rowid (its record holds NULL for it, then v),
 // so that VACUUM, which may renumber the rows of other rowid tables, keeps
-// the references right.
+// the references right. r is an ordinary SQLite integer in the record:
+// r = 1 has serial type 9 and no bytes.
 // Writers put a value out of line exactly when its row's record (key,
 // stored value, expiry and header; see RecordPayload) would be longer than
 // an index B-tree cell keeps on its leaf (MaxLocalPayload): such a row
 // would spill onto an overflow page of its own anyway, and as a reference
 // it stays a small cell, so leaves keep many keys and a value costs its
-// own pages only. Each values row belongs to exactly one kv_<id> row; the
+// own pages only. (Unless the key alone is too long for the leaf: then
+// the value stays inline, as the row spills either way.) Each values row belongs to exactly one kv_<id> row; the
 // write that replaces or deletes that row deletes it (no triggers: they
 // would slow every write of families with small values only).
 // kv_<id>_values is dropped only with its family (clear() empties it), and
