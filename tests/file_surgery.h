@@ -128,16 +128,19 @@ inline Page ReadPage(const std::string& image, size_t base, uint32_t pgno) {
   return p;
 }
 
-// Page numbers of the index B-tree rooted at `root` in a database image,
-// in descent order (root first), leaves marked; pages seen twice or
-// unreadable are skipped.
+// Page numbers of the index B-tree (or, with `table`, the rowid table's
+// B-tree) rooted at `root` in a database image, in descent order (root
+// first), leaves marked; pages seen twice or unreadable are skipped.
 struct TreePage {
   uint32_t pgno = 0;
   bool leaf = false;
   int depth = 0;
 };
 inline std::vector<TreePage> TreePages(const std::string& db,
-                                       uint32_t page_size, uint32_t root) {
+                                       uint32_t page_size, uint32_t root,
+                                       bool table = false) {
+  const uint8_t interior = table ? 0x05 : 0x02;
+  const uint8_t leaf = table ? 0x0d : 0x0a;
   std::vector<TreePage> out;
   std::vector<std::pair<uint32_t, int>> todo{{root, 0}};
   std::vector<bool> seen(db.size() / page_size + 2, false);
@@ -147,7 +150,7 @@ inline std::vector<TreePage> TreePages(const std::string& db,
     if (pgno == 0 || pgno >= seen.size() || seen[pgno] || depth > 20) continue;
     seen[pgno] = true;
     const Page p = ReadPage(db, size_t{pgno - 1} * page_size, pgno);
-    if (p.type != 0x02 && p.type != 0x0a) continue;
+    if (p.type != interior && p.type != leaf) continue;
     out.push_back({pgno, p.leaf(), depth});
     if (p.leaf()) continue;
     todo.push_back({Get32(db, p.right_child_at()), depth + 1});

@@ -1,8 +1,6 @@
 #include "engine/index_cursor.h"
 
 #include <algorithm>
-#include <cstring>
-#include <exception>
 
 #include "engine/sqlite_format.h"
 
@@ -46,28 +44,11 @@ bool IndexCursor::Push(uint32_t pgno) noexcept {
   // SQLite's limit too: a deeper tree (or a cycle of child pointers) is
   // damage it reports.
   if (depth_ >= kMaxDepth) return false;
-  const uint8_t* page = source_->Page(snap_, pgno);
-  if (page == nullptr) return false;
   Level& level = stack_[depth_];
-  level.pgno = pgno;
-  level.page = page;
-  level.header = pgno == 1 ? format::kFileHeaderSize : 0;
-  const uint8_t kind = page[level.header];
-  if (kind != format::kIndexInteriorPage && kind != format::kIndexLeafPage) {
+  if (!LoadBtreePage(*source_, snap_, TreeKind::kIndex, pgno, pgno == root_,
+                     &level)) {
     return false;
   }
-  level.leaf = kind == format::kIndexLeafPage;
-  level.cells = format::Get16(page + level.header + 3);
-  // Only a tree's root may be empty, and only as a leaf (an empty table);
-  // an empty page anywhere else is damage SQLite reports. So is a count
-  // above what a page can hold (SQLite's MX_CELL).
-  if (level.cells == 0 && (pgno != root_ || !level.leaf)) return false;
-  if (level.cells > (source_->page_size() - 8) / 6) return false;
-  const uint32_t header_size = level.leaf ? 8 : 12;
-  if (level.header + header_size + 2 * level.cells > snap_.usable_size) {
-    return false;
-  }
-  level.right_child = level.leaf ? 0 : format::Get32(page + level.header + 8);
   level.index = 0;
   ++depth_;
   return true;
@@ -81,101 +62,6 @@ bool IndexCursor::Refresh() noexcept {
     stack_[i].page = page;  // same snapshot: same contents
   }
   read_epoch_ = source_->read_epoch();
-  return true;
-}
-
-bool IndexCursor::ReadCell(const Level& level, uint32_t i,
-                           Cell* cell) const noexcept {
-  const uint32_t usable = snap_.usable_size;
-  const uint32_t header_size = level.leaf ? 8 : 12;
-  const uint32_t pointers = level.header + header_size;
-  const uint32_t offset = format::Get16(level.page + pointers + 2 * size_t{i});
-  if (offset < pointers + 2 * level.cells || offset >= usable) return false;
-  const uint8_t* p = level.page + offset;
-  uint32_t room = usable - offset;
-  if (!level.leaf) {
-    if (room < 4) return false;
-    cell->child = format::Get32(p);
-    p += 4;
-    room -= 4;
-  }
-  uint64_t payload = 0;
-  const size_t n = format::GetVarint(p, room, &payload);
-  if (n == 0) return false;
-  p += n;
-  room -= static_cast<uint32_t>(n);
-  // How much of the payload stays on an index page (fileformat2.html,
-  // "Index B-Tree Leaf Or Interior Cell").
-  const uint64_t max_local = (uint64_t{usable} - 12) * 64 / 255 - 23;
-  const uint64_t min_local = (uint64_t{usable} - 12) * 32 / 255 - 23;
-  uint64_t local = payload;
-  if (payload > max_local) {
-    const uint64_t k = min_local + (payload - min_local) % (usable - 4);
-    local = k <= max_local ? k : min_local;
-  }
-  // local <= max_local < usable, so neither sum can wrap.
-  const uint64_t need = local + (local < payload ? 4 : 0);
-  if (need > room) return false;
-  cell->local = p;
-  cell->local_size = static_cast<uint32_t>(local);
-  cell->payload_size = payload;
-  cell->overflow = 0;
-  if (local < payload) {
-    // The rest needs this many overflow pages; a chain longer than the
-    // pages that can exist is damage (SQLite checks payload / usable size
-    // against its page count). This also bounds every buffer sized from
-    // the payload by the size of the files themselves.
-    const uint64_t pages = (payload - local - 1) / (usable - 4) + 1;
-    if (pages > snap_.chain_limit) return false;
-    cell->overflow = format::Get32(p + local);
-    if (cell->overflow == 0) return false;
-  }
-  return true;
-}
-
-bool IndexCursor::PayloadPrefix(const Cell& cell, uint64_t n, bool whole_chain,
-                                std::string* buf, Slice* out) noexcept {
-  if (n > cell.payload_size) return false;
-  if (n <= cell.local_size && (!whole_chain || cell.overflow == 0)) {
-    *out = Slice(reinterpret_cast<const char*>(cell.local),
-                 static_cast<size_t>(n));
-    return true;
-  }
-  const bool copy = n > cell.local_size;
-  if (copy) {
-    // ReadCell bounded payload_size by the pages that exist, so this
-    // reservation is at most the size of the files.
-    try {
-      buf->clear();
-      buf->reserve(static_cast<size_t>(n));
-      buf->append(reinterpret_cast<const char*>(cell.local), cell.local_size);
-    } catch (const std::exception&) {
-      return false;
-    }
-  }
-  // Follows exactly the pages the payload needs (no loop can outlast
-  // them), copying the first n bytes and, with whole_chain, checking the
-  // rest of the chain as SQLite does when it reads the record: every link
-  // non-zero and within the snapshot's pages.
-  const uint32_t chunk = snap_.usable_size - 4;
-  const uint64_t end = whole_chain ? cell.payload_size : n;
-  uint64_t covered = cell.local_size;
-  uint32_t next = cell.overflow;
-  while (covered < end) {
-    if (next == 0 || next > snap_.db_pages) return false;
-    const uint8_t* page = source_->PageOnce(snap_, next);
-    if (page == nullptr) return false;
-    if (copy && covered < n) {
-      const uint64_t take = std::min<uint64_t>(chunk, n - covered);
-      buf->append(reinterpret_cast<const char*>(page + 4),
-                  static_cast<size_t>(take));  // reserved: cannot throw
-    }
-    covered += std::min<uint64_t>(chunk, cell.payload_size - covered);
-    next = format::Get32(page);
-  }
-  *out = copy ? Slice(buf->data(), static_cast<size_t>(n))
-              : Slice(reinterpret_cast<const char*>(cell.local),
-                      static_cast<size_t>(n));
   return true;
 }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/btree_page.h"
 #include "engine/page_source.h"
 #include "snkv/slice.h"
 
@@ -68,38 +69,28 @@ class IndexCursor {
   const PageSnapshot& snapshot() const noexcept { return snap_; }
 
  private:
-  // SQLite's own limit on B-tree depth.
-  static constexpr int kMaxDepth = 20;
+  static constexpr int kMaxDepth = kMaxTreeDepth;
 
-  struct Level {
-    uint32_t pgno = 0;
-    const uint8_t* page = nullptr;
-    uint32_t header = 0;  // offset of the B-tree page header (100 on page 1)
-    uint32_t cells = 0;
-    uint32_t right_child = 0;  // interior pages
-    bool leaf = false;
+  struct Level : BtreePage {
     // Interior pages: the child descended into (cells = the right child),
     // or, on the top level, the cell the cursor is on. Leaves: the cell.
     uint32_t index = 0;
   };
-  struct Cell {
-    uint32_t child = 0;  // interior pages: the left child
-    const uint8_t* local = nullptr;
-    uint32_t local_size = 0;
-    uint64_t payload_size = 0;
-    uint32_t overflow = 0;  // first overflow page; 0 if none
-  };
+  using Cell = BtreeCell;
 
   // Pushes page `pgno` as a new bottom level. False on anything odd.
   bool Push(uint32_t pgno) noexcept;
   // Re-fetches the page of every level after an EndRead.
   bool Refresh() noexcept;
-  bool ReadCell(const Level& level, uint32_t i, Cell* cell) const noexcept;
-  // The first `n` payload bytes of `cell` (n <= payload_size), copied into
-  // *buf if they reach past the page. With `whole_chain`, also follows the
-  // rest of the overflow chain and fails if it is broken.
+  // ReadBtreeCell (engine/btree_page.h) for cell `i` of index page `level`.
+  bool ReadCell(const Level& level, uint32_t i, Cell* cell) const noexcept {
+    return ReadBtreeCell(snap_, TreeKind::kIndex, level, i, cell);
+  }
+  // ReadPayload (engine/btree_page.h) on this cursor's snapshot.
   bool PayloadPrefix(const Cell& cell, uint64_t n, bool whole_chain,
-                     std::string* buf, Slice* out) noexcept;
+                     std::string* buf, Slice* out) noexcept {
+    return ReadPayload(*source_, snap_, cell, n, whole_chain, buf, out);
+  }
   // Compares the key of `cell` with `key` (<0, 0, >0) into *cmp.
   bool CompareKey(const Cell& cell, Slice key, int* cmp) noexcept;
   // Asks the CPU for the start of every cell of `level`.

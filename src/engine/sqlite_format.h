@@ -76,6 +76,8 @@ inline constexpr size_t kWalHeaderSize = 32;
 inline constexpr size_t kWalFrameHeaderSize = 24;
 inline constexpr uint8_t kIndexInteriorPage = 0x02;
 inline constexpr uint8_t kIndexLeafPage = 0x0a;
+inline constexpr uint8_t kTableInteriorPage = 0x05;
+inline constexpr uint8_t kTableLeafPage = 0x0d;
 
 }  // namespace snkv::engine::format
 

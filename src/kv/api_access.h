@@ -25,6 +25,9 @@ class ApiAccess {
   // ends the handle's cached snapshot, as after IdleReleaser::kIdle unused.
   static uint64_t SnapshotsTaken(const Store& store);
   static void ReleaseIdleSnapshot(const Store& store);
+  // How many out-of-line values `store` has read straight from the pages
+  // of its values tables (0 for a closed store): the rest went through SQL.
+  static uint64_t ValuesReadFromPages(const Store& store);
 };
 
 }  // namespace snkv::internal

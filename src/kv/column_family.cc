@@ -5,8 +5,10 @@
 #include <new>
 #include <string>
 
+#include "engine/table_cursor.h"
 #include "kv/schema.h"
 #include "kv/store_core.h"
+#include "kv/write_scope.h"
 #include "snkv/store.h"
 
 namespace snkv {
@@ -71,8 +73,15 @@ const char* StatementSql(CfStatement which) {
     case CfStatement::kExists:
       return "SELECT expires FROM %T WHERE k = ?1";
     case CfStatement::kPut:
+      // The guard (here and in kPutIfAbsent, kDelete, kDeleteIfExpired):
+      // a row holding a reference (an INTEGER v) is never replaced or
+      // deleted here, where its values row would be left behind; the NULL
+      // fails the NOT NULL constraint (or the row does not match) and the
+      // write goes to the scoped path (out_of_line.cc), which frees it.
+      // It costs the type of the old v, read from the record's header.
       return "INSERT INTO %T(k, v, expires) VALUES(?1, ?2, ?3)"
-             " ON CONFLICT(k) DO UPDATE SET v = excluded.v,"
+             " ON CONFLICT(k) DO UPDATE SET"
+             " v = iif(typeof(v) = 'integer', NULL, excluded.v),"
              " expires = excluded.expires";
     case CfStatement::kReplace:
       // Same effect as kPut (the table has no triggers or foreign keys).
@@ -85,17 +94,19 @@ const char* StatementSql(CfStatement which) {
       // Replaces a row only if it has expired: one statement, so the check
       // and the write are atomic.
       return "INSERT INTO %T(k, v, expires) VALUES(?1, ?2, ?3)"
-             " ON CONFLICT(k) DO UPDATE SET v = excluded.v,"
+             " ON CONFLICT(k) DO UPDATE SET"
+             " v = iif(typeof(v) = 'integer', NULL, excluded.v),"
              " expires = excluded.expires"
              " WHERE %T.expires IS NOT NULL AND %T.expires <= ?4";
     case CfStatement::kDelete:
       // Deletes only a live row; an expired one is left to ExpireKey.
       return "DELETE FROM %T WHERE k = ?1 AND (expires IS NULL OR"
-             " expires > ?2)";
+             " expires > ?2) AND typeof(v) <> 'integer'";
     case CfStatement::kErase:
       return "DELETE FROM %T WHERE k = ?1";
     case CfStatement::kDeleteIfExpired:
-      return "DELETE FROM %T WHERE k = ?1 AND expires <= ?2";
+      return "DELETE FROM %T WHERE k = ?1 AND expires <= ?2"
+             " AND typeof(v) <> 'integer'";
     case CfStatement::kPurge:
       return "DELETE FROM %T WHERE expires <= ?1";  // uses the expiry index
     case CfStatement::kCount:
@@ -104,17 +115,33 @@ const char* StatementSql(CfStatement which) {
       return "SELECT k FROM %T ORDER BY k DESC LIMIT 1";
     case CfStatement::kClear:
       return "DELETE FROM %T";  // no WHERE: SQLite truncates the B-tree
+    case CfStatement::kGetValue:
+      return "SELECT v FROM %V WHERE rowid = ?1";
+    case CfStatement::kInsertValue:
+      return "INSERT INTO %V(v) VALUES(?1)";
+    case CfStatement::kFreeValue:
+      // A blob v matches no rowid.
+      return "DELETE FROM %V WHERE rowid = (SELECT v FROM %T WHERE k = ?1)";
+    case CfStatement::kFreeExpiredValues:
+      return "DELETE FROM %V WHERE rowid IN"
+             " (SELECT v FROM %T WHERE expires <= ?1)";
+    case CfStatement::kClearValues:
+      return "DELETE FROM %V";  // truncates, as kClear
     case CfStatement::kNumStatements:
       break;
   }
   return "";
 }
 
-std::string Expand(const char* sql, const std::string& table) {
+// "%T" becomes the family's table name, "%V" its values table's.
+std::string Expand(const char* sql, const ColumnFamilyState& cf) {
   std::string out;
   for (const char* p = sql; *p; ++p) {
     if (p[0] == '%' && p[1] == 'T') {
-      out += table;
+      out += cf.table;
+      ++p;
+    } else if (p[0] == '%' && p[1] == 'V') {
+      out += schema::ValuesTableName(cf.id);
       ++p;
     } else {
       out += *p;
@@ -157,7 +184,7 @@ Status StoreCore::Statement(ColumnFamilyState& cf, CfStatement which,
   if (!s.ok()) return s;
   engine::Statement& stmt = cf.statements[static_cast<size_t>(which)];
   if (!stmt.is_prepared()) {
-    s = stmt.Prepare(conn_, Expand(StatementSql(which), cf.table));
+    s = stmt.Prepare(conn_, Expand(StatementSql(which), cf));
     if (!s.ok()) {
       int rc = sqlite3_errcode(conn_.get());
       return CfError(cf, stmt, rc, "prepare");
@@ -207,12 +234,23 @@ void StoreCore::ExpireKey(ColumnFamilyState& cf, Slice key, int64_t now_ms) {
   if (!PrepareWrite().ok()) return;  // read-only store or read transaction
   engine::Statement* stmt = nullptr;
   if (!Statement(cf, CfStatement::kDeleteIfExpired, &stmt).ok()) return;
-  engine::ResetGuard reset(*stmt);
-  stmt->BindBlob(1, key);
-  stmt->BindInt(2, now_ms);
-  // Best effort: if the write lock is busy the key is simply removed later.
-  if (stmt->Step() == SQLITE_DONE && sqlite3_changes(conn_.get()) > 0) {
-    ++stats_.ttl_expired;
+  int rc = 0;
+  {
+    engine::ResetGuard reset(*stmt);
+    stmt->BindBlob(1, key);
+    stmt->BindInt(2, now_ms);
+    // Best effort: if the write lock is busy the key is removed later.
+    rc = stmt->Step();
+    if (rc == SQLITE_DONE && sqlite3_changes(conn_.get()) > 0) {
+      ++stats_.ttl_expired;
+      return;
+    }
+  }
+  // The guard left an out-of-line row (when the family is known to have
+  // any; otherwise a purge or a later write removes it).
+  if (rc == SQLITE_DONE && cf.has_values_table) {
+    bool live = false;
+    (void)DeleteInScope(cf, key, now_ms, /*only_expired=*/true, &live);
   }
 }
 
@@ -243,6 +281,8 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
   if (!s.ok()) return s;
   if (txn_ == Txn::kWrite) {
     s = BufferPut(cf, key, stored, expire_at_ms);
+  } else if (GoesOutOfLine(key, stored, expire_at_ms)) {
+    s = PutInScope(cf, key, stored, expire_at_ms, false, nullptr);
   } else {
     engine::Statement* stmt = nullptr;
     s = Statement(cf, CfStatement::kPut, &stmt);
@@ -250,7 +290,12 @@ Status StoreCore::Put(ColumnFamilyState& cf, Slice key, Slice value,
     engine::ResetGuard reset(*stmt);
     BindRow(*stmt, 1, key, stored, expire_at_ms);
     int rc = StepAutocommitWrite(*stmt);
-    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {  // the old row is out of line
+      stmt->Reset();
+      s = PutInScope(cf, key, stored, expire_at_ms, false, nullptr);
+    } else if (rc != SQLITE_DONE) {
+      return CfError(cf, *stmt, rc, "put");
+    }
   }
   if (!s.ok()) return s;
   ++stats_.puts;
@@ -264,6 +309,12 @@ Status StoreCore::BufferPut(ColumnFamilyState& cf, Slice key, Slice stored,
   constexpr size_t kDirectPutBytes = size_t{256} << 10;
   Status s = CheckFamilyForBuffering(cf);
   if (!s.ok()) return s;
+  if (GoesOutOfLine(key, stored, expire_at_ms)) {
+    // In this transaction, before the row is buffered (a rollback undoes
+    // both), so that writing it out changes no schema.
+    s = EnsureValuesTable(cf, nullptr);
+    if (!s.ok()) return s;
+  }
   if (key.size() + stored.size() >= kDirectPutBytes) {
     s = FlushPending();  // keeps the puts in the order made
     if (!s.ok()) return s;
@@ -386,6 +437,9 @@ Status StoreCore::FlushPending() {
 Status StoreCore::WriteSorted(ColumnFamilyState& cf,
                               std::span<const WriteBuffer::Put> puts) {
   constexpr auto kRows = static_cast<size_t>(kPutBatchRows);
+  // Exact here: the transaction holds the write lock.
+  Status known = KnowValuesTable(cf);
+  if (!known.ok()) return known;
   size_t appends_from = puts.size();
   if (puts.size() >= kRows) {
     engine::Statement* last = nullptr;
@@ -416,9 +470,11 @@ Status StoreCore::WriteSorted(ColumnFamilyState& cf,
   // them (of a key put and deleted in this transaction) goes on its own.
   while (puts.size() - i >= kRows) {
     const auto run = puts.subspan(i, kRows);
-    const auto erase =
-        std::find_if(run.begin(), run.end(),
-                     [](const WriteBuffer::Put& put) { return put.erase; });
+    // Out-of-line rows too: they need their values row first.
+    const auto erase = std::find_if(
+        run.begin(), run.end(), [this](const WriteBuffer::Put& put) {
+          return put.erase || GoesOutOfLine(put.key, put.value, put.expires);
+        });
     if (erase != run.end()) {
       const size_t through = i + static_cast<size_t>(erase - run.begin());
       for (; i <= through; ++i) {
@@ -448,6 +504,13 @@ Status StoreCore::WriteSorted(ColumnFamilyState& cf,
 }
 
 Status StoreCore::WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put) {
+  // Exact in a write transaction, and asked once per transaction.
+  Status known = KnowValuesTable(cf);
+  if (!known.ok()) return known;
+  if (cf.has_values_table) {
+    return put.erase ? EraseRow(cf, put.key)
+                     : WriteRow(cf, put.key, put.value, put.expires);
+  }
   if (put.erase) {
     engine::Statement* erase = nullptr;
     Status s = Statement(cf, CfStatement::kErase, &erase);
@@ -469,7 +532,24 @@ Status StoreCore::WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put) {
 }
 
 uint32_t StoreCore::RootPage(ColumnFamilyState& cf, uint32_t cookie) {
-  if (cf.root_known && cf.root_cookie == cookie) return cf.root_page;
+  return SchemaRootPage(cf.table, cookie, &cf.root_known, &cf.root_cookie,
+                        &cf.root_page);
+}
+
+uint32_t StoreCore::ValuesRootPage(ColumnFamilyState& cf, uint32_t cookie) {
+  if (!cf.values_root_known || cf.values_root_cookie != cookie) {
+    // Named once per schema change, not per read.
+    return SchemaRootPage(schema::ValuesTableName(cf.id), cookie,
+                          &cf.values_root_known, &cf.values_root_cookie,
+                          &cf.values_root_page);
+  }
+  return cf.values_root_page;
+}
+
+uint32_t StoreCore::SchemaRootPage(const std::string& table, uint32_t cookie,
+                                   bool* known, uint32_t* known_cookie,
+                                   uint32_t* page) {
+  if (*known && *known_cookie == cookie) return *page;
   if (!root_stmt_.is_prepared() &&
       !root_stmt_
            .Prepare(conn_,
@@ -479,19 +559,36 @@ uint32_t StoreCore::RootPage(ColumnFamilyState& cf, uint32_t cookie) {
     return 0;
   }
   engine::ResetGuard reset(root_stmt_);
-  root_stmt_.BindText(1, cf.table);
+  root_stmt_.BindText(1, table);
   const int rc = root_stmt_.Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return 0;
   const int64_t root = rc == SQLITE_ROW ? root_stmt_.ColumnInt(0) : 0;
-  cf.root_known = true;
-  cf.root_cookie = cookie;
-  cf.root_page =
-      root > 0 && root <= UINT32_MAX ? static_cast<uint32_t>(root) : 0;
-  return cf.root_page;
+  *known = true;
+  *known_cookie = cookie;
+  *page = root > 0 && root <= UINT32_MAX ? static_cast<uint32_t>(root) : 0;
+  return *page;
+}
+
+bool StoreCore::ValueFromPages(ColumnFamilyState& cf,
+                               const engine::PageSnapshot& snap, int64_t ref,
+                               std::string* buf, Slice* stored) {
+  if (ref <= 0 || !snap.usable()) return false;
+  const uint32_t root = ValuesRootPage(cf, snap.schema_cookie);
+  if (root == 0) return false;  // SQL reports the missing table
+  engine::TableCursor cursor(pages_, snap, root);
+  Slice record;
+  // A missing row (kEnd) is damage too: SQL reports it.
+  if (cursor.Find(ref) != engine::CursorResult::kOk ||
+      cursor.Record(buf, &record) != engine::CursorResult::kOk ||
+      !DecodeValuesRow(record, stored)) {
+    return false;
+  }
+  ++values_from_pages_;
+  return true;
 }
 
 StoreCore::PageLookup StoreCore::FindInPages(ColumnFamilyState& cf, Slice key,
-                                             StoredRow* row) {
+                                             StoredRow* row, bool need_value) {
   if (!page_snapshot_.usable()) return PageLookup::kUseSql;
   const uint32_t root = RootPage(cf, page_snapshot_.schema_cookie);
   if (root == 0) return PageLookup::kUseSql;  // SQL reports a missing table
@@ -507,6 +604,13 @@ StoreCore::PageLookup StoreCore::FindInPages(ColumnFamilyState& cf, Slice key,
   Slice record;
   if (cursor.Record(&page_buf_, &record) != engine::CursorResult::kOk ||
       !DecodeStoredRow(record, row)) {
+    return PageLookup::kUseSql;
+  }
+  // row->key may point into page_buf_: the value goes to a buffer of its
+  // own.
+  if (need_value && row->value_ref != 0 &&
+      !ValueFromPages(cf, page_snapshot_, row->value_ref, &values_buf_,
+                      &row->value)) {
     return PageLookup::kUseSql;
   }
   return PageLookup::kFound;
@@ -535,7 +639,7 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
   {
     engine::PageSource::ReadScope scope(pages_);
     StoredRow row;
-    switch (FindInPages(cf, key, &row)) {
+    switch (FindInPages(cf, key, &row, /*need_value=*/true)) {
       case PageLookup::kNotFound:
         return Status::NotFound("key not found");
       case PageLookup::kFound:
@@ -554,7 +658,10 @@ Status StoreCore::Get(ColumnFamilyState& cf, Slice key, const ValueSink& sink,
         if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "get");
         remaining = RemainingTtl(*stmt, 1, &now);
         if (remaining != 0) {
-          s = DeliverValue(cf, key, stmt->ColumnBlob(0), sink);
+          Slice stored;
+          s = StoredValue(cf, *stmt, 0, &ref_buf_, &stored);
+          if (!s.ok()) return s;
+          s = DeliverValue(cf, key, stored, sink);
           if (s.ok() && remaining_ms) *remaining_ms = remaining;
           return s;
         }
@@ -581,7 +688,8 @@ Status StoreCore::LookUpTtl(ColumnFamilyState& cf, Slice key, bool* found,
   {
     engine::PageSource::ReadScope scope(pages_);
     StoredRow row;
-    switch (FindInPages(cf, key, &row)) {
+    // Exists and TTL lookups need only the row, as their SQL does.
+    switch (FindInPages(cf, key, &row, /*need_value=*/false)) {
       case PageLookup::kNotFound:
         *found = false;
         return Status::OK();
@@ -653,13 +761,23 @@ Status StoreCore::Delete(ColumnFamilyState& cf, Slice key) {
     ++stats_.deletes;
     return Status::OK();
   }
-  // Absent, or expired: an expired key is absent too, but its row goes.
-  ExpireKey(cf, key, now);
+  // Absent, expired (an expired key is absent too, but its row goes), or
+  // out of line (the guard left it): find out holding the write lock.
+  bool live = false;
+  s = DeleteInScope(cf, key, now, /*only_expired=*/false, &live);
+  if (!s.ok()) return s;
+  if (live) {
+    ++stats_.deletes;
+    return Status::OK();
+  }
   return Status::NotFound("key not found");
 }
 
 Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
-  Status s = PrepareWrite();
+  // One scope: the expired rows and the values rows they point to go
+  // together.
+  WriteScope scope(*this);
+  Status s = scope.Begin();
   if (!s.ok()) return s;
   s = CheckUsable(cf);
   if (!s.ok()) return s;
@@ -681,14 +799,30 @@ Status StoreCore::PurgeExpired(ColumnFamilyState& cf, int64_t* deleted) {
     }
     cf.has_expiry_index = true;
   }
+  s = KnowValuesTable(cf);
+  if (!s.ok()) return s;
+  const int64_t now = NowMs();
   engine::Statement* stmt = nullptr;
+  if (cf.has_values_table) {
+    s = Statement(cf, CfStatement::kFreeExpiredValues, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    stmt->BindInt(1, now);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "purge");
+  }
   s = Statement(cf, CfStatement::kPurge, &stmt);
   if (!s.ok()) return s;
-  engine::ResetGuard reset(*stmt);
-  stmt->BindInt(1, NowMs());
-  int rc = stmt->Step();
-  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "purge");
-  int64_t n = sqlite3_changes64(conn_.get());
+  int64_t n = 0;
+  {
+    engine::ResetGuard reset(*stmt);
+    stmt->BindInt(1, now);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "purge");
+    n = sqlite3_changes64(conn_.get());
+  }
+  s = scope.Commit();
+  if (!s.ok()) return s;
   stats_.ttl_purged += static_cast<uint64_t>(n);
   if (deleted) *deleted = n;
   return Status::OK();
@@ -699,15 +833,29 @@ Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
   Slice stored;
   Status s = PrepareValueWrite(cf, key, value, expire_at_ms, &stored);
   if (!s.ok()) return s;
-  engine::Statement* stmt = nullptr;
-  s = Statement(cf, CfStatement::kPutIfAbsent, &stmt);
-  if (!s.ok()) return s;
-  engine::ResetGuard reset(*stmt);
-  BindRow(*stmt, 1, key, stored, expire_at_ms);
-  stmt->BindInt(4, NowMs());
-  int rc = StepAutocommitWrite(*stmt);
-  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put_if_absent");
-  bool wrote = sqlite3_changes(conn_.get()) > 0;
+  bool wrote = false;
+  if (GoesOutOfLine(key, stored, expire_at_ms)) {
+    // Looks first, so that a put that does not insert stores nothing.
+    s = PutInScope(cf, key, stored, expire_at_ms, true, &wrote);
+    if (!s.ok()) return s;
+  } else {
+    engine::Statement* stmt = nullptr;
+    s = Statement(cf, CfStatement::kPutIfAbsent, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    BindRow(*stmt, 1, key, stored, expire_at_ms);
+    stmt->BindInt(4, NowMs());
+    int rc = StepAutocommitWrite(*stmt);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {  // an expired out-of-line row
+      stmt->Reset();
+      s = PutInScope(cf, key, stored, expire_at_ms, true, &wrote);
+      if (!s.ok()) return s;
+    } else if (rc != SQLITE_DONE) {
+      return CfError(cf, *stmt, rc, "put_if_absent");
+    } else {
+      wrote = sqlite3_changes(conn_.get()) > 0;
+    }
+  }
   if (wrote) {
     ++stats_.puts;
     stats_.bytes_written += key.size() + value.size();
@@ -717,15 +865,27 @@ Status StoreCore::PutIfAbsent(ColumnFamilyState& cf, Slice key, Slice value,
 }
 
 Status StoreCore::Clear(ColumnFamilyState& cf) {
-  Status s = PrepareWrite();
+  WriteScope scope(*this);
+  Status s = scope.Begin();
+  if (!s.ok()) return s;
+  s = KnowValuesTable(cf);
   if (!s.ok()) return s;
   engine::Statement* stmt = nullptr;
+  if (cf.has_values_table) {
+    s = Statement(cf, CfStatement::kClearValues, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "clear");
+  }
   s = Statement(cf, CfStatement::kClear, &stmt);
   if (!s.ok()) return s;
-  engine::ResetGuard reset(*stmt);
-  int rc = stmt->Step();
-  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "clear");
-  return Status::OK();
+  {
+    engine::ResetGuard reset(*stmt);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "clear");
+  }
+  return scope.Commit();
 }
 
 Status StoreCore::Count(ColumnFamilyState& cf, int64_t* count) {

@@ -171,50 +171,64 @@ Status StoreCore::WriteCipherMeta(const crypto::KdfParams& params,
 
 Status StoreCore::RewriteAllValues(const crypto::Cipher* from,
                                    const crypto::Cipher* to) {
-  std::vector<int64_t> ids;
+  std::vector<std::pair<int64_t, std::string>> families;
   {
     engine::Statement list;
-    Status s = list.Prepare(conn_, "SELECT id FROM snkv_cf", false);
+    Status s = list.Prepare(conn_, "SELECT id, name FROM snkv_cf", false);
     if (!s.ok()) return s;
     int rc;
-    while ((rc = list.Step()) == SQLITE_ROW) ids.push_back(list.ColumnInt(0));
+    while ((rc = list.Step()) == SQLITE_ROW) {
+      families.emplace_back(list.ColumnInt(0), list.ColumnBlob(1).ToString());
+    }
     if (rc != SQLITE_DONE) return list.Error(rc, "listing column families");
   }
-  for (int64_t id : ids) {
-    const std::string table = schema::TableName(id);
+  for (auto& [id, name] : families) {
+    // A state of its own, with its own statements (finalized with it): the
+    // rows are written as puts write them, so that a value whose sealed
+    // size changes moves in or out of line as a put would put it.
+    auto cf = std::make_shared<ColumnFamilyState>();
+    cf->id = id;
+    cf->name = name;
+    cf->table = schema::TableName(id);
+    Status s = KnowValuesTable(*cf);
+    if (!s.ok()) return s;
     // Batches continue after the last key of the previous one; the first
     // starts at the smallest key (the empty key is a valid key).
     engine::Statement first_batch;
     engine::Statement next_batch;
-    engine::Statement update;
-    Status s =
-        first_batch.Prepare(conn_, "SELECT k, v FROM " + table +
+    s = first_batch.Prepare(conn_, "SELECT k, v, expires FROM " + cf->table +
                                        " WHERE k >= ?1 ORDER BY k LIMIT " +
                                        std::to_string(kRewriteBatch));
     if (s.ok()) {
-      s = next_batch.Prepare(conn_, "SELECT k, v FROM " + table +
+      s = next_batch.Prepare(conn_, "SELECT k, v, expires FROM " + cf->table +
                                         " WHERE k > ?1 ORDER BY k LIMIT " +
                                         std::to_string(kRewriteBatch));
     }
-    if (s.ok()) {
-      s = update.Prepare(conn_, "UPDATE " + table + " SET v = ?2 WHERE k = ?1");
-    }
     if (!s.ok()) return s;
 
+    struct Row {
+      std::string key;
+      std::string stored;
+      int64_t expires;
+    };
     std::string after;
     bool first = true;
+    std::string ref_buf;
     for (;;) {
       // Read a batch, then rewrite it: no cursor stays open on the table
       // while its rows change.
-      std::vector<std::pair<std::string, std::string>> batch;
+      std::vector<Row> batch;
       engine::Statement& select = first ? first_batch : next_batch;
       {
         engine::ResetGuard reset(select);
         select.BindBlob(1, after);
         int rc;
         while ((rc = select.Step()) == SQLITE_ROW) {
-          batch.emplace_back(select.ColumnBlob(0).ToString(),
-                             select.ColumnBlob(1).ToString());
+          Slice stored;
+          s = StoredValue(*cf, select, 1, &ref_buf, &stored);
+          if (!s.ok()) return s;
+          batch.push_back({select.ColumnBlob(0).ToString(), stored.ToString(),
+                           select.ColumnIsNull(2) ? 0 : select.ColumnInt(2)});
         }
         if (rc != SQLITE_DONE) return select.Error(rc, "reading values");
       }
@@ -222,26 +236,27 @@ Status StoreCore::RewriteAllValues(const crypto::Cipher* from,
       first = false;
       std::string plain_buf;
       std::string sealed_buf;
-      for (auto& [key, stored] : batch) {
-        Slice plain = stored;
+      for (const Row& row : batch) {
+        Slice plain = row.stored;
         if (from != nullptr) {
-          s = from->Open(stored, {id, key}, &plain_buf);
+          s = from->Open(row.stored, {id, row.key}, &plain_buf);
           if (!s.ok()) return s;
           plain = plain_buf;
         }
         Slice out = plain;
         if (to != nullptr) {
-          s = to->Seal(plain, {id, key}, &sealed_buf);
+          s = to->Seal(plain, {id, row.key}, &sealed_buf);
           if (!s.ok()) return s;
           out = sealed_buf;
         }
-        engine::ResetGuard reset_update(update);
-        update.BindBlob(1, key);
-        update.BindBlob(2, out);
-        s = update.Run("rewriting a value");
+        if (GoesOutOfLine(row.key, out, row.expires)) {
+          s = EnsureValuesTable(*cf, nullptr);  // undone with the scope
+          if (!s.ok()) return s;
+        }
+        s = WriteRow(*cf, row.key, out, row.expires);
         if (!s.ok()) return s;
       }
-      after = batch.back().first;
+      after = batch.back().key;
     }
   }
   return Status::OK();

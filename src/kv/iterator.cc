@@ -330,6 +330,14 @@ IteratorCore::PageFill IteratorCore::FillFromPages(bool forward) {
         !DecodeStoredRow(record, &row)) {
       return PageFill::kUseSql;
     }
+    // An out-of-line value, from the values table's pages; if they cannot
+    // tell, SQL goes on from this row and resolves it (or reports why
+    // not). Its own buffer: row.key may be in record_buf_.
+    if (row.value_ref != 0 &&
+        !store_->ValueFromPages(*family_, page_snapshot_, row.value_ref,
+                                &value_record_buf_, &row.value)) {
+      return PageFill::kUseSql;
+    }
     const bool stop =
         batch_.Collect(row.key, row.value, row.has_expiry, row.expires);
     const engine::CursorResult r = forward ? cursor_->Next() : cursor_->Prev();
@@ -407,8 +415,12 @@ Status IteratorCore::Step() {
     key_ = key;
     // On an encrypted store a value that fails authentication ends the
     // iteration with an error: never wrong bytes.
-    Status s = store_->OpenValue(family_->id, key_, running_->ColumnBlob(1),
-                                 &value_buf_, &value_);
+    Slice stored;
+    Status s =
+        store_->StoredValue(*family_, *running_, 1, &stored_buf_, &stored);
+    if (s.ok()) {
+      s = store_->OpenValue(family_->id, key_, stored, &value_buf_, &value_);
+    }
     if (!s.ok()) {
       Finish();
       return s;
@@ -439,8 +451,9 @@ Status IteratorCore::StepCollecting() {
       return Status::OK();
     }
     if (batch_.at_end()) {
+      Status s = batch_.error();
       Finish();
-      return Status::OK();
+      return s;
     }
     if (batch_.size() > 0) {
       // Every row of the batch was delivered (or skipped by the guard):
@@ -476,7 +489,23 @@ Status IteratorCore::StepCollecting() {
         running_->BindBlob(1, bound_);
       }
     }
-    if (!paging_) rc = store_->StepCollecting(*running_, &batch_);
+    if (!paging_) {
+      rc = store_->StepCollecting(*running_, &batch_);
+      if (batch_.has_refs() && (rc == SQLITE_ROW || rc == SQLITE_DONE)) {
+        // Out-of-line values, read while the statement still holds the
+        // snapshot its rows came from.
+        // A failure ends the batch (RowBatch::error), after its good rows.
+        try {
+          batch_.ResolveRefs([this](int64_t ref, std::string* out) {
+            return store_->ResolveValue(*family_, ref, out);
+          });
+        } catch (const std::bad_alloc&) {
+          batch_.Clear();
+          Finish();
+          return Status(Code::kNoMem, "out of memory");
+        }
+      }
+    }
     batch_epoch_ = store_->change_epoch();
     if (rc == SQLITE_DONE) {
       batch_.MarkEnd();  // its rows are still to be delivered

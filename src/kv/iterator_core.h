@@ -237,9 +237,10 @@ class IteratorCore {
   std::optional<engine::IndexCursor> cursor_;  // on the next row to collect
   bool paging_ = false;                        // batches come from cursor_
   bool cursor_at_end_ = false;
-  std::string record_buf_;    // records that spill onto overflow pages
-  size_t batch_next_ = 0;     // the next of them to deliver
-  uint64_t batch_epoch_ = 0;  // store's change_epoch() when it was filled
+  std::string value_record_buf_;  // out-of-line values read from the pages
+  std::string record_buf_;        // records that spill onto overflow pages
+  size_t batch_next_ = 0;         // the next of them to deliver
+  uint64_t batch_epoch_ = 0;      // store's change_epoch() when it was filled
   engine::Statement* pin_ = nullptr;  // stmts_[kPin] while it holds a row
   // Whether running_ is a collecting statement: a hint read without the
   // store mutex (Invalidate may clear it from another thread), so that
@@ -263,7 +264,8 @@ class IteratorCore {
 
   bool valid_ = false;
   Slice key_;  // into the running statement's current row or into batch_
-  std::string value_buf_;  // decrypted value on encrypted stores
+  std::string value_buf_;   // decrypted value on encrypted stores
+  std::string stored_buf_;  // an out-of-line stored value (SQL rows)
   Slice value_;
   Status status_;
 };

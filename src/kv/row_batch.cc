@@ -69,8 +69,25 @@ void Collect(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     return;
   }
   try {
-    const bool stop = batch->Collect(ValueBytes(argv[0]), ValueBytes(argv[1]),
-                                     has_expiry, expires);
+    bool stop = false;
+    switch (sqlite3_value_type(argv[1])) {
+      case SQLITE_BLOB:
+        stop = batch->Collect(ValueBytes(argv[0]), ValueBytes(argv[1]),
+                              has_expiry, expires);
+        break;
+      case SQLITE_INTEGER: {  // out of line: resolved after the step
+        const int64_t ref = sqlite3_value_int64(argv[1]);
+        char bytes[sizeof ref];
+        std::memcpy(bytes, &ref, sizeof ref);
+        stop = batch->Collect(ValueBytes(argv[0]), Slice(bytes, sizeof bytes),
+                              has_expiry, expires, RowBatch::ValueKind::kRef);
+        break;
+      }
+      default:
+        stop = batch->Collect(ValueBytes(argv[0]), Slice(), has_expiry, expires,
+                              RowBatch::ValueKind::kBad);
+        break;
+    }
     sqlite3_result_int(ctx, stop ? 1 : 0);
   } catch (const std::bad_alloc&) {  // never unwind through SQLite
     sqlite3_result_error_nomem(ctx);
@@ -103,6 +120,8 @@ void RowBatch::Clear() noexcept {
   count_ = 0;
   first_disorder_ = kMaxRows;
   at_end_ = false;
+  has_refs_ = false;
+  error_ = Status::OK();
 }
 
 RowBatch::Row RowBatch::row(size_t i) const noexcept {
@@ -127,8 +146,8 @@ void RowBatch::Grow(size_t more) {
   capacity_ = capacity;
 }
 
-bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
-                       int64_t expires) {
+bool RowBatch::Collect(Slice key, Slice value, bool has_expiry, int64_t expires,
+                       ValueKind kind) {
   // In key order, every row after one outside the prefix is outside too.
   if (!prefix_.empty() && !StartsWith(key, prefix_)) {
     at_end_ = true;
@@ -147,9 +166,60 @@ bool RowBatch::Collect(Slice key, Slice value, bool has_expiry,
                               Slice(bytes_.get() + prev.key, prev.key_size));
     if (forward_ ? c <= 0 : c >= 0) first_disorder_ = count_;
   }
-  rows_[count_++] = {used_, key.size(), value.size()};
+  rows_[count_++] = {used_, key.size(), value.size(), kind};
+  if (kind != ValueKind::kBlob) has_refs_ = true;
   used_ += size;
   return count_ == max_rows_ || used_ >= kMaxBytes;
+}
+
+void RowBatch::ResolveRefs(
+    const std::function<Status(int64_t ref, std::string* out)>& resolve) {
+  if (!has_refs_) return;
+  // Rebuilt into a new buffer, rows back to back as Span() needs them;
+  // offsets change only once it is complete.
+  std::string resolved;
+  std::string fresh;
+  std::array<Offsets, kMaxRows> rows = rows_;
+  size_t kept = 0;
+  Status error;
+  for (; kept < count_; ++kept) {
+    Offsets& o = rows[kept];
+    const char* key = bytes_.get() + o.key;
+    if (o.kind == ValueKind::kBad) {
+      error = Status::Corrupt(
+          "a column family row has a value of a type snkv never writes");
+      break;
+    }
+    if (o.kind == ValueKind::kRef) {
+      int64_t ref = 0;
+      std::memcpy(&ref, key + o.key_size, sizeof ref);
+      error = resolve(ref, &resolved);
+      if (!error.ok()) break;
+    }
+    const size_t key_at = fresh.size();
+    fresh.append(key, o.key_size);
+    if (o.kind == ValueKind::kRef) {
+      fresh.append(resolved);
+      o.value_size = resolved.size();
+      o.kind = ValueKind::kBlob;
+    } else {
+      fresh.append(key + o.key_size, o.value_size);
+    }
+    o.key = key_at;
+  }
+  auto bytes = std::make_unique_for_overwrite<char[]>(fresh.size() + 1);
+  std::memcpy(bytes.get(), fresh.data(), fresh.size());
+  rows_ = rows;
+  bytes_ = std::move(bytes);
+  capacity_ = fresh.size() + 1;
+  used_ = fresh.size();
+  count_ = kept;
+  // first_disorder_ stays right: rows were only dropped from the end.
+  has_refs_ = false;
+  if (!error.ok()) {
+    error_ = std::move(error);
+    at_end_ = true;
+  }
 }
 
 Status RegisterCollectFunction(sqlite3* db, RowBatch** slot) {

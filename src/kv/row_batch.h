@@ -21,7 +21,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "snkv/slice.h"
 #include "snkv/status.h"
@@ -70,9 +72,29 @@ class RowBatch {
   bool at_end() const noexcept { return at_end_; }
   void MarkEnd() noexcept { at_end_ = true; }
 
+  // What a collected row's value is (schema.h, "Out-of-line values").
+  enum class ValueKind : uint8_t {
+    kBlob,  // the stored value
+    kRef,   // a reference to a values row, held as 8 bytes until resolved
+    kBad,   // a type snkv never writes: damage
+  };
+
   // Takes one row from snkv_collect. Returns true when the statement should
   // stop here (batch full, or the prefix ended). May throw std::bad_alloc.
-  bool Collect(Slice key, Slice value, bool has_expiry, int64_t expires);
+  bool Collect(Slice key, Slice value, bool has_expiry, int64_t expires,
+               ValueKind kind = ValueKind::kBlob);
+  // Whether rows collected since the last Clear/Start hold references (or
+  // damage): ResolveRefs must run before the rows are used.
+  bool has_refs() const noexcept { return has_refs_; }
+  // Replaces each reference by the stored value resolve(ref, &out) gives.
+  // At the first row that fails (resolve's error, or kCorrupt for a kBad
+  // row) the batch ends: the rows before it stay, and error() holds the
+  // failure, to be reported once they have been delivered. May throw
+  // std::bad_alloc (the batch is then unchanged).
+  void ResolveRefs(
+      const std::function<Status(int64_t ref, std::string* out)>& resolve);
+  // OK, or why the batch ended early (see ResolveRefs).
+  const Status& error() const noexcept { return error_; }
 
   // A batch ends after this many rows or bytes, whichever comes first: big
   // enough to spread the cost of a step, small enough to stay in cache and
@@ -85,6 +107,7 @@ class RowBatch {
     size_t key;  // the value follows the key
     size_t key_size;
     size_t value_size;
+    ValueKind kind;
   };
   // Makes room for `more` bytes after the first used_ (keeping them).
   void Grow(size_t more);
@@ -100,6 +123,8 @@ class RowBatch {
   Slice prefix_;
   int64_t now_ms_ = 0;
   bool at_end_ = false;
+  bool has_refs_ = false;
+  Status error_;
 };
 
 // Registers snkv_collect (2 arguments: key, value; 3: key, value, expires)

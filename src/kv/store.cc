@@ -250,6 +250,16 @@ uint64_t ApiAccess::SnapshotsTaken(const Store& store) {
   return n;
 }
 
+uint64_t ApiAccess::ValuesReadFromPages(const Store& store) {
+  if (!store.core_) return 0;
+  uint64_t n = 0;
+  (void)store.core_->Call([&] {
+    n = store.core_->values_from_pages();
+    return Status::OK();
+  });
+  return n;
+}
+
 void ApiAccess::ReleaseIdleSnapshot(const Store& store) {
   if (!store.core_) return;
   // False while the idle releaser's own thread holds the store: it is

@@ -218,6 +218,8 @@ Status StoreCore::OpenFile(const std::string& path, const Options& options,
     s = CreateSchema();
     if (!s.ok()) return s;
   }
+  s = ComputeMaxLocalPayload();
+  if (!s.ok()) return s;
   s = LoadColumnFamily(schema::kDefaultCfId, schema::kDefaultCfName,
                        &default_cf_);
   if (!s.ok()) return s;
@@ -1333,7 +1335,8 @@ Status StoreCore::DropColumnFamily(std::string_view name, bool internal) {
     if (it->family_id() == id) it->Invalidate("column family was dropped");
   }
 
-  std::string sql = "DROP TABLE " + schema::TableName(id) +
+  std::string sql = "DROP TABLE IF EXISTS " + schema::ValuesTableName(id) +
+                    "; DROP TABLE " + schema::TableName(id) +
                     "; DELETE FROM snkv_cf WHERE id = " + std::to_string(id);
   s = conn_.Exec(sql.c_str());
   if (s.code() == Code::kLocked) {
@@ -1443,6 +1446,7 @@ void StoreCore::ForgetTransaction() {
   for (auto& [id, weak] : families_) {
     if (auto cf = weak.lock()) {
       cf->has_expiry_index = false;
+      ForgetValuesTable(*cf);  // it may have been created in the transaction
       // The schema version goes back too, and may come round again with
       // a different schema: what was seen under it is no longer known.
       cf->no_ttl_schema_version = -1;
@@ -1490,6 +1494,10 @@ Status StoreCore::IntegrityCheck(std::string* problems) {
     Status err = check.Error(rc, "integrity check");
     if (problems) *problems = err.message();
     return err.code() == Code::kError ? Status::Corrupt(err.message()) : err;
+  }
+  if (report.empty()) {
+    s = CheckValueReferences(&report);
+    if (!s.ok()) return s;
   }
   if (!report.empty()) {
     if (problems) *problems = report;

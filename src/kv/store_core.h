@@ -30,6 +30,7 @@
 #include "engine/wal_snapshot.h"
 #include "kv/fork_guard.h"
 #include "kv/row_batch.h"
+#include "kv/schema.h"
 #include "kv/stored_row.h"
 #include "kv/write_buffer.h"
 #include "snkv/options.h"
@@ -56,6 +57,13 @@ enum class CfStatement : int {
   kPutBatch,  // kPutBatchRows new rows in one statement (appends only)
   kLastKey,   // the family's greatest key
   kErase,     // an unconditional delete, for buffered erases (WriteSorted)
+  // On the family's values table (out_of_line.cc); prepared only once the
+  // table is known to exist.
+  kGetValue,           // the stored value of a reference
+  kInsertValue,        // a new values row
+  kFreeValue,          // the values row a key's row points to, if any
+  kFreeExpiredValues,  // the values rows of expired rows (purge)
+  kClearValues,        // every values row (clear)
   kNumStatements
 };
 
@@ -77,11 +85,25 @@ struct ColumnFamilyState : std::enable_shared_from_this<ColumnFamilyState> {
   bool dropped = false;         // dropped through this store handle
   uint64_t checked_in_txn = 0;  // write transaction that saw the table exist
   bool has_expiry_index = false;
+  // Whether the family's values table exists (schema.h). Once true it
+  // stays true (the table goes only with the family) unless the
+  // transaction that created it is rolled back (ForgetTransaction,
+  // StoreCore::ForgetValuesTable). A false answer is trusted only in the
+  // write transaction that found it (values_checked_in_txn) or at the
+  // schema version it was found at (no_values_schema_version): another
+  // connection may create the table at any time.
+  bool has_values_table = false;
+  uint64_t values_checked_in_txn = 0;
+  int64_t no_values_schema_version = -1;
   // The table's root page in snapshots whose schema cookie is root_cookie
   // (see StoreCore::RootPage); 0: the table does not exist there.
   bool root_known = false;
   uint32_t root_cookie = 0;
   uint32_t root_page = 0;
+  // The same for the family's values table (StoreCore::ValuesRootPage).
+  bool values_root_known = false;
+  uint32_t values_root_cookie = 0;
+  uint32_t values_root_page = 0;
   // The schema version at which the file was last seen without this
   // family's expiry index (-1: not known). See StoreCore::MayHaveTtl.
   int64_t no_ttl_schema_version = -1;
@@ -248,6 +270,14 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status Checkpoint(CheckpointMode mode, CheckpointResult* result);
 
   // ---- for iterators (iterator.cc) ----
+  // The stored value in column `col` of `stmt` (a row of cf's table):
+  // the blob itself, or the one its reference points to (into *buf).
+  // kCorrupt for any other type.
+  Status StoredValue(ColumnFamilyState& cf, const engine::Statement& stmt,
+                     int col, std::string* buf, Slice* stored);
+  // The stored value a reference points to, into *buf. kCorrupt if the
+  // values row (or table) is missing or holds no blob.
+  Status ResolveValue(ColumnFamilyState& cf, int64_t ref, std::string* buf);
   engine::Connection& connection() noexcept { return conn_; }
   void RegisterIterator(IteratorCore* it);
   void UnregisterIterator(IteratorCore* it);
@@ -268,6 +298,20 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // `cookie`, looked up (through SQL, in the cached snapshot) when the
   // cookie changed; 0 if the table is not there or on any error.
   uint32_t RootPage(ColumnFamilyState& cf, uint32_t cookie);
+  // The same for cf's values table (schema.h, "Out-of-line values").
+  uint32_t ValuesRootPage(ColumnFamilyState& cf, uint32_t cookie);
+  // The stored value that reference `ref` of a row of `cf` read from the
+  // pages of `snap` points to, read from the pages too (engine::
+  // TableCursor), into *stored: on a page or in *buf, valid until
+  // pages().EndRead() or the next change of *buf. False when the pages
+  // cannot tell (no values table, no such row, anything odd): the caller
+  // then reads the row through SQL, which resolves the reference or
+  // reports the damage.
+  bool ValueFromPages(ColumnFamilyState& cf, const engine::PageSnapshot& snap,
+                      int64_t ref, std::string* buf, Slice* stored);
+  // How many references ValueFromPages resolved. Only for tests, through
+  // ApiAccess; call under mu_.
+  uint64_t values_from_pages() const noexcept { return values_from_pages_; }
   // Tells the idle releaser that the cached snapshot is in use (an
   // iterator reading on without new positioning).
   void NoteSnapshotUse() noexcept {
@@ -374,6 +418,55 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Ends the write pin, if held.
   void ReleaseWritePin() noexcept;
   Status EnsureExpiryIndex(ColumnFamilyState& cf);
+
+  // ---- out-of-line values (out_of_line.cc; schema.h has the format) ----
+  // Whether a row (key, stored, expires) goes out of line: its record
+  // would not fit on a leaf, and with a reference (at most 8 bytes) it
+  // would. A key too long for the leaf keeps its value inline: the row
+  // spills either way, and a reference would only add a lookup.
+  bool GoesOutOfLine(Slice key, Slice stored, int64_t expires) const noexcept {
+    return schema::RecordPayload(key.size(), stored.size(), expires) >
+               max_local_payload_ &&
+           schema::RecordPayload(key.size(), 0, expires) + 8 <=
+               max_local_payload_;
+  }
+  // For IntegrityCheck: appends to *report (a line each) the families whose
+  // values are of a type snkv never writes, whose references point to no
+  // values row, or whose values table has rows no reference points to.
+  Status CheckValueReferences(std::string* report);
+  // Sets max_local_payload_ from the store's page size and reserved bytes.
+  Status ComputeMaxLocalPayload();
+  // Sets cf.has_values_table to whether the values table exists. Exact
+  // only when called holding the write lock (a write transaction or scope).
+  Status KnowValuesTable(ColumnFamilyState& cf);
+  // Creates the family's values table (and marks the store format version
+  // 2) unless it exists. Holding the write lock; *created (may be null)
+  // tells whether this call created it, for ForgetValuesTable.
+  Status EnsureValuesTable(ColumnFamilyState& cf, bool* created);
+  // After a rollback of the scope that created the values table: it is
+  // gone again.
+  static void ForgetValuesTable(ColumnFamilyState& cf) noexcept {
+    cf.has_values_table = false;
+    cf.values_checked_in_txn = 0;
+    cf.no_values_schema_version = -1;
+  }
+  // Writes a row, replacing any row of the key and freeing the values row
+  // that one pointed to; out of line if GoesOutOfLine. Holding the write
+  // lock, with KnowValuesTable (or EnsureValuesTable for an out-of-line
+  // row) done.
+  Status WriteRow(ColumnFamilyState& cf, Slice key, Slice stored,
+                  int64_t expires);
+  // Deletes `key`'s row and the values row it points to. As WriteRow.
+  Status EraseRow(ColumnFamilyState& cf, Slice key);
+  // A put, put-if-absent or delete as one write scope, for what the single
+  // guarded statements leave (an out-of-line row, old or new):
+  // PutInScope writes the row (if `only_if_absent`, only when the key has
+  // no live row; *inserted tells). DeleteInScope deletes the row if live,
+  // or if expired (only_expired: only then); *found: it was live.
+  Status PutInScope(ColumnFamilyState& cf, Slice key, Slice stored,
+                    int64_t expires, bool only_if_absent, bool* inserted);
+  Status DeleteInScope(ColumnFamilyState& cf, Slice key, int64_t now_ms,
+                       bool only_expired, bool* found);
   // The checks and preparation every put shares: a valid expiry and size, a
   // writable store and family, the expiry index if needed; *stored receives
   // the bytes to write (sealed on an encrypted store).
@@ -398,7 +491,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   enum class PageLookup { kFound, kNotFound, kUseSql };
   // Looks `key` up in the pages of the cached snapshot. *row points into
   // the pages (or page_buf_) until pages_.EndRead().
-  PageLookup FindInPages(ColumnFamilyState& cf, Slice key, StoredRow* row);
+  // RootPage and ValuesRootPage: the root page of `table` for `cookie`,
+  // from the cache (*known, *known_cookie, *page) or looked up and cached.
+  uint32_t SchemaRootPage(const std::string& table, uint32_t cookie,
+                          bool* known, uint32_t* known_cookie, uint32_t* page);
+  // With `need_value`, an out-of-line value is resolved from the pages too
+  // (into row->value, which may then point into values_buf_); without it,
+  // a row holding a reference is found as it is (row->value_ref).
+  PageLookup FindInPages(ColumnFamilyState& cf, Slice key, StoredRow* row,
+                         bool need_value);
   // Hands the stored value of a found row to `sink` (opening it on an
   // encrypted store) and accounts for it.
   Status DeliverValue(const ColumnFamilyState& cf, Slice key, Slice stored,
@@ -593,6 +694,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   bool memory_map_ = true;          // Options::memory_map
   engine::Statement root_stmt_;     // see RootPage
   std::string page_buf_;            // records that spill onto overflow pages
+  std::string values_buf_;          // out-of-line values read from the pages
+  uint64_t values_from_pages_ = 0;  // see values_from_pages()
   // The write transaction's snapshot (see TxnPages): taken in transaction
   // txn_pages_serial_; valid while the counters of SQL writes are as they
   // were at its BEGIN and txn_pages_stale_ is clear.
@@ -610,6 +713,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
 
   WriteBuffer pending_;    // puts of the current write transaction
   std::string value_buf_;  // scratch for sealing/opening values
+  std::string ref_buf_;    // an out-of-line stored value being read
+  // Out of line goes a row whose record is longer than this (schema.h);
+  // set when the store is opened, from its page size.
+  int64_t max_local_payload_ = schema::MaxLocalPayload(4096);
 };
 
 }  // namespace snkv::internal

@@ -10,15 +10,20 @@
 // WAL's salts are a hash of the input, so that any input replays alone),
 // and then reads the damaged files twice: with plain SQLite (the oracle) and
 // through snkv's public C API (gets, exists, full scans both ways, prefix
-// scans, seeks, TTL lookups). It aborts, so that libFuzzer keeps the input,
-// whenever snkv answers differently from what SQLite allows:
+// scans, seeks, TTL lookups), and, with engine::TableCursor, a rowid table
+// the stores also hold (`r`: small rows, rows on overflow chains, negative
+// and huge rowids). It aborts, so that libFuzzer keeps the input, whenever
+// snkv answers differently from what SQLite allows:
 //
 //   - where SQLite reads a key's row, snkv returns the same value or an
 //     error (never NOTFOUND, never other bytes);
 //   - where SQLite finds no row, snkv says NOTFOUND or an error;
 //   - where SQLite reports an error, snkv reports one;
 //   - a scan returns SQLite's rows in SQLite's order, then either ends where
-//     SQLite's ends or fails; it ends cleanly only if SQLite's did.
+//     SQLite's ends or fails; it ends cleanly only if SQLite's did;
+//   - a TableCursor lookup that answers (rather than falling back) gives
+//     the bytes SQLite reads for that rowid, or "no row" where SQLite
+//     finds none without error.
 //
 // Rows with an expiry (a mutation can give a row one) may be missing from
 // snkv's answers, which hide expired keys. Where SQLite's own scan is out
@@ -41,7 +46,10 @@
 #include <utility>
 #include <vector>
 
+#include "engine/index_cursor.h"
 #include "engine/page_source.h"
+#include "engine/table_cursor.h"
+#include "engine/wal_snapshot.h"
 #include "file_surgery.h"
 #include "kvstore.h"
 
@@ -57,6 +65,7 @@ struct Base {
   std::vector<std::string> keys;  // every key the store ever had
   // Every (key, value) ever written to the store, older versions too.
   std::multimap<std::string, std::string> versions;
+  std::vector<int64_t> rowids;  // every rowid table r ever had
 };
 std::vector<Base> g_bases;
 std::string g_dir;  // where the damaged copies are written
@@ -78,6 +87,41 @@ std::string Value(int i, size_t n) {
 [[noreturn]] void Fail(const char* what) {
   std::fprintf(stderr, "page_reader_fuzzer: %s\n", what);
   std::abort();
+}
+
+// Adds rowid table r to the store at `path` (closed; its rows end up in
+// the database file): n / 2 rows at rowids spread over the whole 64-bit
+// range, most small, every seventh a few pages long.
+void AddRowidTable(const std::string& path, uint32_t page_size, int n,
+                   Base* b) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) Fail("open r");
+  sqlite3_exec(db, "BEGIN; CREATE TABLE r(v BLOB NOT NULL)", nullptr, nullptr,
+               nullptr);
+  sqlite3_stmt* put = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO r(rowid, v) VALUES(?1, ?2)", -1, &put,
+                     nullptr);
+  for (int i = 0; i < n / 2; ++i) {
+    // Negative, small and near-INT64_MAX rowids, out of insertion order.
+    const int64_t rowid = i % 3 == 0   ? -int64_t{i} * 1000003
+                          : i % 3 == 1 ? int64_t{i}
+                                       : INT64_MAX - int64_t{i} * 977;
+    // A few rows over overflow chains of several pages (kept few: the
+    // stores are copied for every input).
+    const std::string v =
+        Value(i, i % 7 == 3 && i < 28 ? page_size * 3 + 11 : 10 + i % 90);
+    sqlite3_bind_int64(put, 1, rowid);
+    sqlite3_bind_blob(put, 2, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_step(put);
+    sqlite3_reset(put);
+    b->rowids.push_back(rowid);
+  }
+  sqlite3_finalize(put);
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Fail("commit r");
+  }
+  sqlite3_close(db);
 }
 
 // Writes a store through snkv, then (with_wal) more commits through plain
@@ -109,6 +153,7 @@ Base MakeBase(uint32_t page_size, bool with_wal) {
   }
   if (kvstore_commit(kv) != KVSTORE_OK) Fail("commit");
   kvstore_close(kv);
+  AddRowidTable(path, page_size, n, &b);
   if (with_wal) {
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
@@ -134,6 +179,21 @@ Base MakeBase(uint32_t page_size, bool with_wal) {
       }
       sqlite3_exec(db, "DELETE FROM kv_0 WHERE k LIKE 'key%3'", nullptr,
                    nullptr, nullptr);
+      // The rowid table changes in the WAL too: rows rewritten (some
+      // onto overflow chains), deleted, added.
+      // Deterministic bytes, so that every process makes the same stores.
+      const std::string r =
+          "UPDATE r SET v = CAST(printf('%0*d', CASE WHEN rowid BETWEEN 0 AND "
+          "30 THEN " +
+          std::to_string(page_size * 2) + " ELSE 40 END, rowid + " +
+          std::to_string(round) +
+          ") AS BLOB) WHERE rowid % 3 = " + std::to_string(round) +
+          "; DELETE FROM r WHERE rowid % 11 = " + std::to_string(round) +
+          "; INSERT INTO r(rowid, v) VALUES(" +
+          std::to_string(1000000 + round) + ", CAST(printf('%0*d', " +
+          std::to_string(page_size + 50) + ", 7) AS BLOB));";
+      sqlite3_exec(db, r.c_str(), nullptr, nullptr, nullptr);
+      b.rowids.push_back(1000000 + round);
       sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
     }
     sqlite3_finalize(put);
@@ -422,7 +482,20 @@ void Report(const char* what, const std::string& key) {
 // expiries do once they run in batches). The answers differ on a record
 // whose header does not account for the whole payload: SQLite calls it
 // malformed only when it reads the header to its end. Either is SQLite's.
-constexpr const char* kColumns[] = {"k, v, expires", "k, v, NULL"};
+//
+// On a store with a values table (src/kv/schema.h, "Out-of-line values")
+// v may be a reference; SQLite is then asked for the value it points to,
+// as snkv's own SQL resolves it (a dangling one reads as NULL, where snkv
+// reports an error: allowed wherever SQLite reads a row).
+#define SNKV_FUZZ_RESOLVED_V                                      \
+  "CASE typeof(v) WHEN 'integer' THEN (SELECT v FROM kv_0_values" \
+  " WHERE id = kv_0.v) ELSE v END"
+constexpr const char* kPlainColumns[] = {"k, v, expires", "k, v, NULL"};
+constexpr const char* kResolvedColumns[] = {
+    "k, " SNKV_FUZZ_RESOLVED_V ", expires",
+    "k, " SNKV_FUZZ_RESOLVED_V ", NULL"};
+// The pair for the store of the current input (RunOne sets it).
+const char* const* g_columns = kPlainColumns;
 
 // A range query as snkv's scans ask it: rows in order (backwards: in
 // reverse), after `after` if given, carrying `prefix`, at most `limit`.
@@ -478,7 +551,7 @@ bool SqliteHasRow(sqlite3* oracle, std::multimap<std::string, std::string>& all,
   for (auto i = lo; i != hi; ++i) {
     if (i->second == r.v) return true;
   }
-  for (const char* columns : kColumns) {
+  for (const char* columns : {g_columns[0], g_columns[1]}) {
     const sg::SqliteAnswer a = sg::AskSqlite(
         oracle, std::string("SELECT ") + columns + " FROM kv_0 WHERE k = ?1",
         &r.k);
@@ -621,10 +694,11 @@ void CheckScan(const ScanResult& got, sqlite3* oracle,
     Report(what, "keys out of order");
   }
   const char* first =
-      ScanMismatch(got, oracle, kColumns[0], range, ordered, all);
-  const char* second = first == nullptr ? nullptr
-                                        : ScanMismatch(got, oracle, kColumns[1],
-                                                       range, ordered, all);
+      ScanMismatch(got, oracle, g_columns[0], range, ordered, all);
+  const char* second =
+      first == nullptr
+          ? nullptr
+          : ScanMismatch(got, oracle, g_columns[1], range, ordered, all);
   // On a damaged store, only what holds whatever path SQLite takes: every
   // row is SQLite's, in order (checked above).
   if (second != nullptr) {
@@ -644,6 +718,96 @@ void CheckScan(const ScanResult& got, sqlite3* oracle,
   if (second != nullptr) {
     Report(what, std::string(first) + " / " + second);
   }
+}
+
+// Looks up rowids of table r with engine::TableCursor, on a connection of
+// its own to the oracle's copy, and compares each answer with what SQLite
+// reads in the same read transaction.
+void CheckRowidTable(const std::string& path, const std::vector<int64_t>& ids) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close_v2(db);
+    return;
+  }
+  sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  // A damaged schema, header or WAL may stop SQLite before any row: then
+  // there is nothing to compare with.
+  const sg::SqliteAnswer root =
+      sg::AskSqlite(db,
+                    "SELECT rootpage, '', NULL FROM sqlite_schema"
+                    " WHERE name = 'r'");
+  sqlite3_stmt* get = nullptr;
+  int64_t page_size = 0;
+  if (root.rc == SQLITE_DONE && root.rows.size() == 1 &&
+      sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &get, nullptr) ==
+          SQLITE_OK &&
+      sqlite3_step(get) == SQLITE_ROW) {
+    page_size = sqlite3_column_int64(get, 0);  // also takes the snapshot
+  }
+  sqlite3_finalize(get);
+  get = nullptr;
+  const int64_t root_page =
+      page_size > 0 ? std::atoll(root.rows[0].k.c_str()) : 0;
+  snkv::engine::WalWatch watch;
+  snkv::engine::PageSource source;
+  if (root_page > 0 && root_page <= UINT32_MAX && watch.Attach(db) &&
+      source.Attach(db, static_cast<uint32_t>(page_size)) &&
+      sqlite3_prepare_v2(db, "SELECT v FROM r WHERE rowid = ?1", -1, &get,
+                         nullptr) == SQLITE_OK) {
+    const snkv::engine::PageSnapshot snap =
+        source.Describe(watch.Read(), watch.Backfilled());
+    snkv::engine::TableCursor cursor(source, snap,
+                                     static_cast<uint32_t>(root_page));
+    std::string buf;
+    for (size_t i = 0; snap.usable() && i < ids.size(); ++i) {
+      const int64_t rowid = ids[i];
+      snkv::engine::CursorResult r = cursor.Find(rowid);
+      std::string got;
+      if (r == snkv::engine::CursorResult::kOk) {
+        snkv::Slice record;
+        snkv::engine::RecordField f;
+        r = cursor.Record(&buf, &record);
+        if (r == snkv::engine::CursorResult::kOk &&
+            (!snkv::engine::DecodeRecord(record, &f, 1) ||
+             !snkv::engine::format::IsBlob(f.serial))) {
+          r = snkv::engine::CursorResult::kFallback;  // as callers do
+        }
+        if (r == snkv::engine::CursorResult::kOk) got = f.bytes.ToString();
+      }
+      source.EndRead();
+      if (r == snkv::engine::CursorResult::kFallback) {
+        if (g_verbose) {
+          std::fprintf(stderr, "rowid %lld: cursor falls back\n",
+                       static_cast<long long>(rowid));
+        }
+        continue;
+      }
+      sqlite3_bind_int64(get, 1, rowid);
+      const int rc = sqlite3_step(get);
+      std::string want;
+      if (rc == SQLITE_ROW) {
+        const auto* v = static_cast<const char*>(sqlite3_column_blob(get, 0));
+        want.assign(v ? v : "",
+                    static_cast<size_t>(sqlite3_column_bytes(get, 0)));
+      }
+      sqlite3_reset(get);
+      if (g_verbose) {
+        std::fprintf(stderr, "rowid %lld: cursor %s, SQLite rc %d\n",
+                     static_cast<long long>(rowid),
+                     r == snkv::engine::CursorResult::kOk ? "row" : "no row",
+                     rc);
+      }
+      if (r == snkv::engine::CursorResult::kOk ? rc != SQLITE_ROW || got != want
+                                               : rc != SQLITE_DONE) {
+        Report("TableCursor disagrees with SQLite", std::to_string(rowid));
+      }
+    }
+  }
+  sqlite3_finalize(get);
+  source.Detach();
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close_v2(db);
 }
 
 // FNV-1a of the whole input: a value fixed per input that consumes none
@@ -701,6 +865,18 @@ void RunOne(FuzzedDataProvider& in, uint64_t input_hash) {
   keys.push_back("\xff\xff");
   const std::string prefix = b.keys[b.keys.size() / 3].substr(0, 7);
   const std::string seek = in.ConsumeRandomLengthString(12);
+  // Rowids of r to look up: a spread of those it had, and some it never
+  // had (beside them and at the ends of the range).
+  std::vector<int64_t> rowids;
+  const size_t rstep = std::max<size_t>(1, b.rowids.size() / 16);
+  for (size_t i = in.ConsumeIntegralInRange<size_t>(0, rstep - 1);
+       i < b.rowids.size(); i += rstep) {
+    rowids.push_back(b.rowids[i]);
+    rowids.push_back(b.rowids[i] + 1);
+  }
+  rowids.push_back(INT64_MIN);
+  rowids.push_back(0);
+  rowids.push_back(INT64_MAX);
 
   // Two copies: SQLite must not see snkv's changes (an expiry it deletes)
   // and snkv must not see SQLite's -shm.
@@ -711,6 +887,8 @@ void RunOne(FuzzedDataProvider& in, uint64_t input_hash) {
     sg::WriteFileBytes(p, db);
     if (!wal.empty()) sg::WriteFileBytes(p + "-wal", wal);
   }
+
+  CheckRowidTable(oracle_path, rowids);
 
   // What SQLite reads.
   sqlite3* oracle = sg::OpenOracle(oracle_path);
@@ -723,10 +901,26 @@ void RunOne(FuzzedDataProvider& in, uint64_t input_hash) {
     sqlite3_close_v2(oracle);
     return;
   }
+  const sg::SqliteAnswer values_table = sg::AskSqlite(
+      oracle,
+      "SELECT name, '', NULL FROM sqlite_schema WHERE name = 'kv_0_values'");
+  g_columns = values_table.rc == SQLITE_DONE && !values_table.rows.empty()
+                  ? kResolvedColumns
+                  : kPlainColumns;
+  // Exists and TTL lookups read the row but never its value: their answers
+  // are SQLite's without resolving references.
+  std::vector<sg::SqliteAnswer> lookups;
+  for (const std::string& k : keys) {
+    lookups.push_back(sg::AskSqlite(
+        oracle,
+        std::string("SELECT ") + kPlainColumns[0] + " FROM kv_0 WHERE k = ?1",
+        &k));
+  }
   std::vector<sg::SqliteAnswer> gets;
   for (const std::string& k : keys) {
     gets.push_back(sg::AskSqlite(
-        oracle, "SELECT k, v, expires FROM kv_0 WHERE k = ?1", &k));
+        oracle,
+        std::string("SELECT ") + g_columns[0] + " FROM kv_0 WHERE k = ?1", &k));
   }
   Range forward_range;
   Range backward_range;
@@ -740,7 +934,7 @@ void RunOne(FuzzedDataProvider& in, uint64_t input_hash) {
   std::multimap<std::string, std::string> all;
   for (const Range* r : {&forward_range, &backward_range, &seek_range,
                          &seek_back_range, &prefix_range}) {
-    for (const char* columns : kColumns) {
+    for (const char* columns : {g_columns[0], g_columns[1]}) {
       const sg::SqliteAnswer a = AskRange(oracle, columns, *r, nullptr);
       for (size_t i = 0; i < a.rows.size(); ++i) {
         all.emplace(a.rows[i].k, a.rows[i].v);
@@ -777,6 +971,11 @@ void RunOne(FuzzedDataProvider& in, uint64_t input_hash) {
             : nullptr;
     const bool misread =
         want.rc == SQLITE_DONE && want.rows.size() == 1 && row == nullptr;
+    const sg::SqliteAnswer& lw = lookups[i];
+    const sg::SqliteRow* lrow =
+        lw.rc == SQLITE_DONE && lw.rows.size() == 1 && lw.rows[0].k == k
+            ? &lw.rows[0]
+            : nullptr;
     // Three reads: the later ones come from the pages once the handle
     // holds its snapshot.
     for (int r = 0; r < 3; ++r) {
@@ -807,28 +1006,28 @@ void RunOne(FuzzedDataProvider& in, uint64_t input_hash) {
       const int erc =
           kvstore_exists(kv, k.data(), static_cast<int>(k.size()), &exists);
       if (erc == KVSTORE_OK) {
-        if (want.rc != SQLITE_DONE) {
+        if (lw.rc != SQLITE_DONE) {
           Report("exists: an answer where SQLite reports an error", k);
         }
-        if (row != nullptr && !row->has_expiry && !exists) {
+        if (lrow != nullptr && !lrow->has_expiry && !exists) {
           Report("exists: 0 for a row SQLite reads", k);
         }
-        if (want.rows.empty() && exists) Report("exists: 1 for no row", k);
+        if (lw.rows.empty() && exists) Report("exists: 1 for no row", k);
       }
       // A TTL lookup reads the row through the same page search.
       int64_t remaining = 0;
       const int trc = kvstore_ttl_remaining(
           kv, k.data(), static_cast<int>(k.size()), &remaining);
       if (trc == KVSTORE_OK) {
-        if (want.rc != SQLITE_DONE) {
+        if (lw.rc != SQLITE_DONE) {
           Report("ttl: an answer where SQLite reports an error", k);
         }
-        if (want.rows.empty()) Report("ttl: a key SQLite does not have", k);
+        if (lw.rows.empty()) Report("ttl: a key SQLite does not have", k);
       } else if (trc == KVSTORE_NOTFOUND) {
-        if (want.rc != SQLITE_DONE) {
+        if (lw.rc != SQLITE_DONE) {
           Report("ttl: NOTFOUND where SQLite reports an error", k);
         }
-        if (row != nullptr && !row->has_expiry) {
+        if (lrow != nullptr && !lrow->has_expiry) {
           Report("ttl: NOTFOUND for a row SQLite reads", k);
         }
       }

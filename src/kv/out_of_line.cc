@@ -1,0 +1,315 @@
+// Out-of-line values: the values table of a column family and the writes
+// and reads that keep it in step with the family's table (format in
+// schema.h, design in docs/design.md, "Out-of-line values").
+//
+// The single-row fast paths in column_family.cc never touch the values
+// table: their statements refuse to overwrite or delete a row holding a
+// reference (a guard in the SQL), so a handle that does not yet know that
+// another connection created the table can never orphan a values row.
+// What they refuse comes here, and runs as one write scope.
+#include <string>
+#include <vector>
+
+#include "kv/schema.h"
+#include "kv/store_core.h"
+#include "kv/write_scope.h"
+
+namespace snkv::internal {
+
+Status StoreCore::ComputeMaxLocalPayload() {
+  int64_t page_size = 0;
+  Status s = conn_.QueryInt("PRAGMA page_size", &page_size);
+  if (!s.ok()) return s;
+  int reserved = -1;  // -1: only ask
+  if (sqlite3_file_control(conn_.get(), "main", SQLITE_FCNTL_RESERVE_BYTES,
+                           &reserved) != SQLITE_OK ||
+      reserved < 0) {
+    reserved = 0;
+  }
+  max_local_payload_ = schema::MaxLocalPayload(page_size - reserved);
+  return Status::OK();
+}
+
+Status StoreCore::CheckValueReferences(std::string* report) {
+  std::vector<int64_t> ids;
+  {
+    engine::Statement list;
+    Status s = list.Prepare(conn_, "SELECT id FROM snkv_cf ORDER BY id", false);
+    if (!s.ok()) return s;
+    int rc;
+    while ((rc = list.Step()) == SQLITE_ROW) ids.push_back(list.ColumnInt(0));
+    if (rc != SQLITE_DONE) return list.Error(rc, "listing column families");
+  }
+  const auto note = [report](std::string line) {
+    if (!report->empty()) *report += "\n";
+    *report += line;
+  };
+  for (int64_t id : ids) {
+    const std::string table = schema::TableName(id);
+    const std::string values = schema::ValuesTableName(id);
+    bool has_values = false;
+    Status s = SchemaObjectExists(values, &has_values);
+    if (!s.ok()) return s;
+    int64_t bad = 0;
+    s = conn_.QueryInt(("SELECT count(*) FROM " + table +
+                        " WHERE typeof(v) NOT IN ('blob', 'integer')")
+                           .c_str(),
+                       &bad);
+    if (!s.ok()) return s;
+    if (bad > 0) {
+      note(table + ": " + std::to_string(bad) +
+           " values of a type snkv never writes");
+    }
+    int64_t dangling = 0;
+    s = conn_.QueryInt(
+        ("SELECT count(*) FROM " + table + " WHERE typeof(v) = 'integer'" +
+         (has_values ? " AND v NOT IN (SELECT id FROM " + values + ")" : ""))
+            .c_str(),
+        &dangling);
+    if (!s.ok()) return s;
+    if (dangling > 0) {
+      note(table + ": " + std::to_string(dangling) +
+           " references to missing out-of-line values");
+    }
+    if (!has_values) continue;
+    int64_t orphans = 0;
+    s = conn_.QueryInt(
+        ("SELECT count(*) FROM " + values + " WHERE id NOT IN (SELECT v FROM " +
+         table + " WHERE typeof(v) = 'integer')")
+            .c_str(),
+        &orphans);
+    if (!s.ok()) return s;
+    if (orphans > 0) {
+      note(values + ": " + std::to_string(orphans) +
+           " out-of-line values no row refers to");
+    }
+  }
+  return Status::OK();
+}
+
+Status StoreCore::KnowValuesTable(ColumnFamilyState& cf) {
+  if (cf.has_values_table) return Status::OK();
+  if (txn_ == Txn::kWrite && cf.values_checked_in_txn == write_txn_serial_) {
+    return Status::OK();
+  }
+  int64_t version = 0;
+  Status s = SchemaVersion(&version);
+  if (!s.ok()) return s;
+  if (version != cf.no_values_schema_version) {
+    bool exists = false;
+    s = SchemaObjectExists(schema::ValuesTableName(cf.id), &exists);
+    if (!s.ok()) return s;
+    cf.has_values_table = exists;
+    cf.no_values_schema_version = exists ? -1 : version;
+  }
+  if (txn_ == Txn::kWrite) cf.values_checked_in_txn = write_txn_serial_;
+  return Status::OK();
+}
+
+Status StoreCore::EnsureValuesTable(ColumnFamilyState& cf, bool* created) {
+  if (created) *created = false;
+  Status s = KnowValuesTable(cf);
+  if (!s.ok() || cf.has_values_table) return s;
+  // Never a values table without its family: another connection may have
+  // dropped it since this handle looked.
+  s = CheckExists(cf);
+  if (!s.ok()) return s;
+  const std::string sql = "CREATE TABLE " + schema::ValuesTableName(cf.id) +
+                          "(id INTEGER PRIMARY KEY, v BLOB NOT NULL)";
+  s = conn_.Exec(sql.c_str());
+  if (!s.ok()) return s;
+  int64_t version = 0;
+  s = conn_.QueryInt("PRAGMA user_version", &version);
+  if (s.ok() && version < schema::kOutOfLineFormatVersion) {
+    s = conn_.Exec("PRAGMA user_version = 2");  // kOutOfLineFormatVersion
+  }
+  if (!s.ok()) return s;
+  cf.has_values_table = true;
+  cf.no_values_schema_version = -1;
+  txn_pages_stale_ = true;  // the schema changed: TxnPages may not read on
+  if (created) *created = true;
+  return Status::OK();
+}
+
+Status StoreCore::WriteRow(ColumnFamilyState& cf, Slice key, Slice stored,
+                           int64_t expires) {
+  engine::Statement* stmt = nullptr;
+  Status s;
+  if (cf.has_values_table) {
+    s = Statement(cf, CfStatement::kFreeValue, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    stmt->BindBlob(1, key);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+  }
+  int64_t ref = 0;
+  if (GoesOutOfLine(key, stored, expires)) {
+    s = Statement(cf, CfStatement::kInsertValue, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    stmt->BindBlob(1, stored);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+    ref = sqlite3_last_insert_rowid(conn_.get());
+  }
+  s = Statement(cf, CfStatement::kReplace, &stmt);
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  stmt->BindBlob(1, key);
+  if (ref != 0) {
+    stmt->BindInt(2, ref);
+  } else {
+    stmt->BindBlob(2, stored);
+  }
+  if (expires != 0) {
+    stmt->BindInt(3, expires);
+  } else {
+    stmt->BindNull(3);
+  }
+  int rc = stmt->Step();
+  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+  return Status::OK();
+}
+
+Status StoreCore::EraseRow(ColumnFamilyState& cf, Slice key) {
+  engine::Statement* stmt = nullptr;
+  Status s;
+  if (cf.has_values_table) {
+    s = Statement(cf, CfStatement::kFreeValue, &stmt);
+    if (!s.ok()) return s;
+    engine::ResetGuard reset(*stmt);
+    stmt->BindBlob(1, key);
+    int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "delete");
+  }
+  s = Statement(cf, CfStatement::kErase, &stmt);
+  if (!s.ok()) return s;
+  engine::ResetGuard reset(*stmt);
+  stmt->BindBlob(1, key);
+  int rc = stmt->Step();
+  if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "delete");
+  return Status::OK();
+}
+
+namespace {
+
+// Looks `key` up in `stmt` (kExists: SELECT expires ... WHERE k = ?1):
+// *found, and *live (found and not expired as of now_ms).
+Status LookUpRow(engine::Statement& stmt, Slice key, int64_t now_ms,
+                 bool* found, bool* live) {
+  engine::ResetGuard reset(stmt);
+  stmt.BindBlob(1, key);
+  int rc = stmt.Step();
+  *found = rc == SQLITE_ROW;
+  *live = false;
+  if (rc == SQLITE_DONE) return Status::OK();
+  if (rc != SQLITE_ROW) return stmt.Error(rc, "lookup");
+  *live = stmt.ColumnIsNull(0) || stmt.ColumnInt(0) > now_ms;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status StoreCore::PutInScope(ColumnFamilyState& cf, Slice key, Slice stored,
+                             int64_t expires, bool only_if_absent,
+                             bool* inserted) {
+  if (inserted) *inserted = false;
+  WriteScope scope(*this);
+  Status s = scope.Begin();
+  if (!s.ok()) return s;
+  bool created = false;
+  s = GoesOutOfLine(key, stored, expires) ? EnsureValuesTable(cf, &created)
+                                          : KnowValuesTable(cf);
+  bool write = s.ok();
+  if (s.ok() && only_if_absent) {
+    engine::Statement* lookup = nullptr;
+    s = Statement(cf, CfStatement::kExists, &lookup);
+    bool found = false;
+    bool live = false;
+    if (s.ok()) s = LookUpRow(*lookup, key, NowMs(), &found, &live);
+    write = s.ok() && !live;
+  }
+  if (s.ok() && write) s = WriteRow(cf, key, stored, expires);
+  if (s.ok()) s = scope.Commit();
+  if (!s.ok()) {
+    if (created) ForgetValuesTable(cf);
+    return s;
+  }
+  if (inserted) *inserted = write;
+  return Status::OK();
+}
+
+Status StoreCore::DeleteInScope(ColumnFamilyState& cf, Slice key,
+                                int64_t now_ms, bool only_expired,
+                                bool* found_live) {
+  *found_live = false;
+  WriteScope scope(*this);
+  Status s = scope.Begin();
+  if (!s.ok()) return s;
+  s = KnowValuesTable(cf);
+  if (!s.ok()) return s;
+  engine::Statement* lookup = nullptr;
+  s = Statement(cf, CfStatement::kExists, &lookup);
+  if (!s.ok()) return s;
+  bool found = false;
+  bool live = false;
+  s = LookUpRow(*lookup, key, now_ms, &found, &live);
+  if (!s.ok()) return s;
+  if (!found || (live && only_expired)) return Status::OK();
+  s = EraseRow(cf, key);
+  if (!s.ok()) return s;
+  s = scope.Commit();
+  if (!s.ok()) return s;
+  *found_live = live;
+  if (!live) ++stats_.ttl_expired;
+  return Status::OK();
+}
+
+Status StoreCore::ResolveValue(ColumnFamilyState& cf, int64_t ref,
+                               std::string* buf) {
+  engine::Statement* stmt = nullptr;
+  Status s = Statement(cf, CfStatement::kGetValue, &stmt);
+  if (!s.ok()) {
+    if (s.code() == Code::kNotFound) {  // the values table is missing
+      return Status::Corrupt("column family '" + cf.name +
+                             "' refers to out-of-line values but has no "
+                             "values table");
+    }
+    return s;
+  }
+  engine::ResetGuard reset(*stmt);
+  stmt->BindInt(1, ref);
+  int rc = stmt->Step();
+  if (rc == SQLITE_DONE ||
+      (rc == SQLITE_ROW &&
+       sqlite3_column_type(stmt->get(), 0) != SQLITE_BLOB)) {
+    return Status::Corrupt("column family '" + cf.name +
+                           "' refers to a missing out-of-line value (row " +
+                           std::to_string(ref) + ")");
+  }
+  if (rc != SQLITE_ROW) return CfError(cf, *stmt, rc, "reading a value");
+  const Slice value = stmt->ColumnBlob(0);
+  buf->assign(value.data(), value.size());
+  return Status::OK();
+}
+
+Status StoreCore::StoredValue(ColumnFamilyState& cf,
+                              const engine::Statement& stmt, int col,
+                              std::string* buf, Slice* stored) {
+  switch (sqlite3_column_type(stmt.get(), col)) {
+    case SQLITE_BLOB:
+      *stored = stmt.ColumnBlob(col);
+      return Status::OK();
+    case SQLITE_INTEGER: {
+      Status s = ResolveValue(cf, stmt.ColumnInt(col), buf);
+      if (s.ok()) *stored = *buf;
+      return s;
+    }
+    default:
+      return Status::Corrupt("column family '" + cf.name +
+                             "' has a value of a type snkv never writes");
+  }
+}
+
+}  // namespace snkv::internal

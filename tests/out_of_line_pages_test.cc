@@ -1,0 +1,344 @@
+// Out-of-line values read straight from the pages (engine::TableCursor on
+// the family's values table, docs/design.md, "Out-of-line values from the
+// pages"): gets and scans resolve references without SQL once the handle
+// holds its snapshot (counted by ApiAccess::ValuesReadFromPages), give the
+// bytes that were put, and on a damaged values table give what SQLite
+// reads or an error, never other bytes.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "file_surgery.h"
+#include "kv/api_access.h"
+#include "kv/schema.h"
+#include "snkv/snkv.h"
+#include "test_util.h"
+
+namespace {
+
+namespace sg = snkv::test::surgery;
+using snkv::Code;
+using snkv::ColumnFamily;
+using snkv::Iterator;
+using snkv::IteratorBatch;
+using snkv::IteratorOptions;
+using snkv::Status;
+using snkv::Store;
+using snkv::internal::ApiAccess;
+using snkv::test::TempDir;
+
+#define ASSERT_OK(expr)                    \
+  do {                                     \
+    const Status s_ = (expr);              \
+    ASSERT_TRUE(s_.ok()) << s_.ToString(); \
+  } while (0)
+
+constexpr uint32_t kPageSize = 4096;  // the default
+// Gets in a row before the handle reads from its held snapshot's pages.
+constexpr int kWarmReads = 8;
+
+std::string Key(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "k%05d", i);
+  return buf;
+}
+// n bytes that differ with `seed`.
+std::string Value(size_t n, int seed) {
+  std::string v(n, '\0');
+  uint32_t x = 2654435761u * static_cast<uint32_t>(seed + 1);
+  for (char& c : v) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 24);
+  }
+  return v;
+}
+// Sizes around and well past the out-of-line threshold (~1 KiB on 4 KiB
+// pages): one page, a page and a chain, long chains.
+size_t SizeOf(int i) {
+  static const size_t kSizes[] = {20,   1000, 1024,  2000,  4096,
+                                  4100, 9000, 20000, 100000};
+  return kSizes[i % 9];
+}
+
+// What SQLite reads for `key`'s value, resolving a reference as snkv's SQL
+// does: SQLITE_ROW with the value, SQLITE_DONE for no row, or an error.
+std::pair<int, std::string> SqliteValue(const std::string& path,
+                                        const std::string& key) {
+  sqlite3* db = sg::OpenOracle(path);
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(
+      db,
+      "SELECT CASE typeof(v) WHEN 'integer' THEN"
+      " (SELECT v FROM kv_0_values WHERE id = kv_0.v) ELSE v END,"
+      " typeof(v) = 'integer' AND NOT EXISTS"
+      " (SELECT 1 FROM kv_0_values WHERE id = kv_0.v)"
+      " FROM kv_0 WHERE k = ?1",
+      -1, &st, nullptr);
+  std::string value;
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_blob(st, 1, key.data(), static_cast<int>(key.size()),
+                      SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      const auto* v = static_cast<const char*>(sqlite3_column_blob(st, 0));
+      value.assign(v ? v : "",
+                   static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+      if (sqlite3_column_int(st, 1) != 0) rc = SQLITE_CORRUPT;  // dangling
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close_v2(db);
+  return {rc & 0xff, value};
+}
+
+class OutOfLinePages : public ::testing::Test {
+ protected:
+  void SetUp() override { path_ = dir_.file("s.db"); }
+
+  // A store of n keys of SizeOf(i) bytes.
+  void Fill(int n) {
+    ASSERT_OK(Store::Open(path_, {}, &db_));
+    ColumnFamily cf = db_.DefaultColumnFamily();
+    for (int i = 0; i < n; ++i) {
+      model_[Key(i)] = Value(SizeOf(i), i);
+      ASSERT_OK(cf.Put(Key(i), model_[Key(i)]));
+    }
+  }
+  uint64_t FromPages() { return ApiAccess::ValuesReadFromPages(db_); }
+  // How many rows hold a reference, as SQLite counts them.
+  uint64_t OutOfLineKeys() {
+    sqlite3* raw = sg::OpenOracle(path_);
+    const sg::SqliteAnswer a = sg::AskSqlite(
+        raw,
+        "SELECT count(*), '', NULL FROM kv_0 WHERE typeof(v) = 'integer'");
+    sqlite3_close_v2(raw);
+    EXPECT_EQ(a.rows.size(), 1u);
+    return a.rows.empty() ? 0 : std::stoull(a.rows[0].k);
+  }
+
+  // Every key's get, `rounds` times; returns how many values of the last
+  // round came from the pages.
+  uint64_t GetAll(int rounds) {
+    uint64_t before = 0;
+    for (int r = 0; r < rounds; ++r) {
+      before = FromPages();
+      for (const auto& [k, v] : model_) {
+        std::string got;
+        const Status s = db_.Get(k, &got);
+        EXPECT_TRUE(s.ok()) << k << ": " << s.ToString();
+        EXPECT_TRUE(got == v)
+            << k << ": " << got.size() << " bytes of " << v.size();
+      }
+    }
+    return FromPages() - before;
+  }
+
+  TempDir dir_;
+  std::string path_;
+  Store db_;
+  std::map<std::string, std::string> model_;
+};
+
+TEST_F(OutOfLinePages, GetsResolveReferencesFromThePages) {
+  Fill(180);
+  // The first gets may go through SQL while the handle takes its
+  // snapshot; afterwards every out-of-line value comes from the pages.
+  GetAll(kWarmReads / 4);
+  EXPECT_EQ(GetAll(2), OutOfLineKeys());
+  // Exists and TTL lookups need no value, on the pages or in SQL.
+  for (const auto& [k, v] : model_) {
+    bool exists = false;
+    ASSERT_OK(db_.DefaultColumnFamily().Exists(k, &exists));
+    EXPECT_TRUE(exists) << k;
+  }
+}
+
+TEST_F(OutOfLinePages, ScansResolveReferencesFromThePages) {
+  Fill(900);
+  ColumnFamily cf = db_.DefaultColumnFamily();
+  GetAll(1);
+  for (bool reverse : {false, true}) {
+    for (bool batched : {false, true}) {
+      const uint64_t before = FromPages();
+      IteratorOptions options;
+      options.reverse = reverse;
+      Iterator it = cf.NewIterator(options);
+      ASSERT_OK(it.SeekToStart());
+      std::vector<std::pair<std::string, std::string>> rows;
+      IteratorBatch batch;
+      while (it.Valid()) {
+        if (batched) {
+          batch.Clear();
+          ASSERT_OK(it.ReadBatch(&batch, 50));
+          for (size_t i = 0; i < batch.size(); ++i) {
+            rows.emplace_back(batch.key(i).ToString(),
+                              batch.value(i).ToString());
+          }
+        } else {
+          rows.emplace_back(it.key().ToString(), it.value().ToString());
+          ASSERT_OK(it.Advance());
+        }
+      }
+      ASSERT_OK(it.status());
+      std::vector<std::pair<std::string, std::string>> want(model_.begin(),
+                                                            model_.end());
+      if (reverse) std::reverse(want.begin(), want.end());
+      EXPECT_TRUE(rows == want) << rows.size() << " rows of " << want.size();
+      // Every out-of-line value of the scan came from the pages.
+      EXPECT_EQ(FromPages() - before, OutOfLineKeys())
+          << "reverse " << reverse << " batched " << batched;
+    }
+  }
+}
+
+TEST_F(OutOfLinePages, EncryptedValuesResolveFromThePages) {
+  ASSERT_OK(Store::OpenEncrypted(path_, "secret", {}, &db_));
+  for (int i = 0; i < 120; ++i) {
+    model_[Key(i)] = Value(SizeOf(i), i);
+    ASSERT_OK(db_.Put(Key(i), model_[Key(i)]));
+  }
+  GetAll(kWarmReads / 4);
+  EXPECT_EQ(GetAll(1), OutOfLineKeys());
+}
+
+TEST_F(OutOfLinePages, ADanglingReferenceIsCorruptThroughThePagesToo) {
+  Fill(90);
+  GetAll(kWarmReads / 4);
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+    // Key 4 (4096 bytes) loses its values row; key 13 points at key 22's.
+    ASSERT_EQ(
+        sqlite3_exec(raw,
+                     "DELETE FROM kv_0_values WHERE id ="
+                     " (SELECT v FROM kv_0 WHERE k = CAST('k00004' AS BLOB));"
+                     "UPDATE kv_0 SET v = (SELECT v FROM kv_0 WHERE"
+                     " k = CAST('k00022' AS BLOB))"
+                     " WHERE k = CAST('k00013' AS BLOB);",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  for (int r = 0; r < kWarmReads; ++r) {
+    std::string got;
+    const uint64_t before = FromPages();
+    const Status s = db_.Get(Key(4), &got);
+    EXPECT_EQ(s.code(), Code::kCorrupt) << s.ToString();
+    EXPECT_EQ(FromPages(), before);  // the pages found no row: SQL said why
+    ASSERT_OK(db_.Get(Key(13), &got));
+    EXPECT_TRUE(got == model_[Key(22)]);  // as SQLite reads it
+    ASSERT_OK(db_.Get(Key(5), &got));
+    EXPECT_TRUE(got == model_[Key(5)]);
+  }
+}
+
+// Damage to the values table's pages, many kinds: every get returns what
+// SQLite reads (resolving the reference), or an error where SQLite has
+// one; never NOTFOUND for a key SQLite reads, never other bytes.
+TEST_F(OutOfLinePages, DamagedValuesPagesGiveSqlitesAnswerOrAnError) {
+  Fill(270);
+  db_.Close();
+  std::string clean = sg::ReadFileBytes(path_);
+  ASSERT_FALSE(clean.empty());
+  uint32_t root = 0;
+  {
+    sqlite3* raw = sg::OpenOracle(path_);
+    const sg::SqliteAnswer a =
+        sg::AskSqlite(raw,
+                      "SELECT rootpage, '', NULL FROM sqlite_schema"
+                      " WHERE name = 'kv_0_values'");
+    sqlite3_close_v2(raw);
+    ASSERT_EQ(a.rows.size(), 1u);
+    root = static_cast<uint32_t>(std::stoul(a.rows[0].k));
+  }
+  const std::vector<sg::TreePage> pages =
+      sg::TreePages(clean, kPageSize, root, /*table=*/true);
+  ASSERT_GE(pages.size(), 3u);  // an interior root and leaves
+  uint64_t seed = 1;
+  auto rnd = [&seed] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(seed >> 33);
+  };
+  for (int round = 0; round < 24; ++round) {
+    SCOPED_TRACE(round);
+    std::string image = clean;
+    const sg::TreePage t = pages[rnd() % pages.size()];
+    const sg::Page p =
+        sg::ReadPage(image, size_t{t.pgno - 1} * kPageSize, t.pgno);
+    const uint32_t cell = p.cells > 0 ? rnd() % p.cells : 0;
+    switch (round % 6) {
+      case 0:  // the page's kind
+        image[p.base + p.header] =
+            static_cast<char>(round % 12 == 0 ? 0x0a : 0x05);
+        break;
+      case 1:  // a cell pointer
+        sg::Put16(&image, p.pointer_at(cell), rnd() % kPageSize);
+        break;
+      case 2:  // the first varint of a cell (payload size, or a child)
+        sg::PutBytes(&image, p.cell_at(image, cell),
+                     sg::Varint(round % 4 == 2 ? ~uint64_t{0} : rnd()));
+        break;
+      case 3:  // the first overflow page's link: elsewhere, or itself
+        for (uint32_t i = 0; i < p.cells && t.leaf; ++i) {
+          size_t at = p.cell_at(image, i);
+          uint64_t payload = 0;
+          uint64_t rowid = 0;
+          at += sg::ReadVarint(image, at, &payload);
+          at += sg::ReadVarint(image, at, &rowid);
+          if (payload <= kPageSize - 35) continue;
+          const uint64_t min_local = (kPageSize - 12) * 32 / 255 - 23;
+          uint64_t local = min_local + (payload - min_local) % (kPageSize - 4);
+          if (local > kPageSize - 35) local = min_local;
+          const uint32_t first = sg::Get32(image, at + local);
+          const size_t link = size_t{first - 1} * kPageSize;
+          sg::Put32(&image, link, round % 12 == 3 ? first : rnd() % 400);
+          break;
+        }
+        break;
+      case 4:  // the rowids of two cells swapped (out of order)
+        if (p.cells >= 2) {
+          const uint32_t a = sg::Get16(image, p.pointer_at(0));
+          sg::Put16(&image, p.pointer_at(0),
+                    sg::Get16(image, p.pointer_at(p.cells - 1)));
+          sg::Put16(&image, p.pointer_at(p.cells - 1), a);
+        }
+        break;
+      default:  // random bytes
+        for (int k = 0; k < 6; ++k) {
+          image[p.base + rnd() % kPageSize] = static_cast<char>(rnd());
+        }
+        break;
+    }
+    for (const char* suffix : {"-wal", "-shm"}) {
+      std::remove((path_ + suffix).c_str());
+    }
+    ASSERT_TRUE(sg::WriteFileBytes(path_, image));
+    ASSERT_OK(Store::Open(path_, {}, &db_));
+    for (int r = 0; r < 3; ++r) {
+      for (const auto& [k, v] : model_) {
+        if (v.size() < 1000) continue;  // only references read the damage
+        const auto [rc, want] = SqliteValue(path_, k);
+        std::string got;
+        const Status s = db_.Get(k, &got);
+        if (s.ok()) {
+          ASSERT_EQ(rc, SQLITE_ROW) << k;
+          ASSERT_TRUE(got == want) << k << ": other bytes than SQLite's";
+        } else if (s.code() == Code::kNotFound) {
+          ASSERT_EQ(rc, SQLITE_DONE) << k;
+        } else {
+          ASSERT_NE(rc, SQLITE_ROW) << k << ": " << s.ToString();
+        }
+      }
+    }
+    db_.Close();
+  }
+}
+
+}  // namespace
