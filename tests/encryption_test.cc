@@ -32,10 +32,10 @@
 #include <vector>
 
 #include "c_api_test_util.h"
+#include "child_process.h"
 #include "kvstore.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
-#include "child_process.h"
 
 namespace {
 
@@ -224,10 +224,16 @@ class RawDb {
     return id;
   }
 
+  // The SQL for the stored bytes of a row of kv_<cf_id>.
+  std::string StoredV(int64_t cf_id) {
+    return snkv::test::StoredValueSql(db_, cf_id);
+  }
+
   RawTable Rows(int64_t cf_id) {
     RawTable out;
-    sqlite3_stmt* st = Prepare("SELECT k, v, expires FROM kv_" +
-                               std::to_string(cf_id) + " ORDER BY k");
+    sqlite3_stmt* st =
+        Prepare("SELECT k, " + StoredV(cf_id) + ", expires FROM kv_" +
+                std::to_string(cf_id) + " ORDER BY k");
     while (sqlite3_step(st) == SQLITE_ROW) {
       RawRow row;
       row.v = Blob(st, 1);
@@ -241,8 +247,8 @@ class RawDb {
   }
 
   std::string Value(int64_t cf_id, const std::string& key) {
-    sqlite3_stmt* st =
-        Prepare("SELECT v FROM kv_" + std::to_string(cf_id) + " WHERE k = ?1");
+    sqlite3_stmt* st = Prepare("SELECT " + StoredV(cf_id) + " FROM kv_" +
+                               std::to_string(cf_id) + " WHERE k = ?1");
     sqlite3_bind_blob(st, 1, key.data(), Len(key), SQLITE_TRANSIENT);
     std::string v = "<missing>";
     if (sqlite3_step(st) == SQLITE_ROW) v = Blob(st, 0);
@@ -250,9 +256,23 @@ class RawDb {
     return v;
   }
 
+  // Replaces the stored bytes (out of line: in the values row).
   void SetValue(int64_t cf_id, const std::string& key, const std::string& v) {
-    sqlite3_stmt* st = Prepare("UPDATE kv_" + std::to_string(cf_id) +
-                               " SET v = ?2 WHERE k = ?1");
+    const std::string t = "kv_" + std::to_string(cf_id);
+    sqlite3_stmt* st = StoredV(cf_id) == "v"
+                           ? Prepare("UPDATE " + t + " SET v = ?2 WHERE k = ?1")
+                           : Prepare("UPDATE " + t +
+                                     " SET v = ?2 WHERE k = ?1 AND"
+                                     " typeof(v) = 'blob'");
+    sqlite3_bind_blob(st, 1, key.data(), Len(key), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, v.data(), Len(v), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << sqlite3_errmsg(db_);
+    sqlite3_finalize(st);
+    if (sqlite3_changes(db_) == 1) return;
+    st = Prepare("UPDATE " + t +
+                 "_values SET v = ?2 WHERE id ="
+                 " (SELECT v FROM " +
+                 t + " WHERE k = ?1)");
     sqlite3_bind_blob(st, 1, key.data(), Len(key), SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 2, v.data(), Len(v), SQLITE_TRANSIENT);
     EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << sqlite3_errmsg(db_);
@@ -1125,13 +1145,15 @@ TEST(EncryptionFormat, EveryValueCostsExactly40Bytes) {
   EXPECT_EQ(def_rows["replaced"].v.size(), 3 + kOverhead);
   // Also through SQL's own length().
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(
-      sqlite3_prepare_v2(raw.get(),
-                         "SELECT count(*) FROM kv_0"
-                         " WHERE substr(k, 1, 5) = CAST('size:' AS BLOB)"
-                         " AND length(v) = CAST(substr(k, 6) AS INTEGER) + 40",
-                         -1, &st, nullptr),
-      SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(
+                raw.get(),
+                ("SELECT count(*) FROM kv_0"
+                 " WHERE substr(k, 1, 5) = CAST('size:' AS BLOB)"
+                 " AND length(" +
+                 raw.StoredV(0) + ") = CAST(substr(k, 6) AS INTEGER) + 40")
+                    .c_str(),
+                -1, &st, nullptr),
+            SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int64(st, 0), static_cast<int64_t>(sizes.size()));
   sqlite3_finalize(st);

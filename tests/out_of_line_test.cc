@@ -562,6 +562,50 @@ TEST_F(OutOfLine, AHandleThatMissedTheValuesTableNeverOrphansARow) {
   EXPECT_EQ(it.value().ToString(), Value(2100, 1));
 }
 
+TEST_F(OutOfLine, IntegrityCheckFindsOrphans) {
+  ASSERT_OK(db_.Put("a", Value(2000, 1)));
+  ASSERT_OK(db_.Put("b", Value(2000, 2)));
+  std::string problems;
+  ASSERT_OK(db_.IntegrityCheck(&problems));
+  {
+    Raw raw(path_);
+    raw.Exec("DELETE FROM kv_0 WHERE k = CAST('a' AS BLOB)");
+  }
+  EXPECT_EQ(db_.IntegrityCheck(&problems).code(), Code::kCorrupt);
+  EXPECT_NE(problems.find("no row refers to"), std::string::npos) << problems;
+}
+
+TEST_F(OutOfLine, WritesBesideAnOpenIteratorOfTheSameHandle) {
+  ColumnFamily cf = db_.DefaultColumnFamily();
+  for (int i = 0; i < 400; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof key, "k%05d", i);
+    ASSERT_OK(cf.Put(key, Value(40, i)));
+  }
+  Iterator it = cf.NewIterator();
+  ASSERT_OK(it.SeekToFirst());
+  int seen = 0;
+  // The first large put creates the values table while the scan runs.
+  for (; it.Valid() && seen < 400; ++seen) {
+    char key[16];
+    std::snprintf(key, sizeof key, "k%05d", (seen * 7) % 400);
+    ASSERT_OK(cf.Put(key, Value(1500, seen)));
+    if (seen % 3 == 0) ASSERT_OK(cf.Delete(key));
+    ASSERT_OK(it.Next());
+  }
+  EXPECT_GT(seen, 300);
+  std::string problems;
+  ASSERT_OK(db_.IntegrityCheck(&problems));
+  Status s;
+  auto rows = Scan(cf, {}, true, &s);
+  ASSERT_OK(s);
+  for (const auto& [k, v] : rows) {
+    std::string got;
+    ASSERT_OK(cf.Get(k, &got));
+    EXPECT_EQ(got, v);
+  }
+}
+
 TEST_F(OutOfLine, ADanglingReferenceIsCorruptNotACrash) {
   ColumnFamily cf = db_.DefaultColumnFamily();
   for (int i = 0; i < 300; ++i) {
@@ -577,6 +621,11 @@ TEST_F(OutOfLine, ADanglingReferenceIsCorruptNotACrash) {
   Status s = db_.Get("k00150", &got);
   EXPECT_EQ(s.code(), Code::kCorrupt) << s.ToString();
   ASSERT_OK(db_.Get("k00149", &got));
+  std::string problems;
+  EXPECT_EQ(db_.IntegrityCheck(&problems).code(), Code::kCorrupt);
+  EXPECT_NE(problems.find("references to missing out-of-line values"),
+            std::string::npos)
+      << problems;
   for (bool batched : {false, true}) {
     auto rows = Scan(cf, {}, batched, &s);
     EXPECT_EQ(s.code(), Code::kCorrupt) << s.ToString();

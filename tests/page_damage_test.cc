@@ -66,7 +66,9 @@ class PageDamage : public ::testing::Test {
  protected:
   // A store of `n` keys with `value_size`-byte values (every page in the
   // file), and its family table's root page.
-  void MakeStore(int n, size_t value_size = 100) {
+  // n rows of value_size bytes; then, if `spill`, values of that size
+  // rewritten inline with SQL.
+  void MakeStore(int n, size_t value_size = 100, size_t spill = 0) {
     KVStoreConfig cfg = {};
     cfg.journalMode = KVSTORE_JOURNAL_WAL;
     cfg.syncLevel = KVSTORE_SYNC_NORMAL;
@@ -79,6 +81,28 @@ class PageDamage : public ::testing::Test {
     }
     ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
     ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
+    if (spill) {
+      // Values too large for the leaf, inline as a format-1 build wrote
+      // them (this build keeps them out of line): written with SQL.
+      sqlite3* raw = nullptr;
+      ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+      sqlite3_stmt* st = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(raw, "UPDATE kv_0 SET v = ?2 WHERE k = ?1",
+                                   -1, &st, nullptr),
+                SQLITE_OK);
+      for (int i = 0; i < n; ++i) {
+        const std::string k = Key(i);
+        const std::string v = Value(i, spill);
+        sqlite3_bind_blob(st, 1, k.data(), static_cast<int>(k.size()),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 2, v.data(), static_cast<int>(v.size()),
+                          SQLITE_TRANSIENT);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+      }
+      sqlite3_finalize(st);
+      ASSERT_EQ(sqlite3_close(raw), SQLITE_OK);
+    }
     n_ = n;
     const sg::SqliteAnswer root = sg::AskSqlite(
         path_,
@@ -437,7 +461,7 @@ TEST_F(PageDamage, HugePayloadSizeIsCorruptWithoutAllocating) {
 // by: SQLite reads whole records to compare keys and says "malformed", so
 // the reader, which compares only key bytes, checks the chain too.
 TEST_F(PageDamage, BrokenOverflowChainOfAComparedCellIsCorrupt) {
-  MakeStore(60, 3000);  // every value spills onto an overflow page
+  MakeStore(60, 100, 3000);  // every value spills onto an overflow page
   for (const sg::TreePage& t : sg::TreePages(db_, kPageSize, root_)) {
     const sg::Page p = PageOf(t.pgno);
     for (uint32_t i = 0; i < p.cells; ++i) {

@@ -44,9 +44,9 @@
 #include <vector>
 
 #include "c_api_test_util.h"
+#include "child_process.h"
 #include "kvstore.h"
 #include "test_util.h"
-#include "child_process.h"
 
 namespace {
 
@@ -535,8 +535,9 @@ std::string RawValue(const std::string& path, const std::string& key) {
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
       SQLITE_OK) {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT v FROM kv_0 WHERE k = ?1", -1, &stmt,
-                           nullptr) == SQLITE_OK) {
+    const std::string sql = "SELECT " + snkv::test::StoredValueSql(db, 0) +
+                            " FROM kv_0 WHERE k = ?1";
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
       sqlite3_bind_blob(stmt, 1, key.data(), Len(key), SQLITE_STATIC);
       if (sqlite3_step(stmt) == SQLITE_ROW) {
         out.assign(static_cast<const char*>(sqlite3_column_blob(stmt, 0)),

@@ -2,7 +2,10 @@
 #ifndef SNKV_TESTS_TEST_UTIL_H
 #define SNKV_TESTS_TEST_UTIL_H
 
+#include <cstdint>
 #include <string>
+
+struct sqlite3;
 
 namespace snkv::test {
 
@@ -28,6 +31,11 @@ std::string ReadFile(const std::string& path);
 // Replaces the file's content with `bytes`, creating it if need be.
 void WriteFile(const std::string& path, const std::string& bytes);
 bool FileExists(const std::string& path);
+
+// For tests that read a family's table with a connection of their own: the
+// SQL expression for a row's stored bytes in kv_<cf_id>, its v or, for an
+// out-of-line value (src/kv/schema.h), the values row v refers to.
+std::string StoredValueSql(sqlite3* db, int64_t cf_id);
 
 }  // namespace snkv::test
 

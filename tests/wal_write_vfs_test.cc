@@ -44,7 +44,9 @@ std::string ReadPlain(const std::string& path, Rows* rows) {
   }
   sqlite3_finalize(check);
   sqlite3_stmt* scan = nullptr;
-  sqlite3_prepare_v2(db, "SELECT k, v FROM kv_0", -1, &scan, nullptr);
+  const std::string sql =
+      "SELECT k, " + snkv::test::StoredValueSql(db, 0) + " FROM kv_0";
+  sqlite3_prepare_v2(db, sql.c_str(), -1, &scan, nullptr);
   int rc = SQLITE_ERROR;
   while (scan != nullptr && (rc = sqlite3_step(scan)) == SQLITE_ROW) {
     auto blob = [&](int i) {

@@ -504,7 +504,9 @@ Status StoreCore::WriteSorted(ColumnFamilyState& cf,
 }
 
 Status StoreCore::WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put) {
-  // WriteSorted asked KnowValuesTable in this transaction.
+  // Exact in a write transaction, and asked once per transaction.
+  Status known = KnowValuesTable(cf);
+  if (!known.ok()) return known;
   if (cf.has_values_table) {
     return put.erase ? EraseRow(cf, put.key)
                      : WriteRow(cf, put.key, put.value, put.expires);

@@ -8,6 +8,7 @@
 // another connection created the table can never orphan a values row.
 // What they refuse comes here, and runs as one write scope.
 #include <string>
+#include <vector>
 
 #include "kv/schema.h"
 #include "kv/store_core.h"
@@ -26,6 +27,63 @@ Status StoreCore::ComputeMaxLocalPayload() {
     reserved = 0;
   }
   max_local_payload_ = schema::MaxLocalPayload(page_size - reserved);
+  return Status::OK();
+}
+
+Status StoreCore::CheckValueReferences(std::string* report) {
+  std::vector<int64_t> ids;
+  {
+    engine::Statement list;
+    Status s = list.Prepare(conn_, "SELECT id FROM snkv_cf ORDER BY id", false);
+    if (!s.ok()) return s;
+    int rc;
+    while ((rc = list.Step()) == SQLITE_ROW) ids.push_back(list.ColumnInt(0));
+    if (rc != SQLITE_DONE) return list.Error(rc, "listing column families");
+  }
+  const auto note = [report](std::string line) {
+    if (!report->empty()) *report += "\n";
+    *report += line;
+  };
+  for (int64_t id : ids) {
+    const std::string table = schema::TableName(id);
+    const std::string values = schema::ValuesTableName(id);
+    bool has_values = false;
+    Status s = SchemaObjectExists(values, &has_values);
+    if (!s.ok()) return s;
+    int64_t bad = 0;
+    s = conn_.QueryInt(("SELECT count(*) FROM " + table +
+                        " WHERE typeof(v) NOT IN ('blob', 'integer')")
+                           .c_str(),
+                       &bad);
+    if (!s.ok()) return s;
+    if (bad > 0) {
+      note(table + ": " + std::to_string(bad) +
+           " values of a type snkv never writes");
+    }
+    int64_t dangling = 0;
+    s = conn_.QueryInt(
+        ("SELECT count(*) FROM " + table + " WHERE typeof(v) = 'integer'" +
+         (has_values ? " AND v NOT IN (SELECT id FROM " + values + ")" : ""))
+            .c_str(),
+        &dangling);
+    if (!s.ok()) return s;
+    if (dangling > 0) {
+      note(table + ": " + std::to_string(dangling) +
+           " references to missing out-of-line values");
+    }
+    if (!has_values) continue;
+    int64_t orphans = 0;
+    s = conn_.QueryInt(
+        ("SELECT count(*) FROM " + values + " WHERE id NOT IN (SELECT v FROM " +
+         table + " WHERE typeof(v) = 'integer')")
+            .c_str(),
+        &orphans);
+    if (!s.ok()) return s;
+    if (orphans > 0) {
+      note(values + ": " + std::to_string(orphans) +
+           " out-of-line values no row refers to");
+    }
+  }
   return Status::OK();
 }
 

@@ -1495,6 +1495,10 @@ Status StoreCore::IntegrityCheck(std::string* problems) {
     if (problems) *problems = err.message();
     return err.code() == Code::kError ? Status::Corrupt(err.message()) : err;
   }
+  if (report.empty()) {
+    s = CheckValueReferences(&report);
+    if (!s.ok()) return s;
+  }
   if (!report.empty()) {
     if (problems) *problems = report;
     return Status::Corrupt("integrity check failed: " + report);

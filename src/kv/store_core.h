@@ -426,6 +426,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
     return schema::RecordPayload(key.size(), stored.size(), expires) >
            max_local_payload_;
   }
+  // For IntegrityCheck: appends to *report (a line each) the families whose
+  // values are of a type snkv never writes, whose references point to no
+  // values row, or whose values table has rows no reference points to.
+  Status CheckValueReferences(std::string* report);
   // Sets max_local_payload_ from the store's page size and reserved bytes.
   Status ComputeMaxLocalPayload();
   // Sets cf.has_values_table to whether the values table exists. Exact
