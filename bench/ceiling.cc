@@ -58,7 +58,7 @@ void expect(bool ok, const std::string& what) {
 
 // Operation counts, already scaled.
 struct Counts {
-  uint64_t keys, reads, updates, deletes;
+  uint64_t keys, reads, updates, deletes, mixed;
 };
 
 // One named way of running a workload. Pragmas run first on every
@@ -455,6 +455,12 @@ double delete_autocommit(const Run& r, const Variant& v, size_t index) {
 // variants of delete_txn take the slices after them.
 constexpr size_t kDeleteAutocommitSlices = 6;
 
+// Slices of the shuffled key list delete_txn's variants use (after
+// delete_autocommit's); mixed_txn's variants take the slices after them,
+// and its updates the keys after those, which no variant deletes.
+constexpr size_t kDeleteTxnSlices = 4;
+constexpr size_t kMixedTxnSlices = 4;
+
 // Deletes of this variant's own slice of the shuffled key list, all in one
 // transaction (begin to commit timed), in random or key order.
 double delete_txn(const Run& r, const Variant& v, size_t index) {
@@ -466,6 +472,7 @@ double delete_txn(const Run& r, const Variant& v, size_t index) {
   sqlite3_stmt* commit = db.prepare("COMMIT");
   std::vector<uint64_t> order = bench::shuffled(r.n.keys, 5);
   const size_t slice = kDeleteAutocommitSlices + index;
+  expect(index < kDeleteTxnSlices, "delete_txn: too many variants");
   expect((slice + 1) * r.n.deletes <= order.size(), "delete_txn: too few keys");
   auto first = order.begin() + static_cast<ptrdiff_t>(slice * r.n.deletes);
   std::vector<uint64_t> mine(first,
@@ -490,6 +497,100 @@ double delete_txn(const Run& r, const Variant& v, size_t index) {
   }
   db.run(commit);
   return static_cast<double>(keys.size()) / timer.seconds();
+}
+
+// snkv_bench's mixed_txn: r.n.mixed operations in one transaction (begin
+// to commit timed), at random half autocommit-style updates (INSERT OR
+// REPLACE, to a generation unique to the variant) of keys no variant
+// deletes and half deletes of this variant's own slice of the shuffled
+// key list, in the order snkv_bench makes them; `sorted` makes them in key
+// order instead (sorted untimed, the later of two updates of one key
+// last), and `lookup_first` first looks each delete's key up by a SELECT
+// in the original order, as a store that must answer every delete at once
+// but writes in key order would. Afterwards every delete must have found
+// its key and a sample of the updates must read back.
+double mixed_txn(const Run& r, const Variant& v, size_t index) {
+  Db db(r.main_db, v.pragmas);
+  start_variant(db, v);
+  sqlite3_stmt* put = db.prepare(insert_sql(1, 2));
+  sqlite3_stmt* del = db.prepare("DELETE FROM kv WHERE k = ?1");
+  sqlite3_stmt* look = db.prepare("SELECT 1 FROM kv WHERE k = ?1");
+  sqlite3_stmt* get = db.prepare("SELECT v FROM kv WHERE k = ?1");
+  sqlite3_stmt* begin = db.prepare("BEGIN IMMEDIATE");
+  sqlite3_stmt* commit = db.prepare("COMMIT");
+  const std::vector<uint64_t> order = bench::shuffled(r.n.keys, 5);
+  const uint64_t dels = r.n.mixed / 2;
+  const size_t first_slice = kDeleteAutocommitSlices + kDeleteTxnSlices + index;
+  const uint64_t keep_first =
+      (kDeleteAutocommitSlices + kDeleteTxnSlices + kMixedTxnSlices) *
+      r.n.deletes;
+  expect(dels <= r.n.deletes && keep_first < order.size(),
+         "mixed_txn: too few keys");
+  const auto gen = static_cast<uint32_t>(1 + index);
+  // The operations, as snkv_bench makes them: (key, is a delete).
+  struct Op {
+    std::string key;
+    bool del;
+    uint64_t i;
+  };
+  std::vector<Op> ops;
+  bench::Rng rng(8);
+  uint64_t deleted = 0, updated = 0;
+  for (uint64_t op = 0; op < r.n.mixed; ++op) {
+    const uint64_t puts_left = (r.n.mixed - dels) - updated;
+    if (deleted < dels && (puts_left == 0 || rng.below(2) == 0)) {
+      const uint64_t i = order[first_slice * r.n.deletes + deleted++];
+      ops.push_back({make_key(i), true, i});
+    } else {
+      const uint64_t i = order[keep_first + rng.below(r.n.keys - keep_first)];
+      ops.push_back({make_key(i), false, i});
+      ++updated;
+    }
+  }
+  std::vector<Op> sorted = ops;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Op& a, const Op& b) { return a.key < b.key; });
+  std::string value;
+  bench::Timer timer;
+  db.run(begin);
+  if (v.lookup_first) {
+    for (const Op& op : ops) {
+      if (!op.del) continue;
+      db.bind(look, 1, op.key);
+      if (!db.row(look)) failed(v.name + ": lookup of " + op.key);
+      sqlite3_reset(look);
+    }
+  }
+  for (const Op& op : v.sorted ? sorted : ops) {
+    if (op.del) {
+      db.bind(del, 1, op.key);
+      db.run(del);
+      if (sqlite3_changes(db.get()) != 1)
+        failed(v.name + ": delete of " + op.key);
+    } else {
+      db.bind(put, 1, op.key);
+      db.bind(put, 2, make_value(op.i, gen, kValueSize, &value));
+      db.run(put);
+    }
+  }
+  db.run(commit);
+  const double rate = static_cast<double>(ops.size()) / timer.seconds();
+  for (size_t j = 0; j < ops.size(); j += 1 + ops.size() / 200) {
+    const Op& op = ops[j];
+    db.bind(get, 1, op.key);
+    const bool found = db.row(get);
+    std::string_view got;
+    if (found)
+      got = {static_cast<const char*>(sqlite3_column_blob(get, 0)),
+             static_cast<size_t>(sqlite3_column_bytes(get, 0))};
+    expect(op.del ? !found
+                  : found && bench::value_matches(op.i, kValueSize, got) &&
+                        bench::value_generation(got) == gen,
+           v.name + ": " + (op.del ? "deleted " : "updated ") + op.key +
+               " reads back wrong");
+    sqlite3_reset(get);
+  }
+  return rate;
 }
 
 // A workload, its variants (baseline first), ops per run, and each
@@ -565,6 +666,16 @@ std::vector<Workload> workloads(const Counts& n) {
          .sorted = true,
          .lookup_first = true}},
        n.deletes},
+      {"mixed_txn",
+       mixed_txn,
+       {{.name = "baseline"},
+        {.name = "lookup_sorted", .sorted = true, .lookup_first = true},
+        {.name = "sorted_nockpt", .pragmas = {kNoCheckpoints}, .sorted = true},
+        {.name = "lookup_sorted_nockpt",
+         .pragmas = {kNoCheckpoints},
+         .sorted = true,
+         .lookup_first = true}},
+       n.mixed},
   };
 }
 
@@ -580,6 +691,9 @@ struct Options {
   int repeat = 3;
   bool smoke = false;
   std::string json, dir;
+  // Workloads to run (all when empty); seq_write always runs, since it
+  // writes the database the others share.
+  std::vector<std::string> workloads;
 };
 
 // Parses argv into *o; false (after printing the usage) on a bad one.
@@ -602,13 +716,20 @@ bool parse(int argc, char** argv, Options* o) {
       ok = !*end && o->repeat > 0;
     } else if (a == "--json" || a == "--dir") {
       (a == "--json" ? o->json : o->dir) = v;
+    } else if (a == "--workloads") {
+      std::string_view list = v;
+      while (!list.empty()) {
+        const size_t comma = list.find(',');
+        o->workloads.emplace_back(list.substr(0, comma));
+        list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
+      }
     } else {
       ok = false;
     }
     if (!ok) {
       std::fprintf(stderr,
                    "usage: snkv_ceiling [--scale X] [--repeat N] [--json FILE]"
-                   " [--dir DIR] [--smoke]\n");
+                   " [--dir DIR] [--workloads a,b] [--smoke]\n");
       return false;
     }
     ++i;
@@ -677,9 +798,26 @@ int main(int argc, char** argv) {
   const bench::Counts c = bench::scaled_counts(o.scale);
   // delete_autocommit's and delete_txn's variants each delete their own
   // slice of the keys.
+  const uint64_t slices =
+      kDeleteAutocommitSlices + kDeleteTxnSlices + kMixedTxnSlices + 1;
   Counts n{c.keys, c.reads, c.update_single,
-           std::min(c.keys / (kDeleteAutocommitSlices + 4), c.deletes)};
-  std::vector<Workload> work = workloads(n);
+           std::min(c.keys / slices, c.deletes), c.mixed_txn};
+  n.mixed = std::min(n.mixed, 2 * n.deletes);
+  std::vector<Workload> work;
+  for (Workload& w : workloads(n)) {
+    const bool named = std::find(o.workloads.begin(), o.workloads.end(),
+                                 w.name) != o.workloads.end();
+    if (o.workloads.empty() || named || std::string_view(w.name) == "seq_write")
+      work.push_back(std::move(w));
+  }
+  for (const std::string& name : o.workloads) {
+    bool known = false;
+    for (const Workload& w : work) known |= name == w.name;
+    if (!known) {
+      std::fprintf(stderr, "snkv_ceiling: unknown workload %s\n", name.c_str());
+      return 2;
+    }
+  }
   Run run{n, o.dir + "/snkv-ceiling-" + std::to_string(getpid()), "", 0};
   run.main_db = run.dir + "/main.db";
   std::fprintf(stderr, "snkv_ceiling: %llu keys, %d run(s), dir %s\n",

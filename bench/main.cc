@@ -50,6 +50,8 @@ bool check_names(const bench::Config& cfg) {
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "--internal-reader") == 0)
     return bench::process_reader_main(argc - 2, argv + 2);
+  if (argc >= 2 && std::strcmp(argv[1], "--internal-rss") == 0)
+    return bench::rss_process_main(argc - 2, argv + 2);
   bench::Config cfg;
   if (!bench::parse_options(argc, argv, &cfg)) return 2;
   if (cfg.list) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,15 +24,28 @@ void send_stat(int fd, const char* key, long long value) {
   (void)!write(fd, line.data(), line.size());
 }
 
+// With SNKV_BENCH_MARKS set, prints "mark start|end store workload
+// <seconds>" to stderr around each workload, in CLOCK_MONOTONIC seconds:
+// the clock of `perf record -k CLOCK_MONOTONIC`, so that a profile of a
+// whole run can be cut to one workload (`perf report --time A,B`).
+void mark(const char* what, const BackendInfo& info, const Workload& w) {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  std::fprintf(stderr, "mark %s %s %s %ld.%06ld\n", what, info.name.c_str(),
+               w.name, static_cast<long>(ts.tv_sec), ts.tv_nsec / 1000);
+}
+
 // The child: runs the workloads, reports to fd, returns the exit status.
 int child_main(const BackendInfo& info, const Config& cfg,
                const std::string& dir, int fd) {
   bool ok = true;
+  const bool marks = std::getenv("SNKV_BENCH_MARKS") != nullptr;
   try {
     Context ctx(info, cfg, dir, fd);
     for (const Workload& w : all_workloads()) {
       if (!workload_selected(cfg, w.name)) continue;
       std::fprintf(stderr, "  %-8s %s\n", info.name.c_str(), w.name);
+      if (marks) mark("start", info, w);
       try {
         w.run(ctx);
       } catch (const std::exception& e) {
@@ -40,6 +54,7 @@ int child_main(const BackendInfo& info, const Config& cfg,
         r.note = std::string("exception: ") + e.what();
         ctx.report(r);
       }
+      if (marks) mark("end", info, w);
     }
     ok = ctx.all_ok;
     send_stat(fd, "disk_bytes", static_cast<long long>(ctx.disk_bytes));
@@ -54,9 +69,12 @@ int child_main(const BackendInfo& info, const Config& cfg,
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  rusage ru{};
+  // The peak of this process or of any it started and waited for (the
+  // rss_handles workloads run in a process of their own).
+  rusage ru{}, children{};
   getrusage(RUSAGE_SELF, &ru);
-  send_stat(fd, "peak_rss_kb", ru.ru_maxrss);
+  getrusage(RUSAGE_CHILDREN, &children);
+  send_stat(fd, "peak_rss_kb", std::max(ru.ru_maxrss, children.ru_maxrss));
   return ok ? 0 : 1;
 }
 

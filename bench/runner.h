@@ -16,7 +16,7 @@ namespace bench {
 struct StoreRun {
   std::vector<Result> results;  // in the order reported
   uint64_t disk_bytes = 0;      // main data set after loading
-  long peak_rss_kb = 0;         // of the child process
+  long peak_rss_kb = 0;         // largest of the child and its children
   bool ok = true;               // every check passed, no crash
   std::string error;            // why not ok, when not a failed check
 };

@@ -128,6 +128,12 @@ class Context {
   std::unique_ptr<Backend> open_scratch(const std::string& name);
   // Reports a result to the parent process.
   void report(const Result& r);
+  // Closes the main data set's handle (for a workload that opens the store
+  // in another process); reopen_main() opens it again.
+  void close_main() { db_.reset(); }
+  void reopen_main() {
+    if (!db_) db_ = info.open(main_dir, settings);
+  }
   // Closes the main data set.
   void close() {
     drop_fresh();
@@ -187,6 +193,10 @@ void run_process_reader(Context& c);
 // Entry point of the reader child process that run_process_reader starts
 // (argv after "--internal-reader": store dir keys duration_s value_size).
 int process_reader_main(int argc, char** argv);
+
+// Entry point of the process the rss_handles workloads start (argv after
+// "--internal-rss": store dir handles keys value_size).
+int rss_process_main(int argc, char** argv);
 
 // Total bytes allocated on disk by the files under dir.
 uint64_t disk_usage(const std::string& dir);

@@ -43,6 +43,28 @@ std::uintmax_t PutSteadily(Store& db, const std::string& path, int commits) {
   return largest;
 }
 
+// "k" and i in eight digits: keys in the order of their numbers, so that
+// a run of puts fills leaf pages in turn.
+std::string OrderedKey(int i) {
+  char key[16];
+  std::snprintf(key, sizeof key, "k%08d", i);
+  return key;
+}
+
+// Installs the test VFS and counts the writes to the database file at
+// `path` (test_vfs.h) while it lives; declare it before the store, so
+// that watching stops after the store is closed, however the test ends.
+class WatchDatabaseWrites {
+ public:
+  explicit WatchDatabaseWrites(const std::string& path) {
+    test::vfs::Install();
+    test::vfs::Watch(path);
+  }
+  ~WatchDatabaseWrites() { test::vfs::Watch(""); }
+  WatchDatabaseWrites(const WatchDatabaseWrites&) = delete;
+  WatchDatabaseWrites& operator=(const WatchDatabaseWrites&) = delete;
+};
+
 // Reopens path and checks every `step`-th of keys k0..k<keys-1>.
 void ExpectValuesAfterReopen(const std::string& path, int keys, int step) {
   Store db;
@@ -110,10 +132,8 @@ TEST(BackgroundCheckpoint, RunsOncePerThousandNewFramesNotAtEveryCommit) {
   // Keys in order and small values: a commit rewrites the last leaf page,
   // and now and then splits it, so about one frame each.
   constexpr int kCommits = 20000;
-  char key[16];
   for (int i = 0; i < kCommits; ++i) {
-    std::snprintf(key, sizeof key, "k%08d", i);
-    ASSERT_TRUE(db.Put(key, std::string(100, 'v')).ok());
+    ASSERT_TRUE(db.Put(OrderedKey(i), std::string(100, 'v')).ok());
   }
   Stats stats;
   ASSERT_TRUE(db.GetStats(&stats).ok());
@@ -161,19 +181,13 @@ TEST(BackgroundCheckpoint, AFailedSyncIsNeverTrustedToTheSameFileAgain) {
 // and "overdue") and checkpoint its whole WAL inline, which cost a
 // 50K-operation transaction most of its time.
 TEST(BackgroundCheckpoint, ALargeTransactionAfterAnotherIsNotCopiedInline) {
-  test::vfs::Install();
   test::TempDir dir;
   const std::string path = dir.file("large.db");
-  test::vfs::Watch(path);
-  // Watching stops once the store is closed, however the test ends.
-  struct StopWatching {
-    ~StopWatching() { test::vfs::Watch(""); }
-  } stop_watching;
+  const WatchDatabaseWrites watch(path);
   Store db;
   ASSERT_TRUE(Store::Open(path, {}, &db).ok());
   // One row of 3000 bytes per WAL frame or more (the value overflows).
   const std::string value(3000, 'v');
-  char key[16];
   int next = 0;
   // Two rounds: a third commit in a row that large may have to copy (the
   // WAL's bound counts what it held before the commit).
@@ -182,8 +196,7 @@ TEST(BackgroundCheckpoint, ALargeTransactionAfterAnotherIsNotCopiedInline) {
     // Each transaction larger than the last, so that a WAL reset cannot
     // hide behind a WAL that did not get shorter.
     for (int end = next + 17000 + 1000 * round; next < end; ++next) {
-      std::snprintf(key, sizeof key, "k%08d", next);
-      ASSERT_TRUE(db.Put(key, value).ok());
+      ASSERT_TRUE(db.Put(OrderedKey(next), value).ok());
     }
     const int before = test::vfs::DatabaseWritesOnThisThread();
     ASSERT_TRUE(db.Commit().ok());
@@ -204,13 +217,9 @@ TEST(BackgroundCheckpoint, ALargeTransactionAfterAnotherIsNotCopiedInline) {
 // database file rather than the WAL and starts the WAL over; one begun
 // after small transactions does not wait for any copying.
 TEST(BackgroundCheckpoint, AWriteTransactionAfterALargeOneStartsTheWalOver) {
-  test::vfs::Install();
   test::TempDir dir;
   const std::string path = dir.file("after_large.db");
-  test::vfs::Watch(path);
-  struct StopWatching {
-    ~StopWatching() { test::vfs::Watch(""); }
-  } stop_watching;
+  const WatchDatabaseWrites watch(path);
   Store db;
   ASSERT_TRUE(Store::Open(path, {}, &db).ok());
   const std::string value(3000, 'v');  // one WAL frame or more per row
@@ -235,8 +244,7 @@ TEST(BackgroundCheckpoint, AWriteTransactionAfterALargeOneStartsTheWalOver) {
   // A transaction of some 17K frames, then at once a small one.
   ASSERT_TRUE(db.Begin(TxnMode::kWrite).ok());
   for (int i = 0; i < 17000; ++i) {
-    std::snprintf(key, sizeof key, "k%08d", i);
-    ASSERT_TRUE(db.Put(key, value).ok());
+    ASSERT_TRUE(db.Put(OrderedKey(i), value).ok());
   }
   ASSERT_TRUE(db.Commit().ok());
   ASSERT_TRUE(db.Begin(TxnMode::kWrite).ok());

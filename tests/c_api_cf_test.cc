@@ -32,28 +32,15 @@ std::vector<std::string> List(KVStore* kv) {
   return out;
 }
 
-class CApiCf : public ::testing::Test {
+class CApiCf : public snkv::test::CApiStoreTest {
  protected:
-  void SetUp() override {
-    path_ = dir_.file("cf.db");
-    ASSERT_EQ(kvstore_open_v2(path_.c_str(), &kv_, nullptr), KVSTORE_OK);
-  }
-  void TearDown() override { EXPECT_EQ(kvstore_close(kv_), KVSTORE_OK); }
-  void Reopen() {
-    ASSERT_EQ(kvstore_close(kv_), KVSTORE_OK);
-    kv_ = nullptr;
-    ASSERT_EQ(kvstore_open_v2(path_.c_str(), &kv_, nullptr), KVSTORE_OK);
-  }
+  CApiCf() : CApiStoreTest("cf.db") {}
   KVColumnFamily* Create(const std::string& name) {
     KVColumnFamily* cf = nullptr;
     EXPECT_EQ(kvstore_cf_create(kv_, name.c_str(), &cf), KVSTORE_OK)
         << kvstore_errmsg(kv_);
     return cf;
   }
-
-  TempDir dir_;
-  std::string path_;
-  KVStore* kv_ = nullptr;
 };
 
 TEST_F(CApiCf, CreatePutGetAndOpenAgain) {

@@ -16,7 +16,6 @@ namespace {
 using snkv::test::Count;
 using snkv::test::Get;
 using snkv::test::Put;
-using snkv::test::TempDir;
 
 int Exists(KVStore* kv, const std::string& k) {
   int e = -1;
@@ -24,22 +23,9 @@ int Exists(KVStore* kv, const std::string& k) {
   return rc == KVSTORE_OK ? e : -100 - rc;
 }
 
-class CApiKv : public ::testing::Test {
+class CApiKv : public snkv::test::CApiStoreTest {
  protected:
-  void SetUp() override {
-    path_ = dir_.file("kv.db");
-    ASSERT_EQ(kvstore_open_v2(path_.c_str(), &kv_, nullptr), KVSTORE_OK);
-  }
-  void TearDown() override { EXPECT_EQ(kvstore_close(kv_), KVSTORE_OK); }
-  void Reopen() {
-    ASSERT_EQ(kvstore_close(kv_), KVSTORE_OK);
-    kv_ = nullptr;
-    ASSERT_EQ(kvstore_open_v2(path_.c_str(), &kv_, nullptr), KVSTORE_OK);
-  }
-
-  TempDir dir_;
-  std::string path_;
-  KVStore* kv_ = nullptr;
+  CApiKv() : CApiStoreTest("kv.db") {}
 };
 
 // ---- put / get / delete / exists

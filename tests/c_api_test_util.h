@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "kvstore.h"
+#include "test_util.h"
 
 namespace snkv::test {
 
@@ -97,6 +98,27 @@ inline KVStore* OpenWal(const std::string& path, int busy_timeout = 0) {
   EXPECT_EQ(kvstore_open_v2(path.c_str(), &kv, &cfg), KVSTORE_OK);
   return kv;
 }
+
+// A fixture with a store at dir_/<name>, opened with the defaults before
+// each test and closed (which must succeed) after it.
+class CApiStoreTest : public ::testing::Test {
+ protected:
+  explicit CApiStoreTest(const std::string& name) : path_(dir_.file(name)) {}
+  void SetUp() override {
+    ASSERT_EQ(kvstore_open_v2(path_.c_str(), &kv_, nullptr), KVSTORE_OK);
+  }
+  void TearDown() override { EXPECT_EQ(kvstore_close(kv_), KVSTORE_OK); }
+  // Closes the store and opens it again, with `cfg` or the defaults.
+  void Reopen(const KVStoreConfig* cfg = nullptr) {
+    ASSERT_EQ(kvstore_close(kv_), KVSTORE_OK);
+    kv_ = nullptr;
+    ASSERT_EQ(kvstore_open_v2(path_.c_str(), &kv_, cfg), KVSTORE_OK);
+  }
+
+  TempDir dir_;
+  std::string path_;
+  KVStore* kv_ = nullptr;
+};
 
 }  // namespace snkv::test
 

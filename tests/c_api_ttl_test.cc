@@ -23,7 +23,6 @@ using snkv::test::Get;
 using snkv::test::kNotFound;
 using snkv::test::Put;
 using snkv::test::Stats;
-using snkv::test::TempDir;
 
 constexpr int64_t kHour = 3600 * 1000;
 constexpr int64_t kMargin = 10 * 60 * 1000;  // slack for slow machines
@@ -55,24 +54,11 @@ std::pair<int, int64_t> CfRemaining(KVColumnFamily* cf, const std::string& k) {
   return {rc, rem};
 }
 
-class CApiTtl : public ::testing::Test {
+class CApiTtl : public snkv::test::CApiStoreTest {
  protected:
-  void SetUp() override {
-    path_ = dir_.file("ttl.db");
-    ASSERT_EQ(kvstore_open_v2(path_.c_str(), &kv_, nullptr), KVSTORE_OK);
-  }
-  void TearDown() override { EXPECT_EQ(kvstore_close(kv_), KVSTORE_OK); }
-  void Reopen(const KVStoreConfig* cfg = nullptr) {
-    ASSERT_EQ(kvstore_close(kv_), KVSTORE_OK);
-    kv_ = nullptr;
-    ASSERT_EQ(kvstore_open_v2(path_.c_str(), &kv_, cfg), KVSTORE_OK);
-  }
+  CApiTtl() : CApiStoreTest("ttl.db") {}
   int64_t Past() const { return kvstore_now_ms() - 2; }
   int64_t Later(int64_t ms = kHour) const { return kvstore_now_ms() + ms; }
-
-  TempDir dir_;
-  std::string path_;
-  KVStore* kv_ = nullptr;
 };
 
 // ---- put_ttl / get_ttl / ttl_remaining

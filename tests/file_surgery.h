@@ -161,6 +161,21 @@ inline std::vector<TreePage> TreePages(const std::string& db,
   return out;
 }
 
+// Payload of index B-tree cells (a family's table is WITHOUT ROWID) on
+// pages of `usable` bytes: the most a cell keeps on its page whole, and how
+// much of a `payload`-byte payload stays on the page (the number of the
+// first overflow page follows those bytes when it is less than payload).
+inline uint64_t MaxLocalPayload(uint32_t usable) {
+  return (uint64_t{usable} - 12) * 64 / 255 - 23;
+}
+inline uint64_t LocalPayload(uint32_t usable, uint64_t payload) {
+  const uint64_t max_local = MaxLocalPayload(usable);
+  if (payload <= max_local) return payload;
+  const uint64_t min_local = (uint64_t{usable} - 12) * 32 / 255 - 23;
+  const uint64_t local = min_local + (payload - min_local) % (usable - 4);
+  return local > max_local ? min_local : local;
+}
+
 // ---- WAL ------------------------------------------------------------------
 
 inline constexpr size_t kWalHeader = 32;

@@ -18,6 +18,7 @@
 #include "engine/page_source.h"
 #include "engine/sqlite_format.h"
 #include "engine/wal_snapshot.h"
+#include "page_reader_test_util.h"
 #include "test_util.h"
 
 namespace snkv::engine {
@@ -30,27 +31,12 @@ struct Row {
 };
 using Rows = std::map<std::string, Row>;
 
-class IndexCursorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &db_), SQLITE_OK);
-    Exec(
-        "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"
-        "PRAGMA wal_autocheckpoint = 0;"
-        "CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires INTEGER)"
-        " WITHOUT ROWID;");
-  }
-  void TearDown() override {
-    cursor_.reset();
-    source_.Detach();
-    sqlite3_close(db_);
-  }
+using test::TableKey;
 
-  void Exec(const char* sql) {
-    char* err = nullptr;
-    ASSERT_EQ(sqlite3_exec(db_, sql, nullptr, nullptr, &err), SQLITE_OK)
-        << (err ? err : "");
-  }
+// Rows written through db_ are also kept in model_, to check reads against.
+class IndexCursorTest : public test::PageReaderTest {
+ protected:
+  void SetUp() override { OpenTable(nullptr); }
 
   void Put(const std::string& k, const std::string& v,
            std::optional<int64_t> expires = std::nullopt) {
@@ -77,31 +63,6 @@ class IndexCursorTest : public ::testing::Test {
     ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
     sqlite3_finalize(s);
     model_.erase(k);
-  }
-
-  // Opens a read transaction and a cursor on t in it.
-  void BeginRead() {
-    Exec("BEGIN");
-    int64_t root = 0;
-    sqlite3_stmt* s = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(
-                  db_, "SELECT rootpage FROM sqlite_schema WHERE name = 't'",
-                  -1, &s, nullptr),
-              SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);  // takes the read snapshot
-    root = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    ASSERT_TRUE(watch_.Attach(db_));
-    if (!source_.attached()) ASSERT_TRUE(source_.Attach(db_, 4096));
-    snap_ = source_.Describe(watch_.Read(), watch_.Backfilled());
-    ASSERT_TRUE(snap_.usable());
-    root_ = static_cast<uint32_t>(root);
-    cursor_.emplace(source_, snap_, root_);
-  }
-  void EndRead() {
-    cursor_.reset();
-    source_.EndRead();
-    Exec("COMMIT");
   }
 
   // The current entry of the cursor, decoded.
@@ -178,21 +139,8 @@ class IndexCursorTest : public ::testing::Test {
     return CursorResult::kOk;
   }
 
-  test::TempDir dir_;
-  sqlite3* db_ = nullptr;
-  WalWatch watch_;
-  PageSource source_;
-  PageSnapshot snap_;
-  uint32_t root_ = 0;
-  std::optional<IndexCursor> cursor_;
   Rows model_;
 };
-
-std::string Key(uint32_t i) {
-  char buf[16];
-  snprintf(buf, sizeof(buf), "key%08u", i);
-  return buf;
-}
 
 TEST_F(IndexCursorTest, EmptyTableHasNoEntries) {
   BeginRead();
@@ -207,7 +155,7 @@ TEST_F(IndexCursorTest, RowsInTheWalAndInTheFileReadAsSqlWroteThem) {
   std::mt19937 rng(7);
   Exec("BEGIN");
   for (uint32_t i = 0; i < 20000; ++i) {
-    Put(Key(rng() % 1000000), std::string(rng() % 200, 'a' + i % 26),
+    Put(TableKey(rng() % 1000000), std::string(rng() % 200, 'a' + i % 26),
         i % 7 == 0 ? std::optional<int64_t>(int64_t{i} * 1000003 - 50000)
                    : std::nullopt);
   }
@@ -219,7 +167,7 @@ TEST_F(IndexCursorTest, RowsInTheWalAndInTheFileReadAsSqlWroteThem) {
     if (i % 3 == 0) {
       Delete(model_.begin()->first);
     } else {
-      Put(Key(rng() % 1000000), std::string(rng() % 300, 'z'));
+      Put(TableKey(rng() % 1000000), std::string(rng() % 300, 'z'));
     }
   }
   CheckAgainstModel();  // some in each, over many WAL-index units
@@ -230,7 +178,7 @@ TEST_F(IndexCursorTest, ValuesOnOverflowPagesAndLongKeysReadWhole) {
   for (uint32_t i = 0; i < 300; ++i) {
     std::string value(rng() % 40000, '\0');
     for (char& c : value) c = static_cast<char>(rng());
-    std::string key = Key(i);
+    std::string key = TableKey(i);
     if (i % 10 == 0) key += std::string(3000 + i * 7, 'k');  // spills too
     Put(key, value);
   }
@@ -249,11 +197,11 @@ TEST_F(IndexCursorTest, EmptyKeysAndValuesAndBinaryBytes) {
 }
 
 TEST_F(IndexCursorTest, ASnapshotKeepsItsPagesWhileOthersCommit) {
-  for (uint32_t i = 0; i < 5000; ++i) Put(Key(i), "old");
+  for (uint32_t i = 0; i < 5000; ++i) Put(TableKey(i), "old");
   Rows before = model_;
   BeginRead();
   sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(path().c_str(), &other), SQLITE_OK);
   // Another connection rewrites everything and checkpoints as far as the
   // reader allows.
   ASSERT_EQ(sqlite3_exec(other,
@@ -271,18 +219,18 @@ TEST_F(IndexCursorTest, ASnapshotKeepsItsPagesWhileOthersCommit) {
   EndRead();
   sqlite3_close(other);
   model_.clear();
-  for (uint32_t i = 0; i <= 2500; ++i) model_[Key(i)] = Row{"new", {}};
+  for (uint32_t i = 0; i <= 2500; ++i) model_[TableKey(i)] = Row{"new", {}};
   CheckAgainstModel();
 }
 
 TEST_F(IndexCursorTest, AdvancingPastACheckpointKeepsTheSnapshotsRows) {
-  for (uint32_t i = 0; i < 5000; ++i) Put(Key(i), "old");
+  for (uint32_t i = 0; i < 5000; ++i) Put(TableKey(i), "old");
   BeginRead();
   ASSERT_EQ(snap_.min_frame, 1u);  // nothing backfilled yet
   const uint32_t max_frame = snap_.max_frame;
   ASSERT_GT(max_frame, 100u);
   sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(path().c_str(), &other), SQLITE_OK);
   // Backfills every frame up to our read mark, then commits past it.
   ASSERT_EQ(sqlite3_exec(other,
                          "PRAGMA wal_checkpoint(PASSIVE);"
@@ -306,7 +254,7 @@ TEST_F(IndexCursorTest, AdvancingPastACheckpointKeepsTheSnapshotsRows) {
     EXPECT_EQ(Current().second.value, "old");
   }
   EXPECT_EQ(n, 5000u);
-  ASSERT_EQ(cursor_->Find(Key(4321)), CursorResult::kOk);
+  ASSERT_EQ(cursor_->Find(TableKey(4321)), CursorResult::kOk);
   EXPECT_EQ(Current().second.value, "old");
 
   // Values past the snapshot's frames never move it.
@@ -330,15 +278,15 @@ TEST_F(IndexCursorTest, AdvancingPastACheckpointKeepsTheSnapshotsRows) {
 // for the snapshot before it.
 TEST_F(IndexCursorTest, EachSnapshotReadsItsOwnRowsAfterRewrites) {
   Exec("BEGIN");
-  for (uint32_t i = 0; i < 3000; ++i) Put(Key(i), "v0");
+  for (uint32_t i = 0; i < 3000; ++i) Put(TableKey(i), "v0");
   Exec("COMMIT");
   for (int round = 1; round <= 4; ++round) {
     BeginRead();
     ASSERT_LE(snap_.min_frame, snap_.max_frame);  // the rows are in the WAL
     for (int pass = 0; pass < 2; ++pass) {
       for (uint32_t i = 0; i < 3000; i += 7) {
-        ASSERT_EQ(cursor_->Find(Key(i)), CursorResult::kOk) << i;
-        ASSERT_EQ(Current().second.value, model_[Key(i)].value) << i;
+        ASSERT_EQ(cursor_->Find(TableKey(i)), CursorResult::kOk) << i;
+        ASSERT_EQ(Current().second.value, model_[TableKey(i)].value) << i;
         source_.EndRead();
       }
     }
@@ -346,7 +294,7 @@ TEST_F(IndexCursorTest, EachSnapshotReadsItsOwnRowsAfterRewrites) {
     Exec("BEGIN");
     const std::string v = "v" + std::to_string(round) + std::string(round, 'x');
     for (uint32_t i = 0; i < 3000; ++i) {
-      if (i % 3 == static_cast<uint32_t>(round % 3)) Put(Key(i), v);
+      if (i % 3 == static_cast<uint32_t>(round % 3)) Put(TableKey(i), v);
     }
     Exec("COMMIT");
   }
@@ -360,7 +308,7 @@ TEST_F(IndexCursorTest, PagesStayRightWhenTheFrameCacheIsDropped) {
   std::mt19937 rng(5);
   Exec("BEGIN");
   for (uint32_t i = 0; i < 60000; ++i) {
-    Put(Key(i),
+    Put(TableKey(i),
         std::string(150 + rng() % 100, static_cast<char>('a' + i % 26)));
   }
   Exec("COMMIT");
@@ -372,8 +320,8 @@ TEST_F(IndexCursorTest, PagesStayRightWhenTheFrameCacheIsDropped) {
   for (int pass = 0; pass < 2; ++pass) {
     std::shuffle(order.begin(), order.end(), rng);
     for (uint32_t i : order) {
-      ASSERT_EQ(cursor_->Find(Key(i)), CursorResult::kOk) << i;
-      ASSERT_EQ(Current().second.value, model_[Key(i)].value) << i;
+      ASSERT_EQ(cursor_->Find(TableKey(i)), CursorResult::kOk) << i;
+      ASSERT_EQ(Current().second.value, model_[TableKey(i)].value) << i;
       source_.EndRead();
     }
   }
@@ -384,25 +332,25 @@ TEST_F(IndexCursorTest, PagesStayRightWhenTheFrameCacheIsDropped) {
 // numbers with other pages and new salts.
 TEST_F(IndexCursorTest, PagesStayRightAcrossAWalRestart) {
   Exec("BEGIN");
-  for (uint32_t i = 0; i < 4000; ++i) Put(Key(i), "before");
+  for (uint32_t i = 0; i < 4000; ++i) Put(TableKey(i), "before");
   Exec("COMMIT");
   CheckAgainstModel();
   BeginRead();
   const uint64_t old_salt = snap_.salt;
   for (uint32_t i = 0; i < 4000; i += 3) {
-    ASSERT_EQ(cursor_->Find(Key(i)), CursorResult::kOk);
+    ASSERT_EQ(cursor_->Find(TableKey(i)), CursorResult::kOk);
     source_.EndRead();
   }
   EndRead();
   Exec("PRAGMA wal_checkpoint(TRUNCATE)");
   Exec("BEGIN");
-  for (uint32_t i = 0; i < 4000; i += 2) Put(Key(i), "after");
+  for (uint32_t i = 0; i < 4000; i += 2) Put(TableKey(i), "after");
   Exec("COMMIT");
   BeginRead();
   EXPECT_NE(snap_.salt, old_salt);
   EXPECT_LT(snap_.max_frame, 2000u);  // frame numbers begin again
   for (uint32_t i = 0; i < 4000; ++i) {
-    ASSERT_EQ(cursor_->Find(Key(i)), CursorResult::kOk) << i;
+    ASSERT_EQ(cursor_->Find(TableKey(i)), CursorResult::kOk) << i;
     ASSERT_EQ(Current().second.value, i % 2 == 0 ? "after" : "before") << i;
     source_.EndRead();
   }
@@ -417,19 +365,21 @@ TEST_F(IndexCursorTest, PagesStayRightAcrossAWalRestart) {
 // must read the same as before.
 TEST_F(IndexCursorTest, PagesStayRightWhenAdvanceReplacesTheMap) {
   Exec("BEGIN");
-  for (uint32_t i = 0; i < 3000; ++i) Put(Key(i), "base" + std::to_string(i));
+  for (uint32_t i = 0; i < 3000; ++i)
+    Put(TableKey(i), "base" + std::to_string(i));
   Exec("COMMIT");
   Exec("PRAGMA wal_checkpoint(TRUNCATE)");  // the tree is in the file
   Exec("BEGIN");
-  for (uint32_t i = 3000; i < 6000; ++i) Put(Key(i), "a" + std::to_string(i));
+  for (uint32_t i = 3000; i < 6000; ++i)
+    Put(TableKey(i), "a" + std::to_string(i));
   Exec("COMMIT");  // new pages past the file's end, in the WAL
   sqlite3* reader = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(path().c_str(), &reader), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM t;", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);  // its read mark: the end of those frames
   Exec("BEGIN");
-  for (uint32_t i = 0; i < 300; ++i) Put(Key(i), "b");  // a few leaves
+  for (uint32_t i = 0; i < 300; ++i) Put(TableKey(i), "b");  // a few leaves
   Exec("COMMIT");
 
   BeginRead();
@@ -443,7 +393,7 @@ TEST_F(IndexCursorTest, PagesStayRightWhenAdvanceReplacesTheMap) {
     }
   }
   sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(path().c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "PRAGMA wal_checkpoint(PASSIVE);", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);

@@ -14,19 +14,17 @@
 #include <utility>
 #include <vector>
 
+#include "scan_test_util.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
 
 namespace snkv {
 namespace {
 
-using Entries = std::vector<std::pair<std::string, std::string>>;
-
-std::string Key(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "k%05d", i);
-  return buf;
-}
+using test::Drain;
+using test::Entries;
+using test::Key;
+using test::Reversed;
 
 // Sizes across the internal batch's limits: empty values, values of more
 // than half a batch's bytes (overflow pages too), and small ones.
@@ -36,15 +34,9 @@ std::string ValueFor(int i) {
   return "value-" + std::to_string(i) + std::string(60, 'x');
 }
 
-Entries Expected(int from, int to) {  // [from, to), ascending
-  Entries out;
-  for (int i = from; i < to; ++i) out.emplace_back(Key(i), ValueFor(i));
-  return out;
-}
-
-Entries Reversed(Entries e) {
-  std::reverse(e.begin(), e.end());
-  return e;
+// Key(i) with ValueFor(i) for i in [from, to), ascending.
+Entries Expected(int from, int to) {
+  return test::Expected(from, to, ValueFor);
 }
 
 void AppendAll(const IteratorBatch& batch, Entries* out) {
@@ -73,16 +65,6 @@ Entries ReadInBatches(Iterator& it, size_t rows) {
                                : it.key().compare(last) > 0);
     }
     AppendAll(batch, &out);
-  }
-  EXPECT_TRUE(it.status().ok()) << it.status().ToString();
-  return out;
-}
-
-Entries Drain(Iterator& it) {
-  Entries out;
-  for (; it.Valid(); (void)it.Advance()) {
-    out.emplace_back(std::string(it.key().view()),
-                     std::string(it.value().view()));
   }
   EXPECT_TRUE(it.status().ok()) << it.status().ToString();
   return out;
@@ -356,7 +338,7 @@ TEST_F(IteratorBatchTest, WritesBetweenBatchesShowAsBetweenSteps) {
         ++round;
       }
       ASSERT_TRUE(a.status().ok()) << a.status().ToString();
-      const Entries rest = Drain(b);  // nothing, if a and b agree
+      const Entries rest = Drain(b, !reverse);  // nothing, if a and b agree
       want.insert(want.end(), rest.begin(), rest.end());
       EXPECT_EQ(got, want) << "txn " << in_txn << " reverse " << reverse;
       for (size_t i = 1; i < got.size(); ++i) {

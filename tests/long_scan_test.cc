@@ -15,19 +15,17 @@
 #include <vector>
 
 #include "kv/row_batch.h"
+#include "scan_test_util.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
 
 namespace snkv {
 namespace {
 
-using Entries = std::vector<std::pair<std::string, std::string>>;
-
-std::string Key(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "k%05d", i);
-  return buf;
-}
+using test::Drain;
+using test::Entries;
+using test::Key;
+using test::Reversed;
 
 // Sizes that cross the batch limits: empty values, 20 KB ones (more than
 // half a batch's bytes, and overflow pages in SQLite) and 100 KB ones (more
@@ -41,14 +39,9 @@ std::string ValueFor(int i) {
 
 std::string SmallValue(int i) { return "v" + std::to_string(i); }
 
-Entries Drain(Iterator& it, bool forward) {
-  Entries out;
-  for (; it.Valid(); forward ? (void)it.Next() : (void)it.Prev()) {
-    out.emplace_back(std::string(it.key().view()),
-                     std::string(it.value().view()));
-  }
-  EXPECT_TRUE(it.status().ok()) << it.status().ToString();
-  return out;
+// Key(i) with ValueFor(i) for i in [from, to), ascending.
+Entries Expected(int from, int to) {
+  return test::Expected(from, to, ValueFor);
 }
 
 class LongScanTest : public ::testing::Test {
@@ -73,12 +66,6 @@ class LongScanTest : public ::testing::Test {
     ASSERT_TRUE(db_.Commit().ok());
   }
 
-  static Entries Expected(int from, int to) {  // [from, to)
-    Entries out;
-    for (int i = from; i < to; ++i) out.emplace_back(Key(i), ValueFor(i));
-    return out;
-  }
-
   test::TempDir dir_;
   std::string path_;
   Store db_;
@@ -90,10 +77,8 @@ TEST_F(LongScanTest, EveryEntryOnceInOrderBothWays) {
   ASSERT_TRUE(it.SeekToFirst().ok());
   EXPECT_EQ(Drain(it, true), Expected(0, 3000));
 
-  Entries want = Expected(0, 3000);
-  std::reverse(want.begin(), want.end());
   ASSERT_TRUE(it.SeekToLast().ok());
-  EXPECT_EQ(Drain(it, false), want);
+  EXPECT_EQ(Drain(it, false), Reversed(Expected(0, 3000)));
 }
 
 TEST_F(LongScanTest, PrefixAndSeekBoundsHold) {
@@ -105,9 +90,7 @@ TEST_F(LongScanTest, PrefixAndSeekBoundsHold) {
 
   Iterator rev = db_.NewIterator({"k01", true});
   ASSERT_TRUE(rev.SeekToLast().ok());
-  Entries want = Expected(1000, 2000);
-  std::reverse(want.begin(), want.end());
-  EXPECT_EQ(Drain(rev, false), want);
+  EXPECT_EQ(Drain(rev, false), Reversed(Expected(1000, 2000)));
 
   Iterator mid = db_.NewIterator();
   ASSERT_TRUE(mid.Seek(Key(2500)).ok());
@@ -246,12 +229,7 @@ TEST_F(LongScanTest, OwnWritesAheadOfTheScanShow) {
   for (int i = 301; i < 304; ++i) ASSERT_TRUE(db_.Delete(Key(i)).ok());
   ASSERT_TRUE(db_.Put(Key(305) + "a", "added").ok());
   ASSERT_TRUE(db_.Put(Key(306), "changed").ok());
-  Entries seen;
-  for (; it.Valid(); (void)it.Next()) {
-    seen.emplace_back(std::string(it.key().view()),
-                      std::string(it.value().view()));
-  }
-  ASSERT_TRUE(it.status().ok()) << it.status().ToString();
+  const Entries seen = Drain(it, true);
   Entries want;
   for (int i = 300; i < 1000; ++i) {
     if (i >= 301 && i < 304) continue;

@@ -141,6 +141,27 @@ class PageDamage : public ::testing::Test {
 
   void Save() { WriteFile(path_, db_); }
 
+  // Swaps the cell pointers i and i + 1 of page p: its cells out of order,
+  // damage SQLite does not detect.
+  void SwapCellPointers(const sg::Page& p, uint32_t i) {
+    const uint32_t a = sg::Get16(db_, p.pointer_at(i));
+    sg::Put16(&db_, p.pointer_at(i), sg::Get16(db_, p.pointer_at(i + 1)));
+    sg::Put16(&db_, p.pointer_at(i + 1), a);
+  }
+  // A store of 400 keys whose third and fourth keys on a leaf swapped
+  // places.
+  void MakeStoreWithTwoKeysOutOfOrder() {
+    MakeStore(400);
+    const sg::Page p = PageOf(SomeLeaf());
+    ASSERT_GE(p.cells, 8u);
+    SwapCellPointers(p, 2);
+    Save();
+  }
+  // Reads key 0 until the handle holds its snapshot (and reads pages).
+  static void WarmUp(KVStore* kv) {
+    for (int r = 0; r < kReads; ++r) (void)Get(kv, Key(0));
+  }
+
   // SQLite's answer for a get of `key`. On a page whose cells are out of
   // order SQLite can land on, and return, another key's row: kMisread.
   static constexpr int kMisread = -2;
@@ -206,7 +227,7 @@ class PageDamage : public ::testing::Test {
     KVStore* kv = nullptr;
     ASSERT_EQ(kvstore_open(path_.c_str(), &kv, KVSTORE_JOURNAL_WAL),
               KVSTORE_OK);
-    for (int r = 0; r < kReads; ++r) (void)Get(kv, Key(0));
+    WarmUp(kv);
     KVIterator* it = nullptr;
     ASSERT_EQ(kvstore_iterator_create(kv, &it), KVSTORE_OK);
     int rc = kvstore_iterator_first(it);
@@ -291,11 +312,7 @@ TEST_F(PageDamage, KeysOutOfOrderAnswerAsSqliteDoes) {
   const uint32_t leaf = SomeLeaf();
   const sg::Page p = PageOf(leaf);
   ASSERT_GE(p.cells, 8u);
-  for (uint32_t i = 0; i + 1 < p.cells; i += 3) {
-    const uint32_t a = sg::Get16(db_, p.pointer_at(i));
-    sg::Put16(&db_, p.pointer_at(i), sg::Get16(db_, p.pointer_at(i + 1)));
-    sg::Put16(&db_, p.pointer_at(i + 1), a);
-  }
+  for (uint32_t i = 0; i + 1 < p.cells; i += 3) SwapCellPointers(p, i);
   Save();
   ExpectGetsAgree();
 }
@@ -306,14 +323,7 @@ TEST_F(PageDamage, KeysOutOfOrderAnswerAsSqliteDoes) {
 // the damage, in order, and then report corruption. Found by the fuzzer
 // (tests/fuzz/regressions/keys-out-of-order-*).
 TEST_F(PageDamage, ScansReportKeysOutOfOrderAsCorrupt) {
-  MakeStore(400);
-  const uint32_t leaf = SomeLeaf();
-  const sg::Page p = PageOf(leaf);
-  ASSERT_GE(p.cells, 8u);
-  const uint32_t a = sg::Get16(db_, p.pointer_at(2));
-  sg::Put16(&db_, p.pointer_at(2), sg::Get16(db_, p.pointer_at(3)));
-  sg::Put16(&db_, p.pointer_at(3), a);
-  Save();
+  ASSERT_NO_FATAL_FAILURE(MakeStoreWithTwoKeysOutOfOrder());
   // SQLite's own scan is out of order here (and does not notice).
   const sg::SqliteAnswer sqlite =
       sg::AskSqlite(path_, "SELECT k, v, expires FROM kv_0 ORDER BY k");
@@ -322,7 +332,7 @@ TEST_F(PageDamage, ScansReportKeysOutOfOrderAsCorrupt) {
 
   KVStore* kv = nullptr;
   ASSERT_EQ(kvstore_open(path_.c_str(), &kv, KVSTORE_JOURNAL_WAL), KVSTORE_OK);
-  for (int r = 0; r < kReads; ++r) (void)Get(kv, Key(0));
+  WarmUp(kv);
   for (int way = 0; way < 3; ++way) {
     const bool backwards = way == 1;
     KVIterator* it = nullptr;
@@ -355,14 +365,7 @@ TEST_F(PageDamage, ScansReportKeysOutOfOrderAsCorrupt) {
 // of the scan's internal batch as a block: the key order is checked as
 // that batch is filled, so the batches stop before the damage too.
 TEST_F(PageDamage, BatchedScansReportKeysOutOfOrderAsCorrupt) {
-  MakeStore(400);
-  const uint32_t leaf = SomeLeaf();
-  const sg::Page p = PageOf(leaf);
-  ASSERT_GE(p.cells, 8u);
-  const uint32_t a = sg::Get16(db_, p.pointer_at(2));
-  sg::Put16(&db_, p.pointer_at(2), sg::Get16(db_, p.pointer_at(3)));
-  sg::Put16(&db_, p.pointer_at(3), a);
-  Save();
+  ASSERT_NO_FATAL_FAILURE(MakeStoreWithTwoKeysOutOfOrder());
 
   snkv::Store store;
   ASSERT_TRUE(snkv::Store::Open(path_, {}, &store).ok());
@@ -424,11 +427,7 @@ TEST_F(PageDamage, HugePayloadSizeIsCorruptWithoutAllocating) {
     const std::string record = db_.substr(cell + n, payload);
     // The forged cell: claimed size, the old record (its key still
     // matches), room for what stays on the page, an overflow page number.
-    const uint64_t usable = kPageSize;
-    const uint64_t max_local = (usable - 12) * 64 / 255 - 23;
-    const uint64_t min_local = (usable - 12) * 32 / 255 - 23;
-    uint64_t local = min_local + (claimed - min_local) % (usable - 4);
-    if (local > max_local) local = min_local;
+    const uint64_t local = sg::LocalPayload(kPageSize, claimed);
     std::string forged = sg::Varint(claimed) + record;
     forged.resize(sg::Varint(claimed).size() + local, 'x');
     forged += std::string("\0\0\0\2", 4);
@@ -470,13 +469,8 @@ TEST_F(PageDamage, BrokenOverflowChainOfAComparedCellIsCorrupt) {
       size_t at = p.cell_at(db_, i) + (p.leaf() ? 0 : 4);
       uint64_t payload = 0;
       at += sg::ReadVarint(db_, at, &payload);
-      const uint64_t usable = kPageSize;
-      const uint64_t max_local = (usable - 12) * 64 / 255 - 23;
-      const uint64_t min_local = (usable - 12) * 32 / 255 - 23;
-      ASSERT_GT(payload, max_local);
-      uint64_t local = min_local + (payload - min_local) % (usable - 4);
-      if (local > max_local) local = min_local;
-      sg::Put32(&db_, at + local, 0x7fff0000u);
+      ASSERT_GT(payload, sg::MaxLocalPayload(kPageSize));
+      sg::Put32(&db_, at + sg::LocalPayload(kPageSize, payload), 0x7fff0000u);
     }
   }
   Save();

@@ -30,55 +30,35 @@
 #include "engine/wal_snapshot.h"
 #include "engine/wal_write_vfs.h"
 #include "kvstore.h"
+#include "page_reader_test_util.h"
 #include "test_util.h"
 
 namespace snkv::engine {
 namespace {
 
-std::string Key(uint32_t i) {
-  char buf[16];
-  snprintf(buf, sizeof(buf), "key%08u", i);
-  return buf;
-}
+using test::TableKey;
+
 // 1 KiB (with the default 4 KiB pages, every row has an overflow page).
 std::string Value(uint32_t i, int version) {
-  std::string v = Key(i) + "/v" + std::to_string(version) + "/";
+  std::string v = TableKey(i) + "/v" + std::to_string(version) + "/";
   v.resize(1024, static_cast<char>('a' + (i + version) % 26));
   return v;
 }
 
-// A connection writing table t, and a PageSource + IndexCursor reading it
-// as StoreCore does: inside a read transaction, described by the WAL-index
-// header it was begun with.
-class WalMapTest : public ::testing::Test {
+// The page reader's fixture with the reading connection opened through
+// snkv's VFS, as a store opens (only a WAL opened through it is known to
+// be the file SQLite reads, and only that one is mapped), and another
+// connection, writer_, writing t.
+class WalMapTest : public test::PageReaderTest {
  protected:
   void SetUp() override {
-    // Through snkv's VFS, as a store opens: only a WAL opened through it
-    // is known to be the file SQLite reads, and only that one is mapped.
-    ASSERT_EQ(sqlite3_open_v2(path().c_str(), &db_,
-                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                              CoalescingVfsName()),
-              SQLITE_OK);
-    Exec(db_,
-         "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"
-         "PRAGMA wal_autocheckpoint = 0;"
-         "CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires INTEGER)"
-         " WITHOUT ROWID;");
+    OpenTable(CoalescingVfsName());
     ASSERT_EQ(sqlite3_open(path().c_str(), &writer_), SQLITE_OK);
     Exec(writer_, "PRAGMA wal_autocheckpoint = 0;");
   }
   void TearDown() override {
-    cursor_.reset();
-    source_.Detach();
-    sqlite3_close(db_);
+    PageReaderTest::TearDown();
     sqlite3_close(writer_);
-  }
-  std::string path() const { return dir_.file("t.db"); }
-
-  static void Exec(sqlite3* db, const char* sql) {
-    char* err = nullptr;
-    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK)
-        << (err ? err : "");
   }
 
   // Puts rows [from, to) at `version` in one transaction of the writer.
@@ -89,7 +69,7 @@ class WalMapTest : public ::testing::Test {
                                  -1, &s, nullptr),
               SQLITE_OK);
     for (uint32_t i = from; i < to; ++i) {
-      const std::string k = Key(i);
+      const std::string k = TableKey(i);
       const std::string v = Value(i, version);
       sqlite3_bind_blob(s, 1, k.data(), static_cast<int>(k.size()),
                         SQLITE_TRANSIENT);
@@ -101,28 +81,6 @@ class WalMapTest : public ::testing::Test {
     }
     sqlite3_finalize(s);
     Exec(writer_, "COMMIT");
-  }
-
-  void BeginRead() {
-    Exec(db_, "BEGIN");
-    sqlite3_stmt* s = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(
-                  db_, "SELECT rootpage FROM sqlite_schema WHERE name = 't'",
-                  -1, &s, nullptr),
-              SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);  // takes the read snapshot
-    root_ = static_cast<uint32_t>(sqlite3_column_int64(s, 0));
-    sqlite3_finalize(s);
-    ASSERT_TRUE(watch_.Attach(db_));
-    if (!source_.attached()) ASSERT_TRUE(source_.Attach(db_, 4096));
-    snap_ = source_.Describe(watch_.Read(), watch_.Backfilled());
-    ASSERT_TRUE(snap_.usable());
-    cursor_.emplace(source_, snap_, root_);
-  }
-  void EndRead() {
-    cursor_.reset();
-    source_.EndRead();
-    Exec(db_, "COMMIT");
   }
 
   // The value of the entry the cursor is on.
@@ -140,6 +98,12 @@ class WalMapTest : public ::testing::Test {
   // that has read many frames maps them there.
   void ReadThenAdvance(uint32_t seed) {
     CheckAllRows(seed);
+    AdvanceSnapshot();
+  }
+
+  // Moves the snapshot on as StoreCore does before a read (between its
+  // reads the cursor and the pages go).
+  void AdvanceSnapshot() {
     cursor_.reset();
     source_.EndRead();
     source_.Advance(&snap_, watch_.Backfilled());
@@ -158,14 +122,7 @@ class WalMapTest : public ::testing::Test {
     }
   }
 
-  test::TempDir dir_;
-  sqlite3* db_ = nullptr;      // the reading connection
   sqlite3* writer_ = nullptr;  // another connection that writes
-  WalWatch watch_;
-  PageSource source_;
-  PageSnapshot snap_;
-  uint32_t root_ = 0;
-  std::optional<IndexCursor> cursor_;
   std::map<std::string, std::string> model_;
 };
 
@@ -206,12 +163,9 @@ TEST_F(WalMapTest, AFewPagesOfALargeWalAreReadWithoutAMap) {
   BeginRead();
   ASSERT_GT(snap_.max_frame, 2000u);
   for (int read = 0; read < 1000; ++read) {
-    const std::string k = Key(static_cast<uint32_t>(read % 10));
+    const std::string k = TableKey(static_cast<uint32_t>(read % 10));
     ASSERT_EQ(cursor_->Find(k), CursorResult::kOk);  // the tree's pages
-    cursor_.reset();
-    source_.EndRead();
-    source_.Advance(&snap_, watch_.Backfilled());
-    cursor_.emplace(source_, snap_, root_);
+    AdvanceSnapshot();
   }
   EXPECT_EQ(source_.wal_map_bytes(), 0u);
   EXPECT_LT(source_.frames_read(), 100u);
@@ -460,46 +414,78 @@ TEST(WalPageTableTest, KeepsTheLastFrameOfEachPageAcrossGrowth) {
 // right value or an error (the page reader hands such reads to SQL).
 namespace {
 
+using snkv::engine::Value;
 using snkv::test::Get;
 using snkv::test::Put;
+using snkv::test::TableKey;
 using snkv::test::TempDir;
+using Model = std::map<std::string, std::string>;
 
-void HoldReadMark(sqlite3* db) {
-  ASSERT_EQ(sqlite3_exec(db, "BEGIN; SELECT count(*) FROM sqlite_schema;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+// A connection of its own in a read transaction on the store at `path`:
+// while it lives no checkpoint copies the WAL's frames or starts the WAL
+// over, so what is written meanwhile is read from the WAL.
+class ReadMark {
+ public:
+  explicit ReadMark(const std::string& path) {
+    held_ = sqlite3_open(path.c_str(), &db_) == SQLITE_OK &&
+            sqlite3_exec(db_, "BEGIN; SELECT count(*) FROM sqlite_schema;",
+                         nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  ~ReadMark() {
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+  ReadMark(const ReadMark&) = delete;
+  ReadMark& operator=(const ReadMark&) = delete;
+
+  bool held() const { return held_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool held_ = false;
+};
+
+// Puts rows [0, rows) in one transaction of `kv`; *model gets them too.
+void LoadInOneTransaction(KVStore* kv, uint32_t rows, Model* model) {
+  ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
+  for (uint32_t i = 0; i < rows; ++i) {
+    (*model)[TableKey(i)] = Value(i, 1);
+    ASSERT_EQ(Put(kv, TableKey(i), Value(i, 1)), KVSTORE_OK);
+  }
+  ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
+}
+
+// Every key of `model` reads its value through `kv`, `passes` times over
+// (the first reads go through SQL, later ones through the pages, and
+// enough of them make the handle map the WAL).
+void ExpectModelReads(KVStore* kv, const Model& model, int passes) {
+  for (int pass = 0; pass < passes; ++pass) {
+    for (const auto& [k, v] : model) ASSERT_EQ(Get(kv, k), v) << k;
+  }
+}
+
+// Writes "page 1" into the header of every 5th frame of the WAL at `wal`.
+void DamageEveryFifthFrameHeader(const std::string& wal) {
+  const int fd = ::open(wal.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  const int64_t frame_bytes = 24 + 4096;
+  const int64_t frames = (snkv::test::FileSize(wal) - 32) / frame_bytes;
+  for (int64_t f = 0; f < frames; f += 5) {
+    const uint8_t pgno[4] = {0, 0, 0, 1};
+    ASSERT_EQ(::pwrite(fd, pgno, 4, static_cast<off_t>(32 + f * frame_bytes)),
+              4);
+  }
+  ::close(fd);
 }
 
 void LoadAndReadBack(KVStore* kv, const std::string& path, bool damage) {
-  sqlite3* pin = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &pin), SQLITE_OK);
-  HoldReadMark(pin);
-  std::map<std::string, std::string> model;
-  ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
-  for (uint32_t i = 0; i < 4000; ++i) {
-    model[snkv::engine::Key(i)] = snkv::engine::Value(i, 1);
-    ASSERT_EQ(Put(kv, snkv::engine::Key(i), snkv::engine::Value(i, 1)),
-              KVSTORE_OK);
-  }
-  ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
-  if (damage) {
-    const std::string wal = path + "-wal";
-    const int fd = ::open(wal.c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    const int64_t frame_bytes = 24 + 4096;
-    const int64_t frames = (snkv::test::FileSize(wal) - 32) / frame_bytes;
-    for (int64_t f = 0; f < frames; f += 5) {
-      const uint8_t pgno[4] = {0, 0, 0, 1};  // every 5th frame "is page 1"
-      ASSERT_EQ(::pwrite(fd, pgno, 4, static_cast<off_t>(32 + f * frame_bytes)),
-                4);
-    }
-    ::close(fd);
-  }
-  for (int pass = 0; pass < 3; ++pass) {  // later passes read the pages
-    for (const auto& [k, v] : model) ASSERT_EQ(Get(kv, k), v) << k;
-  }
-  sqlite3_exec(pin, "COMMIT", nullptr, nullptr, nullptr);
-  sqlite3_close(pin);
+  const ReadMark pin(path);
+  ASSERT_TRUE(pin.held());
+  Model model;
+  ASSERT_NO_FATAL_FAILURE(LoadInOneTransaction(kv, 4000, &model));
+  if (damage)
+    ASSERT_NO_FATAL_FAILURE(DamageEveryFifthFrameHeader(path + "-wal"));
+  ExpectModelReads(kv, model, 3);
 }
 
 TEST(WalMapStore, EncryptedStoreReadsItsValuesRightAfterALoad) {
@@ -516,7 +502,7 @@ TEST(WalMapStore, EncryptedStoreReadsItsValuesRightAfterALoad) {
   // And again from a new handle, after the WAL was checkpointed.
   ASSERT_EQ(kvstore_open_encrypted(path.c_str(), "pw", 2, &kv, &cfg),
             KVSTORE_OK);
-  EXPECT_EQ(Get(kv, snkv::engine::Key(17)), snkv::engine::Value(17, 1));
+  EXPECT_EQ(Get(kv, TableKey(17)), Value(17, 1));
   ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 
@@ -537,33 +523,25 @@ TEST(WalMapStore, AFileRenamedOverTheWalPathIsNeverMapped) {
   const std::string path = dir.file("renamed.db");
   KVStore* kv = snkv::test::OpenWal(path);
   ASSERT_NE(kv, nullptr);
-  sqlite3* pin = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &pin), SQLITE_OK);
-  HoldReadMark(pin);  // no checkpoint may start the WAL over
-  std::map<std::string, std::string> model;
-  ASSERT_EQ(kvstore_begin(kv, 1), KVSTORE_OK);
-  for (uint32_t i = 0; i < 3000; ++i) {
-    model[snkv::engine::Key(i)] = snkv::engine::Value(i, 1);
-    ASSERT_EQ(Put(kv, snkv::engine::Key(i), snkv::engine::Value(i, 1)),
-              KVSTORE_OK);
-  }
-  ASSERT_EQ(kvstore_commit(kv), KVSTORE_OK);
-  // A byte-for-byte copy takes the WAL's name; SQLite still has the old one.
-  const std::string wal = path + "-wal";
-  const std::string copy = path + "-copy";
   {
-    const std::string bytes = snkv::test::ReadFile(wal);
-    ASSERT_FALSE(bytes.empty());
-    snkv::test::WriteFile(copy, bytes);
+    const ReadMark pin(path);  // no checkpoint may start the WAL over
+    ASSERT_TRUE(pin.held());
+    Model model;
+    ASSERT_NO_FATAL_FAILURE(LoadInOneTransaction(kv, 3000, &model));
+    // A byte-for-byte copy takes the WAL's name; SQLite still has the old
+    // one.
+    const std::string wal = path + "-wal";
+    const std::string copy = path + "-copy";
+    {
+      const std::string bytes = snkv::test::ReadFile(wal);
+      ASSERT_FALSE(bytes.empty());
+      snkv::test::WriteFile(copy, bytes);
+    }
+    ASSERT_EQ(::rename(copy.c_str(), wal.c_str()), 0);
+    ASSERT_NO_FATAL_FAILURE(ExpectModelReads(kv, model, 3));  // wants a map
+    ASSERT_EQ(::truncate(wal.c_str(), 0), 0);
+    ExpectModelReads(kv, model, 1);
   }
-  ASSERT_EQ(::rename(copy.c_str(), wal.c_str()), 0);
-  for (int pass = 0; pass < 3; ++pass) {  // enough reads to want a map
-    for (const auto& [k, v] : model) ASSERT_EQ(Get(kv, k), v) << k;
-  }
-  ASSERT_EQ(::truncate(wal.c_str(), 0), 0);
-  for (const auto& [k, v] : model) ASSERT_EQ(Get(kv, k), v) << k;
-  sqlite3_exec(pin, "COMMIT", nullptr, nullptr, nullptr);
-  sqlite3_close(pin);
   ASSERT_EQ(kvstore_close(kv), KVSTORE_OK);
 }
 

@@ -6,13 +6,14 @@
 // pointers, overflow links, page types, database header fields, random
 // bytes, whole pages, truncation, WAL frames forged with valid checksums),
 // applies them (inputs of even length read WAL frames as large WALs are
-// read, through the map of the -wal file; odd ones with xRead), and then reads
-// the damaged files twice: with plain SQLite (the oracle) and through snkv's
-// public C API (gets, exists, full scans both ways, prefix scans, seeks, TTL
-// lookups), and, with engine::TableCursor, a rowid table the stores also
-// hold (`r`: small rows, rows on overflow chains, negative and huge
-// rowids). It aborts, so that libFuzzer keeps the input, whenever snkv
-// answers differently from what SQLite allows:
+// read, through the map of the -wal file; odd ones with xRead; a live
+// WAL's salts are a hash of the input, so that any input replays alone),
+// and then reads the damaged files twice: with plain SQLite (the oracle) and
+// through snkv's public C API (gets, exists, full scans both ways, prefix
+// scans, seeks, TTL lookups), and, with engine::TableCursor, a rowid table
+// the stores also hold (`r`: small rows, rows on overflow chains, negative
+// and huge rowids). It aborts, so that libFuzzer keeps the input, whenever
+// snkv answers differently from what SQLite allows:
 //
 //   - where SQLite reads a key's row, snkv returns the same value or an
 //     error (never NOTFOUND, never other bytes);
@@ -361,12 +362,9 @@ void Mutate(FuzzedDataProvider& in, const Base& b, std::string* db,
         size_t at = p.cell_at(img, cell) + (p.leaf() ? 0 : 4);
         uint64_t payload = 0;
         at += sg::ReadVarint(img, at, &payload);
-        const uint64_t max_local = (uint64_t{ps} - 12) * 64 / 255 - 23;
-        const uint64_t min_local = (uint64_t{ps} - 12) * 32 / 255 - 23;
-        if (payload > max_local) {
-          uint64_t local = min_local + (payload - min_local) % (ps - 4);
-          if (local > max_local) local = min_local;
-          sg::Put32(&img, at + local, static_cast<uint32_t>(Nasty(in, ps)));
+        if (payload > sg::MaxLocalPayload(ps)) {
+          sg::Put32(&img, at + sg::LocalPayload(ps, payload),
+                    static_cast<uint32_t>(Nasty(in, ps)));
         }
       }
       break;
@@ -812,11 +810,39 @@ void CheckRowidTable(const std::string& path, const std::vector<int64_t>& ids) {
   sqlite3_close_v2(db);
 }
 
-void RunOne(FuzzedDataProvider& in) {
+// FNV-1a of the whole input: a value fixed per input that consumes none
+// of its bytes (so no byte of an existing input changes meaning).
+uint64_t HashOfInput(const uint8_t* data, size_t size) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < size; ++i) {
+    h = (h ^ data[i]) * 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// Gives a live WAL the salts `salts` (header and every frame) and checksums
+// valid under them. SQLite chose the base WAL's salts at random when the
+// fuzzer started, so without this an input whose damage depends on them
+// (bytes written over a frame header, a frame forged from the header)
+// found a disagreement only in the process that found it: now it replays
+// from the input file alone.
+void SetWalSalts(std::string* wal, uint64_t salts) {
+  if (wal->empty()) return;
+  sg::Put32(wal, 16, static_cast<uint32_t>(salts));
+  sg::Put32(wal, 20, static_cast<uint32_t>(salts >> 32));
+  sg::FixWalChecksums(wal);
+}
+
+void RunOne(FuzzedDataProvider& in, uint64_t input_hash) {
   const Base& b =
       g_bases[in.ConsumeIntegralInRange<size_t>(0, g_bases.size() - 1)];
   std::string db = b.db;
   std::string wal = b.wal;
+  SetWalSalts(&wal, input_hash);
+  if (g_verbose && !wal.empty()) {
+    std::fprintf(stderr, "WAL salts %08x %08x\n", sg::Get32(wal, 16),
+                 sg::Get32(wal, 20));
+  }
   const int mutations = in.ConsumeIntegralInRange<int>(1, 6);
   for (int i = 0; i < mutations && in.remaining_bytes() > 0; ++i) {
     Mutate(in, b, &db, &wal);
@@ -1098,6 +1124,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // xRead, found through the WAL index's hash tables.
   snkv::engine::PageSource::TreatEveryWalAsLarge(size % 2 == 0);
   FuzzedDataProvider in(data, size);
-  RunOne(in);
+  RunOne(in, HashOfInput(data, size));
   return 0;
 }
