@@ -50,9 +50,26 @@ Status StoreCore::CheckValueReferences(std::string* report) {
     bool has_values = false;
     Status s = SchemaObjectExists(values, &has_values);
     if (!s.ok()) return s;
+    if (has_values) {
+      // Anything else of that name (a view, an index, a table of other
+      // columns) is not ours: reads refuse it, and so does this check.
+      int64_t ours = 0;
+      s = conn_.QueryInt(
+          ("SELECT count(*) FROM sqlite_schema WHERE type = "
+           "'table' AND name = '" +
+           values + "' AND sql = '" + schema::ValuesTableSql(id) + "'")
+              .c_str(),
+          &ours);
+      if (!s.ok()) return s;
+      if (ours == 0) {
+        note(values + ": not the values table snkv creates");
+        continue;
+      }
+    }
     int64_t bad = 0;
     s = conn_.QueryInt(("SELECT count(*) FROM " + table +
-                        " WHERE typeof(v) NOT IN ('blob', 'integer')")
+                        " WHERE typeof(v) NOT IN ('blob', 'integer')"
+                        " OR (typeof(v) = 'integer' AND v <= 0)")
                            .c_str(),
                        &bad);
     if (!s.ok()) return s;
@@ -63,6 +80,7 @@ Status StoreCore::CheckValueReferences(std::string* report) {
     int64_t dangling = 0;
     s = conn_.QueryInt(
         ("SELECT count(*) FROM " + table + " WHERE typeof(v) = 'integer'" +
+         " AND v > 0" +
          (has_values ? " AND v NOT IN (SELECT id FROM " + values + ")" : ""))
             .c_str(),
         &dangling);
@@ -72,6 +90,16 @@ Status StoreCore::CheckValueReferences(std::string* report) {
            " references to missing out-of-line values");
     }
     if (!has_values) continue;
+    int64_t not_blobs = 0;
+    s = conn_.QueryInt(
+        ("SELECT count(*) FROM " + values + " WHERE typeof(v) <> 'blob'")
+            .c_str(),
+        &not_blobs);
+    if (!s.ok()) return s;
+    if (not_blobs > 0) {
+      note(values + ": " + std::to_string(not_blobs) +
+           " out-of-line values that are not blobs");
+    }
     int64_t orphans = 0;
     s = conn_.QueryInt(
         ("SELECT count(*) FROM " + values + " WHERE id NOT IN (SELECT v FROM " +
@@ -114,9 +142,7 @@ Status StoreCore::EnsureValuesTable(ColumnFamilyState& cf, bool* created) {
   // dropped it since this handle looked.
   s = CheckExists(cf);
   if (!s.ok()) return s;
-  const std::string sql = "CREATE TABLE " + schema::ValuesTableName(cf.id) +
-                          "(id INTEGER PRIMARY KEY, v BLOB NOT NULL)";
-  s = conn_.Exec(sql.c_str());
+  s = conn_.Exec(schema::ValuesTableSql(cf.id).c_str());
   if (!s.ok()) return s;
   int64_t version = 0;
   s = conn_.QueryInt("PRAGMA user_version", &version);
@@ -268,6 +294,13 @@ Status StoreCore::DeleteInScope(ColumnFamilyState& cf, Slice key,
 
 Status StoreCore::ResolveValue(ColumnFamilyState& cf, int64_t ref,
                                std::string* buf) {
+  // Writers only make references r > 0 (schema.h); the pages refuse the
+  // others too, so that both paths give the same answer on such a file.
+  if (ref <= 0) {
+    return Status::Corrupt("column family '" + cf.name +
+                           "' holds an out-of-line reference of " +
+                           std::to_string(ref) + ", which snkv never writes");
+  }
   engine::Statement* stmt = nullptr;
   Status s = Statement(cf, CfStatement::kGetValue, &stmt);
   if (!s.ok()) {

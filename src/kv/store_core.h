@@ -427,8 +427,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
            max_local_payload_;
   }
   // For IntegrityCheck: appends to *report (a line each) the families whose
-  // values are of a type snkv never writes, whose references point to no
-  // values row, or whose values table has rows no reference points to.
+  // values are of a type snkv never writes (references of 0 and below
+  // included), whose references point to no values row, whose values table
+  // is not the one snkv creates (schema::ValuesTableSql) or holds values
+  // that are not blobs, or has rows no reference points to.
   Status CheckValueReferences(std::string* report);
   // Sets max_local_payload_ from the store's page size and reserved bytes.
   Status ComputeMaxLocalPayload();
@@ -488,9 +490,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Looks `key` up in the pages of the cached snapshot. *row points into
   // the pages (or page_buf_) until pages_.EndRead().
   // RootPage and ValuesRootPage: the root page of `table` for `cookie`,
-  // from the cache (*known, *known_cookie, *page) or looked up and cached.
+  // from the cache (*known, *known_cookie, *page) or looked up and cached;
+  // 0 unless the table's sql is `required_sql` (when that is not empty).
   uint32_t SchemaRootPage(const std::string& table, uint32_t cookie,
-                          bool* known, uint32_t* known_cookie, uint32_t* page);
+                          bool* known, uint32_t* known_cookie, uint32_t* page,
+                          std::string_view required_sql = {});
   // With `need_value`, an out-of-line value is resolved from the pages too
   // (into row->value, which may then point into values_buf_); without it,
   // a row holding a reference is found as it is (row->value_ref).

@@ -1,0 +1,531 @@
+// Out-of-line values (src/kv/schema.h) under attack: hostile files whose
+// values table is not what snkv creates, a newer format, a scan of one
+// handle while another handle frees and reuses values rows, and a random
+// mix of every write path over two handles, checked for orphaned and
+// dangling values rows after each step.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kv/schema.h"
+#include "snkv/snkv.h"
+#include "test_util.h"
+
+namespace {
+
+using snkv::Code;
+using snkv::ColumnFamily;
+using snkv::Iterator;
+using snkv::IteratorBatch;
+using snkv::IteratorOptions;
+using snkv::Status;
+using snkv::Store;
+using snkv::TxnMode;
+using snkv::test::TempDir;
+
+#define ASSERT_OK(expr)                    \
+  do {                                     \
+    const Status s_ = (expr);              \
+    ASSERT_TRUE(s_.ok()) << s_.ToString(); \
+  } while (0)
+
+// Gets in a row after which a handle reads from its held snapshot's pages
+// (as out_of_line_pages_test.cc counts them).
+constexpr int kWarmReads = 8;
+
+// A value of n bytes that names its key and seed at the start and repeats
+// them, so that a value delivered for the wrong key, or a stale one, shows.
+std::string Tagged(const std::string& key, size_t n, int seed) {
+  const std::string tag = key + "#" + std::to_string(seed) + ";";
+  std::string v;
+  v.reserve(n);
+  while (v.size() < n) v += tag;
+  v.resize(n);
+  return v;
+}
+
+// A second connection to the store file, for surgery and for counting.
+class Raw {
+ public:
+  explicit Raw(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~Raw() { sqlite3_close(db_); }
+  Raw(const Raw&) = delete;
+  Raw& operator=(const Raw&) = delete;
+
+  // The first column of the first row of `sql`; -1 on error, -2 no row.
+  int64_t Int(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      return -1;
+    }
+    const int rc = sqlite3_step(stmt);
+    const int64_t out = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0)
+                                         : (rc == SQLITE_DONE ? -2 : -1);
+    sqlite3_finalize(stmt);
+    return out;
+  }
+  void Exec(const std::string& sql) {
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+        << (err ? err : "") << " in " << sql;
+    sqlite3_free(err);
+  }
+  // Values rows of family `id` no row refers to.
+  int64_t Orphans(int64_t id) {
+    const std::string t = snkv::schema::TableName(id);
+    const std::string v = snkv::schema::ValuesTableName(id);
+    if (Int("SELECT count(*) FROM sqlite_schema WHERE name = '" + v + "'") ==
+        0) {
+      return 0;
+    }
+    return Int("SELECT count(*) FROM " + v +
+               " WHERE id NOT IN (SELECT v FROM " + t +
+               " WHERE typeof(v) = 'integer')");
+  }
+  // References of family `id` to no values row.
+  int64_t Dangling(int64_t id) {
+    const std::string t = snkv::schema::TableName(id);
+    const std::string v = snkv::schema::ValuesTableName(id);
+    if (Int("SELECT count(*) FROM sqlite_schema WHERE name = '" + v + "'") ==
+        0) {
+      return Int("SELECT count(*) FROM " + t + " WHERE typeof(v) = 'integer'");
+    }
+    return Int("SELECT count(*) FROM " + t +
+               " WHERE typeof(v) = 'integer' AND v NOT IN (SELECT id FROM " +
+               v + ")");
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Every way a handle reads `key`: gets (the first through SQL, later ones
+// from the held snapshot's pages), and scans both ways, row by row and
+// batched. Each must give `expected` or an error; never other bytes.
+void ExpectValueOrError(Store& db, const std::string& key,
+                        const std::string& expected, bool* any_ok) {
+  for (int i = 0; i < kWarmReads + 2; ++i) {
+    std::string got;
+    Status s = db.Get(key, &got);
+    if (s.ok()) {
+      *any_ok = true;
+      EXPECT_EQ(got.size(), expected.size()) << "get " << i;
+      EXPECT_TRUE(got == expected)
+          << "get " << i << " gave other bytes: " << got.substr(0, 12);
+    } else {
+      EXPECT_NE(s.code(), Code::kNotFound) << s.ToString();
+    }
+  }
+  ColumnFamily cf = db.DefaultColumnFamily();
+  for (bool reverse : {false, true}) {
+    for (bool batched : {false, true}) {
+      IteratorOptions options;
+      options.reverse = reverse;
+      Iterator it = cf.NewIterator(options);
+      Status s = it.SeekToStart();
+      IteratorBatch batch;
+      while (s.ok() && it.Valid()) {
+        if (batched) {
+          batch.Clear();
+          s = it.ReadBatch(&batch, 7);
+          for (size_t i = 0; i < batch.size(); ++i) {
+            if (batch.key(i).ToString() == key) {
+              *any_ok = true;
+              EXPECT_TRUE(batch.value(i).ToString() == expected)
+                  << "batched scan gave other bytes";
+            }
+          }
+        } else {
+          if (it.key().ToString() == key) {
+            *any_ok = true;
+            EXPECT_TRUE(it.value().ToString() == expected)
+                << "scan gave other bytes";
+          }
+          s = it.Advance();
+        }
+      }
+    }
+  }
+}
+
+class OutOfLineAttack : public ::testing::Test {
+ protected:
+  void SetUp() override { path_ = dir_.file("s.db"); }
+
+  // A store whose key "a" holds a large value (out of line) among small
+  // keys, closed again.
+  void MakeStore() {
+    Store db;
+    ASSERT_OK(Store::Open(path_, {}, &db));
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_OK(db.Put("s" + std::to_string(i), "small"));
+    }
+    ASSERT_OK(db.Put("a", Tagged("a", 3000, 1)));
+    ASSERT_OK(db.Close());
+  }
+
+  TempDir dir_;
+  std::string path_;
+};
+
+// A hostile values table with a column between the rowid and v: SQL
+// resolves a reference to column v, so the pages must not hand out the
+// first blob of the record instead.
+TEST_F(OutOfLineAttack, AValuesTableWithAnotherColumnBeforeVIsNotMisread) {
+  MakeStore();
+  const std::string v = Tagged("a", 3000, 1);
+  const std::string wrong = Tagged("WRONG", 3000, 9);
+  {
+    Raw raw(path_);
+    raw.Exec("DROP TABLE kv_0_values");
+    raw.Exec(
+        "CREATE TABLE kv_0_values(id INTEGER PRIMARY KEY, w BLOB, v BLOB NOT "
+        "NULL)");
+    raw.Exec("INSERT INTO kv_0_values VALUES(1, CAST('" + wrong +
+             "' AS BLOB), CAST('" + v + "' AS BLOB))");
+    raw.Exec("UPDATE kv_0 SET v = 1 WHERE k = CAST('a' AS BLOB)");
+  }
+  Store db;
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  bool any_ok = false;
+  ExpectValueOrError(db, "a", v, &any_ok);
+}
+
+// A values table of the wrong kind (a view, a WITHOUT ROWID table, an
+// index of that name on another table), or one whose v is not a blob:
+// every read of the reference is the value SQL resolves or an error, and
+// writes and the integrity check return.
+TEST_F(OutOfLineAttack, ValuesTablesOfTheWrongKindGiveErrorsNotBytes) {
+  const std::string v = Tagged("a", 3000, 1);
+  const std::vector<std::string> hostile = {
+      "CREATE VIEW kv_0_values AS SELECT 1 AS id, CAST('x' AS BLOB) AS v",
+      "CREATE TABLE kv_0_values(id INTEGER PRIMARY KEY, v BLOB NOT NULL)"
+      " WITHOUT ROWID",
+      "CREATE TABLE other(id INTEGER PRIMARY KEY, v BLOB);"
+      "CREATE INDEX kv_0_values ON other(v)",
+      "CREATE TABLE kv_0_values(id INTEGER PRIMARY KEY, v);"
+      "INSERT INTO kv_0_values VALUES(1, 'text, not a blob')",
+      "CREATE TABLE kv_0_values(id INTEGER PRIMARY KEY, v);"
+      "INSERT INTO kv_0_values VALUES(1, 12345)",
+      "CREATE TABLE kv_0_values(v BLOB, id INTEGER PRIMARY KEY);"
+      "INSERT INTO kv_0_values(id, v) VALUES(1, NULL)",
+  };
+  for (const std::string& ddl : hostile) {
+    SCOPED_TRACE(ddl);
+    ASSERT_TRUE(snkv::test::FileExists(path_) ? std::remove(path_.c_str()) == 0
+                                              : true);
+    std::remove((path_ + "-wal").c_str());
+    std::remove((path_ + "-shm").c_str());
+    MakeStore();
+    {
+      Raw raw(path_);
+      raw.Exec("DROP TABLE kv_0_values");
+      raw.Exec(ddl);
+      raw.Exec("UPDATE kv_0 SET v = 1 WHERE k = CAST('a' AS BLOB)");
+    }
+    Store db;
+    ASSERT_OK(Store::Open(path_, {}, &db));
+    bool any_ok = false;
+    // Only the WITHOUT ROWID table has no rowid 1 to give, so none of
+    // these may give anything but an error for "a".
+    ExpectValueOrError(db, "a", "(no bytes are right)", &any_ok);
+    EXPECT_FALSE(any_ok);
+    std::string got;
+    ASSERT_OK(db.Get("s1", &got));
+    EXPECT_EQ(got, "small");
+    // Writes: an error or success, and the store answers afterwards.
+    (void)db.Put("a", "over it");
+    (void)db.Put("b", Tagged("b", 3000, 2));
+    ASSERT_OK(db.Begin(TxnMode::kWrite));
+    (void)db.Put("c", Tagged("c", 3000, 3));
+    (void)db.Put("s2", "small again");
+    (void)db.Commit();
+    std::string problems;
+    EXPECT_NE(db.IntegrityCheck(&problems).code(), Code::kOk);
+    ASSERT_OK(db.Get("s3", &got));
+  }
+}
+
+// A reference of zero or below is damage (schema.h: "an INTEGER r > 0"),
+// even where the values table has such a row.
+TEST_F(OutOfLineAttack, ReferencesOfZeroAndBelowAreCorrupt) {
+  MakeStore();
+  {
+    Raw raw(path_);
+    raw.Exec("INSERT INTO kv_0_values VALUES(0, CAST('zero' AS BLOB))");
+    raw.Exec("INSERT INTO kv_0_values VALUES(-7, CAST('minus' AS BLOB))");
+    raw.Exec("UPDATE kv_0 SET v = 0 WHERE k = CAST('s1' AS BLOB)");
+    raw.Exec("UPDATE kv_0 SET v = -7 WHERE k = CAST('s2' AS BLOB)");
+  }
+  Store db;
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  for (const char* key : {"s1", "s2"}) {
+    for (int i = 0; i < kWarmReads + 2; ++i) {
+      std::string got;
+      Status s = db.Get(key, &got);
+      EXPECT_EQ(s.code(), Code::kCorrupt) << key << ": " << s.ToString();
+    }
+  }
+  std::string problems;
+  EXPECT_EQ(db.IntegrityCheck(&problems).code(), Code::kCorrupt) << problems;
+}
+
+// A store of a format newer than this build is refused, and so is one
+// whose catalog holds references while its version says format 1 only if
+// the references cannot be resolved (they are damage either way).
+TEST_F(OutOfLineAttack, NewerFormatsAreRefused) {
+  MakeStore();
+  {
+    Raw raw(path_);
+    raw.Exec("PRAGMA user_version = 3");
+  }
+  Store db;
+  Status s = Store::Open(path_, {}, &db);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("format version 3"), std::string::npos)
+      << s.ToString();
+  {
+    Raw raw(path_);
+    raw.Exec("PRAGMA user_version = -1");
+  }
+  s = Store::Open(path_, {}, &db);
+  EXPECT_FALSE(s.ok()) << "user_version -1 opened";
+}
+
+// One handle scans large values while another deletes rows and puts new
+// large values, which reuse the freed values rows' ids (rowid = max + 1):
+// every value the scan delivers must be its own key's, as of one snapshot.
+TEST_F(OutOfLineAttack, AScanNeverDeliversAnotherKeysReusedValuesRow) {
+  Store a;
+  Store b;
+  ASSERT_OK(Store::Open(path_, {}, &a));
+  ASSERT_OK(Store::Open(path_, {}, &b));
+  constexpr int kKeys = 300;
+  auto key = [](int i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "k%05d", i);
+    return std::string(buf);
+  };
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_OK(a.Put(key(i), Tagged(key(i), i % 3 == 0 ? 40 : 2000, 0)));
+  }
+  for (bool batched : {false, true}) {
+    for (bool reverse : {false, true}) {
+      SCOPED_TRACE(std::string(batched ? "batched" : "row by row") +
+                   (reverse ? " reverse" : " forward"));
+      IteratorOptions options;
+      options.reverse = reverse;
+      Iterator it = a.DefaultColumnFamily().NewIterator(options);
+      ASSERT_OK(it.SeekToStart());
+      int round = 0;
+      IteratorBatch batch;
+      std::vector<std::pair<std::string, std::string>> rows;
+      while (it.Valid()) {
+        if (batched) {
+          batch.Clear();
+          ASSERT_OK(it.ReadBatch(&batch, 5));
+          for (size_t i = 0; i < batch.size(); ++i) {
+            rows.emplace_back(batch.key(i).ToString(),
+                              batch.value(i).ToString());
+          }
+        } else {
+          rows.emplace_back(it.key().ToString(), it.value().ToString());
+          ASSERT_OK(it.Advance());
+        }
+        // The other handle: the greatest values row is freed and taken by
+        // another key, a row the scan has yet to read is rewritten.
+        ++round;
+        const int victim = (round * 37) % kKeys;
+        const int taker = (round * 53 + 11) % kKeys;
+        (void)b.Delete(key(victim));
+        ASSERT_OK(b.Put(key(taker), Tagged(key(taker), 2500, round)));
+        ASSERT_OK(b.Put(key(victim), Tagged(key(victim), 1800, round)));
+      }
+      ASSERT_OK(it.status());
+      EXPECT_GT(rows.size(), 0u);
+      for (const auto& [k, v] : rows) {
+        EXPECT_EQ(v.substr(0, k.size() + 1), k + "#")
+            << "the scan gave " << k << " the value of "
+            << v.substr(0, v.find(';'));
+      }
+    }
+  }
+  Raw raw(path_);
+  EXPECT_EQ(raw.Orphans(0), 0);
+  EXPECT_EQ(raw.Dangling(0), 0);
+}
+
+// Random writes of every kind, through two handles of one file (each with
+// its own idea of whether the values table exists), in and out of
+// transactions, with rollbacks, TTLs, purges, clears and drops: after every
+// step no values row is orphaned and no reference dangles, and at the end
+// every handle reads what a model says.
+TEST_F(OutOfLineAttack, EveryWritePathOfTwoHandlesLeavesNoOrphans) {
+  Store h[2];
+  ASSERT_OK(Store::Open(path_, {}, &h[0]));
+  ASSERT_OK(Store::Open(path_, {}, &h[1]));
+  Raw raw(path_);
+  std::mt19937 rng(20261207);
+  std::map<std::string, std::string> model;  // keys without a TTL only
+  auto key = [&] { return "k" + std::to_string(rng() % 40); };
+  auto size = [&]() -> size_t {
+    static const size_t kSizes[] = {0,    10,   900,  996, 997,
+                                    1002, 1100, 3000, 9000};
+    return kSizes[rng() % 9];
+  };
+  const int64_t past = 1000;  // an expiry long gone
+  std::string got;
+  for (int step = 0; step < 1500; ++step) {
+    Store& db = h[rng() % 2];
+    ColumnFamily cf = db.DefaultColumnFamily();
+    const int op = static_cast<int>(rng() % 14);
+    const std::string k = key();
+    const std::string v = Tagged(k, size(), step);
+    switch (op) {
+      case 0:
+      case 1:
+      case 2:
+        ASSERT_OK(cf.Put(k, v));
+        model[k] = v;
+        break;
+      case 3: {
+        bool inserted = false;
+        ASSERT_OK(cf.PutIfAbsent(k, v, 0, &inserted));
+        EXPECT_EQ(inserted, model.count(k) == 0) << k;
+        if (inserted) model[k] = v;
+        break;
+      }
+      case 4: {
+        Status s = cf.Delete(k);
+        EXPECT_EQ(s.ok(), model.count(k) == 1) << s.ToString();
+        model.erase(k);
+        break;
+      }
+      case 5:  // already expired: invisible, freed by a read or a purge
+        ASSERT_OK(cf.Put(k, v, past));
+        model.erase(k);
+        break;
+      case 6:
+        EXPECT_EQ(cf.Get(k, &got).code(),
+                  model.count(k) ? Code::kOk : Code::kNotFound);
+        break;
+      case 7: {
+        int64_t n = 0;
+        ASSERT_OK(cf.PurgeExpired(&n));
+        break;
+      }
+      case 8:
+      case 9: {  // a transaction of mixed writes, committed or rolled back
+        const bool commit = rng() % 2 == 0;
+        auto next = model;
+        ASSERT_OK(db.Begin(TxnMode::kWrite));
+        const int n = 1 + static_cast<int>(rng() % 40);
+        for (int i = 0; i < n; ++i) {
+          const std::string tk = key();
+          const std::string tv = Tagged(tk, size(), step * 100 + i);
+          switch (rng() % 5) {
+            case 0:
+              (void)cf.Delete(tk);
+              next.erase(tk);
+              break;
+            case 1:
+              ASSERT_OK(cf.Put(tk, tv, past));
+              next.erase(tk);
+              break;
+            case 2: {
+              bool inserted = false;
+              ASSERT_OK(cf.PutIfAbsent(tk, tv, 0, &inserted));
+              if (inserted) next[tk] = tv;
+              break;
+            }
+            default:
+              ASSERT_OK(cf.Put(tk, tv));
+              next[tk] = tv;
+          }
+          if (rng() % 8 == 0) {  // reads inside see the transaction
+            Status s = cf.Get(tk, &got);
+            EXPECT_EQ(s.ok(), next.count(tk) == 1) << s.ToString();
+            if (s.ok()) EXPECT_TRUE(got == next[tk]);
+          }
+        }
+        if (commit) {
+          ASSERT_OK(db.Commit());
+          model = next;
+        } else {
+          ASSERT_OK(db.Rollback());
+        }
+        break;
+      }
+      case 10:
+        if (rng() % 10 == 0) {
+          ASSERT_OK(cf.Clear());
+          model.clear();
+        }
+        break;
+      case 11: {  // a family of its own, made, filled and dropped
+        if (rng() % 10 != 0) break;
+        ColumnFamily other;
+        Status s = db.CreateColumnFamily("extra", &other);
+        if (s.ok()) {
+          ASSERT_OK(other.Put("x", Tagged("x", 5000, step)));
+          ASSERT_OK(other.Put("y", "small"));
+          ASSERT_OK(other.Put("x", Tagged("x", 6000, step)));
+        }
+        ASSERT_OK(db.DropColumnFamily("extra"));
+        break;
+      }
+      case 12: {  // a scan of this handle with writes of the other between
+        Iterator it = cf.NewIterator();
+        ASSERT_OK(it.SeekToFirst());
+        Store& other = &db == &h[0] ? h[1] : h[0];
+        for (int i = 0; i < 5 && it.Valid(); ++i) {
+          const std::string sk = it.key().ToString();
+          const std::string sv = it.value().ToString();
+          EXPECT_TRUE(sv.empty() || sv.starts_with(sk + "#")) << sk;
+          const std::string ok = key();
+          const std::string ov = Tagged(ok, size(), step * 10 + i);
+          ASSERT_OK(other.Put(ok, ov));
+          model[ok] = ov;
+          ASSERT_OK(it.Next());
+        }
+        break;
+      }
+      default: {  // a write of this handle beside its own open iterator
+        Iterator it = cf.NewIterator();
+        ASSERT_OK(it.SeekToFirst());
+        ASSERT_OK(cf.Put(k, v));
+        model[k] = v;
+        if (it.Valid()) ASSERT_OK(it.Next());
+        break;
+      }
+    }
+    ASSERT_EQ(raw.Orphans(0), 0)
+        << "after step " << step << " (op " << op << ")";
+    ASSERT_EQ(raw.Dangling(0), 0)
+        << "after step " << step << " (op " << op << ")";
+  }
+  for (Store& db : h) {
+    int64_t n = 0;
+    ASSERT_OK(db.DefaultColumnFamily().PurgeExpired(&n));
+    for (const auto& [k, v] : model) {
+      ASSERT_OK(db.Get(k, &got));
+      EXPECT_TRUE(got == v) << k;
+    }
+    int64_t count = 0;
+    ASSERT_OK(db.DefaultColumnFamily().Count(&count));
+    EXPECT_EQ(count, static_cast<int64_t>(model.size()));
+    std::string problems;
+    EXPECT_TRUE(db.IntegrityCheck(&problems).ok()) << problems;
+  }
+  EXPECT_EQ(raw.Orphans(0), 0);
+}
+
+}  // namespace
