@@ -109,6 +109,28 @@ class Raw {
                " WHERE typeof(v) = 'integer' AND v NOT IN (SELECT id FROM " +
                v + ")");
   }
+  // Orphaned plus dangling, over every family of the store.
+  int64_t OutOfStepAll() {
+    std::vector<int64_t> ids;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT id FROM snkv_cf", -1, &stmt, nullptr) !=
+        SQLITE_OK) {
+      return -1;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      ids.push_back(sqlite3_column_int64(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    int64_t n = 0;
+    for (int64_t id : ids) n += Orphans(id) + Dangling(id);
+    return n;
+  }
+  // How many values tables the store has.
+  int64_t ValuesTables() {
+    return Int(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name "
+        "LIKE 'kv\\_%\\_values' ESCAPE '\\'");
+  }
 
  private:
   sqlite3* db_ = nullptr;
@@ -634,6 +656,97 @@ TEST_F(OutOfLineAttack, AKilledWriterLeavesCommittedValuesAndNoOrphans) {
   }
   EXPECT_GT(acked, 0);
   std::printf("[ summary  ] 6 kills, %d transactions committed\n", acked);
+}
+
+// A vector store of 768-dim float32 vectors (3 KiB each, out of line) with
+// values of both sizes: puts, overwrites, batches, deletes, expiries and a
+// purge leave no values row out of step, and every vector and value reads
+// back, after a reopen that rebuilds the index from the rows too.
+TEST_F(OutOfLineAttack, LargeVectorsKeepTheirValuesRowsInStep) {
+  constexpr int kDim = 768;
+  snkv::VectorOptions options;
+  options.dim = kDim;
+  options.sidecar = false;
+  auto vec = [](int i, int round) {
+    std::vector<float> v(kDim);
+    for (int d = 0; d < kDim; ++d) {
+      v[d] = static_cast<float>((i * 31 + d * 7 + round) % 101) / 100.0f;
+    }
+    return v;
+  };
+  std::map<std::string, std::pair<std::string, int>> model;  // value, round
+  auto key = [](int i) { return "v" + std::to_string(i); };
+  {
+    snkv::VectorStore vs;
+    ASSERT_OK(snkv::VectorStore::Open(path_, options, &vs));
+    Raw raw(path_);
+    for (int i = 0; i < 60; ++i) {
+      const std::string v = Tagged(key(i), i % 2 ? 20 : 2500, 0);
+      ASSERT_OK(vs.Put(key(i), v, vec(i, 0)));
+      model[key(i)] = {v, 0};
+    }
+    EXPECT_GE(raw.ValuesTables(), 1);  // the vectors went out of line
+    EXPECT_EQ(raw.OutOfStepAll(), 0);
+    for (int i = 0; i < 60; i += 3) {  // overwrites, sizes swapped
+      const std::string v = Tagged(key(i), i % 2 ? 2500 : 20, 1);
+      ASSERT_OK(vs.Put(key(i), v, vec(i, 1)));
+      model[key(i)] = {v, 1};
+    }
+    EXPECT_EQ(raw.OutOfStepAll(), 0);
+    std::vector<std::vector<float>> vectors;
+    std::vector<std::string> keys;
+    std::vector<std::string> values;
+    for (int i = 60; i < 90; ++i) {
+      vectors.push_back(vec(i, 2));
+      keys.push_back(key(i));
+      values.push_back(Tagged(key(i), 1500, 2));
+    }
+    std::vector<snkv::VectorItem> items;
+    for (size_t j = 0; j < keys.size(); ++j) {
+      items.push_back({keys[j], values[j], vectors[j].data(), std::nullopt});
+      model[keys[j]] = {values[j], 2};
+    }
+    ASSERT_OK(vs.PutBatch(items));
+    EXPECT_EQ(raw.OutOfStepAll(), 0);
+    for (int i = 0; i < 90; i += 5) {
+      ASSERT_OK(vs.Delete(key(i)));
+      model.erase(key(i));
+    }
+    EXPECT_EQ(raw.OutOfStepAll(), 0);
+    // Expiring items: they go with the purge, values rows included.
+    for (int i = 90; i < 100; ++i) {
+      ASSERT_OK(vs.Put(key(i), Tagged(key(i), 3000, 3), vec(i, 3),
+                       snkv::NowMs() + 1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int64_t purged = 0;
+    ASSERT_OK(vs.PurgeExpired(&purged));
+    EXPECT_EQ(purged, 10);
+    EXPECT_EQ(raw.OutOfStepAll(), 0);
+  }
+  snkv::VectorStore vs;
+  ASSERT_OK(snkv::VectorStore::Open(path_, options, &vs));
+  int64_t count = 0;
+  ASSERT_OK(vs.Count(&count));
+  EXPECT_EQ(count, static_cast<int64_t>(model.size()));
+  for (const auto& [k, vr] : model) {
+    std::string got;
+    ASSERT_OK(vs.Get(k, &got));
+    EXPECT_TRUE(got == vr.first) << k;
+    std::vector<float> v;
+    ASSERT_OK(vs.GetVector(k, &v));
+    const int i = std::stoi(k.substr(1));
+    EXPECT_TRUE(v == vec(i, vr.second)) << k;
+    std::vector<snkv::KeyHit> hits;
+    snkv::SearchOptions search;
+    search.top_k = 1;
+    ASSERT_OK(vs.SearchKeys(vec(i, vr.second), search, &hits));
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_NEAR(hits[0].distance, 0.0f, 1e-4) << k;
+  }
+  ASSERT_OK(vs.Close());
+  Raw raw(path_);
+  EXPECT_EQ(raw.OutOfStepAll(), 0);
 }
 
 }  // namespace
