@@ -749,4 +749,64 @@ TEST_F(OutOfLineAttack, LargeVectorsKeepTheirValuesRowsInStep) {
   EXPECT_EQ(raw.OutOfStepAll(), 0);
 }
 
+// References that only a hostile file holds: two rows sharing one values
+// row (a write of one would leave the other dangling), a row of family 0
+// pointing at a row that exists only in family 1's values table, and a
+// format-1 file whose rows hold integers. Reads are kCorrupt, never the
+// other family's bytes, and the integrity check says so first.
+TEST_F(OutOfLineAttack, SharedAndForeignReferencesAreDamage) {
+  {
+    Store db;
+    ASSERT_OK(Store::Open(path_, {}, &db));
+    ColumnFamily one;
+    ASSERT_OK(db.CreateColumnFamily("one", &one));
+    ASSERT_OK(one.Put("x", Tagged("x", 3000, 1)));  // kv_1_values row 1
+    ASSERT_OK(db.Put("a", Tagged("a", 3000, 2)));   // kv_0_values row 1
+    ASSERT_OK(db.Put("b", Tagged("b", 3000, 3)));   // kv_0_values row 2
+    ASSERT_OK(db.Close());
+  }
+  {
+    Raw raw(path_);
+    // b shares a's values row; b's own becomes an orphan, so drop it.
+    raw.Exec("DELETE FROM kv_0_values WHERE id = 2");
+    raw.Exec("UPDATE kv_0 SET v = 1 WHERE k = CAST('b' AS BLOB)");
+  }
+  Store db;
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  std::string problems;
+  EXPECT_EQ(db.IntegrityCheck(&problems).code(), Code::kCorrupt);
+  EXPECT_NE(problems.find("share"), std::string::npos) << problems;
+  ASSERT_OK(db.Close());
+  {
+    Raw raw(path_);
+    // Family 0 loses its values table; its references now name rows that
+    // only family 1's table has.
+    raw.Exec(
+        "UPDATE kv_0 SET v = CAST('b' AS BLOB) WHERE k = CAST('b' AS "
+        "BLOB)");
+    raw.Exec("DROP TABLE kv_0_values");
+  }
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  for (int i = 0; i < kWarmReads + 2; ++i) {
+    std::string got;
+    Status s = db.Get("a", &got);
+    EXPECT_EQ(s.code(), Code::kCorrupt) << s.ToString();
+  }
+  ColumnFamily one;
+  ASSERT_OK(db.OpenColumnFamily("one", &one));
+  std::string got;
+  ASSERT_OK(one.Get("x", &got));
+  EXPECT_EQ(got, Tagged("x", 3000, 1));
+  EXPECT_EQ(db.IntegrityCheck(&problems).code(), Code::kCorrupt);
+  ASSERT_OK(db.Close());
+  {
+    Raw raw(path_);  // as a format-1 store would be, integers and all
+    raw.Exec("PRAGMA user_version = 1");
+  }
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  EXPECT_EQ(db.Get("a", &got).code(), Code::kCorrupt);
+  ASSERT_OK(db.Get("b", &got));
+  EXPECT_EQ(got, "b");
+}
+
 }  // namespace

@@ -90,6 +90,18 @@ Status StoreCore::CheckValueReferences(std::string* report) {
            " references to missing out-of-line values");
     }
     if (!has_values) continue;
+    // Each values row belongs to one row: a write of one of two rows that
+    // share it would free it under the other.
+    int64_t shared = 0;
+    s = conn_.QueryInt(("SELECT count(*) - count(DISTINCT v) FROM " + table +
+                        " WHERE typeof(v) = 'integer'")
+                           .c_str(),
+                       &shared);
+    if (!s.ok()) return s;
+    if (shared > 0) {
+      note(table + ": " + std::to_string(shared) +
+           " references share an out-of-line value with another row");
+    }
     int64_t not_blobs = 0;
     s = conn_.QueryInt(
         ("SELECT count(*) FROM " + values + " WHERE typeof(v) <> 'blob'")

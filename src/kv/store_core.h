@@ -430,7 +430,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // values are of a type snkv never writes (references of 0 and below
   // included), whose references point to no values row, whose values table
   // is not the one snkv creates (schema::ValuesTableSql) or holds values
-  // that are not blobs, or has rows no reference points to.
+  // that are not blobs, whose rows share a values row, or whose values
+  // table has rows no reference points to.
   Status CheckValueReferences(std::string* report);
   // Sets max_local_payload_ from the store's page size and reserved bytes.
   Status ComputeMaxLocalPayload();
