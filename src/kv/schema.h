@@ -27,7 +27,8 @@
 // by size; any other type, or a reference to a missing row, is damage.
 // The id column aliases the rowid (its record holds NULL for it, then v),
 // so that VACUUM, which may renumber the rows of other rowid tables, keeps
-// the references right.
+// the references right. r is an ordinary SQLite integer in the record:
+// r = 1 has serial type 9 and no bytes.
 // Writers put a value out of line exactly when its row's record (key,
 // stored value, expiry and header; see RecordPayload) would be longer than
 // an index B-tree cell keeps on its leaf (MaxLocalPayload): such a row
