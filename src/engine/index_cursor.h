@@ -82,6 +82,7 @@ class IndexCursor {
   bool Push(uint32_t pgno) noexcept;
   // Re-fetches the page of every level after an EndRead.
   bool Refresh() noexcept;
+  // ReadBtreeCell (engine/btree_page.h) for cell `i` of index page `level`.
   bool ReadCell(const Level& level, uint32_t i, Cell* cell) const noexcept {
     return ReadBtreeCell(snap_, TreeKind::kIndex, level, i, cell);
   }
