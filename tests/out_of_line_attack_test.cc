@@ -293,6 +293,16 @@ TEST_F(OutOfLineAttack, ReferencesOfZeroAndBelowAreCorrupt) {
     raw.Exec("INSERT INTO kv_0_values VALUES(-7, CAST('minus' AS BLOB))");
     raw.Exec("UPDATE kv_0 SET v = 0 WHERE k = CAST('s1' AS BLOB)");
     raw.Exec("UPDATE kv_0 SET v = -7 WHERE k = CAST('s2' AS BLOB)");
+    // The far end of the rowids: one row there, one reference past it.
+    raw.Exec(
+        "INSERT INTO kv_0_values VALUES(9223372036854775807,"
+        " CAST('the last row' AS BLOB))");
+    raw.Exec(
+        "UPDATE kv_0 SET v = 9223372036854775807"
+        " WHERE k = CAST('s3' AS BLOB)");
+    raw.Exec(
+        "UPDATE kv_0 SET v = 9223372036854775806"
+        " WHERE k = CAST('s4' AS BLOB)");
   }
   Store db;
   ASSERT_OK(Store::Open(path_, {}, &db));
@@ -302,6 +312,12 @@ TEST_F(OutOfLineAttack, ReferencesOfZeroAndBelowAreCorrupt) {
       Status s = db.Get(key, &got);
       EXPECT_EQ(s.code(), Code::kCorrupt) << key << ": " << s.ToString();
     }
+  }
+  for (int i = 0; i < kWarmReads + 2; ++i) {
+    std::string got;
+    ASSERT_OK(db.Get("s3", &got));
+    EXPECT_EQ(got, "the last row");
+    EXPECT_EQ(db.Get("s4", &got).code(), Code::kCorrupt);
   }
   std::string problems;
   EXPECT_EQ(db.IntegrityCheck(&problems).code(), Code::kCorrupt) << problems;
@@ -807,6 +823,70 @@ TEST_F(OutOfLineAttack, SharedAndForeignReferencesAreDamage) {
   EXPECT_EQ(db.Get("a", &got).code(), Code::kCorrupt);
   ASSERT_OK(db.Get("b", &got));
   EXPECT_EQ(got, "b");
+}
+
+// Buffered writes of two families in one transaction: sequential loads
+// (appends through the multi-row statement) with every 13th value out of
+// line, then out-of-order re-puts that move values in and out of line,
+// deletes of keys put in this transaction and before, and the same again
+// rolled back: every row as the model says and no values row out of step.
+TEST_F(OutOfLineAttack, BufferedBatchesOfMixedSizesInTwoFamilies) {
+  Store db;
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  ColumnFamily cfs[2] = {db.DefaultColumnFamily(), {}};
+  ASSERT_OK(db.CreateColumnFamily("second", &cfs[1]));
+  std::map<std::string, std::string> model[2];
+  auto key = [](int i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "k%06d", i);
+    return std::string(buf);
+  };
+  std::mt19937 rng(5);
+  for (int round = 0; round < 4; ++round) {
+    const bool commit = round != 2;
+    auto next0 = model[0];
+    auto next1 = model[1];
+    std::map<std::string, std::string>* next[2] = {&next0, &next1};
+    ASSERT_OK(db.Begin(TxnMode::kWrite));
+    for (int i = round * 3000; i < (round + 1) * 3000; ++i) {  // appends
+      for (int c = 0; c < 2; ++c) {
+        const std::string v = Tagged(key(i), i % 13 == c ? 2500 : 60, round);
+        ASSERT_OK(cfs[c].Put(key(i), v));
+        (*next[c])[key(i)] = v;
+      }
+    }
+    for (int j = 0; j < 1500; ++j) {  // anywhere, in no order
+      const int c = static_cast<int>(rng() % 2);
+      const std::string k = key(static_cast<int>(rng() % ((round + 1) * 3000)));
+      if (rng() % 4 == 0) {
+        Status s = cfs[c].Delete(k);
+        EXPECT_EQ(s.ok(), next[c]->erase(k) == 1) << s.ToString();
+      } else {
+        const std::string v = Tagged(k, rng() % 2 ? 1200 : 30, 100 + j);
+        ASSERT_OK(cfs[c].Put(k, v));
+        (*next[c])[k] = v;
+      }
+    }
+    if (commit) {
+      ASSERT_OK(db.Commit());
+      model[0] = next0;
+      model[1] = next1;
+    } else {
+      ASSERT_OK(db.Rollback());
+    }
+    Raw raw(path_);
+    ASSERT_EQ(raw.OutOfStepAll(), 0) << "round " << round;
+    for (int c = 0; c < 2; ++c) {
+      int64_t count = 0;
+      ASSERT_OK(cfs[c].Count(&count));
+      EXPECT_EQ(count, static_cast<int64_t>(model[c].size()));
+      std::string got;
+      for (const auto& [k, v] : model[c]) {
+        ASSERT_OK(cfs[c].Get(k, &got));
+        ASSERT_TRUE(got == v) << k;
+      }
+    }
+  }
 }
 
 }  // namespace
