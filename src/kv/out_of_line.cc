@@ -53,15 +53,10 @@ Status StoreCore::CheckValueReferences(std::string* report) {
     if (has_values) {
       // Anything else of that name (a view, an index, a table of other
       // columns) is not ours: reads refuse it, and so does this check.
-      int64_t ours = 0;
-      s = conn_.QueryInt(
-          ("SELECT count(*) FROM sqlite_schema WHERE type = "
-           "'table' AND name = '" +
-           values + "' AND sql = '" + schema::ValuesTableSql(id) + "'")
-              .c_str(),
-          &ours);
+      bool ours = false;
+      s = IsOurValuesTable(id, &ours);
       if (!s.ok()) return s;
-      if (ours == 0) {
+      if (!ours) {
         note(values + ": not the values table snkv creates");
         continue;
       }
@@ -127,6 +122,23 @@ Status StoreCore::CheckValueReferences(std::string* report) {
   return Status::OK();
 }
 
+Status StoreCore::IsOurValuesTable(int64_t cf_id, bool* ours) {
+  engine::Statement probe;
+  Status s = probe.Prepare(conn_,
+                           "SELECT 1 FROM sqlite_schema WHERE type = 'table'"
+                           " AND name = ?1 AND sql = ?2",
+                           false);
+  if (!s.ok()) return s;
+  const std::string name = schema::ValuesTableName(cf_id);
+  const std::string sql = schema::ValuesTableSql(cf_id);
+  probe.BindText(1, name);
+  probe.BindText(2, sql);
+  int rc = probe.Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return probe.Error(rc, "schema");
+  *ours = rc == SQLITE_ROW;
+  return Status::OK();
+}
+
 Status StoreCore::KnowValuesTable(ColumnFamilyState& cf) {
   if (cf.has_values_table) return Status::OK();
   if (txn_ == Txn::kWrite && cf.values_checked_in_txn == write_txn_serial_) {
@@ -139,6 +151,20 @@ Status StoreCore::KnowValuesTable(ColumnFamilyState& cf) {
     bool exists = false;
     s = SchemaObjectExists(schema::ValuesTableName(cf.id), &exists);
     if (!s.ok()) return s;
+    if (exists) {
+      // Anything else of that name (a view, an index, a table of other
+      // columns) only a hostile or damaged file holds: writes through it
+      // would fail with SQLite's word for it ("no such table" reads as a
+      // dropped family), or read by the wrong column.
+      bool ours = false;
+      s = IsOurValuesTable(cf.id, &ours);
+      if (!s.ok()) return s;
+      if (!ours) {
+        return Status::Corrupt("column family '" + cf.name +
+                               "': " + schema::ValuesTableName(cf.id) +
+                               " is not the values table snkv creates");
+      }
+    }
     cf.has_values_table = exists;
     cf.no_values_schema_version = exists ? -1 : version;
   }
@@ -313,8 +339,17 @@ Status StoreCore::ResolveValue(ColumnFamilyState& cf, int64_t ref,
                            "' holds an out-of-line reference of " +
                            std::to_string(ref) + ", which snkv never writes");
   }
+  // Known for good once seen (so this costs nothing after the first
+  // reference); otherwise the schema says what is wrong.
+  Status s = KnowValuesTable(cf);
+  if (!s.ok()) return s;
+  if (!cf.has_values_table) {
+    return Status::Corrupt("column family '" + cf.name +
+                           "' refers to out-of-line values but has no "
+                           "values table");
+  }
   engine::Statement* stmt = nullptr;
-  Status s = Statement(cf, CfStatement::kGetValue, &stmt);
+  s = Statement(cf, CfStatement::kGetValue, &stmt);
   if (!s.ok()) {
     if (s.code() == Code::kNotFound) {  // the values table is missing
       return Status::Corrupt("column family '" + cf.name +

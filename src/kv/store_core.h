@@ -437,7 +437,12 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status ComputeMaxLocalPayload();
   // Sets cf.has_values_table to whether the values table exists. Exact
   // only when called holding the write lock (a write transaction or scope).
+  // kCorrupt if something else has the values table's name (a view, an
+  // index, a table of other columns: IsOurValuesTable).
   Status KnowValuesTable(ColumnFamilyState& cf);
+  // *ours: family cf_id's values table exists and is the table snkv
+  // creates (schema::ValuesTableSql).
+  Status IsOurValuesTable(int64_t cf_id, bool* ours);
   // Creates the family's values table (and marks the store format version
   // 2) unless it exists. Holding the write lock; *created (may be null)
   // tells whether this call created it, for ForgetValuesTable.
