@@ -183,6 +183,24 @@ TEST_F(OutOfLine, ThresholdCountsTheKeyAndTheExpiry) {
   EXPECT_EQ(raw.ValuesRows(), 0);
 }
 
+TEST_F(OutOfLine, AKeyTooLongForTheLeafKeepsItsValueInline) {
+  Raw raw(path_);
+  const std::string key(1500, 'K');
+  for (size_t n : {size_t{0}, size_t{10}, size_t{5000}}) {
+    ASSERT_OK(db_.Put(key, Value(n, 3)));
+    EXPECT_EQ(raw.TypeOf(key), "blob") << n;
+    std::string got;
+    ASSERT_OK(db_.Get(key, &got));
+    EXPECT_EQ(got, Value(n, 3));
+  }
+  // A key that leaves room for a reference but not for the value.
+  const std::string long_key(900, 'L');
+  ASSERT_OK(db_.Put(long_key, Value(200, 4)));
+  EXPECT_EQ(raw.TypeOf(long_key), "integer");
+  ASSERT_OK(db_.Delete(long_key));
+  EXPECT_EQ(raw.ValuesRows(), 0);
+}
+
 TEST_F(OutOfLine, OverwritesAndDeletesLeaveNoOrphans) {
   Raw raw(path_);
   EXPECT_EQ(raw.UserVersion(), 1);

@@ -34,7 +34,8 @@
 // an index B-tree cell keeps on its leaf (MaxLocalPayload): such a row
 // would spill onto an overflow page of its own anyway, and as a reference
 // it stays a small cell, so leaves keep many keys and a value costs its
-// own pages only. Each values row belongs to exactly one kv_<id> row; the
+// own pages only. (Unless the key alone is too long for the leaf: then
+// the value stays inline, as the row spills either way.) Each values row belongs to exactly one kv_<id> row; the
 // write that replaces or deletes that row deletes it (no triggers: they
 // would slow every write of families with small values only).
 // kv_<id>_values is dropped only with its family (clear() empties it), and

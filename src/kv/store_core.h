@@ -421,10 +421,14 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
 
   // ---- out-of-line values (out_of_line.cc; schema.h has the format) ----
   // Whether a row (key, stored, expires) goes out of line: its record
-  // would not fit on a leaf.
+  // would not fit on a leaf, and with a reference (at most 8 bytes) it
+  // would. A key too long for the leaf keeps its value inline: the row
+  // spills either way, and a reference would only add a lookup.
   bool GoesOutOfLine(Slice key, Slice stored, int64_t expires) const noexcept {
     return schema::RecordPayload(key.size(), stored.size(), expires) >
-           max_local_payload_;
+               max_local_payload_ &&
+           schema::RecordPayload(key.size(), 0, expires) + 8 <=
+               max_local_payload_;
   }
   // For IntegrityCheck: appends to *report (a line each) the families whose
   // values are of a type snkv never writes (references of 0 and below
