@@ -177,11 +177,11 @@ class TableCursorTest : public ::testing::Test {
       ASSERT_EQ(got.result, CursorResult::kOk) << rowid;
       ASSERT_EQ(got.value, value) << rowid;
       source_.EndRead();
-      for (int64_t near : {rowid - 1, rowid + 1}) {
-        if ((near == rowid - 1 && rowid == kMin) ||
-            (near == rowid + 1 && rowid == kMax)) {
-          continue;
-        }
+      // The rowids beside it, where they exist (no wrap at the ends).
+      std::vector<int64_t> beside;
+      if (rowid != kMin) beside.push_back(rowid - 1);
+      if (rowid != kMax) beside.push_back(rowid + 1);
+      for (int64_t near : beside) {
         ASSERT_EQ(cursor_->Find(near),
                   sql.count(near) ? CursorResult::kOk : CursorResult::kEnd)
             << near;
