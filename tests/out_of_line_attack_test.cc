@@ -899,4 +899,51 @@ TEST_F(OutOfLineAttack, BufferedBatchesOfMixedSizesInTwoFamilies) {
   }
 }
 
+// Keys near the leaf's limit, where whether a value may go out of line
+// turns on the key's length and on the expiry's size: overwrites that
+// change the key's expiry move values between the two forms, and none
+// leaves a values row behind or reads back other bytes.
+TEST_F(OutOfLineAttack, LongKeysAtTheLimitWithAndWithoutExpiries) {
+  Store db;
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  ColumnFamily cf = db.DefaultColumnFamily();
+  const int64_t far = snkv::NowMs() + 3600 * 1000;
+  const int64_t past = 1000;
+  std::map<std::string, std::string> model;
+  int seed = 0;
+  for (size_t klen = 970; klen <= 1010; klen += 2) {
+    const std::string k(klen, static_cast<char>('a' + klen % 26));
+    for (int64_t expires : {int64_t{0}, far, past, int64_t{0}, far}) {
+      for (size_t vlen : {size_t{0}, size_t{3}, size_t{40}, size_t{5000}}) {
+        const std::string v = Tagged("v", vlen, ++seed);
+        ASSERT_OK(cf.Put(k, v, expires));
+        if (expires == past) {
+          model.erase(k);
+        } else {
+          model[k] = v;
+        }
+        std::string got;
+        Status s = cf.Get(k, &got);
+        if (expires == past) {
+          EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+        } else {
+          ASSERT_OK(s);
+          EXPECT_TRUE(got == v) << klen << " " << vlen;
+        }
+      }
+    }
+  }
+  Raw raw(path_);
+  EXPECT_EQ(raw.OutOfStepAll(), 0);
+  for (const auto& [k, v] : model) {
+    std::string got;
+    ASSERT_OK(cf.Get(k, &got));
+    EXPECT_TRUE(got == v);
+  }
+  int64_t purged = 0;
+  ASSERT_OK(cf.PurgeExpired(&purged));
+  ASSERT_OK(cf.Clear());
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM kv_0_values"), 0);
+}
+
 }  // namespace
