@@ -538,22 +538,25 @@ uint32_t StoreCore::RootPage(ColumnFamilyState& cf, uint32_t cookie) {
 
 uint32_t StoreCore::ValuesRootPage(ColumnFamilyState& cf, uint32_t cookie) {
   if (!cf.values_root_known || cf.values_root_cookie != cookie) {
-    // Named once per schema change, not per read.
+    // Named once per schema change, not per read. Only the table snkv
+    // creates: another one of that name is left to SQL (schema.h,
+    // ValuesTableSql).
     return SchemaRootPage(schema::ValuesTableName(cf.id), cookie,
                           &cf.values_root_known, &cf.values_root_cookie,
-                          &cf.values_root_page);
+                          &cf.values_root_page, schema::ValuesTableSql(cf.id));
   }
   return cf.values_root_page;
 }
 
 uint32_t StoreCore::SchemaRootPage(const std::string& table, uint32_t cookie,
                                    bool* known, uint32_t* known_cookie,
-                                   uint32_t* page) {
+                                   uint32_t* page,
+                                   std::string_view required_sql) {
   if (*known && *known_cookie == cookie) return *page;
   if (!root_stmt_.is_prepared() &&
       !root_stmt_
            .Prepare(conn_,
-                    "SELECT rootpage FROM sqlite_schema"
+                    "SELECT rootpage, sql FROM sqlite_schema"
                     " WHERE type = 'table' AND name = ?1")
            .ok()) {
     return 0;
@@ -562,7 +565,12 @@ uint32_t StoreCore::SchemaRootPage(const std::string& table, uint32_t cookie,
   root_stmt_.BindText(1, table);
   const int rc = root_stmt_.Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return 0;
-  const int64_t root = rc == SQLITE_ROW ? root_stmt_.ColumnInt(0) : 0;
+  int64_t root = rc == SQLITE_ROW ? root_stmt_.ColumnInt(0) : 0;
+  if (root != 0 && !required_sql.empty()) {
+    const auto* sql =
+        reinterpret_cast<const char*>(sqlite3_column_text(root_stmt_.get(), 1));
+    if (sql == nullptr || required_sql != sql) root = 0;
+  }
   *known = true;
   *known_cookie = cookie;
   *page = root > 0 && root <= UINT32_MAX ? static_cast<uint32_t>(root) : 0;

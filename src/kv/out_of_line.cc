@@ -50,9 +50,21 @@ Status StoreCore::CheckValueReferences(std::string* report) {
     bool has_values = false;
     Status s = SchemaObjectExists(values, &has_values);
     if (!s.ok()) return s;
+    if (has_values) {
+      // Anything else of that name (a view, an index, a table of other
+      // columns) is not ours: reads refuse it, and so does this check.
+      bool ours = false;
+      s = IsOurValuesTable(id, &ours);
+      if (!s.ok()) return s;
+      if (!ours) {
+        note(values + ": not the values table snkv creates");
+        continue;
+      }
+    }
     int64_t bad = 0;
     s = conn_.QueryInt(("SELECT count(*) FROM " + table +
-                        " WHERE typeof(v) NOT IN ('blob', 'integer')")
+                        " WHERE typeof(v) NOT IN ('blob', 'integer')"
+                        " OR (typeof(v) = 'integer' AND v <= 0)")
                            .c_str(),
                        &bad);
     if (!s.ok()) return s;
@@ -63,6 +75,7 @@ Status StoreCore::CheckValueReferences(std::string* report) {
     int64_t dangling = 0;
     s = conn_.QueryInt(
         ("SELECT count(*) FROM " + table + " WHERE typeof(v) = 'integer'" +
+         " AND v > 0" +
          (has_values ? " AND v NOT IN (SELECT id FROM " + values + ")" : ""))
             .c_str(),
         &dangling);
@@ -72,6 +85,28 @@ Status StoreCore::CheckValueReferences(std::string* report) {
            " references to missing out-of-line values");
     }
     if (!has_values) continue;
+    // Each values row belongs to one row: a write of one of two rows that
+    // share it would free it under the other.
+    int64_t shared = 0;
+    s = conn_.QueryInt(("SELECT count(*) - count(DISTINCT v) FROM " + table +
+                        " WHERE typeof(v) = 'integer'")
+                           .c_str(),
+                       &shared);
+    if (!s.ok()) return s;
+    if (shared > 0) {
+      note(table + ": " + std::to_string(shared) +
+           " references share an out-of-line value with another row");
+    }
+    int64_t not_blobs = 0;
+    s = conn_.QueryInt(
+        ("SELECT count(*) FROM " + values + " WHERE typeof(v) <> 'blob'")
+            .c_str(),
+        &not_blobs);
+    if (!s.ok()) return s;
+    if (not_blobs > 0) {
+      note(values + ": " + std::to_string(not_blobs) +
+           " out-of-line values that are not blobs");
+    }
     int64_t orphans = 0;
     s = conn_.QueryInt(
         ("SELECT count(*) FROM " + values + " WHERE id NOT IN (SELECT v FROM " +
@@ -87,6 +122,23 @@ Status StoreCore::CheckValueReferences(std::string* report) {
   return Status::OK();
 }
 
+Status StoreCore::IsOurValuesTable(int64_t cf_id, bool* ours) {
+  engine::Statement probe;
+  Status s = probe.Prepare(conn_,
+                           "SELECT 1 FROM sqlite_schema WHERE type = 'table'"
+                           " AND name = ?1 AND sql = ?2",
+                           false);
+  if (!s.ok()) return s;
+  const std::string name = schema::ValuesTableName(cf_id);
+  const std::string sql = schema::ValuesTableSql(cf_id);
+  probe.BindText(1, name);
+  probe.BindText(2, sql);
+  int rc = probe.Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return probe.Error(rc, "schema");
+  *ours = rc == SQLITE_ROW;
+  return Status::OK();
+}
+
 Status StoreCore::KnowValuesTable(ColumnFamilyState& cf) {
   if (cf.has_values_table) return Status::OK();
   if (txn_ == Txn::kWrite && cf.values_checked_in_txn == write_txn_serial_) {
@@ -99,6 +151,20 @@ Status StoreCore::KnowValuesTable(ColumnFamilyState& cf) {
     bool exists = false;
     s = SchemaObjectExists(schema::ValuesTableName(cf.id), &exists);
     if (!s.ok()) return s;
+    if (exists) {
+      // Anything else of that name (a view, an index, a table of other
+      // columns) only a hostile or damaged file holds: writes through it
+      // would fail with SQLite's word for it ("no such table" reads as a
+      // dropped family), or read by the wrong column.
+      bool ours = false;
+      s = IsOurValuesTable(cf.id, &ours);
+      if (!s.ok()) return s;
+      if (!ours) {
+        return Status::Corrupt("column family '" + cf.name +
+                               "': " + schema::ValuesTableName(cf.id) +
+                               " is not the values table snkv creates");
+      }
+    }
     cf.has_values_table = exists;
     cf.no_values_schema_version = exists ? -1 : version;
   }
@@ -114,9 +180,7 @@ Status StoreCore::EnsureValuesTable(ColumnFamilyState& cf, bool* created) {
   // dropped it since this handle looked.
   s = CheckExists(cf);
   if (!s.ok()) return s;
-  const std::string sql = "CREATE TABLE " + schema::ValuesTableName(cf.id) +
-                          "(id INTEGER PRIMARY KEY, v BLOB NOT NULL)";
-  s = conn_.Exec(sql.c_str());
+  s = conn_.Exec(schema::ValuesTableSql(cf.id).c_str());
   if (!s.ok()) return s;
   int64_t version = 0;
   s = conn_.QueryInt("PRAGMA user_version", &version);
@@ -268,8 +332,24 @@ Status StoreCore::DeleteInScope(ColumnFamilyState& cf, Slice key,
 
 Status StoreCore::ResolveValue(ColumnFamilyState& cf, int64_t ref,
                                std::string* buf) {
+  // Writers only make references r > 0 (schema.h); the pages refuse the
+  // others too, so that both paths give the same answer on such a file.
+  if (ref <= 0) {
+    return Status::Corrupt("column family '" + cf.name +
+                           "' holds an out-of-line reference of " +
+                           std::to_string(ref) + ", which snkv never writes");
+  }
+  // Known for good once seen (so this costs nothing after the first
+  // reference); otherwise the schema says what is wrong.
+  Status s = KnowValuesTable(cf);
+  if (!s.ok()) return s;
+  if (!cf.has_values_table) {
+    return Status::Corrupt("column family '" + cf.name +
+                           "' refers to out-of-line values but has no "
+                           "values table");
+  }
   engine::Statement* stmt = nullptr;
-  Status s = Statement(cf, CfStatement::kGetValue, &stmt);
+  s = Statement(cf, CfStatement::kGetValue, &stmt);
   if (!s.ok()) {
     if (s.code() == Code::kNotFound) {  // the values table is missing
       return Status::Corrupt("column family '" + cf.name +

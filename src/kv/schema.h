@@ -96,6 +96,15 @@ inline std::string ExpiryIndexName(int64_t cf_id) {
 inline std::string ValuesTableName(int64_t cf_id) {
   return TableName(cf_id) + "_values";
 }
+// The statement that creates a family's values table, as sqlite_schema
+// keeps it. Readers of the pages take a table under that name for a values
+// table only when its sql is exactly this: a hostile file's table of the
+// same name with other columns (say a blob before v) would otherwise be
+// read by column position from the pages and by name through SQL.
+inline std::string ValuesTableSql(int64_t cf_id) {
+  return "CREATE TABLE " + ValuesTableName(cf_id) +
+         "(id INTEGER PRIMARY KEY, v BLOB NOT NULL)";
+}
 
 // The most payload an index B-tree cell keeps on its leaf page (SQLite's
 // rule, file format section 1.6) for pages of `usable` bytes (page size

@@ -431,14 +431,22 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
                max_local_payload_;
   }
   // For IntegrityCheck: appends to *report (a line each) the families whose
-  // values are of a type snkv never writes, whose references point to no
-  // values row, or whose values table has rows no reference points to.
+  // values are of a type snkv never writes (references of 0 and below
+  // included), whose references point to no values row, whose values table
+  // is not the one snkv creates (schema::ValuesTableSql) or holds values
+  // that are not blobs, whose rows share a values row, or whose values
+  // table has rows no reference points to.
   Status CheckValueReferences(std::string* report);
   // Sets max_local_payload_ from the store's page size and reserved bytes.
   Status ComputeMaxLocalPayload();
   // Sets cf.has_values_table to whether the values table exists. Exact
   // only when called holding the write lock (a write transaction or scope).
+  // kCorrupt if something else has the values table's name (a view, an
+  // index, a table of other columns: IsOurValuesTable).
   Status KnowValuesTable(ColumnFamilyState& cf);
+  // *ours: family cf_id's values table exists and is the table snkv
+  // creates (schema::ValuesTableSql).
+  Status IsOurValuesTable(int64_t cf_id, bool* ours);
   // Creates the family's values table (and marks the store format version
   // 2) unless it exists. Holding the write lock; *created (may be null)
   // tells whether this call created it, for ForgetValuesTable.
@@ -492,9 +500,11 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Looks `key` up in the pages of the cached snapshot. *row points into
   // the pages (or page_buf_) until pages_.EndRead().
   // RootPage and ValuesRootPage: the root page of `table` for `cookie`,
-  // from the cache (*known, *known_cookie, *page) or looked up and cached.
+  // from the cache (*known, *known_cookie, *page) or looked up and cached;
+  // 0 unless the table's sql is `required_sql` (when that is not empty).
   uint32_t SchemaRootPage(const std::string& table, uint32_t cookie,
-                          bool* known, uint32_t* known_cookie, uint32_t* page);
+                          bool* known, uint32_t* known_cookie, uint32_t* page,
+                          std::string_view required_sql = {});
   // With `need_value`, an out-of-line value is resolved from the pages too
   // (into row->value, which may then point into values_buf_); without it,
   // a row holding a reference is found as it is (row->value_ref).
