@@ -116,8 +116,7 @@ class OutOfLinePages : public ::testing::Test {
   uint64_t OutOfLineKeys() {
     sqlite3* raw = sg::OpenOracle(path_);
     const sg::SqliteAnswer a = sg::AskSqlite(
-        raw,
-        "SELECT count(*), '', NULL FROM kv_0 WHERE typeof(v) = 'integer'");
+        raw, "SELECT count(*), '', NULL FROM kv_0 WHERE typeof(v) = 'integer'");
     sqlite3_close_v2(raw);
     EXPECT_EQ(a.rows.size(), 1u);
     return a.rows.empty() ? 0 : std::stoull(a.rows[0].k);

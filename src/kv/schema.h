@@ -35,14 +35,14 @@
 // would spill onto an overflow page of its own anyway, and as a reference
 // it stays a small cell, so leaves keep many keys and a value costs its
 // own pages only. (Unless the key alone is too long for the leaf: then
-// the value stays inline, as the row spills either way.) Each values row belongs to exactly one kv_<id> row; the
-// write that replaces or deletes that row deletes it (no triggers: they
-// would slow every write of families with small values only).
-// kv_<id>_values is dropped only with its family (clear() empties it), and
-// it never exists without its family's table. A store gets user_version 2
-// in the transaction that creates its first values table; stores without
-// one keep version 1, which older builds still open. Older builds refuse
-// version 2, so they never return a reference as a value.
+// the value stays inline, as the row spills either way.) Each values row
+// belongs to exactly one kv_<id> row; the write that replaces or deletes that
+// row deletes it (no triggers: they would slow every write of families with
+// small values only). kv_<id>_values is dropped only with its family (clear()
+// empties it), and it never exists without its family's table. A store gets
+// user_version 2 in the transaction that creates its first values table; stores
+// without one keep version 1, which older builds still open. Older builds
+// refuse version 2, so they never return a reference as a value.
 #ifndef SNKV_KV_SCHEMA_H
 #define SNKV_KV_SCHEMA_H
 
