@@ -13,7 +13,9 @@
 // finished before they started, from any handle or process, except while an
 // iterator of the same Store is positioned mid-scan: SQLite keeps one read
 // transaction per connection, so until it finishes or closes, the Store's
-// reads share the iterator's snapshot.
+// reads share the iterator's snapshot, and its writes start from it: one
+// that finds another handle writing, or committed since, fails with kBusy
+// at once, without waiting out busyTimeout.
 //
 // fork(): a child may open Stores of its own at once (the fork waits until
 // snkv's background threads and calls on other threads are out of SQLite).

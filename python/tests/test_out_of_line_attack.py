@@ -124,13 +124,22 @@ def test_threads_of_two_handles_mixing_sizes_on_the_same_keys(path):
         try:
             for i in range(300):
                 k = keys[(i * 7 + t) % len(keys)]
-                if i % 9 == 0:
-                    try:
+                try:
+                    if i % 9 == 0:
                         db.delete(k)
-                    except snkv.NotFoundError:
-                        pass
-                else:
-                    db[k] = tagged(k, sizes[(i + t) % len(sizes)], t * 1000 + i)
+                    else:
+                        db[k] = tagged(k, sizes[(i + t) % len(sizes)],
+                                       t * 1000 + i)
+                except snkv.NotFoundError:
+                    pass
+                except snkv.BusyError:
+                    # Handle 1's scanner holds a read snapshot: a write on
+                    # that handle while handle 0 writes fails at once,
+                    # whatever busy_timeout (SQLite cannot write on top of
+                    # an old snapshot; docs/python.md, Iterator). Small
+                    # values do the same. Handle 0 has no iterator and waits.
+                    if db is not handles[1]:
+                        raise
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
