@@ -456,7 +456,7 @@ int StoreCore::OnBusy(void* self, int attempts) {
   // another writer, so even busyTimeout 0 waits that moment out: without
   // this, one writer among four reader handles got BUSY from BEGIN
   // IMMEDIATE in about one 5-second run of three (out-of-line puts); with
-  // a 2 ms allowance, still in one run of 17 (on 2 cores a reader may be
+  // a 2 ms allowance, still in one run of 20 (on 2 cores a reader may be
   // preempted while it holds the lock).
   constexpr auto kTransientHold = std::chrono::milliseconds(10);
   if (waited < kTransientHold) {
