@@ -40,9 +40,21 @@ Status StoreCore::CheckValueReferences(std::string* report) {
     while ((rc = list.Step()) == SQLITE_ROW) ids.push_back(list.ColumnInt(0));
     if (rc != SQLITE_DONE) return list.Error(rc, "listing column families");
   }
-  const auto note = [report](std::string line) {
+  const auto note = [report](const std::string& line) {
     if (!report->empty()) *report += "\n";
     *report += line;
+  };
+  // Runs `count_sql` (one count) and, when it is above zero, notes
+  // "<object>: <count> <what>".
+  const auto count_and_note = [&](const std::string& count_sql,
+                                  const std::string& object,
+                                  const char* what) -> Status {
+    int64_t count = 0;
+    Status s = conn_.QueryInt(count_sql.c_str(), &count);
+    if (s.ok() && count > 0) {
+      note(object + ": " + std::to_string(count) + " " + what);
+    }
+    return s;
   };
   for (int64_t id : ids) {
     const std::string table = schema::TableName(id);
@@ -61,63 +73,35 @@ Status StoreCore::CheckValueReferences(std::string* report) {
         continue;
       }
     }
-    int64_t bad = 0;
-    s = conn_.QueryInt(("SELECT count(*) FROM " + table +
-                        " WHERE typeof(v) NOT IN ('blob', 'integer')"
-                        " OR (typeof(v) = 'integer' AND v <= 0)")
-                           .c_str(),
-                       &bad);
+    s = count_and_note("SELECT count(*) FROM " + table +
+                           " WHERE typeof(v) NOT IN ('blob', 'integer')"
+                           " OR (typeof(v) = 'integer' AND v <= 0)",
+                       table, "values of a type snkv never writes");
     if (!s.ok()) return s;
-    if (bad > 0) {
-      note(table + ": " + std::to_string(bad) +
-           " values of a type snkv never writes");
-    }
-    int64_t dangling = 0;
-    s = conn_.QueryInt(
-        ("SELECT count(*) FROM " + table + " WHERE typeof(v) = 'integer'" +
-         " AND v > 0" +
-         (has_values ? " AND v NOT IN (SELECT id FROM " + values + ")" : ""))
-            .c_str(),
-        &dangling);
+    s = count_and_note(
+        "SELECT count(*) FROM " + table + " WHERE typeof(v) = 'integer'" +
+            " AND v > 0" +
+            (has_values ? " AND v NOT IN (SELECT id FROM " + values + ")" : ""),
+        table, "references to missing out-of-line values");
     if (!s.ok()) return s;
-    if (dangling > 0) {
-      note(table + ": " + std::to_string(dangling) +
-           " references to missing out-of-line values");
-    }
     if (!has_values) continue;
     // Each values row belongs to one row: a write of one of two rows that
     // share it would free it under the other.
-    int64_t shared = 0;
-    s = conn_.QueryInt(("SELECT count(*) - count(DISTINCT v) FROM " + table +
-                        " WHERE typeof(v) = 'integer'")
-                           .c_str(),
-                       &shared);
+    s = count_and_note("SELECT count(*) - count(DISTINCT v) FROM " + table +
+                           " WHERE typeof(v) = 'integer'",
+                       table,
+                       "references share an out-of-line value with another "
+                       "row");
     if (!s.ok()) return s;
-    if (shared > 0) {
-      note(table + ": " + std::to_string(shared) +
-           " references share an out-of-line value with another row");
-    }
-    int64_t not_blobs = 0;
-    s = conn_.QueryInt(
-        ("SELECT count(*) FROM " + values + " WHERE typeof(v) <> 'blob'")
-            .c_str(),
-        &not_blobs);
+    s = count_and_note(
+        "SELECT count(*) FROM " + values + " WHERE typeof(v) <> 'blob'", values,
+        "out-of-line values that are not blobs");
     if (!s.ok()) return s;
-    if (not_blobs > 0) {
-      note(values + ": " + std::to_string(not_blobs) +
-           " out-of-line values that are not blobs");
-    }
-    int64_t orphans = 0;
-    s = conn_.QueryInt(
-        ("SELECT count(*) FROM " + values + " WHERE id NOT IN (SELECT v FROM " +
-         table + " WHERE typeof(v) = 'integer')")
-            .c_str(),
-        &orphans);
+    s = count_and_note("SELECT count(*) FROM " + values +
+                           " WHERE id NOT IN (SELECT v FROM " + table +
+                           " WHERE typeof(v) = 'integer')",
+                       values, "out-of-line values no row refers to");
     if (!s.ok()) return s;
-    if (orphans > 0) {
-      note(values + ": " + std::to_string(orphans) +
-           " out-of-line values no row refers to");
-    }
   }
   return Status::OK();
 }
