@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kv/schema.h"
+#include "raw_connection.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
 
@@ -56,85 +57,7 @@ std::string Tagged(const std::string& key, size_t n, int seed) {
   return v;
 }
 
-// A second connection to the store file, for surgery and for counting.
-class Raw {
- public:
-  explicit Raw(const std::string& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~Raw() { sqlite3_close(db_); }
-  Raw(const Raw&) = delete;
-  Raw& operator=(const Raw&) = delete;
-
-  // The first column of the first row of `sql`; -1 on error, -2 no row.
-  int64_t Int(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      return -1;
-    }
-    const int rc = sqlite3_step(stmt);
-    const int64_t out = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0)
-                                         : (rc == SQLITE_DONE ? -2 : -1);
-    sqlite3_finalize(stmt);
-    return out;
-  }
-  void Exec(const std::string& sql) {
-    char* err = nullptr;
-    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-        << (err ? err : "") << " in " << sql;
-    sqlite3_free(err);
-  }
-  // Values rows of family `id` no row refers to.
-  int64_t Orphans(int64_t id) {
-    const std::string t = snkv::schema::TableName(id);
-    const std::string v = snkv::schema::ValuesTableName(id);
-    if (Int("SELECT count(*) FROM sqlite_schema WHERE name = '" + v + "'") ==
-        0) {
-      return 0;
-    }
-    return Int("SELECT count(*) FROM " + v +
-               " WHERE id NOT IN (SELECT v FROM " + t +
-               " WHERE typeof(v) = 'integer')");
-  }
-  // References of family `id` to no values row.
-  int64_t Dangling(int64_t id) {
-    const std::string t = snkv::schema::TableName(id);
-    const std::string v = snkv::schema::ValuesTableName(id);
-    if (Int("SELECT count(*) FROM sqlite_schema WHERE name = '" + v + "'") ==
-        0) {
-      return Int("SELECT count(*) FROM " + t + " WHERE typeof(v) = 'integer'");
-    }
-    return Int("SELECT count(*) FROM " + t +
-               " WHERE typeof(v) = 'integer' AND v NOT IN (SELECT id FROM " +
-               v + ")");
-  }
-  // Orphaned plus dangling, over every family of the store.
-  int64_t OutOfStepAll() {
-    std::vector<int64_t> ids;
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT id FROM snkv_cf", -1, &stmt, nullptr) !=
-        SQLITE_OK) {
-      return -1;
-    }
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      ids.push_back(sqlite3_column_int64(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    int64_t n = 0;
-    for (int64_t id : ids) n += Orphans(id) + Dangling(id);
-    return n;
-  }
-  // How many values tables the store has.
-  int64_t ValuesTables() {
-    return Int(
-        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name "
-        "LIKE 'kv\\_%\\_values' ESCAPE '\\'");
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
+using Raw = snkv::test::RawConnection;
 
 // Every way a handle reads `key`: gets (the first through SQL, later ones
 // from the held snapshot's pages), and scans both ways, row by row and

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kv/schema.h"
+#include "raw_connection.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
 
@@ -66,66 +67,7 @@ std::string Value(size_t n, int seed = 0) {
   return v;
 }
 
-// A second connection to the store file, for looking under the hood.
-class Raw {
- public:
-  explicit Raw(const std::string& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~Raw() { sqlite3_close(db_); }
-  Raw(const Raw&) = delete;
-  Raw& operator=(const Raw&) = delete;
-
-  // The first column of the first row of `sql` as an integer; -1 on error
-  // (e.g. no such table), -2 for no row.
-  int64_t Int(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      return -1;
-    }
-    const int rc = sqlite3_step(stmt);
-    const int64_t out = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0)
-                                         : (rc == SQLITE_DONE ? -2 : -1);
-    sqlite3_finalize(stmt);
-    return out;
-  }
-  std::string Text(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      const auto* t = sqlite3_column_text(stmt, 0);
-      if (t) out = reinterpret_cast<const char*>(t);
-    }
-    sqlite3_finalize(stmt);
-    return out;
-  }
-  void Exec(const std::string& sql) {
-    char* err = nullptr;
-    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-        << (err ? err : "");
-    sqlite3_free(err);
-  }
-  // Rows of the values table of family `id` (0 when there is none).
-  int64_t ValuesRows(int64_t id = 0) {
-    if (!HasValuesTable(id)) return 0;
-    return Int("SELECT count(*) FROM " + snkv::schema::ValuesTableName(id));
-  }
-  bool HasValuesTable(int64_t id = 0) {
-    return Int("SELECT count(*) FROM sqlite_schema WHERE name = '" +
-               snkv::schema::ValuesTableName(id) + "'") == 1;
-  }
-  int64_t UserVersion() { return Int("PRAGMA user_version"); }
-  // The stored type of key's v in family `id` ("" if no row).
-  std::string TypeOf(const std::string& key, int64_t id = 0) {
-    return Text("SELECT typeof(v) FROM " + snkv::schema::TableName(id) +
-                " WHERE k = CAST('" + key + "' AS BLOB)");
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
+using Raw = snkv::test::RawConnection;
 
 class OutOfLine : public ::testing::Test {
  protected:
