@@ -151,6 +151,49 @@ TEST_F(OutOfLineAttack, AValuesTableWithAnotherColumnBeforeVIsNotMisread) {
   ExpectValueOrError(db, "a", v, &any_ok);
 }
 
+// The page readers take only tables whose sql is exactly what snkv
+// writes: the default family's (kCreateSql) and every created family's
+// must match schema::FamilyTableSql, or every read would go through SQL.
+TEST_F(OutOfLineAttack, FamilyTablesAreCreatedAsThePageReadersExpect) {
+  {
+    Store db;
+    ASSERT_OK(Store::Open(path_, {}, &db));
+    ColumnFamily cf;
+    ASSERT_OK(db.CreateColumnFamily("second", &cf));
+  }
+  Raw raw(path_);
+  EXPECT_EQ(raw.Text("SELECT sql FROM sqlite_schema WHERE name = 'kv_0'"),
+            snkv::schema::FamilyTableSql(0));
+  EXPECT_EQ(raw.Text("SELECT sql FROM sqlite_schema WHERE name = 'kv_1'"),
+            snkv::schema::FamilyTableSql(1));
+}
+
+// The same for a family's own table: the pages read its columns by
+// position and SQL by name, so a hostile kv_0 with a blob before v must be
+// read through SQL (schema::FamilyTableSql), never give the other blob.
+TEST_F(OutOfLineAttack, AFamilyTableWithAnotherColumnBeforeVIsNotMisread) {
+  MakeStore();
+  {
+    Raw raw(path_);
+    raw.Exec("DROP TABLE kv_0");
+    raw.Exec(
+        "CREATE TABLE kv_0(k BLOB PRIMARY KEY, w BLOB NOT NULL, v BLOB NOT "
+        "NULL, expires INTEGER) WITHOUT ROWID");
+    for (int i = 0; i < 50; ++i) {
+      raw.Exec("INSERT INTO kv_0 VALUES(CAST('s" + std::to_string(i) +
+               "' AS BLOB), CAST('WRONG' AS BLOB), CAST('small' AS BLOB), "
+               "NULL)");
+    }
+  }
+  Store db;
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  for (const char* key : {"s0", "s7", "s49"}) {
+    bool any_ok = false;
+    ExpectValueOrError(db, key, "small", &any_ok);
+    EXPECT_TRUE(any_ok) << key << ": SQL reads this table by name";
+  }
+}
+
 // A values table of the wrong kind (a view, a WITHOUT ROWID table, an
 // index of that name on another table), or one whose v is not a blob:
 // every read of the reference is the value SQL resolves or an error, and

@@ -243,7 +243,7 @@ TEST_F(OutOfLinePages, ADanglingReferenceIsCorruptThroughThePagesToo) {
 // one; never NOTFOUND for a key SQLite reads, never other bytes.
 TEST_F(OutOfLinePages, DamagedValuesPagesGiveSqlitesAnswerOrAnError) {
   Fill(270);
-  db_.Close();
+  ASSERT_TRUE(db_.Close().ok());
   std::string clean = sg::ReadFileBytes(path_);
   ASSERT_FALSE(clean.empty());
   uint32_t root = 0;
@@ -336,7 +336,7 @@ TEST_F(OutOfLinePages, DamagedValuesPagesGiveSqlitesAnswerOrAnError) {
         }
       }
     }
-    db_.Close();
+    ASSERT_TRUE(db_.Close().ok());
   }
 }
 

@@ -171,6 +171,63 @@ TEST_F(OutOfLine, OverwritesAndDeletesLeaveNoOrphans) {
   EXPECT_EQ(raw.ValuesRows(), 0);
 }
 
+// A large value over a large value is written into the same values row:
+// its id stays, the values table takes no new id, and a change of expiry
+// (set, changed, removed) goes to the row as well, in autocommit, in a
+// transaction and for put-if-absent over an expired row. A reference to no
+// values row (damage) gets a new row instead.
+TEST_F(OutOfLine, OverwritesReuseTheValuesRow) {
+  Raw raw(path_);
+  ColumnFamily cf = db_.DefaultColumnFamily();
+  ASSERT_OK(db_.Put("a", Value(3000, 1)));
+  ASSERT_OK(db_.Put("b", Value(3000, 2)));
+  const int64_t id_a =
+      raw.Int("SELECT v FROM kv_0 WHERE k = CAST('a' AS BLOB)");
+  ASSERT_GT(id_a, 0);
+  auto expect = [&](const std::string& key, const std::string& value,
+                    bool has_ttl) {
+    std::string got;
+    ASSERT_OK(db_.Get(key, &got));
+    EXPECT_TRUE(got == value) << key;
+    int64_t remaining = 0;
+    ASSERT_OK(cf.TtlRemaining(key, &remaining));
+    EXPECT_EQ(remaining != snkv::kNoTtl, has_ttl) << key;
+  };
+  ASSERT_OK(db_.Put("a", Value(5000, 3)));  // larger, no expiry
+  expect("a", Value(5000, 3), false);
+  ASSERT_OK(cf.Put("a", Value(2000, 4), NowMs() + 3600000));  // expiry set
+  expect("a", Value(2000, 4), true);
+  ASSERT_OK(cf.Put("a", Value(2500, 5), NowMs() + 7200000));  // changed
+  expect("a", Value(2500, 5), true);
+  ASSERT_OK(db_.Put("a", Value(2600, 6)));  // removed
+  expect("a", Value(2600, 6), false);
+  {
+    snkv::Transaction txn;
+    ASSERT_OK(db_.BeginTransaction(TxnMode::kWrite, &txn));
+    ASSERT_OK(db_.Put("a", Value(3100, 7)));
+    ASSERT_OK(db_.Put("b", Value(3200, 8)));
+    ASSERT_OK(txn.Commit());
+  }
+  expect("a", Value(3100, 7), false);
+  expect("b", Value(3200, 8), false);
+  // put-if-absent over an expired large row.
+  ASSERT_OK(cf.Put("a", Value(3000, 9), NowMs() - 1000));
+  bool inserted = false;
+  ASSERT_OK(cf.PutIfAbsent("a", Value(4000, 10), 0, &inserted));
+  EXPECT_TRUE(inserted);
+  expect("a", Value(4000, 10), false);
+  EXPECT_EQ(raw.Int("SELECT v FROM kv_0 WHERE k = CAST('a' AS BLOB)"), id_a);
+  EXPECT_EQ(raw.ValuesRows(), 2);
+  EXPECT_EQ(raw.Int("SELECT max(id) FROM kv_0_values"), 2);
+  // Damage: a's values row is gone; the overwrite gives it a new one.
+  raw.Exec("DELETE FROM kv_0_values WHERE id = " + std::to_string(id_a));
+  ASSERT_OK(db_.Put("a", Value(3300, 11)));
+  expect("a", Value(3300, 11), false);
+  EXPECT_EQ(raw.Orphans(0) + raw.Dangling(0), 0);
+  std::string problems;
+  EXPECT_OK(db_.IntegrityCheck(&problems));
+}
+
 TEST_F(OutOfLine, PutIfAbsentBothWays) {
   Raw raw(path_);
   bool inserted = false;
@@ -389,7 +446,7 @@ TEST_F(OutOfLine, IteratorsResolveReferences) {
 }
 
 TEST_F(OutOfLine, EncryptionMovesValuesInAndOutOfLine) {
-  db_.Close();
+  ASSERT_TRUE(db_.Close().ok());
   const std::string path = dir_.file("enc.db");
   std::map<std::string, std::string> model;
   {
@@ -454,7 +511,7 @@ TEST_F(OutOfLine, EncryptionMovesValuesInAndOutOfLine) {
 
 TEST_F(OutOfLine, VersionOneStoresOpenAndUpgradeOnTheFirstLargeValue) {
   ASSERT_OK(db_.Put("small", "v"));
-  db_.Close();
+  ASSERT_TRUE(db_.Close().ok());
   {
     Raw raw(path_);
     EXPECT_EQ(raw.UserVersion(), 1);
@@ -463,7 +520,7 @@ TEST_F(OutOfLine, VersionOneStoresOpenAndUpgradeOnTheFirstLargeValue) {
   std::string got;
   ASSERT_OK(db_.Get("small", &got));
   ASSERT_OK(db_.Put("large", Value(10000)));
-  db_.Close();
+  ASSERT_TRUE(db_.Close().ok());
   {
     Raw raw(path_);
     EXPECT_EQ(raw.UserVersion(), 2);
@@ -471,7 +528,7 @@ TEST_F(OutOfLine, VersionOneStoresOpenAndUpgradeOnTheFirstLargeValue) {
   ASSERT_OK(Store::Open(path_, {}, &db_));
   ASSERT_OK(db_.Get("large", &got));
   EXPECT_EQ(got, Value(10000));
-  db_.Close();
+  ASSERT_TRUE(db_.Close().ok());
   {
     Raw raw(path_);
     raw.Exec("PRAGMA user_version = 3");
@@ -598,7 +655,7 @@ TEST_F(OutOfLine, ADanglingReferenceIsCorruptNotACrash) {
   }
   s = db_.Get("k00010", &got);
   EXPECT_EQ(s.code(), Code::kCorrupt) << s.ToString();
-  db_.Close();
+  ASSERT_TRUE(db_.Close().ok());
   {
     Raw raw(path_);
     raw.Exec("DROP TABLE kv_0_values");

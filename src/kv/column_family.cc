@@ -122,6 +122,15 @@ const char* StatementSql(CfStatement which) {
     case CfStatement::kFreeValue:
       // A blob v matches no rowid.
       return "DELETE FROM %V WHERE rowid = (SELECT v FROM %T WHERE k = ?1)";
+    case CfStatement::kRowReference:
+      return "SELECT v, expires FROM %T WHERE k = ?1"
+             " AND typeof(v) = 'integer'";
+    case CfStatement::kUpdateValue:
+      return "UPDATE %V SET v = ?2 WHERE rowid = ?1";
+    case CfStatement::kDropValue:
+      return "DELETE FROM %V WHERE rowid = ?1";
+    case CfStatement::kSetExpiry:
+      return "UPDATE %T SET expires = ?2 WHERE k = ?1";
     case CfStatement::kFreeExpiredValues:
       return "DELETE FROM %V WHERE rowid IN"
              " (SELECT v FROM %T WHERE expires <= ?1)";
@@ -169,14 +178,18 @@ void BindRow(engine::Statement& stmt, int first, Slice key, Slice value,
              int64_t expires) {
   stmt.BindBlob(first, key);
   stmt.BindBlob(first + 1, value);
-  if (expires != 0) {
-    stmt.BindInt(first + 2, expires);
-  } else {
-    stmt.BindNull(first + 2);
-  }
+  BindExpiry(stmt, first + 2, expires);
 }
 
 }  // namespace
+
+void BindExpiry(engine::Statement& stmt, int index, int64_t expires) noexcept {
+  if (expires != 0) {
+    stmt.BindInt(index, expires);
+  } else {
+    stmt.BindNull(index);
+  }
+}
 
 Status StoreCore::Statement(ColumnFamilyState& cf, CfStatement which,
                             engine::Statement** out) {
@@ -532,8 +545,11 @@ Status StoreCore::WriteOne(ColumnFamilyState& cf, const WriteBuffer::Put& put) {
 }
 
 uint32_t StoreCore::RootPage(ColumnFamilyState& cf, uint32_t cookie) {
-  return SchemaRootPage(cf.table, cookie, &cf.root_known, &cf.root_cookie,
-                        &cf.root_page);
+  if (!cf.root_known || cf.root_cookie != cookie) {
+    return SchemaRootPage(cf.table, cookie, &cf.root_known, &cf.root_cookie,
+                          &cf.root_page, schema::FamilyTableSql(cf.id));
+  }
+  return cf.root_page;
 }
 
 uint32_t StoreCore::ValuesRootPage(ColumnFamilyState& cf, uint32_t cookie) {

@@ -181,18 +181,61 @@ Status StoreCore::EnsureValuesTable(ColumnFamilyState& cf, bool* created) {
 
 Status StoreCore::WriteRow(ColumnFamilyState& cf, Slice key, Slice stored,
                            int64_t expires) {
+  const bool out_of_line = GoesOutOfLine(key, stored, expires);
   engine::Statement* stmt = nullptr;
   Status s;
   if (cf.has_values_table) {
-    s = Statement(cf, CfStatement::kFreeValue, &stmt);
+    // The key's old reference, if its row holds one.
+    int64_t old_ref = 0;
+    bool same_expiry = false;
+    s = Statement(cf, CfStatement::kRowReference, &stmt);
     if (!s.ok()) return s;
-    engine::ResetGuard reset(*stmt);
-    stmt->BindBlob(1, key);
-    int rc = stmt->Step();
-    if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+    {
+      engine::ResetGuard reset(*stmt);
+      stmt->BindBlob(1, key);
+      int rc = stmt->Step();
+      if (rc == SQLITE_ROW) {
+        old_ref = stmt->ColumnInt(0);
+        same_expiry = stmt->ColumnIsNull(1) ? expires == 0
+                                            : stmt->ColumnInt(1) == expires;
+      } else if (rc != SQLITE_DONE) {
+        return CfError(cf, *stmt, rc, "put");
+      }
+    }
+    if (old_ref != 0 && out_of_line) {
+      // Overwritten in place: one page changes (two with a new expiry)
+      // instead of the three of free, insert and replace, and the values
+      // table does not take a new id for every overwrite. A reference to
+      // no row (damage) is written anew below.
+      s = Statement(cf, CfStatement::kUpdateValue, &stmt);
+      if (!s.ok()) return s;
+      engine::ResetGuard reset(*stmt);
+      stmt->BindInt(1, old_ref);
+      stmt->BindBlob(2, stored);
+      int rc = stmt->Step();
+      if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+      if (sqlite3_changes(conn_.get()) == 1) {
+        if (same_expiry) return Status::OK();
+        s = Statement(cf, CfStatement::kSetExpiry, &stmt);
+        if (!s.ok()) return s;
+        engine::ResetGuard reset_expiry(*stmt);
+        stmt->BindBlob(1, key);
+        BindExpiry(*stmt, 2, expires);
+        rc = stmt->Step();
+        if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+        return Status::OK();
+      }
+    } else if (old_ref != 0) {
+      s = Statement(cf, CfStatement::kDropValue, &stmt);
+      if (!s.ok()) return s;
+      engine::ResetGuard reset(*stmt);
+      stmt->BindInt(1, old_ref);
+      int rc = stmt->Step();
+      if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
+    }
   }
   int64_t ref = 0;
-  if (GoesOutOfLine(key, stored, expires)) {
+  if (out_of_line) {
     s = Statement(cf, CfStatement::kInsertValue, &stmt);
     if (!s.ok()) return s;
     engine::ResetGuard reset(*stmt);
@@ -210,11 +253,7 @@ Status StoreCore::WriteRow(ColumnFamilyState& cf, Slice key, Slice stored,
   } else {
     stmt->BindBlob(2, stored);
   }
-  if (expires != 0) {
-    stmt->BindInt(3, expires);
-  } else {
-    stmt->BindNull(3);
-  }
+  BindExpiry(*stmt, 3, expires);
   int rc = stmt->Step();
   if (rc != SQLITE_DONE) return CfError(cf, *stmt, rc, "put");
   return Status::OK();
@@ -263,12 +302,16 @@ Status StoreCore::PutInScope(ColumnFamilyState& cf, Slice key, Slice stored,
                              int64_t expires, bool only_if_absent,
                              bool* inserted) {
   if (inserted) *inserted = false;
-  WriteScope scope(*this);
+  // Creating the values table is a schema change, which the pin must not
+  // see (WriteScope).
+  const bool goes_out = GoesOutOfLine(key, stored, expires);
+  WriteScope scope(*this, cf.has_values_table || !goes_out
+                              ? WriteScope::kMayPin
+                              : WriteScope::kNoPin);
   Status s = scope.Begin();
   if (!s.ok()) return s;
   bool created = false;
-  s = GoesOutOfLine(key, stored, expires) ? EnsureValuesTable(cf, &created)
-                                          : KnowValuesTable(cf);
+  s = goes_out ? EnsureValuesTable(cf, &created) : KnowValuesTable(cf);
   bool write = s.ok();
   if (s.ok() && only_if_absent) {
     engine::Statement* lookup = nullptr;
@@ -292,7 +335,7 @@ Status StoreCore::DeleteInScope(ColumnFamilyState& cf, Slice key,
                                 int64_t now_ms, bool only_expired,
                                 bool* found_live) {
   *found_live = false;
-  WriteScope scope(*this);
+  WriteScope scope(*this, WriteScope::kMayPin);  // changes no schema
   Status s = scope.Begin();
   if (!s.ok()) return s;
   s = KnowValuesTable(cf);

@@ -93,6 +93,16 @@ inline std::string ExpiryIndexName(int64_t cf_id) {
   return TableName(cf_id) + "_expires";
 }
 
+// The statement that creates a family's table, as sqlite_schema keeps it
+// (kCreateSql has kv_0's, which tests hold equal to this). As with
+// ValuesTableSql below, readers of the pages read a family's table only
+// when its sql is exactly this: they read columns by position, SQL by name,
+// so a hostile file's kv_0(k, expires, v) would otherwise give two answers.
+inline std::string FamilyTableSql(int64_t cf_id) {
+  return "CREATE TABLE " + TableName(cf_id) +
+         "(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires INTEGER) WITHOUT ROWID";
+}
+
 inline std::string ValuesTableName(int64_t cf_id) {
   return TableName(cf_id) + "_values";
 }

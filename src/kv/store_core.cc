@@ -402,6 +402,7 @@ Status StoreCore::Close() {
   touch_stmt_.Finalize();
   commit_stmt_.Finalize();
   write_pin_stmt_.Finalize();
+  begin_immediate_stmt_.Finalize();
   conn_.Close();
   return Status::OK();
 }
@@ -1154,34 +1155,49 @@ Status StoreCore::PrepareWrite(bool keep_write_pin) {
   return Status::OK();
 }
 
-int StoreCore::StepAutocommitWrite(engine::Statement& stmt) {
+bool StoreCore::HoldWritePin() {
+  if (write_pin_held_) return true;
+  // Only where nothing could be stale (outside transactions, in WAL mode)
+  // and no other read transaction is or may soon be open: with an iterator
+  // on the handle, writes run as they did before the pin.
+  if (txn_ != Txn::kNone || !wal_mode_ || !iterators_.empty() ||
+      sqlite3_txn_state(conn_.get(), nullptr) != SQLITE_TXN_NONE) {
+    return false;
+  }
+  if (!write_pin_stmt_.is_prepared() &&
+      !write_pin_stmt_.Prepare(conn_, "SELECT 1 FROM sqlite_schema LIMIT 1")
+           .ok()) {
+    return false;
+  }
+  if (write_pin_stmt_.Step() != SQLITE_ROW) {
+    write_pin_stmt_.Reset();
+    return false;
+  }
+  write_pin_held_ = true;
+  writes_under_pin_ = 0;
+  if (!watched_) {  // so that an idle handle lets the pin go
+    IdleReleaser::Watch(shared_from_this());
+    watched_ = true;
+  }
+  return true;
+}
+
+void StoreCore::AfterPinnedWrite() {
   // Renewed this often even without a checkpoint request, so that the
   // pin's read mark never falls far behind the WAL.
   constexpr int kWritesPerPin = 1000;
-  if (!write_pin_held_) {
-    // Only where nothing could be stale (outside transactions, in WAL
-    // mode) and no other read transaction is or may soon be open: with an
-    // iterator on the handle, writes run as they did before the pin.
-    if (txn_ != Txn::kNone || !wal_mode_ || !iterators_.empty() ||
-        sqlite3_txn_state(conn_.get(), nullptr) != SQLITE_TXN_NONE) {
-      return stmt.Step();
-    }
-    if (!write_pin_stmt_.is_prepared() &&
-        !write_pin_stmt_.Prepare(conn_, "SELECT 1 FROM sqlite_schema LIMIT 1")
-             .ok()) {
-      return stmt.Step();
-    }
-    if (write_pin_stmt_.Step() != SQLITE_ROW) {
-      write_pin_stmt_.Reset();
-      return stmt.Step();
-    }
-    write_pin_held_ = true;
-    writes_under_pin_ = 0;
-    if (!watched_) {  // so that an idle handle lets the pin go
-      IdleReleaser::Watch(shared_from_this());
-      watched_ = true;
-    }
+  if (++writes_under_pin_ >= kWritesPerPin) renew_write_pin_ = true;
+  if (!renew_write_pin_) return;
+  ReleaseWritePin();
+  if (checkpoint_due_frames_) {
+    const int frames = *checkpoint_due_frames_;
+    checkpoint_due_frames_.reset();
+    CheckpointInline(conn_.get(), "main", frames, checkpoint_due_may_skip_);
   }
+}
+
+int StoreCore::StepAutocommitWrite(engine::Statement& stmt) {
+  if (!HoldWritePin()) return stmt.Step();
   last_read_ = std::chrono::steady_clock::now();
   int rc = stmt.Step();
   if ((rc & 0xff) == SQLITE_BUSY) {
@@ -1192,16 +1208,7 @@ int StoreCore::StepAutocommitWrite(engine::Statement& stmt) {
   }
   // Any other failure is the caller's to report; releasing the pin now
   // would replace SQLite's error message. The next read releases it.
-  if (rc != SQLITE_DONE) return rc;
-  if (++writes_under_pin_ >= kWritesPerPin) renew_write_pin_ = true;
-  if (renew_write_pin_) {
-    ReleaseWritePin();
-    if (checkpoint_due_frames_) {
-      const int frames = *checkpoint_due_frames_;
-      checkpoint_due_frames_.reset();
-      CheckpointInline(conn_.get(), "main", frames, checkpoint_due_may_skip_);
-    }
-  }
+  if (rc == SQLITE_DONE) AfterPinnedWrite();
   return rc;
 }
 
@@ -1278,9 +1285,8 @@ Status StoreCore::CreateColumnFamily(std::string_view name,
   }
 
   std::string table = schema::TableName(id);
-  std::string ddl = "CREATE TABLE " + table +
-                    "(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires INTEGER)"
-                    " WITHOUT ROWID;"
+  std::string ddl = schema::FamilyTableSql(id) +
+                    ";"
                     "UPDATE snkv_meta SET value = value + 1"
                     " WHERE key = 'next_cf_id';";
   s = conn_.Exec(ddl.c_str());

@@ -62,10 +62,18 @@ enum class CfStatement : int {
   kGetValue,           // the stored value of a reference
   kInsertValue,        // a new values row
   kFreeValue,          // the values row a key's row points to, if any
+  kRowReference,       // a key's reference and expiry, if it holds one
+  kUpdateValue,        // a values row's new value, in place
+  kDropValue,          // a values row, by id
+  kSetExpiry,          // a row's expiry alone
   kFreeExpiredValues,  // the values rows of expired rows (purge)
   kClearValues,        // every values row (clear)
   kNumStatements
 };
+
+// Binds a row's expiry (ms since the epoch; 0, none, is stored as NULL) to
+// parameter `index` of `stmt`.
+void BindExpiry(engine::Statement& stmt, int index, int64_t expires) noexcept;
 
 // Rows per multi-row insert when flushing buffered puts.
 inline constexpr int kPutBatchRows = 32;
@@ -296,7 +304,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::PageSource& pages() noexcept { return pages_; }
   // The root page of `cf`'s table in snapshots with schema cookie
   // `cookie`, looked up (through SQL, in the cached snapshot) when the
-  // cookie changed; 0 if the table is not there or on any error.
+  // cookie changed; 0 if the table is not there, is not the table snkv
+  // creates (schema::FamilyTableSql), or on any error.
   uint32_t RootPage(ColumnFamilyState& cf, uint32_t cookie);
   // The same for cf's values table (schema.h, "Out-of-line values").
   uint32_t ValuesRootPage(ColumnFamilyState& cf, uint32_t cookie);
@@ -415,6 +424,14 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // then the pin is released and the statement runs again as a plain autocommit
   // statement, which waits up to the busy timeout. Returns the step's code.
   int StepAutocommitWrite(engine::Statement& stmt);
+  // Takes the write pin if this handle may hold it now (outside
+  // transactions, in WAL mode, with no iterator or other statement
+  // running); returns whether it is held.
+  bool HoldWritePin();
+  // Call after a write committed under the pin: counts it, and when the
+  // pin must be renewed (every kWritesPerPin writes, or a checkpoint asked
+  // for it) releases it and runs the checkpoint that was due meanwhile.
+  void AfterPinnedWrite();
   // Ends the write pin, if held.
   void ReleaseWritePin() noexcept;
   Status EnsureExpiryIndex(ColumnFamilyState& cf);
@@ -459,9 +476,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
     cf.no_values_schema_version = -1;
   }
   // Writes a row, replacing any row of the key and freeing the values row
-  // that one pointed to; out of line if GoesOutOfLine. Holding the write
-  // lock, with KnowValuesTable (or EnsureValuesTable for an out-of-line
-  // row) done.
+  // that one pointed to; out of line if GoesOutOfLine, in the old values
+  // row when there is one. Holding the write lock, with KnowValuesTable
+  // (or EnsureValuesTable for an out-of-line row) done.
   Status WriteRow(ColumnFamilyState& cf, Slice key, Slice stored,
                   int64_t expires);
   // Deletes `key`'s row and the values row it points to. As WriteRow.
@@ -686,6 +703,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::Statement begin_stmt_;
   engine::Statement touch_stmt_;  // any read: makes BEGIN take its snapshot
   engine::Statement commit_stmt_;
+  // BEGIN IMMEDIATE of an autocommit WriteScope (prepared once).
+  engine::Statement begin_immediate_stmt_;
   // The write pin (see StepAutocommitWrite): a pending one-row read.
   engine::Statement write_pin_stmt_;
   bool write_pin_held_ = false;
