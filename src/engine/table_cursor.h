@@ -89,6 +89,8 @@ class TableCursor {
   CursorResult SearchFrom(int at, int64_t rowid) noexcept;
   // Fetches page `pgno` into level `at`. False on anything odd.
   bool Load(int at, uint32_t pgno) noexcept;
+  // Asks the CPU for every cache line of leaf's cell content area.
+  void PrefetchLeaf(const Level& leaf) const noexcept;
   // Re-fetches the pointers of the path's pages after an EndRead.
   bool Refresh() noexcept;
   CursorResult Fail() noexcept {
