@@ -57,7 +57,12 @@ CursorResult TableCursor::Find(int64_t rowid) noexcept {
   return SearchFrom(start, rowid);
 }
 
-CursorResult TableCursor::SearchFrom(int at, int64_t rowid) noexcept {
+// Flattened: the cell reads (inline in btree_page.h) are most of a
+// search's work, and left to itself the compiler called them out of line
+// here, which made random-order scans ~7 % slower than the search this
+// replaced.
+[[gnu::flatten]] CursorResult TableCursor::SearchFrom(int at,
+                                                      int64_t rowid) noexcept {
   // One level per pass. SQLite's limit on depth also ends a cycle of
   // child pointers: counted from the root, as a search from there counts.
   for (int level = at; level < kMaxTreeDepth; ++level) {
