@@ -11,11 +11,11 @@
 // prints the CPU and wall time of the last two. Exits non-zero if a scan
 // does not return every row with its full size.
 #include <sys/stat.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
