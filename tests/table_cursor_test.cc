@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/page_source.h"
@@ -148,13 +150,15 @@ class TableCursorTest : public ::testing::Test {
   }
 
   // The cursor's answer for `rowid`, its record decoded as t's.
-  Lookup Find(int64_t rowid) {
+  Lookup Find(int64_t rowid) { return FindOn(&*cursor_, rowid); }
+  // The same with `cursor`.
+  static Lookup FindOn(TableCursor* cursor, int64_t rowid) {
     Lookup out;
-    out.result = cursor_->Find(rowid);
+    out.result = cursor->Find(rowid);
     if (out.result != CursorResult::kOk) return out;
     std::string buf;
     Slice record;
-    out.result = cursor_->Record(&buf, &record);
+    out.result = cursor->Record(&buf, &record);
     if (out.result != CursorResult::kOk) return out;
     RecordField f;
     if (!DecodeRecord(record, &f, 1) || !format::IsBlob(f.serial)) {
@@ -326,16 +330,129 @@ TEST_F(TableCursorTest, OtherPageSizes) {
   }
 }
 
+// ---- Consecutive finds (the path kept between them) -----------------------
+
+TEST_F(TableCursorTest, ConsecutiveFindsStartBelowTheRoot) {
+  Reset(512);
+  std::mt19937_64 rng(31);
+  Exec("BEGIN");
+  constexpr int64_t kRows = 30000;
+  for (int64_t i = 1; i <= kRows; ++i) Put(i, Bytes(rng, 20 + rng() % 100));
+  Exec("COMMIT");
+  ASSERT_GE(Depth(), 4);
+  BeginRead();
+  // Up, then down, with and without an EndRead between finds: every row
+  // is found with its bytes, and nearly every search starts below the
+  // root, across leaf ends too (a leaf holds a handful of these rows, so
+  // a cursor that restarted from the root at each leaf end would make a
+  // short search for at most ~3 finds in 4).
+  for (const bool up : {true, false}) {
+    for (const bool end_reads : {false, true}) {
+      const uint64_t before = cursor_->short_searches();
+      for (int64_t i = 0; i < kRows; ++i) {
+        const int64_t rowid = up ? i + 1 : kRows - i;
+        const Lookup got = Find(rowid);
+        ASSERT_EQ(got.result, CursorResult::kOk) << rowid;
+        ASSERT_EQ(got.value, model_[rowid]) << rowid;
+        if (end_reads) source_.EndRead();
+      }
+      EXPECT_GE(cursor_->short_searches() - before, uint64_t{kRows} * 97 / 100)
+          << "up " << up << " end_reads " << end_reads;
+    }
+  }
+  // Past either end and in between, from a kept path: not found.
+  for (int64_t rowid : {kRows + 1, int64_t{0}, kRows + 2, kMax, int64_t{-1},
+                        kMin, int64_t{1}, kRows + 1}) {
+    EXPECT_EQ(cursor_->Find(rowid),
+              rowid == 1 ? CursorResult::kOk : CursorResult::kEnd)
+        << rowid;
+  }
+  // A rowid asked twice stays found.
+  ASSERT_EQ(Find(777).value, model_[777]);
+  ASSERT_EQ(Find(777).value, model_[777]);
+  EndRead();
+}
+
+TEST_F(TableCursorTest, RandomAndSparseFindsFromAKeptPath) {
+  Reset(1024);
+  std::mt19937_64 rng(37);
+  Exec("BEGIN");
+  // Runs of consecutive rowids with gaps between them, some rows long
+  // enough for overflow chains.
+  int64_t rowid = -5000;
+  for (int i = 0; i < 12000; ++i) {
+    rowid += rng() % 8 == 0 ? 1 + static_cast<int64_t>(rng() % 50) : 1;
+    Put(rowid, Bytes(rng, i % 97 == 0 ? 3000 : 10 + rng() % 200));
+  }
+  Exec("COMMIT");
+  BeginRead();
+  std::vector<int64_t> asks;
+  for (const auto& [r, v] : model_) asks.push_back(r);
+  std::shuffle(asks.begin(), asks.end(), rng);
+  for (size_t i = 0; i < asks.size(); ++i) {
+    // A rowid, one beside it and the next one of a random walk.
+    for (int64_t r : {asks[i], asks[i] + 1, asks[i] - 1}) {
+      const Lookup got = Find(r);
+      const auto it = model_.find(r);
+      if (it == model_.end()) {
+        ASSERT_EQ(got.result, CursorResult::kEnd) << r;
+      } else {
+        ASSERT_EQ(got.result, CursorResult::kOk) << r;
+        ASSERT_EQ(got.value, it->second) << r;
+      }
+    }
+    if (i % 5 == 0) source_.EndRead();
+  }
+  EndRead();
+}
+
+// Two cursors take turns, with an EndRead after every step, on a snapshot
+// whose pages are all WAL frames read into the frame cache (more of them
+// than it keeps, so buffers are dropped and reused between operations):
+// a cursor that kept a page pointer across an EndRead would read another
+// page's bytes.
+TEST_F(TableCursorTest, KeptPathsSurviveReadEpochs) {
+  Reset(512);
+  std::mt19937_64 rng(41);
+  Exec("BEGIN");
+  constexpr int64_t kRows = 40000;
+  for (int64_t i = 1; i <= kRows; ++i) Put(i, Bytes(rng, 20 + rng() % 40));
+  Exec("COMMIT");
+  BeginRead();
+  TableCursor down(source_, snap_, root_);
+  for (int64_t i = 1; i <= kRows; ++i) {
+    const int64_t up_rowid = i;
+    const int64_t down_rowid = kRows + 1 - i;
+    ASSERT_EQ(cursor_->Find(up_rowid), CursorResult::kOk) << up_rowid;
+    source_.EndRead();
+    const Lookup other = FindOn(&down, down_rowid);
+    ASSERT_EQ(other.result, CursorResult::kOk) << down_rowid;
+    ASSERT_EQ(other.value, model_[down_rowid]) << down_rowid;
+    source_.EndRead();
+    // The record of the row found two read epochs ago.
+    std::string buf;
+    Slice record;
+    ASSERT_EQ(cursor_->Record(&buf, &record), CursorResult::kOk) << up_rowid;
+    RecordField f;
+    ASSERT_TRUE(DecodeRecord(record, &f, 1));
+    ASSERT_EQ(f.bytes.ToString(), model_[up_rowid]) << up_rowid;
+    source_.EndRead();
+  }
+  EXPECT_GT(cursor_->short_searches(), uint64_t{kRows} * 9 / 10);
+  EXPECT_GT(down.short_searches(), uint64_t{kRows} * 9 / 10);
+  EndRead();
+}
+
 // ---- Damage ---------------------------------------------------------------
 
 class TableDamage : public TableCursorTest {
  protected:
-  // A table of `n` rows of `size`-byte values at rowids 10, 20, ..., every
-  // page in the database file; returns its image.
-  void MakeTable(int n, size_t size) {
+  // A table of `n` rows of `size`-byte values at rowids step, 2 * step,
+  // ..., every page in the database file; returns its image.
+  void MakeTable(int n, size_t size, int64_t step = 10) {
     std::mt19937_64 rng(21);
     Exec("BEGIN");
-    for (int i = 1; i <= n; ++i) Put(i * 10, Bytes(rng, size));
+    for (int i = 1; i <= n; ++i) Put(i * step, Bytes(rng, size));
     Exec("COMMIT");
     Exec("PRAGMA wal_checkpoint(TRUNCATE)");
     root_ = Root();
@@ -417,8 +534,139 @@ class TableDamage : public TableCursorTest {
     if (fallbacks != nullptr) *fallbacks = fell_back;
   }
 
+  // What SQLite reads for `rowid`: SQLITE_ROW and the value, SQLITE_DONE,
+  // or an error.
+  std::pair<int, std::string> SqlValue(int64_t rowid) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, "SELECT v FROM t WHERE rowid = ?1", -1,
+                                 &s, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_int64(s, 1, rowid);
+    const int rc = sqlite3_step(s);
+    std::string value;
+    if (rc == SQLITE_ROW) {
+      const auto* v = static_cast<const char*>(sqlite3_column_blob(s, 0));
+      value.assign(v ? v : "", static_cast<size_t>(sqlite3_column_bytes(s, 0)));
+    }
+    sqlite3_finalize(s);
+    return {rc, value};
+  }
+
+  // Writes the image back and looks up rowids 0..last + 1 up, then down,
+  // then in a random order with one cursor that keeps its path (an
+  // EndRead every few finds): every answer is the answer of a fresh
+  // cursor (a search from the root), and where it finds a row, SQLite
+  // reads the same bytes; where it finds none, SQLite finds none either.
+  void CheckConsecutive(int64_t last) {
+    ASSERT_TRUE(sg::WriteFileBytes(path_, image_));
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db_), SQLITE_OK);
+    if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return;
+    }
+    if (Root() != root_ || !watch_.Attach(db_) ||
+        !source_.Attach(db_, page_size_)) {
+      Exec("ROLLBACK");
+      return;
+    }
+    snap_ = source_.Describe(watch_.Read(), watch_.Backfilled());
+    if (!snap_.usable()) {
+      Exec("ROLLBACK");
+      return;
+    }
+    cursor_.emplace(source_, snap_, root_);
+    std::vector<int64_t> asks;
+    for (int64_t r = 0; r <= last + 1; ++r) asks.push_back(r);
+    for (int64_t r = last + 1; r >= 0; --r) asks.push_back(r);
+    std::mt19937_64 rng(last);
+    for (int i = 0; i < 400; ++i) {
+      asks.push_back(static_cast<int64_t>(rng() % (last + 2)));
+    }
+    for (size_t i = 0; i < asks.size(); ++i) {
+      const int64_t rowid = asks[i];
+      const Lookup got = Find(rowid);
+      TableCursor fresh(source_, snap_, root_);
+      const Lookup want = FindOn(&fresh, rowid);
+      ASSERT_EQ(got.result, want.result) << rowid << " (ask " << i << ")";
+      ASSERT_EQ(got.value, want.value) << rowid;
+      if (i % 7 == 0) source_.EndRead();
+      if (got.result == CursorResult::kFallback) continue;
+      const auto [rc, value] = SqlValue(rowid);
+      if (got.result == CursorResult::kOk) {
+        ASSERT_EQ(rc, SQLITE_ROW) << rowid;
+        ASSERT_EQ(got.value, value) << rowid;
+      } else {
+        ASSERT_EQ(rc, SQLITE_DONE) << rowid << ": not found where SQLite"
+                                   << " reads a row or an error";
+      }
+    }
+    EndRead();
+  }
+
   std::string image_;
 };
+
+// The shortcut's neighbour has another rowid: in every leaf, the cells
+// after the first two swap places, so the cell after rowid r holds r + 2
+// (and a search from the root may miss rows SQLite's search misses too).
+TEST_F(TableDamage, ConsecutiveFindsWhereTheNextCellHasAnotherRowid) {
+  MakeTable(3000, 40, /*step=*/1);
+  int swapped = 0;
+  for (const sg::TreePage& t : Pages()) {
+    const sg::Page p = PageAt(t.pgno);
+    if (!t.leaf || p.cells < 3) continue;
+    const uint32_t x = sg::Get16(image_, p.pointer_at(1));
+    sg::Put16(&image_, p.pointer_at(1), sg::Get16(image_, p.pointer_at(2)));
+    sg::Put16(&image_, p.pointer_at(2), x);
+    ++swapped;
+  }
+  ASSERT_GE(swapped, 10);
+  CheckConsecutive(3000);
+}
+
+// An interior page's rowids moved: the kept path's ranges must not send
+// a rowid down a child a search from the root would not take.
+TEST_F(TableDamage, ConsecutiveFindsOverWrongSeparators) {
+  Reset(512);
+  MakeTable(6000, 30, /*step=*/1);
+  int changed = 0;
+  for (const sg::TreePage& t : Pages()) {
+    if (t.leaf) continue;
+    const sg::Page p = PageAt(t.pgno);
+    for (uint32_t i = 0; i < p.cells; i += 3) {
+      // The rowid after the 4-byte child: a two-byte varint for every
+      // separator of this table; moved by 1 to 6 both ways, same length.
+      const size_t at = p.cell_at(image_, i) + 4;
+      uint64_t rowid = 0;
+      if (sg::ReadVarint(image_, at, &rowid) != 2 || rowid < 200) continue;
+      const uint64_t moved = i % 2 == 0 ? rowid + 1 + i % 6 : rowid - 1 - i % 6;
+      sg::PutBytes(&image_, at, sg::Varint(moved));
+      ++changed;
+    }
+  }
+  ASSERT_GE(changed, 10);
+  CheckConsecutive(6000);
+}
+
+// Random bytes over the table's pages: the kept path answers as a search
+// from the root, and as SQLite.
+TEST_F(TableDamage, ConsecutiveFindsOverRandomBytes) {
+  Reset(1024);
+  MakeTable(2500, 60, /*step=*/1);
+  const std::string clean = image_;
+  std::mt19937_64 rng(123);
+  const std::vector<sg::TreePage> pages = Pages();
+  for (int round = 0; round < 12; ++round) {
+    image_ = clean;
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t pgno = pages[rng() % pages.size()].pgno;
+      image_[size_t{pgno - 1} * page_size_ + rng() % page_size_] =
+          static_cast<char>(rng());
+    }
+    SCOPED_TRACE(round);
+    CheckConsecutive(2500);
+    Close();
+  }
+}
 
 TEST_F(TableDamage, OverflowChainCycleFallsBack) {
   MakeTable(20, 20000);  // five overflow pages a row

@@ -595,15 +595,19 @@ uint32_t StoreCore::SchemaRootPage(const std::string& table, uint32_t cookie,
 
 bool StoreCore::ValueFromPages(ColumnFamilyState& cf,
                                const engine::PageSnapshot& snap, int64_t ref,
+                               std::optional<engine::TableCursor>* cursor,
                                std::string* buf, Slice* stored) {
   if (ref <= 0 || !snap.usable()) return false;
   const uint32_t root = ValuesRootPage(cf, snap.schema_cookie);
   if (root == 0) return false;  // SQL reports the missing table
-  engine::TableCursor cursor(pages_, snap, root);
+  if (!cursor->has_value() || !(*cursor)->Reads(snap, root)) {
+    cursor->emplace(pages_, snap, root);
+  }
+  engine::TableCursor& values = **cursor;
   Slice record;
   // A missing row (kEnd) is damage too: SQL reports it.
-  if (cursor.Find(ref) != engine::CursorResult::kOk ||
-      cursor.Record(buf, &record) != engine::CursorResult::kOk ||
+  if (values.Find(ref) != engine::CursorResult::kOk ||
+      values.Record(buf, &record) != engine::CursorResult::kOk ||
       !DecodeValuesRow(record, stored)) {
     return false;
   }
@@ -631,10 +635,12 @@ StoreCore::PageLookup StoreCore::FindInPages(ColumnFamilyState& cf, Slice key,
     return PageLookup::kUseSql;
   }
   // row->key may point into page_buf_: the value goes to a buffer of its
-  // own.
+  // own. One reference per get: a cursor of its own, searched from the
+  // root.
+  std::optional<engine::TableCursor> single_values;
   if (need_value && row->value_ref != 0 &&
-      !ValueFromPages(cf, page_snapshot_, row->value_ref, &values_buf_,
-                      &row->value)) {
+      !ValueFromPages(cf, page_snapshot_, row->value_ref, &single_values,
+                      &values_buf_, &row->value)) {
     return PageLookup::kUseSql;
   }
   return PageLookup::kFound;

@@ -124,6 +124,7 @@ void IteratorCore::Invalidate(const char* why) {
   pin_ = nullptr;
   paging_ = false;
   cursor_.reset();
+  values_cursor_.reset();
   batch_.Clear();
   collecting_.store(false, std::memory_order_relaxed);
   valid_ = false;
@@ -192,6 +193,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
   }
   paging_ = false;
   cursor_.reset();
+  values_cursor_.reset();
   if (!keep_snapshot && StartPagedScan(shape)) return StepCollecting();
   Status s = PrepareShape(shape);
   if (!s.ok()) {
@@ -239,9 +241,11 @@ bool IteratorCore::SeekPages(Shape shape) {
   if (root == 0) return false;
   engine::PageSource::ReadScope scope(store_->pages());
   cursor_.emplace(store_->pages(), page_snapshot_, root);
+  values_cursor_.reset();
   const engine::CursorResult r = SeekCursor(shape);
   if (r == engine::CursorResult::kFallback) {
     cursor_.reset();
+    values_cursor_.reset();
     return false;
   }
   cursor_at_end_ = r == engine::CursorResult::kEnd;
@@ -280,6 +284,7 @@ bool IteratorCore::StartPagedScan(Shape shape) {
   const Shape collecting = forward ? Shape::kGtCollect : Shape::kLtCollect;
   if (!SeekPages(shape) || !PrepareShape(collecting).ok()) {
     cursor_.reset();
+    values_cursor_.reset();
     Unpin();
     return false;
   }
@@ -295,6 +300,7 @@ bool IteratorCore::StartPagedScan(Shape shape) {
   if (fill == PageFill::kUseSql && batch_.size() == 0) {
     // Nothing collected, so no row to go on after: start over in SQL.
     cursor_.reset();
+    values_cursor_.reset();
     batch_.Clear();
     Unpin();
     return false;
@@ -309,6 +315,7 @@ bool IteratorCore::StartPagedScan(Shape shape) {
     if (fill == PageFill::kEnd) batch_.MarkEnd();
   } else {
     cursor_.reset();
+    values_cursor_.reset();
     stmt.BindBlob(1, bound_);  // SQLITE_STATIC: bound_ is left alone now
   }
   running_ = &stmt;
@@ -335,7 +342,8 @@ IteratorCore::PageFill IteratorCore::FillFromPages(bool forward) {
     // not). Its own buffer: row.key may be in record_buf_.
     if (row.value_ref != 0 &&
         !store_->ValueFromPages(*family_, page_snapshot_, row.value_ref,
-                                &value_record_buf_, &row.value)) {
+                                &values_cursor_, &value_record_buf_,
+                                &row.value)) {
       return PageFill::kUseSql;
     }
     const bool stop =
@@ -355,6 +363,7 @@ void IteratorCore::Finish() {
   running_ = nullptr;
   paging_ = false;
   cursor_.reset();
+  values_cursor_.reset();
   collecting_.store(false, std::memory_order_relaxed);
   Unpin();
 }
@@ -486,6 +495,7 @@ Status IteratorCore::StepCollecting() {
         // holds; bound_ stays bound to it from here on.
         paging_ = false;
         cursor_.reset();
+        values_cursor_.reset();
         running_->BindBlob(1, bound_);
       }
     }

@@ -21,6 +21,7 @@
 
 #include "engine/connection.h"
 #include "engine/index_cursor.h"
+#include "engine/table_cursor.h"
 #include "kv/row_batch.h"
 #include "kv/store_core.h"
 #include "snkv/iterator.h"
@@ -235,7 +236,12 @@ class IteratorCore {
   engine::PageSnapshot page_snapshot_;
   uint64_t page_epoch_ = 0;
   std::optional<engine::IndexCursor> cursor_;  // on the next row to collect
-  bool paging_ = false;                        // batches come from cursor_
+  // The values table's cursor for cursor_'s rows (StoreCore::
+  // ValueFromPages): kept from row to row and batch to batch, reset with
+  // cursor_, so a scan of values loaded in key order finds each one next
+  // to the last.
+  std::optional<engine::TableCursor> values_cursor_;
+  bool paging_ = false;  // batches come from cursor_
   bool cursor_at_end_ = false;
   std::string value_record_buf_;  // out-of-line values read from the pages
   std::string record_buf_;        // records that spill onto overflow pages

@@ -27,6 +27,7 @@
 #include "engine/connection.h"
 #include "engine/fork_generation.h"
 #include "engine/page_source.h"
+#include "engine/table_cursor.h"
 #include "engine/wal_snapshot.h"
 #include "kv/fork_guard.h"
 #include "kv/row_batch.h"
@@ -316,8 +317,15 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // cannot tell (no values table, no such row, anything odd): the caller
   // then reads the row through SQL, which resolves the reference or
   // reports the damage.
+  // The lookup uses *cursor, first making it anew unless it already reads
+  // cf's values table in `snap`. A caller resolving many references in
+  // one snapshot (an iterator) keeps one, so that consecutive references
+  // (values loaded in key order) start below the root; a single read
+  // passes an empty one of its own. The caller resets it when `snap`
+  // goes.
   bool ValueFromPages(ColumnFamilyState& cf, const engine::PageSnapshot& snap,
-                      int64_t ref, std::string* buf, Slice* stored);
+                      int64_t ref, std::optional<engine::TableCursor>* cursor,
+                      std::string* buf, Slice* stored);
   // How many references ValueFromPages resolved. Only for tests, through
   // ApiAccess; call under mu_.
   uint64_t values_from_pages() const noexcept { return values_from_pages_; }

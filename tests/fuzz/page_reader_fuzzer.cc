@@ -12,8 +12,11 @@
 // through snkv's public C API (gets, exists, full scans both ways, prefix
 // scans, seeks, TTL lookups), and, with engine::TableCursor, a rowid table
 // the stores also hold (`r`: small rows, rows on overflow chains, negative
-// and huge rowids). It aborts, so that libFuzzer keeps the input, whenever
-// snkv answers differently from what SQLite allows:
+// and huge rowids, and a run of consecutive rowids, looked up one after
+// another both ways as a scan of values loaded in key order asks for
+// them, so that the cursor's kept path is fuzzed). It aborts, so that
+// libFuzzer keeps the input, whenever snkv answers differently from what
+// SQLite allows:
 //
 //   - where SQLite reads a key's row, snkv returns the same value or an
 //     error (never NOTFOUND, never other bytes);
@@ -23,7 +26,8 @@
 //     SQLite's ends or fails; it ends cleanly only if SQLite's did;
 //   - a TableCursor lookup that answers (rather than falling back) gives
 //     the bytes SQLite reads for that rowid, or "no row" where SQLite
-//     finds none without error.
+//     finds none without error; and the cursor, which keeps its path from
+//     lookup to lookup, answers exactly as a new cursor does.
 //
 // Rows with an expiry (a mutation can give a row one) may be missing from
 // snkv's answers, which hide expired keys. Where SQLite's own scan is out
@@ -66,7 +70,9 @@ struct Base {
   // Every (key, value) ever written to the store, older versions too.
   std::multimap<std::string, std::string> versions;
   std::vector<int64_t> rowids;  // every rowid table r ever had
+  int run = 0;  // r also has rowids kRunFirst .. kRunFirst + run - 1
 };
+constexpr int64_t kRunFirst = 5000000;
 std::vector<Base> g_bases;
 std::string g_dir;  // where the damaged copies are written
 // SNKV_FUZZ_VERBOSE=1: print each mutation and keep the files (to see
@@ -117,6 +123,19 @@ void AddRowidTable(const std::string& path, uint32_t page_size, int n,
     sqlite3_reset(put);
     b->rowids.push_back(rowid);
   }
+  // The run of consecutive rowids, inserted in order (values loaded in
+  // key order), an overflow chain now and then; on 512-byte pages long
+  // enough for three levels, where a kept path's interior ranges matter.
+  const int run = page_size == 512 ? 1200 : n;
+  for (int i = 0; i < run; ++i) {
+    const std::string v = Value(i, i % 61 == 17 ? page_size + 40 : 8 + i % 50);
+    sqlite3_bind_int64(put, 1, kRunFirst + i);
+    sqlite3_bind_blob(put, 2, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_step(put);
+    sqlite3_reset(put);
+  }
+  b->run = run;
   sqlite3_finalize(put);
   if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     Fail("commit r");
@@ -757,25 +776,41 @@ void CheckRowidTable(const std::string& path, const std::vector<int64_t>& ids) {
                          nullptr) == SQLITE_OK) {
     const snkv::engine::PageSnapshot snap =
         source.Describe(watch.Read(), watch.Backfilled());
-    snkv::engine::TableCursor cursor(source, snap,
-                                     static_cast<uint32_t>(root_page));
+    const auto root32 = static_cast<uint32_t>(root_page);
+    snkv::engine::TableCursor cursor(source, snap, root32);
     std::string buf;
-    for (size_t i = 0; snap.usable() && i < ids.size(); ++i) {
-      const int64_t rowid = ids[i];
-      snkv::engine::CursorResult r = cursor.Find(rowid);
-      std::string got;
+    // A lookup's answer and, when it is kOk, the value.
+    auto find = [&buf](snkv::engine::TableCursor* c, int64_t rowid,
+                       std::string* got) {
+      snkv::engine::CursorResult r = c->Find(rowid);
       if (r == snkv::engine::CursorResult::kOk) {
         snkv::Slice record;
         snkv::engine::RecordField f;
-        r = cursor.Record(&buf, &record);
+        r = c->Record(&buf, &record);
         if (r == snkv::engine::CursorResult::kOk &&
             (!snkv::engine::DecodeRecord(record, &f, 1) ||
              !snkv::engine::format::IsBlob(f.serial))) {
           r = snkv::engine::CursorResult::kFallback;  // as callers do
         }
-        if (r == snkv::engine::CursorResult::kOk) got = f.bytes.ToString();
+        if (r == snkv::engine::CursorResult::kOk)
+          got->assign(f.bytes.ToString());
       }
-      source.EndRead();
+      return r;
+    };
+    for (size_t i = 0; snap.usable() && i < ids.size(); ++i) {
+      const int64_t rowid = ids[i];
+      std::string got;
+      snkv::engine::CursorResult r = find(&cursor, rowid, &got);
+      // The kept path answers as a search from the root.
+      snkv::engine::TableCursor fresh(source, snap, root32);
+      std::string fresh_got;
+      if (find(&fresh, rowid, &fresh_got) != r || fresh_got != got) {
+        Report("TableCursor's kept path disagrees with a new cursor",
+               std::to_string(rowid));
+      }
+      // Most lookups end the read (the path's page pointers go stale and
+      // are fetched again), some run on in the same one.
+      if (i % 4 != 3) source.EndRead();
       if (r == snkv::engine::CursorResult::kFallback) {
         if (g_verbose) {
           std::fprintf(stderr, "rowid %lld: cursor falls back\n",
@@ -877,6 +912,12 @@ void RunOne(FuzzedDataProvider& in, uint64_t input_hash) {
   rowids.push_back(INT64_MIN);
   rowids.push_back(0);
   rowids.push_back(INT64_MAX);
+  // A stretch of the run, up and then back down, starting a little before
+  // it or inside it (from the input's hash: no input byte changes meaning).
+  const int64_t from =
+      kRunFirst - 3 + static_cast<int64_t>(input_hash % (b.run + 3));
+  for (int64_t i = 0; i < 48; ++i) rowids.push_back(from + i);
+  for (int64_t i = 47; i >= 0; --i) rowids.push_back(from + i);
 
   // Two copies: SQLite must not see snkv's changes (an expiry it deletes)
   // and snkv must not see SQLite's -shm.
