@@ -123,8 +123,7 @@ void IteratorCore::Invalidate(const char* why) {
   running_ = nullptr;
   pin_ = nullptr;
   paging_ = false;
-  cursor_.reset();
-  values_cursor_.reset();
+  DropPageCursors();
   batch_.Clear();
   collecting_.store(false, std::memory_order_relaxed);
   valid_ = false;
@@ -192,8 +191,7 @@ Status IteratorCore::Position(Shape shape, Slice bound, bool keep_snapshot) {
     guard_epoch_ = page_epoch_;
   }
   paging_ = false;
-  cursor_.reset();
-  values_cursor_.reset();
+  DropPageCursors();
   if (!keep_snapshot && StartPagedScan(shape)) return StepCollecting();
   Status s = PrepareShape(shape);
   if (!s.ok()) {
@@ -244,8 +242,7 @@ bool IteratorCore::SeekPages(Shape shape) {
   values_cursor_.reset();
   const engine::CursorResult r = SeekCursor(shape);
   if (r == engine::CursorResult::kFallback) {
-    cursor_.reset();
-    values_cursor_.reset();
+    DropPageCursors();
     return false;
   }
   cursor_at_end_ = r == engine::CursorResult::kEnd;
@@ -283,8 +280,7 @@ bool IteratorCore::StartPagedScan(Shape shape) {
   // its cost on a short scan).
   const Shape collecting = forward ? Shape::kGtCollect : Shape::kLtCollect;
   if (!SeekPages(shape) || !PrepareShape(collecting).ok()) {
-    cursor_.reset();
-    values_cursor_.reset();
+    DropPageCursors();
     Unpin();
     return false;
   }
@@ -299,8 +295,7 @@ bool IteratorCore::StartPagedScan(Shape shape) {
   }
   if (fill == PageFill::kUseSql && batch_.size() == 0) {
     // Nothing collected, so no row to go on after: start over in SQL.
-    cursor_.reset();
-    values_cursor_.reset();
+    DropPageCursors();
     batch_.Clear();
     Unpin();
     return false;
@@ -314,8 +309,7 @@ bool IteratorCore::StartPagedScan(Shape shape) {
   if (paging_) {
     if (fill == PageFill::kEnd) batch_.MarkEnd();
   } else {
-    cursor_.reset();
-    values_cursor_.reset();
+    DropPageCursors();
     stmt.BindBlob(1, bound_);  // SQLITE_STATIC: bound_ is left alone now
   }
   running_ = &stmt;
@@ -362,8 +356,7 @@ void IteratorCore::Finish() {
   if (running_ != nullptr) running_->Reset();
   running_ = nullptr;
   paging_ = false;
-  cursor_.reset();
-  values_cursor_.reset();
+  DropPageCursors();
   collecting_.store(false, std::memory_order_relaxed);
   Unpin();
 }
@@ -494,8 +487,7 @@ Status IteratorCore::StepCollecting() {
         // The statement starts after that row, in the snapshot the pin
         // holds; bound_ stays bound to it from here on.
         paging_ = false;
-        cursor_.reset();
-        values_cursor_.reset();
+        DropPageCursors();
         running_->BindBlob(1, bound_);
       }
     }

@@ -241,6 +241,11 @@ class IteratorCore {
   // cursor_, so a scan of values loaded in key order finds each one next
   // to the last.
   std::optional<engine::TableCursor> values_cursor_;
+  // Ends a scan through the pages: both cursors go together.
+  void DropPageCursors() noexcept {
+    cursor_.reset();
+    values_cursor_.reset();
+  }
   bool paging_ = false;  // batches come from cursor_
   bool cursor_at_end_ = false;
   std::string value_record_buf_;  // out-of-line values read from the pages
