@@ -1353,3 +1353,78 @@ TEST_F(OutOfLineAttack, APinnedOutOfLineWriterAmongReadersIsNeverBusy) {
     EXPECT_EQ(raw.OutOfStepAll(), 0);
   }
 }
+
+// Family tables a hostile file may hold instead of the one snkv creates:
+// a rowid table of the same columns, other column orders, an extra column
+// at the end, a view. Reads give what SQL gives (the value, by name) or an
+// error, never other bytes of the record.
+TEST_F(OutOfLineAttack, HostileFamilyTablesAreReadThroughSqlOrRefused) {
+  const std::vector<std::pair<const char*, const char*>> variants = {
+      {"rowid",
+       "CREATE TABLE kv_0(k BLOB PRIMARY KEY, v BLOB NOT NULL, "
+       "expires INTEGER)"},
+      {"k expires v",
+       "CREATE TABLE kv_0(k BLOB PRIMARY KEY, expires INTEGER, "
+       "v BLOB NOT NULL) WITHOUT ROWID"},
+      {"v first",
+       "CREATE TABLE kv_0(v BLOB NOT NULL, k BLOB PRIMARY KEY, "
+       "expires INTEGER) WITHOUT ROWID"},
+      {"extra at the end",
+       "CREATE TABLE kv_0(k BLOB PRIMARY KEY, v BLOB NOT NULL, expires "
+       "INTEGER, w BLOB) WITHOUT ROWID"},
+      {"view",
+       "CREATE TABLE hidden(k BLOB PRIMARY KEY, w BLOB, v BLOB NOT "
+       "NULL, expires INTEGER) WITHOUT ROWID; CREATE VIEW kv_0 AS "
+       "SELECT k, v, expires FROM hidden"},
+  };
+  for (const auto& [name, ddl] : variants) {
+    SCOPED_TRACE(name);
+    path_ = dir_.file(std::string("h-") + name + ".db");
+    MakeStore();
+    {
+      Raw raw(path_);
+      raw.Exec("DROP TABLE kv_0");
+      raw.Exec(ddl);
+      const bool view = std::string(name) == "view";
+      const std::string target = view ? "hidden" : "kv_0";
+      for (int i = 0; i < 30; ++i) {
+        const std::string k = "s" + std::to_string(i);
+        std::string cols = "k, v, expires";
+        std::string vals = "CAST('" + k + "' AS BLOB), CAST('" +
+                           Tagged(k, i % 2 ? 2000 : 10, 7) + "' AS BLOB), NULL";
+        if (view || std::string(name) == "extra at the end") {
+          cols += ", w";
+          vals += ", CAST('WRONG' AS BLOB)";
+        }
+        raw.Exec("INSERT INTO " + target + "(" + cols + ") VALUES(" + vals +
+                 ")");
+      }
+    }
+    Store db;
+    Status s = Store::Open(path_, {}, &db);
+    if (!s.ok()) {
+      std::printf("%s: open refused: %s\n", name, s.ToString().c_str());
+      continue;
+    }
+    int ok = 0;
+    for (int i = 0; i < 30; i += 3) {
+      const std::string k = "s" + std::to_string(i);
+      bool any_ok = false;
+      ExpectValueOrError(db, k, Tagged(k, i % 2 ? 2000 : 10, 7), &any_ok);
+      ok += any_ok;
+    }
+    // Writes: an error or a value that then reads back.
+    const std::string big = Tagged("s3", 3000, 8);
+    s = db.Put("s3", big);
+    if (s.ok()) {
+      bool any_ok = false;
+      ExpectValueOrError(db, "s3", big, &any_ok);
+    }
+    EXPECT_EQ(ok, 10) << "SQL reads each of these by column name";
+    if (std::string(name) == "view") {
+      EXPECT_FALSE(s.ok());
+    } else {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+  }
+}
