@@ -27,6 +27,7 @@
 #include "raw_connection.h"
 #include "snkv/snkv.h"
 #include "test_util.h"
+#include "test_vfs.h"
 
 namespace {
 
@@ -1515,4 +1516,93 @@ TEST_F(OutOfLineAttack, AKilledInPlaceAutocommitWriterLosesNothingAcked) {
   }
   EXPECT_GT(done, 100);
   std::printf("[ summary  ] 5 kills, %d puts acknowledged\n", done);
+}
+
+// Inside one write transaction a large key is overwritten again and again
+// (sizes across the page boundary, inline and back) and read after each
+// put, by gets and by an iterator: each read gives the latest value of
+// the transaction, and the commit leaves one values row in step.
+TEST_F(OutOfLineAttack, InPlaceOverwritesInsideOneTransactionReadTheirOwn) {
+  Store db;
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  ASSERT_OK(db.Put("k", Tagged("k", 3000, 0)));
+  ASSERT_OK(db.Put("z", Tagged("z", 3000, 0)));
+  ASSERT_OK(db.Begin(TxnMode::kWrite));
+  std::string want;
+  int seed = 0;
+  for (size_t n : {1100, 20000, 2000, 20, 9000, 1100, 1100, 40000, 1200}) {
+    want = Tagged("k", n, ++seed);
+    ASSERT_OK(db.Put("k", want, seed % 2 ? snkv::NowMs() + 600000 : 0));
+    for (int i = 0; i < 3; ++i) {
+      std::string got;
+      ASSERT_OK(db.Get("k", &got));
+      ASSERT_TRUE(got == want) << "size " << n << " got " << got.substr(0, 8);
+    }
+    Iterator it = db.DefaultColumnFamily().NewIterator({});
+    ASSERT_OK(it.SeekToStart());
+    ASSERT_TRUE(it.Valid());
+    EXPECT_EQ(it.key().ToString(), "k");
+    EXPECT_TRUE(it.value().ToString() == want) << "iterator, size " << n;
+  }
+  ASSERT_OK(db.Commit());
+  std::string got;
+  ASSERT_OK(db.Get("k", &got));
+  EXPECT_TRUE(got == want);
+  ASSERT_OK(db.Get("z", &got));
+  EXPECT_TRUE(got == Tagged("z", 3000, 0));
+  Raw raw(path_);
+  EXPECT_EQ(raw.OutOfStepAll(), 0);
+  EXPECT_EQ(raw.ValuesRows(0), 2);
+}
+
+// WAL writes fail while a handle overwrites large values in place on its
+// write pin: each failed put reports an error and changes nothing, and once
+// the disk works again the handle writes on with every value intact.
+TEST_F(OutOfLineAttack, FailedWalWritesUnderThePinnedScopeChangeNothing) {
+  snkv::test::vfs::Install();
+  snkv::test::vfs::Watch(dir_.path());
+  {
+    Store db;
+    ASSERT_OK(Store::Open(path_, {}, &db));
+    std::map<std::string, std::string> model;
+    for (int i = 0; i < 20; ++i) {
+      const std::string k = "k" + std::to_string(i);
+      model[k] = Tagged(k, 2000 + 500 * (i % 3), 0);
+      ASSERT_OK(db.Put(k, model[k], i % 2 ? snkv::NowMs() + 600000 : 0));
+    }
+    for (int round = 1; round <= 3; ++round) {
+      snkv::test::vfs::FailWalWrites(true);
+      for (int i = 0; i < 20; i += 3) {
+        const std::string k = "k" + std::to_string(i);
+        Status s = db.Put(k, Tagged(k, 20000, round), 0);
+        EXPECT_FALSE(s.ok()) << k;
+        s = db.Delete(k);
+        EXPECT_FALSE(s.ok()) << k;
+      }
+      snkv::test::vfs::FailWalWrites(false);
+      for (const auto& [k, v] : model) {
+        std::string got;
+        ASSERT_OK(db.Get(k, &got));
+        EXPECT_TRUE(got == v) << k << " round " << round;
+      }
+      for (int i = 1; i < 20; i += 4) {
+        const std::string k = "k" + std::to_string(i);
+        model[k] = Tagged(k, 1100 * round, round);
+        ASSERT_OK(db.Put(k, model[k], round % 2 ? snkv::NowMs() + 600000 : 0));
+      }
+    }
+    std::string problems;
+    ASSERT_OK(db.IntegrityCheck(&problems));
+    ASSERT_OK(db.Close());
+    ASSERT_OK(Store::Open(path_, {}, &db));
+    for (const auto& [k, v] : model) {
+      std::string got;
+      ASSERT_OK(db.Get(k, &got));
+      EXPECT_TRUE(got == v) << k << " after reopening";
+    }
+  }
+  snkv::test::vfs::Watch("");
+  Raw raw(path_);
+  EXPECT_EQ(raw.OutOfStepAll(), 0);
+  EXPECT_EQ(raw.Text("PRAGMA integrity_check"), "ok");
 }
