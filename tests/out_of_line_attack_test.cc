@@ -1705,3 +1705,95 @@ TEST_F(OutOfLineAttack, ReferencesLeftWithoutAValuesTableAndANewOne) {
   ASSERT_OK(db.Delete("c"));
   ASSERT_OK(db.IntegrityCheck(&problems));
 }
+
+// Two processes overwrite the same large keys in place (whole-set
+// transactions and autocommit rounds) while this one scans and gets:
+// every value is its own key's, a scan that saw only transaction rounds
+// saw one, and nothing is left out of step.
+TEST_F(OutOfLineAttack, TwoProcessesOverwritingInPlaceWhileAThirdScans) {
+  constexpr int kKeys = 30;
+  auto key = [](int i) { return "k" + std::to_string(100 + i); };
+  auto size_of = [](int i, int round) {
+    static const size_t kSizes[] = {1100, 6000, 20000, 1500, 40};
+    return kSizes[(i + round) % 5];
+  };
+  snkv::Options options;
+  options.busy_timeout_ms = 5000;
+  {
+    Store init;
+    ASSERT_OK(Store::Open(path_, options, &init));
+    for (int i = 0; i < kKeys; ++i) {
+      ASSERT_OK(init.Put(key(i), Tagged(key(i), size_of(i, 0), 0)));
+    }
+  }
+  std::vector<pid_t> writers;
+  for (int first : {1, 2}) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Store db;
+      if (!Store::Open(path_, options, &db).ok()) _exit(3);
+      const auto end =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(1200);
+      for (int round = first; std::chrono::steady_clock::now() < end;
+           round += 2) {
+        const bool txn = round % 3 != 0;
+        if (txn && !db.Begin(TxnMode::kWrite).ok()) _exit(4);
+        for (int i = 0; i < kKeys; ++i) {
+          if (!db.Put(key(i), Tagged(key(i), size_of(i, round), round)).ok()) {
+            _exit(5);
+          }
+        }
+        if (txn && !db.Commit().ok()) _exit(6);
+      }
+      _exit(db.Close().ok() ? 0 : 7);
+    }
+    writers.push_back(pid);
+  }
+  Store reader;
+  ASSERT_OK(Store::Open(path_, options, &reader));
+  int scans = 0;
+  int running = 2;
+  while (running > 0) {
+    for (int i = 0; i < kKeys; i += 7) {
+      std::string got;
+      ASSERT_OK(reader.Get(key(i), &got));
+      ASSERT_EQ(got.substr(0, key(i).size() + 1), key(i) + "#");
+    }
+    Iterator it = reader.DefaultColumnFamily().NewIterator({});
+    ASSERT_OK(it.SeekToStart());
+    std::set<int> rounds;
+    int n = 0;
+    for (; it.Valid(); ++n) {
+      const std::string k = it.key().ToString();
+      const std::string v = it.value().ToString();
+      ASSERT_EQ(v.substr(0, k.size() + 1), k + "#") << v.substr(0, 12);
+      rounds.insert(std::stoi(v.substr(k.size() + 1)));
+      ASSERT_OK(it.Advance());
+    }
+    ASSERT_OK(it.status());
+    EXPECT_EQ(n, kKeys);
+    ++scans;
+    if (rounds.size() > 1) {
+      bool autocommit_round = false;
+      for (int r : rounds) autocommit_round |= r % 3 == 0;
+      EXPECT_TRUE(autocommit_round) << "one scan saw rounds " << *rounds.begin()
+                                    << " and " << *rounds.rbegin();
+    }
+    running = 0;
+    for (pid_t& pid : writers) {
+      if (pid == 0) continue;
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+        pid = 0;
+      } else {
+        ++running;
+      }
+    }
+  }
+  EXPECT_GT(scans, 2);
+  Raw raw(path_);
+  EXPECT_EQ(raw.OutOfStepAll(), 0);
+  EXPECT_EQ(raw.Text("PRAGMA integrity_check"), "ok");
+}
