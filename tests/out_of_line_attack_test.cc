@@ -1530,7 +1530,8 @@ TEST_F(OutOfLineAttack, InPlaceOverwritesInsideOneTransactionReadTheirOwn) {
   ASSERT_OK(db.Begin(TxnMode::kWrite));
   std::string want;
   int seed = 0;
-  for (size_t n : {1100, 20000, 2000, 20, 9000, 1100, 1100, 40000, 1200}) {
+  for (size_t n :
+       {1100, 20000, 2000, 20, 9000, 300000, 1100, 1100, 40000, 400000, 1200}) {
     want = Tagged("k", n, ++seed);
     ASSERT_OK(db.Put("k", want, seed % 2 ? snkv::NowMs() + 600000 : 0));
     for (int i = 0; i < 3; ++i) {
