@@ -1798,3 +1798,47 @@ TEST_F(OutOfLineAttack, TwoProcessesOverwritingInPlaceWhileAThirdScans) {
   EXPECT_EQ(raw.OutOfStepAll(), 0);
   EXPECT_EQ(raw.Text("PRAGMA integrity_check"), "ok");
 }
+
+// A hostile file with triggers on a family's tables: code its author chose
+// to run behind every write (here: deleting or rewriting every other key
+// on an in-place overwrite, a put, a delete). snkv creates no triggers, so
+// none may fire on its connections: every other key stays as written.
+TEST_F(OutOfLineAttack, TriggersInTheFileNeverRunOnWrites) {
+  MakeStore();  // s0..s49 small, a large
+  {
+    Raw raw(path_);
+    for (const char* when : {"INSERT", "UPDATE", "DELETE"}) {
+      const std::string w = when;
+      raw.Exec("CREATE TRIGGER t_v_" + w + " AFTER " + w +
+               " ON kv_0_values BEGIN DELETE FROM kv_0 WHERE k != "
+               "CAST('a' AS BLOB); END");
+      raw.Exec("CREATE TRIGGER t_k_" + w + " AFTER " + w +
+               " ON kv_0 BEGIN UPDATE kv_0 SET v = CAST('HACKED' AS BLOB) "
+               "WHERE typeof(v) = 'blob'; END");
+    }
+  }
+  Store db;
+  ASSERT_OK(Store::Open(path_, {}, &db));
+  const std::string a2 = Tagged("a", 4000, 2);
+  ASSERT_OK(db.Put("a", a2));                    // in place
+  ASSERT_OK(db.Put("b", Tagged("b", 3000, 3)));  // a new values row
+  ASSERT_OK(db.Put("c", "small"));
+  ASSERT_OK(db.Delete("c"));
+  ASSERT_OK(db.Begin(TxnMode::kWrite));
+  ASSERT_OK(db.Put("a", Tagged("a", 5000, 4), snkv::NowMs() + 600000));
+  ASSERT_OK(db.Put("d", "small"));
+  ASSERT_OK(db.Commit());
+  for (int i = 0; i < 50; ++i) {
+    const std::string k = "s" + std::to_string(i);
+    std::string got;
+    ASSERT_OK(db.Get(k, &got));
+    EXPECT_EQ(got, "small") << k;
+  }
+  std::string got;
+  ASSERT_OK(db.Get("a", &got));
+  EXPECT_TRUE(got == Tagged("a", 5000, 4));
+  ASSERT_OK(db.Get("b", &got));
+  EXPECT_TRUE(got == Tagged("b", 3000, 3));
+  ASSERT_OK(db.Get("d", &got));
+  EXPECT_EQ(got, "small");
+}
