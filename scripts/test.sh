@@ -69,7 +69,7 @@ if [[ "${SNKV_SKIP_TSAN:-0}" != 1 ]]; then
   echo "== build and test (ThreadSanitizer: threads, processes, fork) =="
   tsan_tests=(c_api_threads_test read_freshness_test background_checkpoint_test
               multiprocess_test fork_test shared_map_test attack_test
-              reader_writer_stress_test)
+              reader_writer_stress_test out_of_line_attack_test)
   # clang: GCC 12's TSan cannot follow threads started in a forked child.
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \

@@ -371,6 +371,25 @@ TEST_F(FreshReadTest, IdleWriterLetsAnotherProcessTruncate) {
   EXPECT_EQ(GetOrDie(a_, "k49"), "v");
 }
 
+// The same after out-of-line puts, overwrites in place and deletes, whose
+// write scopes run on the write pin: the idle releaser ends that pin too.
+TEST_F(FreshReadTest, IdleOutOfLineWriterLetsAnotherProcessTruncate) {
+  const std::string big(3000, 'b');
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(
+          a_.Put("k" + std::to_string(i), big + std::to_string(round)).ok());
+    }
+    ASSERT_TRUE(a_.Delete("k" + std::to_string(round)).ok());
+  }
+  std::this_thread::sleep_for(milliseconds(100));  // past the idle period
+  ASSERT_EQ(Peer(path_ + " truncate"), 0);
+  EXPECT_EQ(test::ReadFile(path_ + "-wal").size(), 0u);
+  ASSERT_TRUE(a_.Put("after", big).ok());
+  EXPECT_EQ(GetOrDie(b_, "after"), big);
+  EXPECT_EQ(GetOrDie(a_, "k19"), big + "2");
+}
+
 // Reads after the handle's own writes see them, and see another handle's
 // commit made in between.
 TEST_F(FreshReadTest, ReadsBetweenAutocommitWritesAreFresh) {

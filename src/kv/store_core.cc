@@ -243,14 +243,24 @@ Status StoreCore::CheckFormat(bool* is_new, bool* encrypted) {
   int64_t app_id = 0;
   int64_t version = 0;
   int64_t objects = 0;
-  Status s = conn_.QueryInt("PRAGMA application_id", &app_id);
-  if (s.code() == Code::kCorrupt) {
-    return Status::Corrupt("not an snkv store: the file is not a database");
+  // The three in one snapshot: read one by one, a store another
+  // connection created between them (application id read as 0, version
+  // and tables already there) was called another application's file.
+  Status s = conn_.Exec("BEGIN");
+  if (!s.ok()) return s;
+  s = conn_.QueryInt("PRAGMA application_id", &app_id);
+  if (s.ok()) s = conn_.QueryInt("PRAGMA user_version", &version);
+  if (s.ok()) {
+    s = conn_.QueryInt("SELECT count(*) FROM sqlite_schema", &objects);
   }
-  if (!s.ok()) return s;
-  s = conn_.QueryInt("PRAGMA user_version", &version);
-  if (!s.ok()) return s;
-  s = conn_.QueryInt("SELECT count(*) FROM sqlite_schema", &objects);
+  if (!s.ok()) {
+    (void)conn_.Exec("ROLLBACK");
+    if (s.code() == Code::kCorrupt) {
+      return Status::Corrupt("not an snkv store: the file is not a database");
+    }
+    return s;
+  }
+  s = conn_.Exec("COMMIT");
   if (!s.ok()) return s;
 
   if (app_id == 0 && objects == 0) {
@@ -296,7 +306,22 @@ Status StoreCore::ApplySettings(const Options& options) {
     const char* want = options.journal_mode == JournalMode::kWal
                            ? "PRAGMA journal_mode = WAL"
                            : "PRAGMA journal_mode = DELETE";
-    s = conn_.QueryText(want, &mode);
+    // While another connection switches a new file to WAL, SQLite can say
+    // BUSY here at once, without the busy handler (two handles opening a
+    // new store together: 1 to 2 opens in 100). Asked again once that
+    // switch is done, the pragma finds WAL in force; so it is, for as long
+    // as a lock may be waited for (OnBusy's 10 ms at least).
+    const auto start = std::chrono::steady_clock::now();
+    const auto patience =
+        std::chrono::milliseconds(std::max(busy_timeout_ms_, 10));
+    for (;;) {
+      s = conn_.QueryText(want, &mode);
+      if (s.code() != Code::kBusy ||
+          std::chrono::steady_clock::now() - start >= patience) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   } else {
     s = conn_.QueryText("PRAGMA journal_mode", &mode);
   }
