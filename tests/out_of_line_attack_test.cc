@@ -113,6 +113,13 @@ void ExpectValueOrError(Store& db, const std::string& key,
   }
 }
 
+// The size of key i's value in round `round` of the in-place overwrite
+// tests: across the page boundary and back, and an inline one.
+size_t InPlaceSize(int i, int round) {
+  static const size_t kSizes[] = {1100, 6000, 20000, 1500, 40};
+  return kSizes[(i + round) % 5];
+}
+
 class OutOfLineAttack : public ::testing::Test {
  protected:
   void SetUp() override { path_ = dir_.file("s.db"); }
@@ -1172,18 +1179,13 @@ TEST_F(OutOfLineAttack, TwoHandlesOverwritingInPlaceWhileAThirdScans) {
     std::snprintf(buf, sizeof buf, "k%03d", i);
     return std::string(buf);
   };
-  // Sizes across the page boundary and back, and an inline one.
-  auto size_of = [](int i, int round) {
-    static const size_t kSizes[] = {1100, 6000, 20000, 1500, 40};
-    return kSizes[(i + round) % 5];
-  };
   snkv::Options options;
   options.busy_timeout_ms = 5000;
   {
     Store init;
     ASSERT_OK(Store::Open(path_, options, &init));
     for (int i = 0; i < kKeys; ++i) {
-      ASSERT_OK(init.Put(key(i), Tagged(key(i), size_of(i, 0), 0)));
+      ASSERT_OK(init.Put(key(i), Tagged(key(i), InPlaceSize(i, 0), 0)));
     }
   }
   std::atomic<bool> stop{false};
@@ -1195,7 +1197,7 @@ TEST_F(OutOfLineAttack, TwoHandlesOverwritingInPlaceWhileAThirdScans) {
       const bool txn = round % 3 != 0;
       if (txn) ASSERT_OK(db.Begin(TxnMode::kWrite));
       for (int i = 0; i < kKeys && (txn || !stop); ++i) {
-        ASSERT_OK(db.Put(key(i), Tagged(key(i), size_of(i, round), round)));
+        ASSERT_OK(db.Put(key(i), Tagged(key(i), InPlaceSize(i, round), round)));
       }
       if (txn) ASSERT_OK(db.Commit());
       ++rounds;
@@ -1721,17 +1723,13 @@ TEST_F(OutOfLineAttack, ReferencesLeftWithoutAValuesTableAndANewOne) {
 TEST_F(OutOfLineAttack, TwoProcessesOverwritingInPlaceWhileAThirdScans) {
   constexpr int kKeys = 30;
   auto key = [](int i) { return "k" + std::to_string(100 + i); };
-  auto size_of = [](int i, int round) {
-    static const size_t kSizes[] = {1100, 6000, 20000, 1500, 40};
-    return kSizes[(i + round) % 5];
-  };
   snkv::Options options;
   options.busy_timeout_ms = 5000;
   {
     Store init;
     ASSERT_OK(Store::Open(path_, options, &init));
     for (int i = 0; i < kKeys; ++i) {
-      ASSERT_OK(init.Put(key(i), Tagged(key(i), size_of(i, 0), 0)));
+      ASSERT_OK(init.Put(key(i), Tagged(key(i), InPlaceSize(i, 0), 0)));
     }
   }
   std::vector<pid_t> writers;
@@ -1748,7 +1746,8 @@ TEST_F(OutOfLineAttack, TwoProcessesOverwritingInPlaceWhileAThirdScans) {
         const bool txn = round % 3 != 0;
         if (txn && !db.Begin(TxnMode::kWrite).ok()) _exit(4);
         for (int i = 0; i < kKeys; ++i) {
-          if (!db.Put(key(i), Tagged(key(i), size_of(i, round), round)).ok()) {
+          if (!db.Put(key(i), Tagged(key(i), InPlaceSize(i, round), round))
+                   .ok()) {
             _exit(5);
           }
         }
