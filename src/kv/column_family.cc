@@ -635,11 +635,9 @@ StoreCore::PageLookup StoreCore::FindInPages(ColumnFamilyState& cf, Slice key,
     return PageLookup::kUseSql;
   }
   // row->key may point into page_buf_: the value goes to a buffer of its
-  // own. One reference per get: a cursor of its own, searched from the
-  // root.
-  std::optional<engine::TableCursor> single_values;
+  // own.
   if (need_value && row->value_ref != 0 &&
-      !ValueFromPages(cf, page_snapshot_, row->value_ref, &single_values,
+      !ValueFromPages(cf, page_snapshot_, row->value_ref, &get_values_cursor_,
                       &values_buf_, &row->value)) {
     return PageLookup::kUseSql;
   }

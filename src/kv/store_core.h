@@ -732,6 +732,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::Statement root_stmt_;     // see RootPage
   std::string page_buf_;            // records that spill onto overflow pages
   std::string values_buf_;          // out-of-line values read from the pages
+  // The values cursor of gets (ValueFromPages makes it anew for another
+  // snapshot or table): kept, so that gets in key order of values loaded
+  // in key order search from the leaf's parent, not the root.
+  std::optional<engine::TableCursor> get_values_cursor_;
   uint64_t values_from_pages_ = 0;  // see values_from_pages()
   // The write transaction's snapshot (see TxnPages): taken in transaction
   // txn_pages_serial_; valid while the counters of SQL writes are as they
