@@ -159,6 +159,58 @@ TEST_F(OutOfLinePages, GetsResolveReferencesFromThePages) {
   }
 }
 
+// Gets keep one values cursor (its path from the last search) from get to
+// get: in key order, in reverse and jumping about, while another handle
+// overwrites values in place, appends new ones and deletes some, so that
+// the reading handle's snapshot changes under the kept cursor. Every get
+// gives the model's bytes, from the pages.
+TEST_F(OutOfLinePages, GetsInAnyOrderWhileAnotherHandleWritesKeepNoStalePath) {
+  constexpr int kKeys = 400;
+  ASSERT_OK(Store::Open(path_, {}, &db_));
+  for (int i = 0; i < kKeys; ++i) {
+    model_[Key(i)] = Value(1100 + (i % 7) * 400, i);
+    ASSERT_OK(db_.Put(Key(i), model_[Key(i)]));
+  }
+  Store writer;
+  ASSERT_OK(Store::Open(path_, {}, &writer));
+  uint32_t x = 11;
+  auto rnd = [&x] {
+    x = x * 1103515245u + 12345u;
+    return x >> 8;
+  };
+  const uint64_t before = FromPages();
+  for (int pass = 0; pass < 6; ++pass) {
+    for (int n = 0; n < kKeys; ++n) {
+      const int i = pass % 3 == 0   ? n
+                    : pass % 3 == 1 ? kKeys - 1 - n
+                                    : static_cast<int>(rnd() % kKeys);
+      if (n % 29 == 0) {  // the other handle writes: a new snapshot here
+        const int j = static_cast<int>(rnd() % kKeys);
+        if (j % 5 == 0) {
+          const Status d = writer.Delete(Key(j));
+          ASSERT_TRUE(d.ok() || d.IsNotFound()) << d.ToString();
+          model_.erase(Key(j));
+        } else {
+          model_[Key(j)] = Value(1000 + rnd() % 9000, pass * 1000 + n);
+          ASSERT_OK(writer.Put(Key(j), model_[Key(j)]));
+        }
+      }
+      std::string got;
+      const Status s = db_.Get(Key(i), &got);
+      const auto want = model_.find(Key(i));
+      if (want == model_.end()) {
+        EXPECT_TRUE(s.IsNotFound()) << Key(i) << ": " << s.ToString();
+      } else {
+        ASSERT_TRUE(s.ok()) << Key(i) << ": " << s.ToString();
+        EXPECT_TRUE(got == want->second)
+            << Key(i) << " in pass " << pass << ": " << got.size()
+            << " bytes of " << want->second.size();
+      }
+    }
+  }
+  EXPECT_GT(FromPages() - before, uint64_t{kKeys});  // mostly from the pages
+}
+
 TEST_F(OutOfLinePages, ScansResolveReferencesFromThePages) {
   Fill(900);
   ColumnFamily cf = db_.DefaultColumnFamily();
