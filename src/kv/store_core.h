@@ -318,11 +318,10 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // then reads the row through SQL, which resolves the reference or
   // reports the damage.
   // The lookup uses *cursor, first making it anew unless it already reads
-  // cf's values table in `snap`. A caller resolving many references in
-  // one snapshot (an iterator) keeps one, so that consecutive references
-  // (values loaded in key order) start below the root; a single read
-  // passes an empty one of its own. The caller resets it when `snap`
-  // goes.
+  // cf's values table in `snap` (snapshot ids are never reused, so a kept
+  // cursor can never read another snapshot's pages). Callers keep one:
+  // each iterator, and the handle for its gets, so that consecutive
+  // references (values loaded in key order) start below the root.
   bool ValueFromPages(ColumnFamilyState& cf, const engine::PageSnapshot& snap,
                       int64_t ref, std::optional<engine::TableCursor>* cursor,
                       std::string* buf, Slice* stored);
