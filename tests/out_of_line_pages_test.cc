@@ -159,11 +159,11 @@ TEST_F(OutOfLinePages, GetsResolveReferencesFromThePages) {
   }
 }
 
-// Gets keep one values cursor (its path from the last search) from get to
-// get: in key order, in reverse and jumping about, while another handle
+// Gets in key order, in reverse and jumping about, while another handle
 // overwrites values in place, appends new ones and deletes some, so that
-// the reading handle's snapshot changes under the kept cursor. Every get
-// gives the model's bytes, from the pages.
+// the reading handle's snapshot changes between gets: every get gives the
+// model's bytes, from the pages. (With a values cursor kept from get to
+// get and its snapshot check removed, this failed.)
 TEST_F(OutOfLinePages, GetsInAnyOrderWhileAnotherHandleWritesKeepNoStalePath) {
   constexpr int kKeys = 400;
   ASSERT_OK(Store::Open(path_, {}, &db_));

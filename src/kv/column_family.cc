@@ -635,9 +635,12 @@ StoreCore::PageLookup StoreCore::FindInPages(ColumnFamilyState& cf, Slice key,
     return PageLookup::kUseSql;
   }
   // row->key may point into page_buf_: the value goes to a buffer of its
-  // own.
+  // own. A cursor of its own, searched from the root: a kept one would
+  // first fetch its whole path again for the new read (every get is one),
+  // a frame lookup per level while the pages are still in the WAL.
+  std::optional<engine::TableCursor> single_values;
   if (need_value && row->value_ref != 0 &&
-      !ValueFromPages(cf, page_snapshot_, row->value_ref, &get_values_cursor_,
+      !ValueFromPages(cf, page_snapshot_, row->value_ref, &single_values,
                       &values_buf_, &row->value)) {
     return PageLookup::kUseSql;
   }

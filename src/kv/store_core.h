@@ -319,9 +319,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // reports the damage.
   // The lookup uses *cursor, first making it anew unless it already reads
   // cf's values table in `snap` (snapshot ids are never reused, so a kept
-  // cursor can never read another snapshot's pages). Callers keep one:
-  // each iterator, and the handle for its gets, so that consecutive
-  // references (values loaded in key order) start below the root.
+  // cursor can never read another snapshot's pages). An iterator keeps
+  // one, so that consecutive references (values loaded in key order)
+  // start below the root; a get passes an empty one of its own.
   bool ValueFromPages(ColumnFamilyState& cf, const engine::PageSnapshot& snap,
                       int64_t ref, std::optional<engine::TableCursor>* cursor,
                       std::string* buf, Slice* stored);
@@ -731,10 +731,6 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   engine::Statement root_stmt_;     // see RootPage
   std::string page_buf_;            // records that spill onto overflow pages
   std::string values_buf_;          // out-of-line values read from the pages
-  // The values cursor of gets (ValueFromPages makes it anew for another
-  // snapshot or table): kept, so that gets in key order of values loaded
-  // in key order search from the leaf's parent, not the root.
-  std::optional<engine::TableCursor> get_values_cursor_;
   uint64_t values_from_pages_ = 0;  // see values_from_pages()
   // The write transaction's snapshot (see TxnPages): taken in transaction
   // txn_pages_serial_; valid while the counters of SQL writes are as they
