@@ -113,6 +113,29 @@ void ExpectValueOrError(Store& db, const std::string& key,
   }
 }
 
+// Kills the writer child `pid` (SIGKILL; it must not have exited by
+// itself), reaps it, and reads what it wrote to `fd`, one acknowledged
+// number per line, which it closes: *last becomes the last complete line's
+// number (left alone when there is none).
+void KillWriterAndReadLastAck(pid_t pid, int fd, int* last) {
+  kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status))
+      << "the writer exited by itself: " << WEXITSTATUS(status);
+  std::string acks;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) acks.append(buf, n);
+  close(fd);
+  for (size_t at = 0; at < acks.size();) {
+    const size_t end = acks.find('\n', at);
+    if (end == std::string::npos) break;
+    *last = std::stoi(acks.substr(at, end - at));
+    at = end + 1;
+  }
+}
+
 // The size of key i's value in round `round` of the in-place overwrite
 // tests: across the page boundary and back, and an inline one.
 size_t InPlaceSize(int i, int round) {
@@ -612,23 +635,8 @@ TEST_F(OutOfLineAttack, AKilledWriterLeavesCommittedValuesAndNoOrphans) {
     }
     close(fds[1]);
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 300));
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status))
-        << "the writer exited by itself: " << WEXITSTATUS(status);
-    std::string acks;
-    char buf[256];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0) acks.append(buf, n);
-    close(fds[0]);
     int last = acked;
-    for (size_t at = 0; at < acks.size();) {
-      const size_t end = acks.find('\n', at);
-      if (end == std::string::npos) break;
-      last = std::stoi(acks.substr(at, end - at));
-      at = end + 1;
-    }
+    ASSERT_NO_FATAL_FAILURE(KillWriterAndReadLastAck(pid, fds[0], &last));
     // What the store may hold: transaction `last` or `last + 1`.
     std::map<std::string, std::string> want[2];
     for (int t = 1; t <= last + 1; ++t) {
@@ -1478,22 +1486,8 @@ TEST_F(OutOfLineAttack, AKilledInPlaceAutocommitWriterLosesNothingAcked) {
     }
     close(fds[1]);
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 200));
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << WEXITSTATUS(status);
-    std::string acks;
-    char buf[256];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0) acks.append(buf, n);
-    close(fds[0]);
     int last = done;
-    for (size_t at = 0; at < acks.size();) {
-      const size_t end = acks.find('\n', at);
-      if (end == std::string::npos) break;
-      last = std::stoi(acks.substr(at, end - at));
-      at = end + 1;
-    }
+    ASSERT_NO_FATAL_FAILURE(KillWriterAndReadLastAck(pid, fds[0], &last));
     std::map<std::string, AutocommitOp> want;
     for (int i = 1; i <= last; ++i) {
       AutocommitOp op = KilledWriterOp(i, base_ms);
