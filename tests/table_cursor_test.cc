@@ -480,14 +480,15 @@ class TableDamage : public TableCursorTest {
     if (local > usable - 35) local = min_local;
     return at + local;
   }
-  // Writes the image back and checks every rowid (and some that are not
-  // there): where the cursor answers, SQLite reads the same.
-  void CheckDamaged(int n, int* fallbacks = nullptr) {
+  // Writes image_ to the file, opens it, begins a read, describes its
+  // snapshot into snap_ and makes cursor_ on the table: *usable. Damage to
+  // the schema or the header can stop SQLite before any row, and the pages
+  // may describe no usable snapshot: then there is nothing to compare
+  // with, and *usable stays false.
+  void OpenImage(bool* usable) {
+    *usable = false;
     ASSERT_TRUE(sg::WriteFileBytes(path_, image_));
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db_), SQLITE_OK);
-    int fell_back = 0;
-    // Damage to the schema or the header can stop SQLite before any row:
-    // then there is nothing to compare with.
     if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
       return;
     }
@@ -502,6 +503,16 @@ class TableDamage : public TableCursorTest {
       return;
     }
     cursor_.emplace(source_, snap_, root_);
+    *usable = true;
+  }
+
+  // Writes the image back and checks every rowid (and some that are not
+  // there): where the cursor answers, SQLite reads the same.
+  void CheckDamaged(int n, int* fallbacks = nullptr) {
+    bool usable = false;
+    ASSERT_NO_FATAL_FAILURE(OpenImage(&usable));
+    if (!usable) return;
+    int fell_back = 0;
     for (int64_t rowid = 0; rowid <= int64_t{n} * 10 + 10; rowid += 5) {
       const Lookup got = Find(rowid);
       source_.EndRead();
@@ -558,22 +569,9 @@ class TableDamage : public TableCursorTest {
   // cursor (a search from the root), and where it finds a row, SQLite
   // reads the same bytes; where it finds none, SQLite finds none either.
   void CheckConsecutive(int64_t last) {
-    ASSERT_TRUE(sg::WriteFileBytes(path_, image_));
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db_), SQLITE_OK);
-    if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return;
-    }
-    if (Root() != root_ || !watch_.Attach(db_) ||
-        !source_.Attach(db_, page_size_)) {
-      Exec("ROLLBACK");
-      return;
-    }
-    snap_ = source_.Describe(watch_.Read(), watch_.Backfilled());
-    if (!snap_.usable()) {
-      Exec("ROLLBACK");
-      return;
-    }
-    cursor_.emplace(source_, snap_, root_);
+    bool usable = false;
+    ASSERT_NO_FATAL_FAILURE(OpenImage(&usable));
+    if (!usable) return;
     std::vector<int64_t> asks;
     for (int64_t r = 0; r <= last + 1; ++r) asks.push_back(r);
     for (int64_t r = last + 1; r >= 0; --r) asks.push_back(r);
